@@ -20,11 +20,15 @@ type Conn struct {
 	recvSeq uint64 // only touched by the single reader
 }
 
-// NewConn wraps an established WebSocket and limits incoming messages to MaxMessageBytes.
+// socketReadLimit is where the WebSocket itself gives up. A message between
+// MaxMessageBytes and this is read and refused as too_large, leaving the connection
+// usable; a larger one closes the connection with status 1009 (message too big), so a
+// misbehaving peer cannot make us buffer more than this.
+const socketReadLimit = 2 * MaxMessageBytes
+
+// NewConn wraps an established WebSocket and bounds the size of incoming messages.
 func NewConn(ws *websocket.Conn) *Conn {
-	// A message one byte over the limit must reach Parse to be reported as too_large
-	// rather than tearing the socket down, so the read limit sits just above it.
-	ws.SetReadLimit(MaxMessageBytes + 1)
+	ws.SetReadLimit(socketReadLimit)
 	return &Conn{ws: ws}
 }
 
