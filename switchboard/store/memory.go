@@ -1,0 +1,320 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Memory is a Store held in maps, for tests and demos. It loses everything on exit.
+type Memory struct {
+	mu           sync.Mutex
+	clinics      map[string]Clinic
+	clinicians   map[string]Clinician
+	devices      map[string]Device
+	appointments map[string]Appointment
+	sessions     map[string]Session
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty in-memory store.
+func NewMemory() *Memory {
+	return &Memory{
+		clinics:      map[string]Clinic{},
+		clinicians:   map[string]Clinician{},
+		devices:      map[string]Device{},
+		appointments: map[string]Appointment{},
+		sessions:     map[string]Session{},
+	}
+}
+
+func (m *Memory) CreateClinic(c *Clinic) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c.ID == "" {
+		c.ID = NewID()
+	}
+	if _, ok := m.clinics[c.ID]; ok {
+		return fmt.Errorf("clinic %s: %w", c.ID, ErrConflict)
+	}
+	m.clinics[c.ID] = *c
+	return nil
+}
+
+func (m *Memory) Clinic(id string) (Clinic, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.clinics[id]
+	if !ok {
+		return Clinic{}, fmt.Errorf("clinic %s: %w", id, ErrNotFound)
+	}
+	return c, nil
+}
+
+func (m *Memory) Clinics() ([]Clinic, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Clinic, 0, len(m.clinics))
+	for _, c := range m.clinics {
+		out = append(out, c)
+	}
+	sortClinics(out)
+	return out, nil
+}
+
+func (m *Memory) CreateClinician(c *Clinician) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c.ID == "" {
+		c.ID = NewID()
+	}
+	if _, ok := m.clinicians[c.ID]; ok {
+		return fmt.Errorf("clinician %s: %w", c.ID, ErrConflict)
+	}
+	for _, o := range m.clinicians {
+		if o.Username == c.Username {
+			return fmt.Errorf("username %q is taken: %w", c.Username, ErrConflict)
+		}
+	}
+	cc := *c
+	cc.PasswordHash = bytes.Clone(c.PasswordHash)
+	m.clinicians[c.ID] = cc
+	return nil
+}
+
+func (m *Memory) Clinician(id string) (Clinician, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.clinicians[id]
+	if !ok {
+		return Clinician{}, fmt.Errorf("clinician %s: %w", id, ErrNotFound)
+	}
+	c.PasswordHash = bytes.Clone(c.PasswordHash)
+	return c, nil
+}
+
+func (m *Memory) ClinicianByUsername(username string) (Clinician, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.clinicians {
+		if c.Username == username {
+			c.PasswordHash = bytes.Clone(c.PasswordHash)
+			return c, nil
+		}
+	}
+	return Clinician{}, fmt.Errorf("clinician %q: %w", username, ErrNotFound)
+}
+
+func (m *Memory) SetPassword(id string, hash []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.clinicians[id]
+	if !ok {
+		return fmt.Errorf("clinician %s: %w", id, ErrNotFound)
+	}
+	c.PasswordHash = bytes.Clone(hash)
+	m.clinicians[id] = c
+	return nil
+}
+
+func (m *Memory) CreateDevice(d *Device) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if d.ID == "" {
+		d.ID = NewID()
+	}
+	if _, ok := m.devices[d.ID]; ok {
+		return fmt.Errorf("device %s: %w", d.ID, ErrConflict)
+	}
+	if err := m.tokenFree(d.ID, d.TokenHash); err != nil {
+		return err
+	}
+	m.devices[d.ID] = *d
+	return nil
+}
+
+// tokenFree must hold mu.
+func (m *Memory) tokenFree(id, hash string) error {
+	if hash == "" {
+		return nil
+	}
+	for _, o := range m.devices {
+		if o.ID != id && o.TokenHash == hash {
+			return fmt.Errorf("device token: %w", ErrConflict)
+		}
+	}
+	return nil
+}
+
+func (m *Memory) Device(id string) (Device, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.devices[id]
+	if !ok {
+		return Device{}, fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	return d, nil
+}
+
+func (m *Memory) DeviceByTokenHash(hash string) (Device, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if hash != "" {
+		for _, d := range m.devices {
+			if d.TokenHash == hash {
+				return d, nil
+			}
+		}
+	}
+	return Device{}, fmt.Errorf("device token: %w", ErrNotFound)
+}
+
+func (m *Memory) Devices(clinicID string) ([]Device, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []Device{}
+	for _, d := range m.devices {
+		if clinicID == "" || d.ClinicID == clinicID {
+			out = append(out, d)
+		}
+	}
+	sortDevices(out)
+	return out, nil
+}
+
+func (m *Memory) SetDeviceToken(id, hash string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.devices[id]
+	if !ok {
+		return fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	if err := m.tokenFree(id, hash); err != nil {
+		return err
+	}
+	d.TokenHash = hash
+	m.devices[id] = d
+	return nil
+}
+
+func (m *Memory) TouchDevice(id string, seen time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.devices[id]
+	if !ok {
+		return fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	d.LastSeen = seen
+	m.devices[id] = d
+	return nil
+}
+
+func (m *Memory) CreateAppointment(a *Appointment) error {
+	if err := validateAppointment(a); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a.ID == "" {
+		a.ID = NewID()
+	}
+	if _, ok := m.appointments[a.ID]; ok {
+		return fmt.Errorf("appointment %s: %w", a.ID, ErrConflict)
+	}
+	m.appointments[a.ID] = *a
+	return nil
+}
+
+func (m *Memory) Appointment(id string) (Appointment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.appointments[id]
+	if !ok {
+		return Appointment{}, fmt.Errorf("appointment %s: %w", id, ErrNotFound)
+	}
+	return a, nil
+}
+
+func (m *Memory) UpdateAppointment(id string, fn func(*Appointment) error) (Appointment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.appointments[id]
+	if !ok {
+		return Appointment{}, fmt.Errorf("appointment %s: %w", id, ErrNotFound)
+	}
+	if err := fn(&a); err != nil {
+		return Appointment{}, err
+	}
+	a.ID = id
+	if err := validateAppointment(&a); err != nil {
+		return Appointment{}, err
+	}
+	m.appointments[id] = a
+	return a, nil
+}
+
+func (m *Memory) appointmentsWhere(match func(*Appointment) bool, from, to time.Time) []Appointment {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := []Appointment{}
+	for _, a := range m.appointments {
+		if match(&a) && overlaps(&a, from, to) {
+			out = append(out, a)
+		}
+	}
+	sortAppointments(out)
+	return out
+}
+
+func (m *Memory) AppointmentsByClinic(clinicID string, from, to time.Time) ([]Appointment, error) {
+	return m.appointmentsWhere(func(a *Appointment) bool { return a.ClinicID == clinicID }, from, to), nil
+}
+
+func (m *Memory) AppointmentsByDevice(deviceID string, from, to time.Time) ([]Appointment, error) {
+	return m.appointmentsWhere(func(a *Appointment) bool { return a.DeviceID == deviceID }, from, to), nil
+}
+
+func (m *Memory) CreateSession(s Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.sessions[s.TokenHash]; ok {
+		return fmt.Errorf("session: %w", ErrConflict)
+	}
+	m.sessions[s.TokenHash] = s
+	return nil
+}
+
+func (m *Memory) Session(tokenHash string) (Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[tokenHash]
+	if !ok {
+		return Session{}, fmt.Errorf("session: %w", ErrNotFound)
+	}
+	return s, nil
+}
+
+func (m *Memory) DeleteSession(tokenHash string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.sessions, tokenHash)
+	return nil
+}
+
+func (m *Memory) DeleteExpiredSessions(now time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, s := range m.sessions {
+		if !s.Expires.After(now) {
+			delete(m.sessions, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Close does nothing; the memory store stays usable.
+func (m *Memory) Close() error { return nil }

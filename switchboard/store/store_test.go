@@ -1,0 +1,288 @@
+package store
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/carebooth/carebooth/signalling"
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestStores runs the contract test against every implementation.
+func TestStores(t *testing.T) {
+	impls := map[string]func(t *testing.T) Store{
+		"memory": func(t *testing.T) Store { return NewMemory() },
+		"bolt": func(t *testing.T) Store {
+			s, err := OpenBolt(filepath.Join(t.TempDir(), "switchboard.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+	}
+	for name, open := range impls {
+		t.Run(name, func(t *testing.T) { testContract(t, open) })
+	}
+}
+
+func testContract(t *testing.T, open func(t *testing.T) Store) {
+	t0 := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+	t.Run("clinics", func(t *testing.T) {
+		s := open(t)
+		b := Clinic{Name: "B clinic", Phone: "2"}
+		a := Clinic{Name: "A clinic", Phone: "1"}
+		for _, c := range []*Clinic{&b, &a} {
+			if err := s.CreateClinic(c); err != nil {
+				t.Fatal(err)
+			}
+			if !signalling.ValidID(c.ID) {
+				t.Errorf("got ID %q, want a valid signalling ID", c.ID)
+			}
+		}
+		if err := s.CreateClinic(&Clinic{ID: a.ID, Name: "dup"}); !errors.Is(err, ErrConflict) {
+			t.Errorf("duplicate ID: got %v, want ErrConflict", err)
+		}
+		got, err := s.Clinics()
+		if err != nil || !reflect.DeepEqual(got, []Clinic{a, b}) {
+			t.Errorf("Clinics: got %v, %v, want %v", got, err, []Clinic{a, b})
+		}
+		if c, err := s.Clinic(a.ID); err != nil || c != a {
+			t.Errorf("Clinic: got %v, %v, want %v", c, err, a)
+		}
+		if _, err := s.Clinic("nope"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Clinic(nope): got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("clinicians", func(t *testing.T) {
+		s := open(t)
+		c := Clinician{Username: "dr.patel", Name: "Dr Patel", ClinicID: "c1", PasswordHash: []byte("hash")}
+		if err := s.CreateClinician(&c); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateClinician(&Clinician{Username: "dr.patel"}); !errors.Is(err, ErrConflict) {
+			t.Errorf("duplicate username: got %v, want ErrConflict", err)
+		}
+		got, err := s.ClinicianByUsername("dr.patel")
+		if err != nil || !reflect.DeepEqual(got, c) {
+			t.Errorf("ClinicianByUsername: got %+v, %v, want %+v", got, err, c)
+		}
+		if _, err := s.ClinicianByUsername("nobody"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown username: got %v, want ErrNotFound", err)
+		}
+		if err := s.SetPassword(c.ID, []byte("new")); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Clinician(c.ID); string(got.PasswordHash) != "new" {
+			t.Errorf("after SetPassword: got hash %q, want %q", got.PasswordHash, "new")
+		}
+		if err := s.SetPassword("nope", nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetPassword(nope): got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("devices", func(t *testing.T) {
+		s := open(t)
+		d1 := Device{Name: "booth 1", ClinicID: "c1", Role: RoleBooth, TokenHash: "h1", CreatedAt: t0}
+		d2 := Device{Name: "booth 2", ClinicID: "c2", Role: RoleBooth, TokenHash: "h2", CreatedAt: t0}
+		for _, d := range []*Device{&d1, &d2} {
+			if err := s.CreateDevice(d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.CreateDevice(&Device{Name: "x", TokenHash: "h1"}); !errors.Is(err, ErrConflict) {
+			t.Errorf("duplicate token: got %v, want ErrConflict", err)
+		}
+		if got, err := s.DeviceByTokenHash("h2"); err != nil || got != d2 {
+			t.Errorf("DeviceByTokenHash: got %+v, %v, want %+v", got, err, d2)
+		}
+		if _, err := s.DeviceByTokenHash(""); !errors.Is(err, ErrNotFound) {
+			t.Errorf("empty hash: got %v, want ErrNotFound", err)
+		}
+		if got, _ := s.Devices("c1"); !reflect.DeepEqual(got, []Device{d1}) {
+			t.Errorf("Devices(c1): got %+v, want %+v", got, []Device{d1})
+		}
+		if got, _ := s.Devices(""); len(got) != 2 {
+			t.Errorf("Devices(\"\"): got %d, want 2", len(got))
+		}
+		if err := s.SetDeviceToken(d1.ID, "h2"); !errors.Is(err, ErrConflict) {
+			t.Errorf("SetDeviceToken to another's: got %v, want ErrConflict", err)
+		}
+		if err := s.SetDeviceToken(d1.ID, "h3"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DeviceByTokenHash("h1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("old token after SetDeviceToken: got %v, want ErrNotFound", err)
+		}
+		if got, err := s.DeviceByTokenHash("h3"); err != nil || got.ID != d1.ID {
+			t.Errorf("new token: got %+v, %v, want device %s", got, err, d1.ID)
+		}
+		if err := s.TouchDevice(d1.ID, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Device(d1.ID); !got.LastSeen.Equal(t0.Add(time.Hour)) {
+			t.Errorf("LastSeen: got %v, want %v", got.LastSeen, t0.Add(time.Hour))
+		}
+	})
+
+	t.Run("appointments", func(t *testing.T) {
+		s := open(t)
+		mk := func(clinic, dev string, start time.Time, d time.Duration) Appointment {
+			a := Appointment{ClinicID: clinic, DeviceID: dev, Patient: "P", Start: start, End: start.Add(d), Status: StatusScheduled, CreatedAt: t0, UpdatedAt: t0}
+			if err := s.CreateAppointment(&a); err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		early := mk("c1", "d1", t0.Add(-3*time.Hour), time.Hour)   // 06:00-07:00
+		long := mk("c1", "d2", t0.Add(-2*time.Hour), 4*time.Hour)  // 07:00-11:00
+		mid := mk("c1", "d1", t0.Add(time.Hour), 30*time.Minute)   // 10:00-10:30
+		other := mk("c2", "d3", t0.Add(time.Hour), 30*time.Minute) // another clinic
+		late := mk("c1", "d1", t0.Add(48*time.Hour), time.Hour)
+
+		got, err := s.AppointmentsByClinic("c1", t0, t0.Add(2*time.Hour))
+		if err != nil || !reflect.DeepEqual(ids(got), ids([]Appointment{long, mid})) {
+			t.Errorf("ByClinic: got %v, %v, want %v", ids(got), err, ids([]Appointment{long, mid}))
+		}
+		got, _ = s.AppointmentsByDevice("d1", t0.Add(-24*time.Hour), t0.Add(72*time.Hour))
+		if !reflect.DeepEqual(ids(got), ids([]Appointment{early, mid, late})) {
+			t.Errorf("ByDevice: got %v, want %v", ids(got), ids([]Appointment{early, mid, late}))
+		}
+		got, _ = s.AppointmentsByClinic("c2", t0, t0.Add(time.Hour)) // ends exactly at other.Start
+		if len(got) != 0 {
+			t.Errorf("half-open range: got %v, want none", ids(got))
+		}
+		_ = other
+
+		bad := Appointment{ClinicID: "c1", DeviceID: "d1", Start: t0, End: t0, Status: StatusScheduled}
+		if err := s.CreateAppointment(&bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("end == start: got %v, want ErrInvalid", err)
+		}
+
+		upd, err := s.UpdateAppointment(mid.ID, func(a *Appointment) error {
+			a.Status = StatusWaiting
+			a.Start = a.Start.Add(24 * time.Hour)
+			a.End = a.End.Add(24 * time.Hour)
+			return nil
+		})
+		if err != nil || upd.Status != StatusWaiting {
+			t.Fatalf("UpdateAppointment: got %+v, %v", upd, err)
+		}
+		got, _ = s.AppointmentsByClinic("c1", t0, t0.Add(2*time.Hour))
+		if !reflect.DeepEqual(ids(got), ids([]Appointment{long})) {
+			t.Errorf("after moving: got %v, want %v", ids(got), ids([]Appointment{long}))
+		}
+		got, _ = s.AppointmentsByDevice("d1", t0.Add(24*time.Hour), t0.Add(26*time.Hour))
+		if !reflect.DeepEqual(ids(got), []string{mid.ID}) {
+			t.Errorf("moved appointment by new time: got %v, want %v", ids(got), []string{mid.ID})
+		}
+		sentinel := errors.New("abort")
+		if _, err := s.UpdateAppointment(mid.ID, func(a *Appointment) error { a.Status = StatusEnded; return sentinel }); !errors.Is(err, sentinel) {
+			t.Errorf("aborted update: got %v, want %v", err, sentinel)
+		}
+		if a, _ := s.Appointment(mid.ID); a.Status != StatusWaiting {
+			t.Errorf("after aborted update: got status %q, want %q", a.Status, StatusWaiting)
+		}
+		if _, err := s.UpdateAppointment(mid.ID, func(a *Appointment) error { a.Status = "bogus"; return nil }); !errors.Is(err, ErrInvalid) {
+			t.Errorf("bogus status: got %v, want ErrInvalid", err)
+		}
+		if _, err := s.UpdateAppointment("nope", func(*Appointment) error { return nil }); !errors.Is(err, ErrNotFound) {
+			t.Errorf("update unknown: got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("sessions", func(t *testing.T) {
+		s := open(t)
+		live := Session{TokenHash: "live", ClinicianID: "c", Expires: t0.Add(time.Hour)}
+		dead := Session{TokenHash: "dead", ClinicianID: "c", Expires: t0}
+		for _, x := range []Session{live, dead} {
+			if err := s.CreateSession(x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.CreateSession(live); !errors.Is(err, ErrConflict) {
+			t.Errorf("duplicate session: got %v, want ErrConflict", err)
+		}
+		if n, err := s.DeleteExpiredSessions(t0); err != nil || n != 1 {
+			t.Errorf("DeleteExpiredSessions: got %d, %v, want 1", n, err)
+		}
+		if got, err := s.Session("live"); err != nil || !got.Expires.Equal(live.Expires) {
+			t.Errorf("Session(live): got %+v, %v", got, err)
+		}
+		if _, err := s.Session("dead"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Session(dead): got %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteSession("live"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Session("live"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("after DeleteSession: got %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func ids(as []Appointment) []string {
+	out := []string{}
+	for _, a := range as {
+		out = append(out, a.ID)
+	}
+	return out
+}
+
+func TestBoltReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "switchboard.db")
+	s, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Clinician{Username: "admin", Admin: true, PasswordHash: []byte("h")}
+	if err := s.CreateClinician(&c); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	a := Appointment{ClinicID: "c", DeviceID: "d", Patient: "P", Start: start, End: start.Add(time.Hour), Status: StatusScheduled}
+	if err := s.CreateAppointment(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(); err != nil || v != SchemaVersion {
+		t.Errorf("schema version after reopen: got %d, %v, want %d", v, err, SchemaVersion)
+	}
+	if got, err := s.ClinicianByUsername("admin"); err != nil || got.ID != c.ID || !got.Admin {
+		t.Errorf("clinician after reopen: got %+v, %v, want %+v", got, err, c)
+	}
+	got, err := s.AppointmentsByDevice("d", start, start.Add(time.Minute))
+	if err != nil || len(got) != 1 || got[0].ID != a.ID {
+		t.Errorf("appointments after reopen: got %v, %v, want [%s]", ids(got), err, a.ID)
+	}
+}
+
+func TestBoltRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "switchboard.db")
+	s, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktMeta).Put(keySchemaVersion, []byte("99"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := OpenBolt(path); err == nil {
+		t.Fatal("OpenBolt of a version 99 file: got nil error, want a refusal")
+	}
+}
