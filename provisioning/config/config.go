@@ -1,0 +1,278 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is boothd's configuration. The toml tags are the keys of the file; see
+// boothd.example.toml for a commented example.
+type Config struct {
+	Switchboard Switchboard `toml:"switchboard"`
+	Device      Device      `toml:"device"`
+	State       State       `toml:"state"`
+	Media       Media       `toml:"media"`
+	Metrics     Metrics     `toml:"metrics"`
+	Buttons     Buttons     `toml:"buttons"`
+	Log         Log         `toml:"log"`
+}
+
+// Switchboard is where the booth connects.
+type Switchboard struct {
+	// URL is the switchboard's base URL (ws, wss, http or https); boothd dials
+	// <URL>/api/v1/signal. Required.
+	URL string `toml:"url"`
+	// TokenFile holds the device token sent as "Authorization: Bearer <token>". Required.
+	TokenFile string `toml:"token_file"`
+}
+
+// Join modes.
+const (
+	JoinAuto   = "auto"   // arrive in the waiting room at the appointment's start time
+	JoinButton = "button" // arrive when Join is pressed during the join window
+)
+
+// Device describes this booth.
+type Device struct {
+	// Name is a human name for logs and the start-up banner.
+	Name string `toml:"name"`
+	// JoinMode is JoinAuto or JoinButton. Default JoinAuto.
+	JoinMode string `toml:"join_mode"`
+	// JoinWindow is how long before an appointment's start it can be joined. Default 10m;
+	// written as a Go duration string ("10m", "90s").
+	JoinWindow time.Duration `toml:"join_window"`
+}
+
+// State is where boothd keeps its files.
+type State struct {
+	// Dir holds the appointment cache (booth.db). Default /var/lib/carebooth.
+	Dir string `toml:"dir"`
+}
+
+// Media source values shared by Media.Video and Media.Audio.
+const (
+	SourceAuto = "auto" // the first real device
+	SourceTest = "test" // generated test picture or tone
+)
+
+// Media chooses the camera and microphone and how video is sent.
+type Media struct {
+	// Video is SourceAuto, SourceTest or a camera device path ("/dev/video0"). Default auto.
+	Video string `toml:"video"`
+	// Audio is SourceAuto, SourceTest or a microphone device name. Default auto.
+	Audio string `toml:"audio"`
+	// Width and Height of the captured picture in pixels. Default 1280x720.
+	Width  int `toml:"width"`
+	Height int `toml:"height"`
+	// FPS is the capture frame rate. Default 30.
+	FPS int `toml:"fps"`
+	// VideoBitrateKbps is the target video bitrate in kbit/s. Default 1500.
+	VideoBitrateKbps int `toml:"video_bitrate_kbps"`
+}
+
+// Metrics is the Prometheus endpoint.
+type Metrics struct {
+	// Listen is host:port for /metrics. Default 127.0.0.1:9101.
+	Listen string `toml:"listen"`
+	// TokenFile, if set, holds a bearer token scrapers must send.
+	TokenFile string `toml:"token_file"`
+}
+
+// Button backends.
+const (
+	ButtonsSim  = "sim"  // simulated: keyboard or in-process
+	ButtonsGPIO = "gpio" // not built yet
+)
+
+// Buttons chooses where button presses come from.
+type Buttons struct {
+	// Backend is ButtonsSim. ButtonsGPIO is refused until GPIO support is built.
+	Backend string `toml:"backend"`
+}
+
+// Log formats.
+const (
+	LogAuto = "auto" // JSON under systemd (JOURNAL_STREAM set), text otherwise
+	LogJSON = "json"
+	LogText = "text"
+)
+
+// Log configures logging.
+type Log struct {
+	// Format is LogAuto, LogJSON or LogText. Default auto.
+	Format string `toml:"format"`
+	// Level is debug, info, warn or error. Default info.
+	Level string `toml:"level"`
+}
+
+// Defaults returns a Config with every default filled in and the required keys empty.
+func Defaults() Config {
+	return Config{
+		Device:  Device{JoinMode: JoinAuto, JoinWindow: 10 * time.Minute},
+		State:   State{Dir: "/var/lib/carebooth"},
+		Media:   Media{Video: SourceAuto, Audio: SourceAuto, Width: 1280, Height: 720, FPS: 30, VideoBitrateKbps: 1500},
+		Metrics: Metrics{Listen: "127.0.0.1:9101"},
+		Buttons: Buttons{Backend: ButtonsSim},
+		Log:     Log{Format: LogAuto, Level: "info"},
+	}
+}
+
+// ErrInvalid matches every *Error with errors.Is.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Error lists everything wrong with a configuration file. Each problem names the key (or
+// line) and says what is allowed.
+type Error struct {
+	File     string   // the file, empty when validating a Config built in code
+	Problems []string // one line each, in key order
+}
+
+func (e *Error) Error() string {
+	prefix := "config"
+	if e.File != "" {
+		prefix = e.File
+	}
+	if len(e.Problems) == 1 {
+		return prefix + ": " + e.Problems[0]
+	}
+	return fmt.Sprintf("%s: %d problems:\n  %s", prefix, len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *Error) Is(target error) bool { return target == ErrInvalid }
+
+// Load reads the file at path, fills in defaults and validates it. Unknown keys, bad values
+// and syntax errors are refused with an *Error naming the file and the key or line.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse is Load for a document already in memory; name is used in error messages.
+func Parse(name string, data []byte) (Config, error) {
+	cfg := Defaults()
+	md, err := toml.Decode(string(data), &cfg)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			msg := pe.Message
+			if strings.Contains(msg, "invalid duration") {
+				msg += `: write a duration such as "10m" or "90s"`
+			}
+			if pe.LastKey != "" {
+				msg = fmt.Sprintf("key %s: %s", pe.LastKey, msg)
+			}
+			return Config{}, &Error{File: name, Problems: []string{fmt.Sprintf("line %d: %s", pe.Position.Line, msg)}}
+		}
+		// Type mismatches come back as plain errors that already name line and key.
+		return Config{}, &Error{File: name, Problems: []string{strings.TrimPrefix(err.Error(), "toml: ")}}
+	}
+	var problems []string
+	for _, k := range md.Undecoded() {
+		problems = append(problems, fmt.Sprintf("unknown key %s: remove it or check its spelling against boothd.example.toml", k))
+	}
+	var ve *Error
+	if err := cfg.Validate(); errors.As(err, &ve) {
+		problems = append(problems, ve.Problems...)
+	}
+	if len(problems) > 0 {
+		return Config{}, &Error{File: name, Problems: problems}
+	}
+	return cfg, nil
+}
+
+// Validate checks every value and returns an *Error listing all problems, or nil.
+func (c *Config) Validate() error {
+	var p []string
+	bad := func(key string, val any, allowed string) {
+		p = append(p, fmt.Sprintf("%s = %#v: %s", key, val, allowed))
+	}
+
+	if c.Switchboard.URL == "" {
+		p = append(p, "switchboard.url is required: the switchboard's base URL, e.g. \"wss://switchboard.example.nhs.uk\"")
+	} else if u, err := url.Parse(c.Switchboard.URL); err != nil || u.Host == "" ||
+		(u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") {
+		bad("switchboard.url", c.Switchboard.URL, "must be a ws://, wss://, http:// or https:// URL with a host")
+	} else if u.RawQuery != "" || u.Fragment != "" {
+		bad("switchboard.url", c.Switchboard.URL, "must be a base URL without query or fragment")
+	}
+	if c.Switchboard.TokenFile == "" {
+		p = append(p, "switchboard.token_file is required: the file holding this booth's device token")
+	}
+
+	if c.Device.JoinMode != JoinAuto && c.Device.JoinMode != JoinButton {
+		bad("device.join_mode", c.Device.JoinMode, `allowed values are "auto" and "button"`)
+	}
+	if c.Device.JoinWindow < 0 || c.Device.JoinWindow > 2*time.Hour {
+		bad("device.join_window", c.Device.JoinWindow.String(), "must be between 0s and 2h")
+	}
+	if c.State.Dir == "" {
+		p = append(p, "state.dir must not be empty")
+	}
+
+	if c.Media.Video != SourceAuto && c.Media.Video != SourceTest && !strings.HasPrefix(c.Media.Video, "/dev/") {
+		bad("media.video", c.Media.Video, `allowed values are "auto", "test" or a device path such as "/dev/video0"`)
+	}
+	if strings.TrimSpace(c.Media.Audio) == "" {
+		bad("media.audio", c.Media.Audio, `allowed values are "auto", "test" or a microphone device name`)
+	}
+	intRange := func(key string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad(key, v, fmt.Sprintf("must be between %d and %d", lo, hi))
+		}
+	}
+	intRange("media.width", c.Media.Width, 160, 3840)
+	intRange("media.height", c.Media.Height, 120, 2160)
+	intRange("media.fps", c.Media.FPS, 1, 60)
+	intRange("media.video_bitrate_kbps", c.Media.VideoBitrateKbps, 100, 8000)
+
+	if _, port, err := net.SplitHostPort(c.Metrics.Listen); err != nil || port == "" {
+		bad("metrics.listen", c.Metrics.Listen, `must be host:port, e.g. "127.0.0.1:9101"`)
+	}
+
+	switch c.Buttons.Backend {
+	case ButtonsSim:
+	case ButtonsGPIO:
+		bad("buttons.backend", c.Buttons.Backend, `GPIO buttons are not built yet; use "sim"`)
+	default:
+		bad("buttons.backend", c.Buttons.Backend, `the allowed value is "sim"`)
+	}
+
+	if c.Log.Format != LogAuto && c.Log.Format != LogJSON && c.Log.Format != LogText {
+		bad("log.format", c.Log.Format, `allowed values are "auto", "json" and "text"`)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", c.Log.Level, `allowed values are "debug", "info", "warn" and "error"`)
+	}
+
+	if len(p) == 0 {
+		return nil
+	}
+	return &Error{Problems: p}
+}
+
+// ReadSecret reads a token file, trimming surrounding white space. An empty file is an
+// error: a blank bearer token would only be refused by the server later.
+func ReadSecret(key, path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	s := strings.TrimSpace(string(data))
+	if s == "" {
+		return "", fmt.Errorf("%s: %s is empty: put the token on one line", key, path)
+	}
+	return s, nil
+}
