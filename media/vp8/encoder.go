@@ -382,13 +382,13 @@ func (e *Encoder) Close() error {
 
 // Errors reported by the encoder and decoder; a *CodecError matches them with errors.Is.
 var (
-	ErrClosed        = errors.New("vp8: closed")
-	ErrCorruptFrame  = errors.New("vp8: corrupt frame")
-	ErrUnsupported   = errors.New("vp8: unsupported bitstream or parameter")
-	ErrNeedKeyFrame  = errors.New("vp8: decoder needs a keyframe first")
-	ErrEmptyFrame    = errors.New("vp8: empty frame")
-	ErrNoImage       = errors.New("vp8: decoder produced no image")
-	errOutOfMemory   = errors.New("vp8: out of memory")
+	ErrClosed       = errors.New("vp8: closed")
+	ErrCorruptFrame = errors.New("vp8: corrupt frame")
+	ErrUnsupported  = errors.New("vp8: unsupported bitstream or parameter")
+	ErrNeedKeyFrame = errors.New("vp8: decoder needs a keyframe first")
+	ErrEmptyFrame   = errors.New("vp8: empty frame")
+	ErrNoImage      = errors.New("vp8: decoder produced no image")
+	errOutOfMemory  = errors.New("vp8: out of memory")
 )
 
 // CodecError is an error code returned by libvpx.
