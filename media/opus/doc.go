@@ -10,12 +10,13 @@
 //
 // Linking: this package links libopus through pkg-config (libopus-dev). mediadevices' Opus
 // encoder links its own static libopus (pkg/codec/opus/lib/libopus-linux-*.a) unless built
-// with the "dynamic" tag. A binary importing both links fine and runs: the static archive's
-// opus_* definitions are resolved first and satisfy both packages, and the shared library's
-// copies are never bound, so there is a single libopus in the process (the bundled one, unless
-// the binary is built with -tags dynamic, in which case both use the system's). The libopus
-// API used here has been stable since 1.0, so either version serves. TestEncodeDecodeSine
-// links both and checks the round trip.
+// with the "dynamic" tag. A binary importing both links and runs without a symbol clash: the
+// linker resolves each opus_* symbol once, from whichever library it meets first, and never
+// pulls the duplicate. With Go 1.26 on Debian 12 that is the system libopus.so.0 for both
+// packages (nm shows opus_encode and opus_decode undefined, bound to libopus.so.0), so the
+// booth's package must depend on libopus0. Building with -tags dynamic makes that explicit.
+// The libopus API used here has been stable since 1.0, so either copy serves.
+// TestEncodeDecodeSine links both and checks the round trip.
 //
 // References: RFC 6716 (Opus codec), RFC 7587 (RTP payload format for Opus), the libopus API
 // in opus/opus.h (opus_decode, opus_decoder_ctl).
