@@ -239,7 +239,7 @@ async function onLoginSubmit(event) {
     if (err.status === 401) {
       text = "The username or password is not right. Check them and try again.";
     } else if (err.status === 429) {
-      text = "Too many attempts. Wait a minute, then try again.";
+      text = `Too many failed attempts: ${err.message}`;
     }
     ui.loginError.textContent = text;
     ui.loginError.hidden = false;
@@ -299,8 +299,8 @@ async function onLogout() {
     // The session is forgotten on this page either way; the cookie expires on its own.
     console.warn("carebooth: log out:", err);
   }
-  showLogin("You have logged out.");
-  ui.loginError.hidden = true;
+  showLogin();
+  showMessage("You have logged out.", "info");
 }
 
 function sessionExpired() {
@@ -808,8 +808,9 @@ function attachLocalMedia(call, stream) {
 // preferVP8 puts VP8 first in the video codec list: the booth encodes and decodes VP8 in
 // software, and a browser left to itself may pick a codec the booth must refuse.
 function preferVP8(pc) {
-  if (typeof RTCRtpSender === "undefined" || !RTCRtpSender.getCapabilities) return;
-  const caps = RTCRtpSender.getCapabilities("video");
+  // setCodecPreferences takes codecs from the receiver's capabilities (WebRTC 1.0, 5.4).
+  if (typeof RTCRtpReceiver === "undefined" || !RTCRtpReceiver.getCapabilities) return;
+  const caps = RTCRtpReceiver.getCapabilities("video");
   if (!caps) return;
   const codecs = [...caps.codecs].sort((a, b) => {
     const av = a.mimeType.toLowerCase() === "video/vp8" ? 0 : 1;
