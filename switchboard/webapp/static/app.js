@@ -744,6 +744,8 @@ async function onCall(body) {
     localStream: null,
     remoteStream: new MediaStream(),
     candidates: [], // remote candidates that came before the answer
+    localCandidates: [], // our candidates gathered before the offer went out
+    offerSent: false,
     muted: false,
     ended: false,
   };
@@ -760,7 +762,9 @@ async function onCall(body) {
     if (c.sdpMid !== null && c.sdpMid !== undefined) msg.sdpMid = c.sdpMid;
     if (c.sdpMLineIndex !== null && c.sdpMLineIndex !== undefined) msg.sdpMLineIndex = c.sdpMLineIndex;
     if (c.usernameFragment !== null && c.usernameFragment !== undefined) msg.usernameFragment = c.usernameFragment;
-    send("candidate", msg);
+    // The switchboard refuses a candidate that comes before the offer it belongs to.
+    if (call.offerSent) send("candidate", msg);
+    else call.localCandidates.push(msg);
   });
   pc.addEventListener("track", (event) => {
     if (call.ended) return;
@@ -783,6 +787,9 @@ async function onCall(body) {
     await pc.setLocalDescription(offer);
     if (call.ended) return;
     send("offer", { call_id: call.id, sdp: pc.localDescription.sdp });
+    call.offerSent = true;
+    for (const msg of call.localCandidates) send("candidate", msg);
+    call.localCandidates = [];
     setCallStatus("connecting", "Calling the booth…");
   } catch (err) {
     console.error("carebooth: start call:", err);
