@@ -735,12 +735,23 @@ async function onCall(body) {
   }
   if (!media) media = getLocalMedia();
 
+  let pc;
+  try {
+    pc = new RTCPeerConnection({ iceServers: iceServersOf(body.ice_servers) });
+  } catch (err) {
+    // A malformed STUN or TURN server from the switchboard's configuration lands here.
+    media.then(stopStream);
+    send("end", { call_id: body.call_id, reason: "failed" });
+    showMessage(`The call could not be set up: ${err.message}. Ask IT to check the switchboard's ICE server settings.`);
+    renderQueue();
+    return;
+  }
   const entry = state.queue.find((e) => e.appointment_id === body.appointment_id);
   const call = {
     id: body.call_id,
     appointmentId: body.appointment_id,
     peer: body.peer || (entry && entry.patient) || "the patient",
-    pc: new RTCPeerConnection({ iceServers: iceServersOf(body.ice_servers) }),
+    pc,
     localStream: null,
     remoteStream: new MediaStream(),
     candidates: [], // remote candidates that came before the answer
@@ -752,7 +763,6 @@ async function onCall(body) {
   state.call = call;
   showCallView(call);
 
-  const pc = call.pc;
   pc.addEventListener("icecandidate", (event) => {
     // A null candidate (or an empty one) marks the end of gathering; the booth does not
     // need it, so it is not sent.
