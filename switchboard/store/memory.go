@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -318,3 +319,14 @@ func (m *Memory) DeleteExpiredSessions(now time.Time) (int, error) {
 
 // Close does nothing; the memory store stays usable.
 func (m *Memory) Close() error { return nil }
+
+// Snapshot returns everything in the store as JSON with sorted keys, so tests can check
+// that a refused request changed nothing.
+func (m *Memory) Snapshot() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return json.Marshal(map[string]any{
+		"clinics": m.clinics, "clinicians": m.clinicians, "devices": m.devices,
+		"appointments": m.appointments, "sessions": m.sessions,
+	})
+}

@@ -1,0 +1,528 @@
+package switchboard
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/carebooth/carebooth/switchboard/store"
+)
+
+// clinicianView is a clinician as the API shows it: never the password hash.
+type clinicianView struct {
+	ID       string `json:"id"`
+	Username string `json:"username"`
+	Name     string `json:"name"`
+	ClinicID string `json:"clinic_id"`
+	Admin    bool   `json:"admin"`
+}
+
+func viewClinician(c *store.Clinician) clinicianView {
+	return clinicianView{ID: c.ID, Username: c.Username, Name: c.Name, ClinicID: c.ClinicID, Admin: c.Admin}
+}
+
+// deviceView is a device as the API shows it: never the token hash.
+type deviceView struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	ClinicID  string     `json:"clinic_id"`
+	Role      string     `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+	LastSeen  *time.Time `json:"last_seen,omitempty"`
+}
+
+func viewDevice(d *store.Device) deviceView {
+	v := deviceView{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt}
+	if !d.LastSeen.IsZero() {
+		ls := d.LastSeen
+		v.LastSeen = &ls
+	}
+	return v
+}
+
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("request", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, codeInternal, "internal error; the switchboard's log has details")
+}
+
+// --- login ---
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func (q *loginRequest) validate() *fieldError {
+	if q.Username == "" {
+		return badField("username", "is required")
+	}
+	if q.Password == "" {
+		return badField("password", "is required")
+	}
+	return nil
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principal) {
+	var q loginRequest
+	if !decodeBody(w, r, &q) {
+		return
+	}
+	ip := clientIP(r)
+	if ok, wait := s.limiter.allowed(ip, q.Username); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeError(w, http.StatusTooManyRequests, codeRateLimited, "too many failed logins; try again in %d minutes", int(wait.Minutes())+1)
+		return
+	}
+	c, err := s.store.ClinicianByUsername(q.Username)
+	hash := c.PasswordHash
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.internalError(w, r, err)
+			return
+		}
+		hash = s.dummyHash // spend the same time as for a wrong password
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(q.Password)) != nil || err != nil {
+		s.limiter.failed(ip, q.Username)
+		s.log.Info("login refused", "username", q.Username, "addr", ip)
+		writeError(w, http.StatusUnauthorized, codeUnauthorized, "username or password is wrong")
+		return
+	}
+	now := s.clock.Now()
+	s.store.DeleteExpiredSessions(now) //nolint:errcheck // housekeeping, retried at next login
+	tok := newToken(sessionTokenPrefix)
+	sess := store.Session{TokenHash: hashToken(tok), ClinicianID: c.ID, Expires: now.Add(s.cfg.SessionTTL)}
+	if err := s.store.CreateSession(sess); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: tok, Path: "/", Expires: sess.Expires,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(r),
+	})
+	s.log.Info("login", "username", c.Username)
+	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "expires": sess.Expires, "clinician": viewClinician(&c)})
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p *principal) {
+	if err := s.store.DeleteSession(p.sessionHash); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(r),
+	})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p *principal) {
+	if p.device != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"device": viewDevice(p.device)})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"clinician": viewClinician(p.clinician)})
+}
+
+// --- clinics ---
+
+type clinicRequest struct {
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
+func (q *clinicRequest) validate() *fieldError {
+	if fe := checkText("name", q.Name, 1, 100); fe != nil {
+		return fe
+	}
+	return checkText("phone", q.Phone, 0, 40)
+}
+
+func (s *Server) handleListClinics(w http.ResponseWriter, r *http.Request, p *principal) {
+	all, err := s.store.Clinics()
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	out := []store.Clinic{}
+	for _, c := range all {
+		if p.clinician.Admin || c.ID == p.clinician.ClinicID {
+			out = append(out, c)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"clinics": out})
+}
+
+func (s *Server) handleCreateClinic(w http.ResponseWriter, r *http.Request, _ *principal) {
+	var q clinicRequest
+	if !decodeBody(w, r, &q) {
+		return
+	}
+	c := store.Clinic{Name: q.Name, Phone: q.Phone}
+	if err := s.store.CreateClinic(&c); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// --- clinicians ---
+
+type clinicianRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+	ClinicID string `json:"clinic_id"`
+	Admin    bool   `json:"admin"`
+}
+
+func (q *clinicianRequest) validate() *fieldError {
+	if fe := checkUsername(q.Username); fe != nil {
+		return fe
+	}
+	if fe := checkPassword(q.Password); fe != nil {
+		return fe
+	}
+	if fe := checkText("name", q.Name, 1, 100); fe != nil {
+		return fe
+	}
+	if q.ClinicID == "" && !q.Admin {
+		return badField("clinic_id", "is required (only admins may have no clinic)")
+	}
+	return nil
+}
+
+func checkUsername(u string) *fieldError {
+	if u == "" || len(u) > 64 {
+		return badField("username", "must be 1 to 64 characters")
+	}
+	for _, r := range u {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return badField("username", "may contain only lower-case letters, digits, '.', '-' and '_'")
+		}
+	}
+	return nil
+}
+
+func checkPassword(p string) *fieldError {
+	if len(p) < 10 {
+		return badField("password", "must be at least 10 characters")
+	}
+	if len(p) > 72 {
+		return badField("password", "must be at most 72 bytes (the bcrypt limit)")
+	}
+	return nil
+}
+
+// HashPassword hashes a clinician password for the store with the given bcrypt cost
+// (0 means bcrypt.DefaultCost). It refuses passwords the API would refuse.
+func HashPassword(password string, cost int) ([]byte, error) {
+	if fe := checkPassword(password); fe != nil {
+		return nil, fe
+	}
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	return bcrypt.GenerateFromPassword([]byte(password), cost)
+}
+
+func (s *Server) handleCreateClinician(w http.ResponseWriter, r *http.Request, _ *principal) {
+	var q clinicianRequest
+	if !decodeBody(w, r, &q) {
+		return
+	}
+	if !s.clinicExists(w, r, "clinic_id", q.ClinicID, q.Admin) {
+		return
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(q.Password), s.cfg.BcryptCost)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	c := store.Clinician{Username: q.Username, Name: q.Name, ClinicID: q.ClinicID, Admin: q.Admin, PasswordHash: hash}
+	if err := s.store.CreateClinician(&c); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			writeJSON(w, http.StatusConflict, map[string]apiError{"error": {Code: codeConflict, Message: "username: " + q.Username + " is taken", Field: "username"}})
+			return
+		}
+		s.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, viewClinician(&c))
+}
+
+// clinicExists checks a clinic reference in a request body, writing a 400 naming field
+// when it does not resolve.
+func (s *Server) clinicExists(w http.ResponseWriter, r *http.Request, field, id string, optional bool) bool {
+	if id == "" && optional {
+		return true
+	}
+	if _, err := s.store.Clinic(id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeFieldError(w, badField(field, "no clinic has ID %q; list them with GET /api/v1/clinics", id))
+			return false
+		}
+		s.internalError(w, r, err)
+		return false
+	}
+	return true
+}
+
+// --- devices ---
+
+type deviceRequest struct {
+	Name     string `json:"name"`
+	ClinicID string `json:"clinic_id"`
+	Role     string `json:"role"`
+}
+
+func (q *deviceRequest) validate() *fieldError {
+	if fe := checkText("name", q.Name, 1, 100); fe != nil {
+		return fe
+	}
+	if q.ClinicID == "" {
+		return badField("clinic_id", "is required")
+	}
+	if q.Role == "" {
+		q.Role = store.RoleBooth
+	}
+	if q.Role != store.RoleBooth && q.Role != store.RoleClinic {
+		return badField("role", "must be %q or %q", store.RoleBooth, store.RoleClinic)
+	}
+	return nil
+}
+
+func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, p *principal) {
+	clinic := p.clinician.ClinicID
+	if p.clinician.Admin {
+		clinic = r.URL.Query().Get("clinic_id") // "" lists every clinic's
+	}
+	ds, err := s.store.Devices(clinic)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	out := make([]deviceView, 0, len(ds))
+	for i := range ds {
+		out = append(out, viewDevice(&ds[i]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
+}
+
+func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, _ *principal) {
+	var q deviceRequest
+	if !decodeBody(w, r, &q) {
+		return
+	}
+	if !s.clinicExists(w, r, "clinic_id", q.ClinicID, false) {
+		return
+	}
+	tok := newToken(deviceTokenPrefix)
+	d := store.Device{Name: q.Name, ClinicID: q.ClinicID, Role: q.Role, TokenHash: hashToken(tok), CreatedAt: s.clock.Now()}
+	if err := s.store.CreateDevice(&d); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.log.Info("device created", "device", d.ID, "clinic", d.ClinicID)
+	writeJSON(w, http.StatusCreated, map[string]any{"device": viewDevice(&d), "token": tok})
+}
+
+// --- appointments ---
+
+type appointmentRequest struct {
+	ClinicID string    `json:"clinic_id"`
+	DeviceID string    `json:"device_id"`
+	Patient  string    `json:"patient"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+}
+
+func (q *appointmentRequest) validate() *fieldError {
+	if q.DeviceID == "" {
+		return badField("device_id", "is required")
+	}
+	if fe := checkText("patient", q.Patient, 1, 100); fe != nil {
+		return fe
+	}
+	if q.Start.IsZero() {
+		return badField("start", "is required (RFC 3339, e.g. 2026-11-21T09:30:00Z)")
+	}
+	if q.End.IsZero() {
+		return badField("end", "is required (RFC 3339, e.g. 2026-11-21T09:50:00Z)")
+	}
+	if !q.End.After(q.Start) {
+		return badField("end", "must be after start")
+	}
+	if q.End.Sub(q.Start) > store.MaxAppointmentLength {
+		return badField("end", "must be at most %s after start", store.MaxAppointmentLength)
+	}
+	return nil
+}
+
+// visible reports whether p may see appointment a.
+func visible(p *principal, a *store.Appointment) bool {
+	if p.device != nil {
+		return a.DeviceID == p.device.ID
+	}
+	return p.clinician.Admin || a.ClinicID == p.clinician.ClinicID
+}
+
+func (s *Server) handleListAppointments(w http.ResponseWriter, r *http.Request, p *principal) {
+	now := s.clock.Now()
+	from, to := now.Add(-time.Hour), now.Add(48*time.Hour)
+	qs := r.URL.Query()
+	for _, x := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := qs.Get(x.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeFieldError(w, badField(x.name, "%q is not an RFC 3339 time such as 2026-11-21T09:00:00Z", v))
+				return
+			}
+			*x.t = t
+		}
+	}
+	if !to.After(from) {
+		writeFieldError(w, badField("to", "must be after from"))
+		return
+	}
+	if to.Sub(from) > 400*24*time.Hour {
+		writeFieldError(w, badField("to", "the range may span at most 400 days"))
+		return
+	}
+	var (
+		as  []store.Appointment
+		err error
+	)
+	if p.device != nil {
+		as, err = s.store.AppointmentsByDevice(p.device.ID, from, to)
+	} else {
+		clinic := p.clinician.ClinicID
+		if c := qs.Get("clinic_id"); c != "" && p.clinician.Admin {
+			clinic = c
+		}
+		as, err = s.store.AppointmentsByClinic(clinic, from, to)
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"appointments": as})
+}
+
+func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request, p *principal) {
+	var q appointmentRequest
+	if !decodeBody(w, r, &q) {
+		return
+	}
+	if q.ClinicID == "" {
+		q.ClinicID = p.clinician.ClinicID
+	}
+	if q.ClinicID == "" {
+		writeFieldError(w, badField("clinic_id", "is required"))
+		return
+	}
+	if !p.clinician.Admin && q.ClinicID != p.clinician.ClinicID {
+		writeError(w, http.StatusForbidden, codeForbidden, "clinic_id: you may book only for your own clinic")
+		return
+	}
+	if !s.clinicExists(w, r, "clinic_id", q.ClinicID, false) {
+		return
+	}
+	d, err := s.store.Device(q.DeviceID)
+	if err != nil || d.ClinicID != q.ClinicID {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			writeFieldError(w, badField("device_id", "clinic %s has no device %q; list them with GET /api/v1/devices", q.ClinicID, q.DeviceID))
+			return
+		}
+		s.internalError(w, r, err)
+		return
+	}
+	now := s.clock.Now()
+	a := store.Appointment{
+		ClinicID: q.ClinicID, DeviceID: q.DeviceID, Patient: q.Patient,
+		Start: q.Start.UTC(), End: q.End.UTC(), Status: store.StatusScheduled, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.store.CreateAppointment(&a); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.hub.appointmentsChanged(a.DeviceID)
+	writeJSON(w, http.StatusCreated, a)
+}
+
+// appointmentFor loads the appointment named in the path if p may see it; otherwise it
+// writes 404 (the same for "does not exist" and "not yours", so IDs cannot be probed).
+func (s *Server) appointmentFor(w http.ResponseWriter, r *http.Request, p *principal) (store.Appointment, bool) {
+	id := r.PathValue("id")
+	a, err := s.store.Appointment(id)
+	if err == nil && visible(p, &a) {
+		return a, true
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.internalError(w, r, err)
+		return a, false
+	}
+	writeError(w, http.StatusNotFound, codeNotFound, "no appointment %q", id)
+	return a, false
+}
+
+func (s *Server) handleGetAppointment(w http.ResponseWriter, r *http.Request, p *principal) {
+	if a, ok := s.appointmentFor(w, r, p); ok {
+		writeJSON(w, http.StatusOK, a)
+	}
+}
+
+func (s *Server) handleCancelAppointment(w http.ResponseWriter, r *http.Request, p *principal) {
+	a, ok := s.appointmentFor(w, r, p)
+	if !ok {
+		return
+	}
+	a, err := s.hub.cancelAppointment(a.ID)
+	switch {
+	case errors.Is(err, errInCall):
+		writeError(w, http.StatusConflict, codeConflict, "appointment %s is in a call; end the call first", a.ID)
+	case errors.Is(err, errEnded):
+		writeError(w, http.StatusConflict, codeConflict, "appointment %s has already ended", a.ID)
+	case err != nil:
+		s.internalError(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, a)
+	}
+}
+
+func (s *Server) handleWaitingRoom(w http.ResponseWriter, r *http.Request, p *principal) {
+	clinic := p.clinician.ClinicID
+	if c := r.URL.Query().Get("clinic_id"); c != "" && p.clinician.Admin {
+		clinic = c
+	}
+	writeJSON(w, http.StatusOK, s.hub.queue(clinic))
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, _ *principal) {
+	promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// checkText validates a free-text field: length in characters and no control characters.
+func checkText(field, v string, minLen, maxLen int) *fieldError {
+	n := utf8.RuneCountInString(v)
+	if n < minLen {
+		return badField(field, "is required")
+	}
+	if n > maxLen {
+		return badField(field, "must be at most %d characters", maxLen)
+	}
+	if !utf8.ValidString(v) || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return badField(field, "must be printable text")
+	}
+	return nil
+}

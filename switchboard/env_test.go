@@ -1,0 +1,160 @@
+package switchboard
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/carebooth/carebooth/switchboard/store"
+)
+
+var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+
+const testPassword = "correct horse battery"
+
+// env is a switchboard on an httptest server with a memory store holding two clinics,
+// each with a clinician and a booth with one appointment, plus an admin.
+type env struct {
+	t     *testing.T
+	st    *store.Memory
+	clock *clockwork.FakeClock
+	srv   *Server
+	ts    *httptest.Server
+	reg   *prometheus.Registry
+
+	clinic, otherClinic store.Clinic
+	// session tokens
+	adminTok, docTok, otherDocTok string
+	doc                           store.Clinician
+	// device tokens
+	boothTok, otherBoothTok string
+	booth, otherBooth       store.Device
+	appt, otherAppt         store.Appointment
+}
+
+const testMetricsToken = "metrics-secret"
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, st: store.NewMemory(), clock: clockwork.NewFakeClockAt(t0), reg: prometheus.NewRegistry()}
+	srv, err := New(Config{MetricsToken: testMetricsToken, BcryptCost: bcrypt.MinCost},
+		Deps{Store: e.st, Clock: e.clock, Registerer: e.reg,
+			WebApp: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "web app") })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = srv
+	e.ts = httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		e.ts.Close()
+	})
+
+	e.clinic = store.Clinic{Name: "Riverside", Phone: "1"}
+	e.otherClinic = store.Clinic{Name: "Hillside", Phone: "2"}
+	must(t, e.st.CreateClinic(&e.clinic))
+	must(t, e.st.CreateClinic(&e.otherClinic))
+	e.adminTok = e.addClinician("admin", "Admin", e.clinic.ID, true).tok
+	d := e.addClinician("dr.patel", "Dr Patel", e.clinic.ID, false)
+	e.doc, e.docTok = d.c, d.tok
+	e.otherDocTok = e.addClinician("dr.other", "Dr Other", e.otherClinic.ID, false).tok
+	e.booth, e.boothTok = e.addDevice("booth-1", e.clinic.ID)
+	e.otherBooth, e.otherBoothTok = e.addDevice("booth-2", e.otherClinic.ID)
+	e.appt = e.addAppointment(e.booth, "Alex Morgan", t0.Add(5*time.Minute))
+	e.otherAppt = e.addAppointment(e.otherBooth, "Sam Jones", t0.Add(5*time.Minute))
+	return e
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type clinicianTok struct {
+	c   store.Clinician
+	tok string
+}
+
+func (e *env) addClinician(user, name, clinic string, admin bool) clinicianTok {
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	must(e.t, err)
+	c := store.Clinician{Username: user, Name: name, ClinicID: clinic, Admin: admin, PasswordHash: hash}
+	must(e.t, e.st.CreateClinician(&c))
+	tok := newToken(sessionTokenPrefix)
+	must(e.t, e.st.CreateSession(store.Session{TokenHash: hashToken(tok), ClinicianID: c.ID, Expires: t0.Add(12 * time.Hour)}))
+	return clinicianTok{c, tok}
+}
+
+func (e *env) addDevice(name, clinic string) (store.Device, string) {
+	tok := newToken(deviceTokenPrefix)
+	d := store.Device{Name: name, ClinicID: clinic, Role: store.RoleBooth, TokenHash: hashToken(tok), CreatedAt: t0, LastSeen: t0}
+	must(e.t, e.st.CreateDevice(&d))
+	return d, tok
+}
+
+func (e *env) addAppointment(d store.Device, patient string, start time.Time) store.Appointment {
+	a := store.Appointment{ClinicID: d.ClinicID, DeviceID: d.ID, Patient: patient, Start: start, End: start.Add(20 * time.Minute),
+		Status: store.StatusScheduled, CreatedAt: t0, UpdatedAt: t0}
+	must(e.t, e.st.CreateAppointment(&a))
+	return a
+}
+
+func (e *env) snapshot() string {
+	b, err := e.st.Snapshot()
+	must(e.t, err)
+	return string(b)
+}
+
+// do sends a request with an optional bearer token and body, and returns the status and
+// body.
+func (e *env) do(method, path, tok string, body any) (int, []byte) {
+	e.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		must(e.t, err)
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, e.ts.URL+path, r)
+	must(e.t, err)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := e.ts.Client().Do(req)
+	must(e.t, err)
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	must(e.t, err)
+	return res.StatusCode, out
+}
+
+// errorOf decodes an API error body.
+func errorOf(t *testing.T, body []byte) apiError {
+	t.Helper()
+	var v struct{ Error apiError }
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("error body %q: %v", body, err)
+	}
+	return v.Error
+}

@@ -1,0 +1,130 @@
+package switchboard
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// maxBodyBytes bounds every request body; the largest legitimate one is a few hundred bytes.
+const maxBodyBytes = 64 << 10
+
+// API error codes, as in docs/architecture.md.
+const (
+	codeBadRequest   = "bad_request"
+	codeUnauthorized = "unauthorized"
+	codeForbidden    = "forbidden"
+	codeNotFound     = "not_found"
+	codeConflict     = "conflict"
+	codeTooLarge     = "too_large"
+	codeRateLimited  = "rate_limited"
+	codeInternal     = "internal"
+)
+
+// apiError is the body of every error response.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// fieldError is a validation failure of one request field.
+type fieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *fieldError) Error() string { return e.Field + ": " + e.Msg }
+
+func badField(field, format string, args ...any) *fieldError {
+	return &fieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v) //nolint:errcheck // the client has gone; nothing to do
+}
+
+func writeError(w http.ResponseWriter, status int, code, format string, args ...any) {
+	writeJSON(w, status, map[string]apiError{"error": {Code: code, Message: fmt.Sprintf(format, args...)}})
+}
+
+func writeFieldError(w http.ResponseWriter, fe *fieldError) {
+	writeJSON(w, http.StatusBadRequest, map[string]apiError{"error": {Code: codeBadRequest, Message: fe.Error(), Field: fe.Field}})
+}
+
+// validatable is implemented by every request body.
+type validatable interface{ validate() *fieldError }
+
+// decodeBody reads a strict JSON object into v and validates it. It writes the error
+// response itself and reports whether the handler should go on.
+func decodeBody(w http.ResponseWriter, r *http.Request, v validatable) bool {
+	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err == nil {
+		if _, rerr := dec.Token(); rerr != io.EOF {
+			err = errors.New("trailing data after the JSON object")
+		}
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		var ute *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, "request body is larger than %d bytes", maxBodyBytes)
+		case errors.As(err, &ute):
+			field := ute.Field
+			if field == "" {
+				writeError(w, http.StatusBadRequest, codeBadRequest, "body must be a JSON object, not %s", ute.Value)
+				return false
+			}
+			writeFieldError(w, badField(field, "must be %s, not %s", jsonKind(ute.Type.Kind().String()), ute.Value))
+		case errors.As(err, &se):
+			writeError(w, http.StatusBadRequest, codeBadRequest, "body is not valid JSON (at byte %d): %v", se.Offset, se)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			writeError(w, http.StatusBadRequest, codeBadRequest, "body is not valid JSON: it ends in the middle of a value")
+		case errors.Is(err, io.EOF):
+			writeError(w, http.StatusBadRequest, codeBadRequest, "body is empty, want a JSON object")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			writeFieldError(w, badField(field, "unknown field"))
+		default:
+			writeError(w, http.StatusBadRequest, codeBadRequest, "body: %v", err)
+		}
+		return false
+	}
+	if fe := v.validate(); fe != nil {
+		writeFieldError(w, fe)
+		return false
+	}
+	return true
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "struct":
+		return "an RFC 3339 time or an object"
+	case "slice", "array":
+		return "an array"
+	case "map":
+		return "an object"
+	}
+	return "a number"
+}

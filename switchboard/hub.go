@@ -1,0 +1,700 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/store"
+)
+
+const (
+	// sendQueueLen bounds the messages waiting for one connection's writer. A client
+	// that falls this far behind is disconnected rather than allowed to stall the hub.
+	sendQueueLen = 64
+	// writeTimeout bounds one message write.
+	writeTimeout = 10 * time.Second
+	// maxRefusals is how many refused messages a connection may send before it is
+	// closed as broken or hostile.
+	maxRefusals = 20
+	// scheduleBefore and scheduleAfter bound the schedule sent to a device.
+	scheduleBefore = time.Hour
+	scheduleAfter  = 48 * time.Hour
+)
+
+var (
+	errInCall = errors.New("appointment is in a call")
+	errEnded  = errors.New("appointment has ended")
+)
+
+// hub runs waiting rooms and calls over signalling connections. All of its state is
+// guarded by mu, and so are the store writes that change appointment status, so that a
+// check and the change it allows cannot interleave with another connection's.
+type hub struct {
+	s      *Server
+	log    *slog.Logger
+	ctx    context.Context // cancelled by close; parent of every connection's context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // one per connection being served
+
+	mu         sync.Mutex
+	closed     bool
+	clinicians map[string]map[*client]struct{} // clinic ID -> connections after hello
+	devices    map[string]map[*client]struct{} // device ID -> connections after hello
+	waiting    map[string][]*waiter            // clinic ID -> waiting room, by arrival
+	calls      map[string]*call                // call ID -> call
+}
+
+// client is one signalling connection.
+type client struct {
+	p      *principal
+	role   signalling.Role
+	id     string // clinician or device ID
+	clinic string
+	name   string // display name shown to the other party of a call
+
+	ws     *websocket.Conn
+	conn   *signalling.Conn
+	out    chan outMsg
+	stop   chan struct{} // closed when the reader has finished: drain out and exit
+	cancel context.CancelFunc
+	log    *slog.Logger
+
+	// guarded by hub.mu
+	hello bool
+	calls map[string]*call
+}
+
+type outMsg struct {
+	t    signalling.Type
+	body any
+}
+
+// waiter is a patient in a waiting room.
+type waiter struct {
+	appt  store.Appointment
+	c     *client
+	since time.Time
+	call  *call // set while admitted
+}
+
+// call is one admitted consultation between a clinician (the offerer) and a device.
+type call struct {
+	id       string
+	appt     string
+	clinic   string
+	offerer  *client
+	answerer *client
+	offered  bool // an offer has been relayed
+	answered bool // the latest offer has been answered
+	setupSet bool // call_setup_seconds observed
+	admitted time.Time
+}
+
+func newHub(s *Server) *hub {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &hub{
+		s:          s,
+		log:        s.log.With("component", "switchboard/hub"),
+		ctx:        ctx,
+		cancel:     cancel,
+		clinicians: map[string]map[*client]struct{}{},
+		devices:    map[string]map[*client]struct{}{},
+		waiting:    map[string][]*waiter{},
+		calls:      map[string]*call{},
+	}
+}
+
+func (h *hub) close() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	h.wg.Wait()
+}
+
+// serve upgrades an authenticated request and runs the connection until it ends.
+func (h *hub) serve(w http.ResponseWriter, r *http.Request, p *principal) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		writeError(w, http.StatusServiceUnavailable, codeInternal, "the switchboard is shutting down")
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.s.cfg.AllowedOrigins})
+	if err != nil {
+		h.log.Info("websocket upgrade refused", "err", err)
+		return // Accept has written the response
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	c := &client{
+		p:      p,
+		ws:     ws,
+		conn:   signalling.NewConn(ws),
+		out:    make(chan outMsg, sendQueueLen),
+		stop:   make(chan struct{}),
+		cancel: cancel,
+		calls:  map[string]*call{},
+	}
+	if p.device != nil {
+		c.role, c.id, c.clinic, c.name = signalling.RoleDevice, p.device.ID, p.device.ClinicID, p.device.Name
+	} else {
+		c.role, c.id, c.clinic, c.name = signalling.RoleClinician, p.clinician.ID, p.clinician.ClinicID, p.clinician.Name
+	}
+	c.log = h.log.With("role", c.role, "id", c.id, "addr", clientIP(r))
+	c.log.Debug("connected")
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); h.writeLoop(ctx, c) }()
+	go func() { defer wg.Done(); h.pingLoop(ctx, c) }()
+
+	status, reason := h.readLoop(ctx, c)
+	h.drop(c)
+	close(c.stop)
+	wg.Wait()
+	ws.Close(status, reason) //nolint:errcheck // the peer may be gone already
+	c.log.Debug("disconnected", "reason", reason)
+}
+
+func (h *hub) readLoop(ctx context.Context, c *client) (websocket.StatusCode, string) {
+	refusals := 0
+	for {
+		env, body, err := c.conn.Recv(ctx)
+		if err == nil {
+			err = h.handle(c, env, body)
+			if err == nil {
+				continue
+			}
+		} else if !errors.Is(err, signalling.ErrProtocol) {
+			if ctx.Err() != nil {
+				return websocket.StatusGoingAway, "switchboard closing"
+			}
+			return websocket.StatusNormalClosure, "connection ended"
+		}
+		var pe *signalling.ProtocolError
+		if !errors.As(err, &pe) {
+			c.log.Error("handling message", "type", env.Type, "err", err)
+			pe = &signalling.ProtocolError{Code: signalling.CodeInternal, Seq: env.Seq, Msg: "internal error"}
+		}
+		h.s.metrics.sigErrors.WithLabelValues(pe.Code).Inc()
+		c.send(signalling.TypeError, &signalling.Error{Code: pe.Code, Message: pe.Msg, Ref: pe.Seq})
+		refusals++
+		if refusals > maxRefusals {
+			c.log.Warn("closing after too many refused messages", "refused", refusals)
+			return websocket.StatusPolicyViolation, "too many refused messages"
+		}
+	}
+}
+
+func (h *hub) writeLoop(ctx context.Context, c *client) {
+	write := func(m outMsg) bool {
+		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+		defer cancel()
+		if err := c.conn.Send(wctx, m.t, m.body); err != nil {
+			c.log.Debug("write", "type", m.t, "err", err)
+			c.cancel()
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-c.out:
+			if !write(m) {
+				return
+			}
+		case <-c.stop:
+			for {
+				select {
+				case m := <-c.out:
+					if !write(m) {
+						return
+					}
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// pingLoop pings the peer every PingInterval and disconnects it if no pong comes back
+// within the next interval, so a booth that lost power is noticed in under 30 s.
+func (h *hub) pingLoop(ctx context.Context, c *client) {
+	t := h.s.clock.NewTicker(h.s.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.stop:
+			return
+		case <-t.Chan():
+			pctx, cancel := context.WithTimeout(ctx, h.s.cfg.PingInterval)
+			go func() { // a ping in flight when the reader stops must not wait for its timeout
+				select {
+				case <-c.stop:
+					cancel()
+				case <-pctx.Done():
+				}
+			}()
+			err := c.ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					c.log.Info("peer did not answer ping, disconnecting", "err", err)
+				}
+				c.cancel()
+				return
+			}
+		}
+	}
+}
+
+// send queues a message for c without blocking. Must hold h.mu, or be the reader.
+func (c *client) send(t signalling.Type, body any) {
+	select {
+	case c.out <- outMsg{t, body}:
+	default:
+		c.log.Warn("send queue full, disconnecting slow client", "type", t)
+		c.cancel()
+	}
+}
+
+func refuse(code string, seq uint64, format string, args ...any) error {
+	return &signalling.ProtocolError{Code: code, Seq: seq, Msg: fmt.Sprintf(format, args...)}
+}
+
+// handle acts on one well-formed message. A returned error is a *ProtocolError for the
+// sender (or an internal error); nothing has changed when it is returned.
+func (h *hub) handle(c *client, env signalling.Envelope, body any) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seq := env.Seq
+	if !c.hello {
+		m, ok := body.(*signalling.Hello)
+		if !ok {
+			return refuse(signalling.CodeOutOfOrder, seq, "%s before hello: send hello first", env.Type)
+		}
+		return h.hello(c, seq, m)
+	}
+	switch m := body.(type) {
+	case *signalling.Hello:
+		return refuse(signalling.CodeOutOfOrder, seq, "hello was already sent on this connection")
+	case *signalling.Arrive:
+		if c.role != signalling.RoleDevice {
+			return refuse(signalling.CodeForbidden, seq, "only devices send arrive")
+		}
+		return h.arrive(c, seq, m.AppointmentID)
+	case *signalling.Leave:
+		if c.role != signalling.RoleDevice {
+			return refuse(signalling.CodeForbidden, seq, "only devices send leave")
+		}
+		return h.leave(c, seq, m.AppointmentID)
+	case *signalling.Admit:
+		if c.role != signalling.RoleClinician {
+			return refuse(signalling.CodeForbidden, seq, "only clinicians send admit")
+		}
+		return h.admit(c, seq, m.AppointmentID)
+	case *signalling.SDP:
+		return h.relaySDP(c, seq, env.Type, m)
+	case *signalling.Candidate:
+		cl, err := h.callOf(c, seq, m.CallID)
+		if err != nil {
+			return err
+		}
+		if !cl.offered {
+			return refuse(signalling.CodeOutOfOrder, seq, "candidate before the offer")
+		}
+		cl.other(c).send(signalling.TypeCandidate, m)
+		return nil
+	case *signalling.End:
+		cl, err := h.callOf(c, seq, m.CallID)
+		if err != nil {
+			return err
+		}
+		return h.endCall(cl, c, m.Reason, false)
+	}
+	return refuse(signalling.CodeBadMessage, seq, "%s is sent by the switchboard, not to it", env.Type)
+}
+
+func (h *hub) hello(c *client, seq uint64, m *signalling.Hello) error {
+	if m.Role != c.role {
+		return refuse(signalling.CodeForbidden, seq, "these credentials are a %s's, not a %s's", c.role, m.Role)
+	}
+	w := &signalling.Welcome{Role: c.role, ID: c.id, ClinicID: c.clinic, ServerTime: h.s.clock.Now().UTC()}
+	if c.clinic != "" {
+		if cl, err := h.s.store.Clinic(c.clinic); err == nil {
+			w.ClinicName = cl.Name
+		}
+	}
+	c.hello = true
+	h.s.metrics.connections.WithLabelValues(string(c.role)).Inc()
+	c.send(signalling.TypeWelcome, w)
+	if c.role == signalling.RoleDevice {
+		addConn(h.devices, c.id, c)
+		h.s.store.TouchDevice(c.id, h.s.clock.Now()) //nolint:errcheck // last-seen is advisory
+		h.sendSchedule(c)
+	} else {
+		addConn(h.clinicians, c.clinic, c)
+		c.send(signalling.TypeQueue, h.queueLocked(c.clinic))
+	}
+	c.log.Info("hello", "agent", m.Agent)
+	return nil
+}
+
+func addConn(m map[string]map[*client]struct{}, key string, c *client) {
+	if m[key] == nil {
+		m[key] = map[*client]struct{}{}
+	}
+	m[key][c] = struct{}{}
+}
+
+// appointmentFor loads an appointment for a signalling request, mapping store errors.
+func (h *hub) appointment(seq uint64, id string) (store.Appointment, error) {
+	a, err := h.s.store.Appointment(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, refuse(signalling.CodeUnknownAppointment, seq, "no appointment %q", id)
+	}
+	return a, err
+}
+
+func (h *hub) findWaiter(clinic, appt string) (int, *waiter) {
+	for i, w := range h.waiting[clinic] {
+		if w.appt.ID == appt {
+			return i, w
+		}
+	}
+	return -1, nil
+}
+
+func (h *hub) setStatus(id, status string) (store.Appointment, error) {
+	now := h.s.clock.Now()
+	return h.s.store.UpdateAppointment(id, func(a *store.Appointment) error {
+		a.Status, a.UpdatedAt = status, now
+		return nil
+	})
+}
+
+func (h *hub) arrive(c *client, seq uint64, id string) error {
+	a, err := h.appointment(seq, id)
+	if err != nil {
+		return err
+	}
+	if a.DeviceID != c.id {
+		return refuse(signalling.CodeForbidden, seq, "appointment %s is not this device's", id)
+	}
+	if a.Status == store.StatusCancelled || a.Status == store.StatusEnded {
+		return refuse(signalling.CodeUnknownAppointment, seq, "appointment %s is %s", id, a.Status)
+	}
+	if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
+		if w.call != nil {
+			return refuse(signalling.CodeConflict, seq, "appointment %s is already in a call", id)
+		}
+		if w.c != c { // the booth reconnected: the new connection takes the place
+			w.c = c
+			h.pushQueue(a.ClinicID)
+		}
+		return nil
+	}
+	a, err = h.setStatus(a.ID, store.StatusWaiting)
+	if err != nil {
+		return err
+	}
+	h.waiting[a.ClinicID] = append(h.waiting[a.ClinicID], &waiter{appt: a, c: c, since: h.s.clock.Now()})
+	c.log.Info("patient arrived", "appointment", a.ID)
+	h.pushQueue(a.ClinicID)
+	h.pushSchedule(a.DeviceID)
+	return nil
+}
+
+func (h *hub) leave(c *client, seq uint64, id string) error {
+	i, w := h.findWaiter(c.clinic, id)
+	if w == nil || w.c.id != c.id {
+		return refuse(signalling.CodeUnknownAppointment, seq, "appointment %s is not in the waiting room", id)
+	}
+	if w.call != nil {
+		return refuse(signalling.CodeConflict, seq, "appointment %s is in a call: send end instead", id)
+	}
+	if _, err := h.setStatus(id, store.StatusScheduled); err != nil {
+		return err
+	}
+	h.removeWaiter(c.clinic, i)
+	h.pushQueue(c.clinic)
+	h.pushSchedule(c.id)
+	return nil
+}
+
+func (h *hub) removeWaiter(clinic string, i int) {
+	room := h.waiting[clinic]
+	h.waiting[clinic] = append(room[:i:i], room[i+1:]...)
+	if len(h.waiting[clinic]) == 0 {
+		delete(h.waiting, clinic)
+	}
+}
+
+func (h *hub) admit(c *client, seq uint64, id string) error {
+	a, err := h.appointment(seq, id)
+	if err != nil {
+		return err
+	}
+	if a.ClinicID != c.clinic {
+		return refuse(signalling.CodeForbidden, seq, "appointment %s is another clinic's", id)
+	}
+	_, w := h.findWaiter(a.ClinicID, a.ID)
+	if w == nil {
+		return refuse(signalling.CodeConflict, seq, "the patient of appointment %s is not in the waiting room", id)
+	}
+	if w.call != nil {
+		return refuse(signalling.CodeConflict, seq, "appointment %s has already been admitted", id)
+	}
+	if _, err := h.setStatus(a.ID, store.StatusInCall); err != nil {
+		return err
+	}
+	now := h.s.clock.Now()
+	cl := &call{id: store.NewID(), appt: a.ID, clinic: a.ClinicID, offerer: c, answerer: w.c, admitted: now}
+	w.call = cl
+	h.calls[cl.id] = cl
+	c.calls[cl.id] = cl
+	w.c.calls[cl.id] = cl
+	h.s.metrics.callsStarted.Inc()
+	h.s.metrics.callsActive.Inc()
+	h.s.metrics.waitSeconds.Observe(now.Sub(w.since).Seconds())
+	ice := h.s.cfg.ICEServers
+	c.send(signalling.TypeCall, &signalling.Call{CallID: cl.id, AppointmentID: a.ID, Role: signalling.CallOfferer, Peer: a.Patient, ICEServers: ice})
+	w.c.send(signalling.TypeCall, &signalling.Call{CallID: cl.id, AppointmentID: a.ID, Role: signalling.CallAnswerer, Peer: c.name, ICEServers: ice})
+	c.log.Info("call started", "call", cl.id, "appointment", a.ID)
+	h.pushQueue(a.ClinicID)
+	h.pushSchedule(a.DeviceID)
+	return nil
+}
+
+func (cl *call) other(c *client) *client {
+	if c == cl.offerer {
+		return cl.answerer
+	}
+	return cl.offerer
+}
+
+// callOf finds a call that c is a party of.
+func (h *hub) callOf(c *client, seq uint64, id string) (*call, error) {
+	cl := c.calls[id]
+	if cl == nil {
+		return nil, refuse(signalling.CodeNotInCall, seq, "this connection is not in call %s", id)
+	}
+	return cl, nil
+}
+
+func (h *hub) relaySDP(c *client, seq uint64, t signalling.Type, m *signalling.SDP) error {
+	cl, err := h.callOf(c, seq, m.CallID)
+	if err != nil {
+		return err
+	}
+	switch t {
+	case signalling.TypeOffer:
+		if c != cl.offerer {
+			return refuse(signalling.CodeOutOfOrder, seq, "only the offerer (the clinician) sends offers")
+		}
+		if cl.offered && !cl.answered {
+			return refuse(signalling.CodeOutOfOrder, seq, "the previous offer has not been answered")
+		}
+		cl.offered, cl.answered = true, false
+	case signalling.TypeAnswer:
+		if c != cl.answerer {
+			return refuse(signalling.CodeOutOfOrder, seq, "only the answerer (the booth) sends answers")
+		}
+		if !cl.offered || cl.answered {
+			return refuse(signalling.CodeOutOfOrder, seq, "there is no offer to answer")
+		}
+		cl.answered = true
+		if !cl.setupSet {
+			cl.setupSet = true
+			h.s.metrics.answerSeconds.Observe(h.s.clock.Since(cl.admitted).Seconds())
+		}
+	}
+	cl.other(c).send(t, m)
+	return nil
+}
+
+// endCall ends cl on behalf of from, telling the other party. A hangup (or a failure,
+// or a lost booth) ends the appointment; when the clinician's connection is lost the patient
+// goes back to the waiting room, so the clinician can admit them again after reloading.
+func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
+	status := store.StatusEnded
+	backToWaiting := lost && from == cl.offerer
+	if backToWaiting {
+		status = store.StatusWaiting
+	}
+	if _, err := h.setStatus(cl.appt, status); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	delete(h.calls, cl.id)
+	delete(cl.offerer.calls, cl.id)
+	delete(cl.answerer.calls, cl.id)
+	cl.other(from).send(signalling.TypeEnd, &signalling.End{CallID: cl.id, Reason: reason})
+	h.s.metrics.callsEnded.WithLabelValues(reason).Inc()
+	h.s.metrics.callsActive.Dec()
+	if i, w := h.findWaiter(cl.clinic, cl.appt); w != nil {
+		if backToWaiting {
+			w.call = nil
+		} else {
+			h.removeWaiter(cl.clinic, i)
+		}
+	}
+	from.log.Info("call ended", "call", cl.id, "reason", reason)
+	h.pushQueue(cl.clinic)
+	h.pushSchedule(cl.answerer.id)
+	return nil
+}
+
+// drop forgets a connection that has gone: its calls end with peer_lost and a device's
+// patients leave the waiting room.
+func (h *hub) drop(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !c.hello {
+		return
+	}
+	for _, cl := range c.calls {
+		if err := h.endCall(cl, c, signalling.EndPeerLost, true); err != nil {
+			c.log.Error("ending call of lost connection", "call", cl.id, "err", err)
+		}
+	}
+	if c.role == signalling.RoleDevice {
+		delete(h.devices[c.id], c)
+		if len(h.devices[c.id]) == 0 {
+			delete(h.devices, c.id)
+		}
+		changed := false
+		for i := len(h.waiting[c.clinic]) - 1; i >= 0; i-- {
+			w := h.waiting[c.clinic][i]
+			if w.c != c {
+				continue
+			}
+			if _, err := h.setStatus(w.appt.ID, store.StatusScheduled); err != nil {
+				c.log.Error("resetting appointment of lost device", "appointment", w.appt.ID, "err", err)
+			}
+			h.removeWaiter(c.clinic, i)
+			changed = true
+		}
+		if changed {
+			h.pushQueue(c.clinic)
+		}
+	} else {
+		delete(h.clinicians[c.clinic], c)
+		if len(h.clinicians[c.clinic]) == 0 {
+			delete(h.clinicians, c.clinic)
+		}
+	}
+	h.s.metrics.connections.WithLabelValues(string(c.role)).Dec()
+}
+
+// queueLocked builds a clinic's waiting room. Must hold h.mu.
+func (h *hub) queueLocked(clinic string) *signalling.Queue {
+	q := &signalling.Queue{ClinicID: clinic, Entries: []signalling.QueueEntry{}}
+	for _, w := range h.waiting[clinic] {
+		q.Entries = append(q.Entries, signalling.QueueEntry{
+			AppointmentID: w.appt.ID, DeviceID: w.appt.DeviceID, Patient: w.appt.Patient,
+			Start: w.appt.Start, Since: w.since.UTC(), InCall: w.call != nil,
+		})
+	}
+	return q
+}
+
+func (h *hub) queue(clinic string) *signalling.Queue {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.queueLocked(clinic)
+}
+
+// pushQueue sends a clinic's waiting room to its clinicians. Must hold h.mu.
+func (h *hub) pushQueue(clinic string) {
+	q := h.queueLocked(clinic)
+	h.s.metrics.waitingRoom.WithLabelValues(clinic).Set(float64(len(q.Entries)))
+	for c := range h.clinicians[clinic] {
+		c.send(signalling.TypeQueue, q)
+	}
+}
+
+// pushSchedule sends a device's schedule to its connections. Must hold h.mu.
+func (h *hub) pushSchedule(deviceID string) {
+	for c := range h.devices[deviceID] {
+		h.sendSchedule(c)
+	}
+}
+
+func (h *hub) sendSchedule(c *client) {
+	now := h.s.clock.Now()
+	as, err := h.s.store.AppointmentsByDevice(c.id, now.Add(-scheduleBefore), now.Add(scheduleAfter))
+	if err != nil {
+		c.log.Error("loading schedule", "err", err)
+		return
+	}
+	names := map[string]string{}
+	sch := &signalling.Schedule{Appointments: []signalling.Appointment{}}
+	for _, a := range as {
+		if _, ok := names[a.ClinicID]; !ok {
+			if cl, err := h.s.store.Clinic(a.ClinicID); err == nil {
+				names[a.ClinicID] = cl.Name
+			}
+		}
+		sch.Appointments = append(sch.Appointments, signalling.Appointment{
+			ID: a.ID, ClinicID: a.ClinicID, ClinicName: names[a.ClinicID], DeviceID: a.DeviceID,
+			Patient: a.Patient, Start: a.Start, End: a.End, Status: a.Status,
+		})
+	}
+	c.send(signalling.TypeSchedule, sch)
+}
+
+// appointmentsChanged re-sends a device's schedule after the API changed its appointments.
+func (h *hub) appointmentsChanged(deviceID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pushSchedule(deviceID)
+}
+
+// cancelAppointment cancels an appointment for the API. A waiting patient leaves the waiting room;
+// an appointment in a call or ended cannot be cancelled.
+func (h *hub) cancelAppointment(id string) (store.Appointment, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, err := h.s.store.Appointment(id)
+	if err != nil {
+		return a, err
+	}
+	switch a.Status {
+	case store.StatusCancelled:
+		return a, nil
+	case store.StatusEnded:
+		return a, errEnded
+	case store.StatusInCall:
+		if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil && w.call != nil {
+			return a, errInCall
+		}
+	}
+	a, err = h.setStatus(id, store.StatusCancelled)
+	if err != nil {
+		return a, err
+	}
+	if i, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
+		h.removeWaiter(a.ClinicID, i)
+		h.pushQueue(a.ClinicID)
+	}
+	h.pushSchedule(a.DeviceID)
+	return a, nil
+}

@@ -1,0 +1,53 @@
+package switchboard
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the switchboard's Prometheus series, all prefixed carebooth_switchboard_.
+type metrics struct {
+	callsStarted  prometheus.Counter
+	callsEnded    *prometheus.CounterVec // reason
+	callsActive   prometheus.Gauge
+	waitSeconds   prometheus.Histogram   // arrive -> admit
+	answerSeconds prometheus.Histogram   // admit -> answer relayed
+	waitingRoom   *prometheus.GaugeVec   // clinic_id
+	connections   *prometheus.GaugeVec   // role
+	sigErrors     *prometheus.CounterVec // code
+	httpRequests  *prometheus.CounterVec // route, status
+	httpSeconds   *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	const ns, sub = "carebooth", "switchboard"
+	m := &metrics{
+		callsStarted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "calls_started_total", Help: "Calls started by an admit."}),
+		callsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "calls_ended_total", Help: "Calls ended, by reason (hangup, peer_lost, failed)."}, []string{"reason"}),
+		callsActive: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "calls_active", Help: "Calls in progress."}),
+		waitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "waiting_seconds", Help: "Time from a patient's arrive to the clinician's admit.",
+			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600}}),
+		answerSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "call_setup_seconds", Help: "Time from admit to the booth's first answer being relayed.",
+			Buckets: []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20}}),
+		waitingRoom: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "waiting_room_length", Help: "Patients in a clinic's waiting room (including those in a call)."}, []string{"clinic_id"}),
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
+			Name: "connections", Help: "Signalling connections that said hello, by role (device, clinician)."}, []string{"role"}),
+		sigErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "signalling_errors_total", Help: "Signalling messages refused, by error code."}, []string{"code"}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "http_requests_total", Help: "HTTP requests, by route and status."}, []string{"route", "status"}),
+		httpSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
+			Name: "http_request_seconds", Help: "HTTP request handling time (WebSockets: the whole connection).",
+			Buckets: prometheus.DefBuckets}, []string{"route"}),
+	}
+	for _, c := range []prometheus.Collector{m.callsStarted, m.callsEnded, m.callsActive, m.waitSeconds,
+		m.answerSeconds, m.waitingRoom, m.connections, m.sigErrors, m.httpRequests, m.httpSeconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,144 @@
+package switchboard
+
+import (
+	"bufio"
+	_ "embed"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+)
+
+// access says who may call a route.
+type access int
+
+const (
+	public        access = iota // no credentials
+	anyPrincipal                // a clinician or a device
+	clinicianOnly               // a clinician session
+	adminOnly                   // a clinician with admin set
+	metricsOnly                 // the metrics token
+)
+
+// route is one entry of the route table. The table is the single list the router is
+// built from and the OpenAPI test enumerates.
+type route struct {
+	method  string
+	path    string // ServeMux pattern path, which is also the OpenAPI path
+	access  access
+	handler func(w http.ResponseWriter, r *http.Request, p *principal)
+}
+
+// routes returns the switchboard's route table.
+func (s *Server) routes() []route {
+	return []route{
+		{"POST", "/api/v1/login", public, s.handleLogin},
+		{"POST", "/api/v1/logout", clinicianOnly, s.handleLogout},
+		{"GET", "/api/v1/me", anyPrincipal, s.handleMe},
+		{"GET", "/api/v1/clinics", clinicianOnly, s.handleListClinics},
+		{"POST", "/api/v1/clinics", adminOnly, s.handleCreateClinic},
+		{"POST", "/api/v1/clinicians", adminOnly, s.handleCreateClinician},
+		{"GET", "/api/v1/devices", clinicianOnly, s.handleListDevices},
+		{"POST", "/api/v1/devices", adminOnly, s.handleCreateDevice},
+		{"GET", "/api/v1/appointments", anyPrincipal, s.handleListAppointments},
+		{"POST", "/api/v1/appointments", clinicianOnly, s.handleCreateAppointment},
+		{"GET", "/api/v1/appointments/{id}", anyPrincipal, s.handleGetAppointment},
+		{"DELETE", "/api/v1/appointments/{id}", clinicianOnly, s.handleCancelAppointment},
+		{"GET", "/api/v1/waiting-room", clinicianOnly, s.handleWaitingRoom},
+		{"GET", "/api/v1/signal", anyPrincipal, s.hub.serve},
+		{"GET", "/api/v1/openapi.yaml", public, handleOpenAPI},
+		{"GET", "/metrics", metricsOnly, s.handleMetrics},
+	}
+}
+
+func (s *Server) buildHandler(webapp http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, codeNotFound, "no API route %s %s; see /api/v1/openapi.yaml", r.Method, r.URL.Path)
+	})
+	if webapp == nil {
+		webapp = http.NotFoundHandler()
+	}
+	mux.Handle("/", webapp)
+	return mux
+}
+
+// wrap authenticates and authorises a request for rt and records its metrics.
+func (s *Server) wrap(rt route) http.Handler {
+	label := rt.method + " " + rt.path
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.clock.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			s.metrics.httpRequests.WithLabelValues(label, strconv.Itoa(rec.status)).Inc()
+			s.metrics.httpSeconds.WithLabelValues(label).Observe(s.clock.Since(start).Seconds())
+		}()
+		var p *principal
+		switch rt.access {
+		case public:
+		case metricsOnly:
+			if !s.metricsAuthorized(r) {
+				rec.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+				writeError(rec, http.StatusUnauthorized, codeUnauthorized, "send Authorization: Bearer <metrics token> (the switchboard's -metrics-token)")
+				return
+			}
+		default:
+			var err error
+			p, err = s.authenticate(r)
+			if err != nil {
+				rec.Header().Set("WWW-Authenticate", `Bearer realm="carebooth"`)
+				writeError(rec, http.StatusUnauthorized, codeUnauthorized, "log in (POST /api/v1/login) or send a valid bearer token")
+				return
+			}
+			if rt.access >= clinicianOnly && p.clinician == nil {
+				writeError(rec, http.StatusForbidden, codeForbidden, "this route is for clinicians, not devices")
+				return
+			}
+			if rt.access == adminOnly && !p.clinician.Admin {
+				writeError(rec, http.StatusForbidden, codeForbidden, "this route needs an admin account")
+				return
+			}
+		}
+		rt.handler(rec, r, p)
+	})
+}
+
+// statusRecorder remembers the response status for metrics. It unwraps for
+// http.ResponseController and hijacks for the WebSocket upgrade.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("response writer cannot hijack")
+	}
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = http.StatusSwitchingProtocols, true
+	}
+	return hj.Hijack()
+}
+
+//go:embed openapi.yaml
+var openAPIDoc []byte
+
+func handleOpenAPI(w http.ResponseWriter, _ *http.Request, _ *principal) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "max-age=300")
+	w.Write(openAPIDoc) //nolint:errcheck
+}

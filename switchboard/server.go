@@ -1,0 +1,193 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/store"
+)
+
+// Config is the switchboard's configuration, usually from flags.
+type Config struct {
+	// Addr is the listen address for Run, e.g. ":8080".
+	Addr string
+	// TLSCertFile and TLSKeyFile enable HTTPS when both are set. Session cookies are
+	// then marked Secure.
+	TLSCertFile string
+	TLSKeyFile  string
+	// SecureCookies marks session cookies Secure without TLS here, for a switchboard
+	// behind a TLS-terminating proxy.
+	SecureCookies bool
+	// MetricsToken is the bearer token /metrics requires. Empty refuses every request.
+	MetricsToken string
+	// SessionTTL is how long a clinician login lasts; 0 means 12 hours.
+	SessionTTL time.Duration
+	// AllowedOrigins are extra host patterns (path.Match syntax, e.g. "app.example.org")
+	// whose browser pages may open the signalling WebSocket. The switchboard's own host is
+	// always allowed; clients that send no Origin (booths) are not checked.
+	AllowedOrigins []string
+	// ICEServers are handed to both parties of every call.
+	ICEServers []signalling.ICEServer
+	// PingInterval is how often a WebSocket peer is pinged; 0 means 15 seconds. A peer
+	// that does not answer within PingInterval is disconnected.
+	PingInterval time.Duration
+	// BcryptCost is the cost for new password hashes; 0 means bcrypt.DefaultCost.
+	BcryptCost int
+}
+
+// Deps are the switchboard's collaborators.
+type Deps struct {
+	Store store.Store     // required
+	Clock clockwork.Clock // nil means the real clock
+	Log   *slog.Logger    // nil discards logs
+	// Registerer receives the switchboard's metrics; /metrics serves Gatherer. When
+	// Registerer is nil a private registry is used for both; when Gatherer is nil,
+	// Registerer must also be a prometheus.Gatherer (a *prometheus.Registry is).
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	// WebApp is mounted at "/"; nil serves 404 there.
+	WebApp http.Handler
+}
+
+// Server is a switchboard. Build it with New, serve it with Run or Serve (or mount
+// Handler yourself), stop it with Close.
+type Server struct {
+	cfg      Config
+	store    store.Store
+	clock    clockwork.Clock
+	log      *slog.Logger
+	metrics  *metrics
+	gatherer prometheus.Gatherer
+	handler  http.Handler
+	hub      *hub
+	limiter  *loginLimiter
+	// dummyHash is compared against when a login names an unknown user, so that
+	// failure takes as long as a wrong password.
+	dummyHash []byte
+
+	closeOnce sync.Once
+}
+
+// New builds a switchboard from cfg and deps.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Store == nil {
+		return nil, errors.New("switchboard: Deps.Store is required")
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = 15 * time.Second
+	}
+	if cfg.BcryptCost == 0 {
+		cfg.BcryptCost = bcrypt.DefaultCost
+	}
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return nil, errors.New("switchboard: set both the TLS certificate and key files, or neither")
+	}
+	if deps.Clock == nil {
+		deps.Clock = clockwork.NewRealClock()
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Registerer == nil {
+		reg := prometheus.NewRegistry()
+		deps.Registerer, deps.Gatherer = reg, reg
+	}
+	if deps.Gatherer == nil {
+		g, ok := deps.Registerer.(prometheus.Gatherer)
+		if !ok {
+			return nil, errors.New("switchboard: Deps.Gatherer is required when Deps.Registerer is not a prometheus.Gatherer")
+		}
+		deps.Gatherer = g
+	}
+	m, err := newMetrics(deps.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("switchboard: register metrics: %w", err)
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("not a real password"), cfg.BcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("switchboard: bcrypt cost %d: %w", cfg.BcryptCost, err)
+	}
+	s := &Server{
+		cfg:       cfg,
+		store:     deps.Store,
+		clock:     deps.Clock,
+		log:       deps.Log.With("component", "switchboard"),
+		metrics:   m,
+		gatherer:  deps.Gatherer,
+		limiter:   newLoginLimiter(deps.Clock),
+		dummyHash: dummy,
+	}
+	s.hub = newHub(s)
+	s.handler = s.buildHandler(deps.WebApp)
+	return s, nil
+}
+
+// Handler returns the switchboard's HTTP handler: the API, /metrics and the web app.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run listens on Config.Addr and serves until ctx is cancelled.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully and closes the
+// server. A cancelled context is a clean exit (nil error).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLSCertFile != "" {
+			errc <- hs.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	s.log.Info("serving", "addr", ln.Addr().String(), "tls", s.cfg.TLSCertFile != "")
+	var err error
+	select {
+	case err = <-errc:
+		err = fmt.Errorf("serve on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+		shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.Close() // WebSockets are hijacked: Shutdown does not wait for them
+		if serr := hs.Shutdown(shutCtx); serr != nil {
+			s.log.Warn("shutdown", "err", serr)
+			hs.Close()
+		}
+		cancel()
+		<-errc
+	}
+	s.Close()
+	return err
+}
+
+// Close disconnects every signalling connection and waits for their goroutines. It does
+// not close the store, which belongs to the caller. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(s.hub.close)
+	return nil
+}
