@@ -1,0 +1,25 @@
+// Package booth provides the core of boothd: the booth's local copy of its schedule, the
+// state machine that decides when to join a consultation, the signalling link to the
+// switchboard, and the call's life cycle.
+//
+// States (see State): Idle; JoinWindow while an appointment's window is open
+// (start - join_window <= now < end); Waiting once the booth has sent arrive; InCall from the
+// switchboard's call{role:answerer} until either side ends it. Snapshot.Offline is set
+// while the link is down; a booth can be in its window, or waiting, while offline, and
+// resends arrive when the link returns.
+//
+// Joining: in "auto" mode the booth arrives at the appointment's start time (by the
+// injected clock, never before); in "button" mode when Join is pressed during the window.
+// Join pressed during the window arrives in either mode; pressed outside any window it is
+// ignored and counted (Snapshot.Ignored). End in a call sends end{hangup}; End while
+// waiting sends leave. After a call ends (hangup, the other side's end, media failure)
+// the appointment is done and is not joined again; if the clinician's connection was lost
+// (end{peer_lost}) or the booth's own link dropped, the booth waits again instead.
+//
+// The call itself is behind Caller and ActiveCall, declared here so booth does not depend
+// on media/call's exact API; cmd/boothd adapts media to them and tests use a fake.
+//
+// The protocol is the one in package signalling (JSEP, RFC 8829; trickle ICE, RFC 8838,
+// over a WebSocket, RFC 6455). The booth holds back its own candidates until its answer has
+// been sent, because the offerer cannot add them before it has the answer.
+package booth

@@ -1,0 +1,128 @@
+package booth
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+type metrics struct {
+	state         *prometheus.GaugeVec
+	linkUp        prometheus.Gauge
+	reconnects    prometheus.Counter
+	calls         *prometheus.CounterVec
+	joinLatency   prometheus.Histogram
+	presses       *prometheus.CounterVec
+	framesSent    prometheus.Counter
+	framesDecoded prometheus.Counter
+	audioDecoded  prometheus.Counter
+	bitrate       prometheus.Gauge
+	packetLoss    prometheus.Gauge
+	rtt           prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "carebooth_booth_state", Help: "1 for the booth's current state, 0 for the others.",
+		}, []string{"state"}),
+		linkUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "carebooth_booth_link_up", Help: "1 while the signalling link to the switchboard is up.",
+		}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebooth_booth_reconnects_total", Help: "Signalling link connection attempts after the first.",
+		}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebooth_booth_calls_total", Help: "Calls ended, by how they ended.",
+		}, []string{"result"}),
+		joinLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "carebooth_booth_join_latency_seconds",
+			Help:    "Time from arriving in the waiting room to the call's media flowing.",
+			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800},
+		}),
+		presses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebooth_booth_button_presses_total", Help: "Button presses, by button and whether they did something.",
+		}, []string{"button", "result"}),
+		framesSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebooth_booth_call_frames_sent_total", Help: "Video frames sent in calls.",
+		}),
+		framesDecoded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebooth_booth_call_frames_decoded_total", Help: "Remote video frames decoded in calls.",
+		}),
+		audioDecoded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "carebooth_booth_call_audio_packets_decoded_total", Help: "Remote audio packets decoded in calls.",
+		}),
+		bitrate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "carebooth_booth_call_send_bitrate_kbps", Help: "Outgoing video bitrate of the current call.",
+		}),
+		packetLoss: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "carebooth_booth_call_packet_loss_ratio", Help: "Incoming packet loss of the current call, 0 to 1.",
+		}),
+		rtt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "carebooth_booth_call_rtt_seconds", Help: "Round-trip time of the current call.",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.state, m.linkUp, m.reconnects, m.calls, m.joinLatency, m.presses,
+		m.framesSent, m.framesDecoded, m.audioDecoded, m.bitrate, m.packetLoss, m.rtt} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) setState(s State) {
+	for _, st := range []State{Idle, JoinWindow, Waiting, InCall} {
+		v := 0.0
+		if st == s {
+			v = 1
+		}
+		m.state.WithLabelValues(st.String()).Set(v)
+	}
+}
+
+// addStats adds the growth of the counters since prev and sets the gauges.
+func (m *metrics) addStats(prev, cur CallStats) {
+	if cur.FramesSent >= prev.FramesSent {
+		m.framesSent.Add(float64(cur.FramesSent - prev.FramesSent))
+	}
+	if cur.FramesDecoded >= prev.FramesDecoded {
+		m.framesDecoded.Add(float64(cur.FramesDecoded - prev.FramesDecoded))
+	}
+	if cur.AudioPacketsDecoded >= prev.AudioPacketsDecoded {
+		m.audioDecoded.Add(float64(cur.AudioPacketsDecoded - prev.AudioPacketsDecoded))
+	}
+	m.bitrate.Set(cur.SendBitrateKbps)
+	m.packetLoss.Set(cur.PacketLoss)
+	m.rtt.Set(cur.RTT.Seconds())
+}
+
+func (m *metrics) clearCallGauges() {
+	m.bitrate.Set(0)
+	m.packetLoss.Set(0)
+	m.rtt.Set(0)
+}
+
+// MetricsHandler serves g in the Prometheus text format. With a non-empty token, requests
+// must carry "Authorization: Bearer <token>".
+func MetricsHandler(g prometheus.Gatherer, token string) http.Handler {
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	if token == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="boothd metrics"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
