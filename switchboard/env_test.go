@@ -54,11 +54,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.srv = srv
-	e.ts = httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		e.ts.Close()
-	})
+	e.ts = newTestServer(t, srv)
 
 	e.clinic = store.Clinic{Name: "Riverside", Phone: "1"}
 	e.otherClinic = store.Clinic{Name: "Hillside", Phone: "2"}
@@ -157,4 +153,14 @@ func errorOf(t *testing.T, body []byte) apiError {
 		t.Fatalf("error body %q: %v", body, err)
 	}
 	return v.Error
+}
+
+// newTestServer serves srv on an httptest server closed with the test.
+func newTestServer(t *testing.T, srv *Server) *httptest.Server {
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		srv.Close() // first: hijacked WebSockets are not waited for by ts.Close
+		ts.Close()
+	})
+	return ts
 }

@@ -1,0 +1,543 @@
+package switchboard
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/store"
+)
+
+// wsClient is a test peer on the signalling channel.
+type wsClient struct {
+	t    *testing.T
+	ws   *websocket.Conn
+	conn *signalling.Conn
+}
+
+func (e *env) dial(tok string) *wsClient {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.ts.URL, "http")+"/api/v1/signal",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
+	if err != nil {
+		e.t.Fatalf("dial: %v (%v)", err, res)
+	}
+	c := &wsClient{t: e.t, ws: ws, conn: signalling.NewConn(ws)}
+	e.t.Cleanup(func() { ws.CloseNow() })
+	return c
+}
+
+func (c *wsClient) send(t signalling.Type, body any) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.conn.Send(ctx, t, body); err != nil {
+		c.t.Fatalf("send %s: %v", t, err)
+	}
+}
+
+func (c *wsClient) sendRaw(data string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.conn.SendRaw(ctx, []byte(data)); err != nil {
+		c.t.Fatalf("send raw: %v", err)
+	}
+}
+
+func (c *wsClient) recv() (signalling.Type, any) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	env, body, err := c.conn.Recv(ctx)
+	if err != nil {
+		c.t.Fatalf("receive: %v", err)
+	}
+	return env.Type, body
+}
+
+// expect receives the next message and checks its type.
+func expect[T any](c *wsClient, want signalling.Type) *T {
+	c.t.Helper()
+	got, body := c.recv()
+	if got != want {
+		c.t.Fatalf("got %s %+v, want %s", got, body, want)
+	}
+	return body.(*T)
+}
+
+func (c *wsClient) expectError(code string, ref uint64) {
+	c.t.Helper()
+	m := expect[signalling.Error](c, signalling.TypeError)
+	if m.Code != code || m.Ref != ref {
+		c.t.Fatalf("error: got %s (ref %d) %q, want %s (ref %d)", m.Code, m.Ref, m.Message, code, ref)
+	}
+}
+
+// hello opens a connection as a device or a clinician and reads what the switchboard
+// sends first (welcome, then schedule or queue).
+func (e *env) hello(tok string, role signalling.Role) *wsClient {
+	e.t.Helper()
+	c := e.dial(tok)
+	c.send(signalling.TypeHello, &signalling.Hello{Role: role, Agent: "test"})
+	w := expect[signalling.Welcome](c, signalling.TypeWelcome)
+	if w.Role != role {
+		e.t.Fatalf("welcome role: got %s, want %s", w.Role, role)
+	}
+	if role == signalling.RoleDevice {
+		expect[signalling.Schedule](c, signalling.TypeSchedule)
+	} else {
+		expect[signalling.Queue](c, signalling.TypeQueue)
+	}
+	return c
+}
+
+func (e *env) status(id string) string {
+	e.t.Helper()
+	a, err := e.st.Appointment(id)
+	must(e.t, err)
+	return a.Status
+}
+
+// inCall sets up a call between dr.patel and booth-1 and returns both ends and the call ID.
+func (e *env) inCall() (doc, booth *wsClient, callID string) {
+	e.t.Helper()
+	doc = e.hello(e.docTok, signalling.RoleClinician)
+	booth = e.hello(e.boothTok, signalling.RoleDevice)
+	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
+	expect[signalling.Schedule](booth, signalling.TypeSchedule) // status waiting
+	expect[signalling.Queue](doc, signalling.TypeQueue)
+	doc.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
+	offerer := expect[signalling.Call](doc, signalling.TypeCall)
+	answerer := expect[signalling.Call](booth, signalling.TypeCall)
+	if offerer.CallID != answerer.CallID || offerer.Role != signalling.CallOfferer || answerer.Role != signalling.CallAnswerer {
+		e.t.Fatalf("call: got %+v and %+v", offerer, answerer)
+	}
+	if offerer.Peer != "Alex Morgan" || answerer.Peer != "Dr Patel" {
+		e.t.Errorf("peers: got %q and %q, want the patient and the clinician", offerer.Peer, answerer.Peer)
+	}
+	expect[signalling.Queue](doc, signalling.TypeQueue)
+	expect[signalling.Schedule](booth, signalling.TypeSchedule)
+	if got := e.status(e.appt.ID); got != store.StatusInCall {
+		e.t.Errorf("status after admit: got %s, want in_call", got)
+	}
+	return doc, booth, offerer.CallID
+}
+
+const testSDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"
+
+func TestHubCallFlow(t *testing.T) {
+	e := newEnv(t)
+	doc := e.hello(e.docTok, signalling.RoleClinician)
+	booth := e.hello(e.boothTok, signalling.RoleDevice)
+
+	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
+	sch := expect[signalling.Schedule](booth, signalling.TypeSchedule)
+	if len(sch.Appointments) != 1 || sch.Appointments[0].Status != store.StatusWaiting || sch.Appointments[0].ClinicName != "Riverside" {
+		t.Errorf("schedule after arrive: got %+v", sch)
+	}
+	q := expect[signalling.Queue](doc, signalling.TypeQueue)
+	if len(q.Entries) != 1 || q.Entries[0].AppointmentID != e.appt.ID || q.Entries[0].Patient != "Alex Morgan" || q.Entries[0].InCall {
+		t.Fatalf("queue after arrive: got %+v", q)
+	}
+	// A clinician connecting now gets the waiting room at once.
+	late := e.dial(e.docTok)
+	late.send(signalling.TypeHello, &signalling.Hello{Role: signalling.RoleClinician})
+	expect[signalling.Welcome](late, signalling.TypeWelcome)
+	if q := expect[signalling.Queue](late, signalling.TypeQueue); len(q.Entries) != 1 {
+		t.Errorf("queue on hello: got %+v, want one entry", q)
+	}
+	late.ws.Close(websocket.StatusNormalClosure, "")
+
+	doc.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
+	call := expect[signalling.Call](doc, signalling.TypeCall)
+	expect[signalling.Call](booth, signalling.TypeCall)
+	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 1 || !q.Entries[0].InCall {
+		t.Errorf("queue after admit: got %+v, want the patient in call", q)
+	}
+	expect[signalling.Schedule](booth, signalling.TypeSchedule)
+
+	doc.send(signalling.TypeOffer, &signalling.SDP{CallID: call.CallID, SDP: testSDP + "offer"})
+	if m := expect[signalling.SDP](booth, signalling.TypeOffer); m.SDP != testSDP+"offer" {
+		t.Errorf("relayed offer: got %q", m.SDP)
+	}
+	booth.send(signalling.TypeAnswer, &signalling.SDP{CallID: call.CallID, SDP: testSDP + "answer"})
+	if m := expect[signalling.SDP](doc, signalling.TypeAnswer); m.SDP != testSDP+"answer" {
+		t.Errorf("relayed answer: got %q", m.SDP)
+	}
+	mid := "0"
+	booth.send(signalling.TypeCandidate, &signalling.Candidate{CallID: call.CallID, Candidate: "candidate:1 1 udp 1 10.0.0.1 5000 typ host", SDPMid: &mid})
+	if m := expect[signalling.Candidate](doc, signalling.TypeCandidate); m.SDPMid == nil || *m.SDPMid != "0" {
+		t.Errorf("relayed candidate: got %+v", m)
+	}
+	doc.send(signalling.TypeCandidate, &signalling.Candidate{CallID: call.CallID, Candidate: ""})
+	expect[signalling.Candidate](booth, signalling.TypeCandidate)
+
+	booth.send(signalling.TypeEnd, &signalling.End{CallID: call.CallID, Reason: signalling.EndHangup})
+	if m := expect[signalling.End](doc, signalling.TypeEnd); m.Reason != signalling.EndHangup {
+		t.Errorf("relayed end: got %+v", m)
+	}
+	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
+		t.Errorf("queue after end: got %+v, want empty", q)
+	}
+	if got := e.status(e.appt.ID); got != store.StatusEnded {
+		t.Errorf("status after end: got %s, want ended", got)
+	}
+	// The ended call is gone: relaying on it is refused.
+	doc.send(signalling.TypeOffer, &signalling.SDP{CallID: call.CallID, SDP: testSDP})
+	doc.expectError(signalling.CodeNotInCall, 5)
+}
+
+func TestHubLeaveAndSchedulePush(t *testing.T) {
+	e := newEnv(t)
+	doc := e.hello(e.docTok, signalling.RoleClinician)
+	booth := e.hello(e.boothTok, signalling.RoleDevice)
+	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
+	expect[signalling.Schedule](booth, signalling.TypeSchedule)
+	expect[signalling.Queue](doc, signalling.TypeQueue)
+	booth.send(signalling.TypeLeave, &signalling.Leave{AppointmentID: e.appt.ID})
+	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
+		t.Errorf("queue after leave: got %+v", q)
+	}
+	if s := expect[signalling.Schedule](booth, signalling.TypeSchedule); s.Appointments[0].Status != store.StatusScheduled {
+		t.Errorf("schedule after leave: got %+v", s)
+	}
+
+	// Booking through the API pushes a new schedule.
+	start := t0.Add(time.Hour)
+	code, body := e.do("POST", "/api/v1/appointments", e.docTok, map[string]any{"device_id": e.booth.ID, "patient": "Kim", "start": start, "end": start.Add(20 * time.Minute)})
+	if code != http.StatusCreated {
+		t.Fatalf("book: got %d %s", code, body)
+	}
+	if s := expect[signalling.Schedule](booth, signalling.TypeSchedule); len(s.Appointments) != 2 {
+		t.Errorf("schedule after booking: got %d appointments, want 2", len(s.Appointments))
+	}
+	// Cancelling a waiting appointment takes it out of the waiting room.
+	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
+	expect[signalling.Schedule](booth, signalling.TypeSchedule)
+	expect[signalling.Queue](doc, signalling.TypeQueue)
+	if code, body := e.do("DELETE", "/api/v1/appointments/"+e.appt.ID, e.docTok, nil); code != http.StatusOK {
+		t.Fatalf("cancel: got %d %s", code, body)
+	}
+	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
+		t.Errorf("queue after cancel: got %+v", q)
+	}
+	expect[signalling.Schedule](booth, signalling.TypeSchedule)
+}
+
+func TestHubRefusals(t *testing.T) {
+	tests := []struct {
+		name string
+		// run sends the bad message after any set-up and returns the connection that
+		// must get the error, with its code and ref.
+		run func(e *env, snap func()) (c *wsClient, code string, ref uint64)
+	}{
+		{"malformed JSON", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.boothTok, signalling.RoleDevice)
+			snap()
+			c.sendRaw(`{"v":1,"type":"arrive",`)
+			return c, signalling.CodeBadMessage, 0
+		}},
+		{"oversized", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.boothTok, signalling.RoleDevice)
+			snap()
+			c.sendRaw(strings.Repeat(" ", signalling.MaxMessageBytes+1))
+			return c, signalling.CodeTooLarge, 0
+		}},
+		{"wrong version", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.boothTok, signalling.RoleDevice)
+			snap()
+			c.sendRaw(`{"v":2,"type":"arrive","seq":9,"body":{"appointment_id":"` + e.appt.ID + `"}}`)
+			return c, signalling.CodeUnsupportedVersion, 9
+		}},
+		{"seq not increasing", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.boothTok, signalling.RoleDevice) // hello was seq 1
+			snap()
+			c.sendRaw(`{"v":1,"type":"arrive","seq":1,"body":{"appointment_id":"` + e.appt.ID + `"}}`)
+			return c, signalling.CodeOutOfOrder, 1
+		}},
+		{"unknown type", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.boothTok, signalling.RoleDevice)
+			snap()
+			c.sendRaw(`{"v":1,"type":"teleport","seq":5,"body":{}}`)
+			return c, signalling.CodeBadMessage, 5
+		}},
+		{"message before hello", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.dial(e.boothTok)
+			snap()
+			c.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
+			return c, signalling.CodeOutOfOrder, 1
+		}},
+		{"hello with the wrong role", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.dial(e.boothTok)
+			snap()
+			c.send(signalling.TypeHello, &signalling.Hello{Role: signalling.RoleClinician})
+			return c, signalling.CodeForbidden, 1
+		}},
+		{"second hello", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.boothTok, signalling.RoleDevice)
+			snap()
+			c.send(signalling.TypeHello, &signalling.Hello{Role: signalling.RoleDevice})
+			return c, signalling.CodeOutOfOrder, 2
+		}},
+		{"switchboard-only type", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.boothTok, signalling.RoleDevice)
+			snap()
+			c.send(signalling.TypeQueue, &signalling.Queue{})
+			return c, signalling.CodeBadMessage, 2
+		}},
+		{"arrive for another device's appointment", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.boothTok, signalling.RoleDevice)
+			snap()
+			c.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.otherAppt.ID})
+			return c, signalling.CodeForbidden, 2
+		}},
+		{"arrive for an unknown appointment", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.boothTok, signalling.RoleDevice)
+			snap()
+			c.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: "nope"})
+			return c, signalling.CodeUnknownAppointment, 2
+		}},
+		{"arrive for a cancelled appointment", func(e *env, snap func()) (*wsClient, string, uint64) {
+			_, err := e.st.UpdateAppointment(e.appt.ID, func(a *store.Appointment) error { a.Status = store.StatusCancelled; return nil })
+			must(e.t, err)
+			c := e.hello(e.boothTok, signalling.RoleDevice)
+			snap()
+			c.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
+			return c, signalling.CodeUnknownAppointment, 2
+		}},
+		{"admit by a device", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.boothTok, signalling.RoleDevice)
+			snap()
+			c.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
+			return c, signalling.CodeForbidden, 2
+		}},
+		{"admit of an unknown appointment", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.docTok, signalling.RoleClinician)
+			snap()
+			c.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: "nope"})
+			return c, signalling.CodeUnknownAppointment, 2
+		}},
+		{"admit of a patient not waiting", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.docTok, signalling.RoleClinician)
+			snap()
+			c.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
+			return c, signalling.CodeConflict, 2
+		}},
+		{"admit of another clinic's patient", func(e *env, snap func()) (*wsClient, string, uint64) {
+			c := e.hello(e.docTok, signalling.RoleClinician)
+			snap()
+			c.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.otherAppt.ID})
+			return c, signalling.CodeForbidden, 2
+		}},
+		{"double admit", func(e *env, snap func()) (*wsClient, string, uint64) {
+			doc, _, _ := e.inCall()
+			doc2 := e.hello(e.docTok, signalling.RoleClinician)
+			snap()
+			doc2.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
+			_ = doc
+			return doc2, signalling.CodeConflict, 2
+		}},
+		{"answer from a device not in the call", func(e *env, snap func()) (*wsClient, string, uint64) {
+			_, _, callID := e.inCall()
+			other := e.hello(e.otherBoothTok, signalling.RoleDevice)
+			snap()
+			other.send(signalling.TypeAnswer, &signalling.SDP{CallID: callID, SDP: testSDP})
+			return other, signalling.CodeNotInCall, 2
+		}},
+		{"offer from a clinician not in the call", func(e *env, snap func()) (*wsClient, string, uint64) {
+			_, _, callID := e.inCall()
+			other := e.hello(e.otherDocTok, signalling.RoleClinician)
+			snap()
+			other.send(signalling.TypeOffer, &signalling.SDP{CallID: callID, SDP: testSDP})
+			return other, signalling.CodeNotInCall, 2
+		}},
+		{"end from a clinician not in the call", func(e *env, snap func()) (*wsClient, string, uint64) {
+			_, _, callID := e.inCall()
+			other := e.hello(e.docTok, signalling.RoleClinician) // same clinic, other connection
+			snap()
+			other.send(signalling.TypeEnd, &signalling.End{CallID: callID, Reason: signalling.EndHangup})
+			return other, signalling.CodeNotInCall, 2
+		}},
+		{"answer before the offer", func(e *env, snap func()) (*wsClient, string, uint64) {
+			_, booth, callID := e.inCall()
+			snap()
+			booth.send(signalling.TypeAnswer, &signalling.SDP{CallID: callID, SDP: testSDP})
+			return booth, signalling.CodeOutOfOrder, 3
+		}},
+		{"offer from the answerer", func(e *env, snap func()) (*wsClient, string, uint64) {
+			_, booth, callID := e.inCall()
+			snap()
+			booth.send(signalling.TypeOffer, &signalling.SDP{CallID: callID, SDP: testSDP})
+			return booth, signalling.CodeOutOfOrder, 3
+		}},
+		{"candidate before the offer", func(e *env, snap func()) (*wsClient, string, uint64) {
+			doc, _, callID := e.inCall()
+			snap()
+			doc.send(signalling.TypeCandidate, &signalling.Candidate{CallID: callID})
+			return doc, signalling.CodeOutOfOrder, 3
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			var before string
+			c, code, ref := tc.run(e, func() { before = e.snapshot() })
+			c.expectError(code, ref)
+			if before == "" {
+				t.Fatal("test case did not take a snapshot before its bad message")
+			}
+			if got := e.snapshot(); got != before {
+				t.Errorf("store changed by the refused message:\n got %s\nwant %s", got, before)
+			}
+		})
+	}
+}
+
+func TestHubDoesNotRelayFromOutsiders(t *testing.T) {
+	e := newEnv(t)
+	doc, booth, callID := e.inCall()
+	doc.send(signalling.TypeOffer, &signalling.SDP{CallID: callID, SDP: testSDP + "offer"})
+	expect[signalling.SDP](booth, signalling.TypeOffer)
+	intruder := e.hello(e.otherBoothTok, signalling.RoleDevice)
+	intruder.send(signalling.TypeAnswer, &signalling.SDP{CallID: callID, SDP: testSDP + "intruder"})
+	intruder.expectError(signalling.CodeNotInCall, 2)
+	booth.send(signalling.TypeAnswer, &signalling.SDP{CallID: callID, SDP: testSDP + "booth"})
+	if m := expect[signalling.SDP](doc, signalling.TypeAnswer); m.SDP != testSDP+"booth" {
+		t.Errorf("clinician got answer %q, want only the booth's", m.SDP)
+	}
+}
+
+func TestHubDeviceDropEndsCall(t *testing.T) {
+	e := newEnv(t)
+	doc, booth, callID := e.inCall()
+	booth.ws.CloseNow()
+	end := expect[signalling.End](doc, signalling.TypeEnd)
+	if end.CallID != callID || end.Reason != signalling.EndPeerLost {
+		t.Errorf("end: got %+v, want peer_lost for %s", end, callID)
+	}
+	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
+		t.Errorf("queue: got %+v, want empty", q)
+	}
+	if got := e.status(e.appt.ID); got != store.StatusEnded {
+		t.Errorf("status: got %s, want ended", got)
+	}
+}
+
+func TestHubDeviceDropWhileWaiting(t *testing.T) {
+	e := newEnv(t)
+	doc := e.hello(e.docTok, signalling.RoleClinician)
+	booth := e.hello(e.boothTok, signalling.RoleDevice)
+	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
+	expect[signalling.Queue](doc, signalling.TypeQueue)
+	booth.ws.CloseNow()
+	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
+		t.Errorf("queue: got %+v, want empty", q)
+	}
+	if got := e.status(e.appt.ID); got != store.StatusScheduled {
+		t.Errorf("status: got %s, want scheduled", got)
+	}
+}
+
+func TestHubClinicianDropReturnsPatientToWaitingRoom(t *testing.T) {
+	e := newEnv(t)
+	doc, booth, callID := e.inCall()
+	watcher := e.hello(e.docTok, signalling.RoleClinician)
+	doc.ws.CloseNow()
+	end := expect[signalling.End](booth, signalling.TypeEnd)
+	if end.CallID != callID || end.Reason != signalling.EndPeerLost {
+		t.Errorf("end: got %+v, want peer_lost", end)
+	}
+	if q := expect[signalling.Queue](watcher, signalling.TypeQueue); len(q.Entries) != 1 || q.Entries[0].InCall {
+		t.Errorf("queue: got %+v, want the patient waiting again", q)
+	}
+	if got := e.status(e.appt.ID); got != store.StatusWaiting {
+		t.Errorf("status: got %s, want waiting", got)
+	}
+	watcher.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
+	expect[signalling.Call](watcher, signalling.TypeCall)
+}
+
+func TestHubClosesAfterTooManyRefusals(t *testing.T) {
+	e := newEnv(t)
+	c := e.hello(e.boothTok, signalling.RoleDevice)
+	for range maxRefusals + 1 {
+		c.sendRaw(`garbage`)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := 0
+	for {
+		_, _, err := c.conn.Recv(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+				t.Errorf("close: got %v, want policy violation", err)
+			}
+			break
+		}
+		errs++
+	}
+	if errs != maxRefusals+1 {
+		t.Errorf("got %d error messages before the close, want %d", errs, maxRefusals+1)
+	}
+}
+
+func TestHubOriginCheck(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.ts.URL, "http")+"/api/v1/signal",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + e.docTok}, "Origin": {"https://evil.example"}}})
+	if err == nil {
+		ws.CloseNow()
+		t.Fatal("dial from a foreign origin: got a connection, want a refusal")
+	}
+	if res == nil || res.StatusCode != http.StatusForbidden {
+		t.Errorf("foreign origin: got %v, want 403", res)
+	}
+	ws, _, err = websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.ts.URL, "http")+"/api/v1/signal",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + e.docTok}, "Origin": {e.ts.URL}}})
+	if err != nil {
+		t.Fatalf("same origin: %v", err)
+	}
+	ws.CloseNow()
+}
+
+func TestHubMetrics(t *testing.T) {
+	e := newEnv(t)
+	doc, booth, callID := e.inCall()
+	doc.send(signalling.TypeOffer, &signalling.SDP{CallID: callID, SDP: testSDP})
+	expect[signalling.SDP](booth, signalling.TypeOffer)
+	booth.send(signalling.TypeAnswer, &signalling.SDP{CallID: callID, SDP: testSDP})
+	expect[signalling.SDP](doc, signalling.TypeAnswer)
+	booth.sendRaw("garbage")
+	booth.expectError(signalling.CodeBadMessage, 0)
+	_, body := e.do("GET", "/metrics", testMetricsToken, nil)
+	for _, want := range []string{
+		"carebooth_switchboard_calls_started_total 1",
+		"carebooth_switchboard_calls_active 1",
+		`carebooth_switchboard_connections{role="clinician"} 1`,
+		`carebooth_switchboard_connections{role="device"} 1`,
+		`carebooth_switchboard_waiting_room_length{clinic_id="` + e.clinic.ID + `"} 1`,
+		`carebooth_switchboard_signalling_errors_total{code="bad_message"} 1`,
+		"carebooth_switchboard_waiting_seconds_count 1",
+		"carebooth_switchboard_call_setup_seconds_count 1",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	booth.send(signalling.TypeEnd, &signalling.End{CallID: callID, Reason: signalling.EndHangup})
+	expect[signalling.End](doc, signalling.TypeEnd)
+	_, body = e.do("GET", "/metrics", testMetricsToken, nil)
+	if !strings.Contains(string(body), `carebooth_switchboard_calls_ended_total{reason="hangup"} 1`) {
+		t.Errorf("metrics lack the ended call")
+	}
+}
