@@ -1,0 +1,203 @@
+// Command switchboard is the Carebooth coordination server: clinics, clinicians, devices
+// and appointments, waiting rooms, the signalling hub, the clinician web app and /metrics.
+// See docs/architecture.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/carebooth/carebooth/firmware/version"
+	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard"
+	"github.com/carebooth/carebooth/switchboard/store"
+	"github.com/carebooth/carebooth/switchboard/webapp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		os.Exit(1)
+	}
+}
+
+func defaultStateDir() string {
+	// systemd's StateDirectory= sets $STATE_DIRECTORY (several paths are colon-separated).
+	if d, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":"); d != "" {
+		return d
+	}
+	return "state"
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		listen       = fs.String("listen", ":8080", "listen address")
+		stateDir     = fs.String("state", defaultStateDir(), "state directory (default $STATE_DIRECTORY or ./state)")
+		tlsCert      = fs.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key, serve HTTPS")
+		tlsKey       = fs.String("tls-key", "", "TLS private key file (PEM)")
+		secureCookie = fs.Bool("secure-cookies", false, "mark session cookies Secure without -tls-cert (behind a TLS proxy)")
+		metricsToken = fs.String("metrics-token", os.Getenv("CAREBOOTH_METRICS_TOKEN"), "bearer token for /metrics (default $CAREBOOTH_METRICS_TOKEN)")
+		metricsFile  = fs.String("metrics-token-file", "", "file holding the bearer token for /metrics")
+		sessionTTL   = fs.Duration("session-ttl", 12*time.Hour, "how long a clinician login lasts")
+		origins      = fs.String("allow-origin", "", "comma-separated extra host patterns whose pages may open the signalling WebSocket")
+		iceURLs      = fs.String("ice-urls", "", "comma-separated STUN/TURN URLs handed to both parties of every call")
+		demo         = fs.Bool("demo", false, "ensure demo data (clinic, clinicians, a booth, an appointment) and print how to use it")
+		createAdmin  = fs.String("create-admin", "", "create admin `USER` (or reset their password) with the password read from stdin, then exit")
+		showVersion  = fs.Bool("version", false, "print the version and exit")
+		debug        = fs.Bool("debug", false, "log at debug level")
+	)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; see -help", fs.Arg(0))
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "switchboard", version.String())
+		return nil
+	}
+
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	var handler slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(handler)
+
+	if *metricsFile != "" {
+		b, err := os.ReadFile(*metricsFile)
+		if err != nil {
+			return fmt.Errorf("-metrics-token-file: %w", err)
+		}
+		*metricsToken = strings.TrimSpace(string(b))
+	}
+
+	if err := os.MkdirAll(*stateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	st, err := store.OpenBolt(filepath.Join(*stateDir, "switchboard.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	clock := clockwork.NewRealClock()
+
+	if *createAdmin != "" {
+		return createAdminUser(st, *createAdmin, stdin, stdout)
+	}
+
+	scheme, host := "http", *listen
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	if strings.HasPrefix(host, ":") {
+		host = "localhost" + host
+	}
+	if *demo {
+		d, err := switchboard.SeedDemo(ctx, st, clock, filepath.Join(*stateDir, "demo"), 0)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, d.Describe(scheme+"://"+host))
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg := switchboard.Config{
+		Addr: *listen, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, SecureCookies: *secureCookie,
+		MetricsToken: *metricsToken, SessionTTL: *sessionTTL, AllowedOrigins: splitList(*origins),
+	}
+	if urls := splitList(*iceURLs); len(urls) > 0 {
+		cfg.ICEServers = []signalling.ICEServer{{URLs: urls}}
+	}
+	srv, err := switchboard.New(cfg, switchboard.Deps{
+		Store: st, Clock: clock, Log: log, Registerer: reg, WebApp: webapp.Handler(),
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *listen, err)
+	}
+	log.Info("switchboard starting", "version", version.String(), "state", *stateDir, "url", scheme+"://"+host)
+	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
+		log.Warn("sd_notify", "err", err)
+	}
+	err = srv.Serve(ctx, ln)
+	daemon.SdNotify(false, daemon.SdNotifyStopping) //nolint:errcheck // best effort on the way out
+	return err
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// createAdminUser creates an admin clinician, or resets an existing one's password, with
+// the first line of stdin as the password.
+func createAdminUser(st store.Store, user string, stdin io.Reader, stdout io.Writer) error {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return fmt.Errorf("-create-admin: read the password from stdin: %w (pipe it in, e.g. `switchboard -create-admin %s < password-file`)", err, user)
+	}
+	hash, err := switchboard.HashPassword(strings.TrimRight(line, "\r\n"), 0)
+	if err != nil {
+		return fmt.Errorf("-create-admin: %w", err)
+	}
+	c, err := st.ClinicianByUsername(user)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		c = store.Clinician{Username: user, Name: user, Admin: true, PasswordHash: hash}
+		if err := st.CreateClinician(&c); err != nil {
+			return fmt.Errorf("-create-admin: %w", err)
+		}
+		fmt.Fprintf(stdout, "admin %q created; log in at the switchboard's web app or with boothctl login\n", user)
+	case err != nil:
+		return fmt.Errorf("-create-admin: %w", err)
+	default:
+		if !c.Admin {
+			return fmt.Errorf("-create-admin: %q exists and is not an admin; choose another username", user)
+		}
+		if err := st.SetPassword(c.ID, hash); err != nil {
+			return fmt.Errorf("-create-admin: %w", err)
+		}
+		fmt.Fprintf(stdout, "password of admin %q reset\n", user)
+	}
+	return nil
+}
