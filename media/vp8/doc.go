@@ -13,8 +13,9 @@
 // lets libvpx adapt its speed to the time budget of a realtime frame, using at most that
 // magnitude; see the VP8E_SET_CPUUSED comment in vpx/vp8cx.h.
 //
-// Images are handed to libvpx without a copy when they are *image.YCbCr with 4:2:0
-// subsampling (what mediadevices' camera drivers and videotest produce); other image types are
+// Images are handed to libvpx without a copy when they are *image.YCbCr with 4:2:0 or 4:2:2
+// subsampling (4:2:2 is what V4L2 YUYV cameras and mediadevices' videotest produce; its chroma
+// planes are read as 4:2:0 by skipping every other row); other image types are
 // converted into a buffer the encoder reuses. Encoded frames are copied into a reused Go
 // buffer, which is valid until the next Read, so a steady stream allocates nothing per frame.
 //

@@ -290,8 +290,14 @@ func (e *Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	y := yuv.Y[yuv.YOffset(b.Min.X, b.Min.Y):]
 	cb := yuv.Cb[yuv.COffset(b.Min.X, b.Min.Y):]
 	cr := yuv.Cr[yuv.COffset(b.Min.X, b.Min.Y):]
+	cstride := yuv.CStride
+	if yuv.SubsampleRatio == image.YCbCrSubsampleRatio422 {
+		// 4:2:2 chroma has 4:2:0's width and every row: skipping every other row makes it
+		// 4:2:0 without a copy (V4L2 YUYV cameras and videotest deliver 4:2:2).
+		cstride *= 2
+	}
 	if rc := C.cb_enc_encode(e.enc, (*C.uchar)(&y[0]), (*C.uchar)(&cb[0]), (*C.uchar)(&cr[0]),
-		C.int(yuv.YStride), C.int(yuv.CStride), C.longlong(pts), C.ulong(dur), C.int(force)); rc != C.VPX_CODEC_OK {
+		C.int(yuv.YStride), C.int(cstride), C.longlong(pts), C.ulong(dur), C.int(force)); rc != C.VPX_CODEC_OK {
 		return nil, false, fmt.Errorf("vp8 encoder: encode frame %d: %w", e.frames, codecError(rc))
 	}
 	e.frames++
@@ -308,10 +314,12 @@ func (e *Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	return e.out, e.keyOut, nil
 }
 
-// i420 returns img as 4:2:0 YCbCr, converting into a reused buffer when it is not already.
+// i420 returns img as YCbCr that Encode can hand to libvpx as it is (4:2:0, or 4:2:2 read
+// as 4:2:0), converting into a reused buffer otherwise.
 // Must hold mu.
 func (e *Encoder) i420(img image.Image) *image.YCbCr {
-	if y, ok := img.(*image.YCbCr); ok && y.SubsampleRatio == image.YCbCrSubsampleRatio420 &&
+	if y, ok := img.(*image.YCbCr); ok && (y.SubsampleRatio == image.YCbCrSubsampleRatio420 ||
+		y.SubsampleRatio == image.YCbCrSubsampleRatio422) &&
 		y.Rect.Min.X%2 == 0 && y.Rect.Min.Y%2 == 0 && y.Rect.Dx() > 0 && y.Rect.Dy() > 0 {
 		return y
 	}
