@@ -503,15 +503,16 @@ func (b *Booth) evaluate(ctx context.Context) {
 	}
 	defer func() {
 		// Reset re-arms a running timer in one step, so the clock never sees it missing
-		// (tests count the fake clock's waiters).
+		// (tests count the fake clock's waiters). Until, not next.Sub(now): if the clock
+		// moved on while we decided, the timer fires at once rather than late.
 		switch {
 		case next.IsZero() && b.timer != nil:
 			b.timer.Stop()
 		case next.IsZero():
 		case b.timer == nil:
-			b.timer = b.clock.NewTimer(next.Sub(now))
+			b.timer = b.clock.NewTimer(b.clock.Until(next))
 		default:
-			b.timer.Reset(next.Sub(now))
+			b.timer.Reset(b.clock.Until(next))
 		}
 	}()
 

@@ -443,6 +443,7 @@ func TestScheduleSurvivesRestart(t *testing.T) {
 		t.Fatalf("after restart: got %v, %v, want a1", got, err)
 	}
 	h.waitFor("idle and offline", func(s Snapshot) bool { return s.State == Idle && s.Offline })
+	h.blockUntil(2) // the window-opening timer and the link's backoff timer
 	h.clock.Advance(20 * time.Minute)
 	if s := h.waitState(JoinWindow); s.AppointmentID != "a1" || !s.Offline {
 		t.Errorf("got %+v, want join window for a1 while offline", s)
@@ -488,9 +489,11 @@ func TestButtonModeJoinsOnlyInWindow(t *testing.T) {
 		t.Fatalf("got %v, want idle before the window", s.State)
 	}
 
+	h.blockUntil(1)
 	h.clock.Advance(20 * time.Minute) // the window opens 10 minutes before the start
 	h.waitState(JoinWindow)
 	sc.none(t) // button mode does not arrive by itself, even at the start time
+	h.blockUntil(1)
 	h.clock.Advance(10 * time.Minute)
 	sc.none(t)
 
