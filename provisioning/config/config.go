@@ -60,13 +60,15 @@ type State struct {
 const (
 	SourceAuto = "auto" // the first real device
 	SourceTest = "test" // generated test picture or tone
+	SourceOff  = "off"  // send no video (or no audio)
 )
 
 // Media chooses the camera and microphone and how video is sent.
 type Media struct {
-	// Video is SourceAuto, SourceTest or a camera device path ("/dev/video0"). Default auto.
+	// Video is SourceAuto, SourceTest, SourceOff or a camera device path ("/dev/video0").
+	// Default auto.
 	Video string `toml:"video"`
-	// Audio is SourceAuto, SourceTest or a microphone device name. Default auto.
+	// Audio is SourceAuto, SourceTest, SourceOff or a microphone device name. Default auto.
 	Audio string `toml:"audio"`
 	// Width and Height of the captured picture in pixels. Default 1280x720.
 	Width  int `toml:"width"`
@@ -220,11 +222,13 @@ func (c *Config) Validate() error {
 		p = append(p, "state.dir must not be empty")
 	}
 
-	if c.Media.Video != SourceAuto && c.Media.Video != SourceTest && !strings.HasPrefix(c.Media.Video, "/dev/") {
-		bad("media.video", c.Media.Video, `allowed values are "auto", "test" or a device path such as "/dev/video0"`)
+	switch v := c.Media.Video; {
+	case v == SourceAuto, v == SourceTest, v == SourceOff, strings.HasPrefix(v, "/dev/"):
+	default:
+		bad("media.video", v, `allowed values are "auto", "test", "off" or a device path such as "/dev/video0"`)
 	}
 	if strings.TrimSpace(c.Media.Audio) == "" {
-		bad("media.audio", c.Media.Audio, `allowed values are "auto", "test" or a microphone device name`)
+		bad("media.audio", c.Media.Audio, `allowed values are "auto", "test", "off" or a microphone device name`)
 	}
 	intRange := func(key string, v, lo, hi int) {
 		if v < lo || v > hi {
