@@ -410,6 +410,10 @@ func (s *Server) handleListAppointments(w http.ResponseWriter, r *http.Request, 
 		if c := qs.Get("clinic_id"); c != "" && p.clinician.Admin {
 			clinic = c
 		}
+		if clinic == "" {
+			writeFieldError(w, badField("clinic_id", "is required: this admin account belongs to no clinic"))
+			return
+		}
 		as, err = s.store.AppointmentsByClinic(clinic, from, to)
 	}
 	if err != nil {

@@ -233,15 +233,25 @@ func (c *Client) CreateDevice(ctx context.Context, name, clinicID, role string) 
 	return out.Device, out.Token, err
 }
 
-// Appointments lists appointments overlapping [from, to); zero times use the
-// switchboard's defaults (the last hour and the next 48).
-func (c *Client) Appointments(ctx context.Context, from, to time.Time) ([]Appointment, error) {
+// AppointmentQuery selects appointments. Zero times use the switchboard's defaults (the
+// last hour and the next 48); ClinicID is for admins and defaults to their own clinic.
+type AppointmentQuery struct {
+	From, To time.Time
+	ClinicID string
+}
+
+// Appointments lists the appointments overlapping [From, To) of the clinician's clinic,
+// or of the calling device.
+func (c *Client) Appointments(ctx context.Context, aq AppointmentQuery) ([]Appointment, error) {
 	q := url.Values{}
-	if !from.IsZero() {
-		q.Set("from", from.Format(time.RFC3339))
+	if !aq.From.IsZero() {
+		q.Set("from", aq.From.Format(time.RFC3339))
 	}
-	if !to.IsZero() {
-		q.Set("to", to.Format(time.RFC3339))
+	if !aq.To.IsZero() {
+		q.Set("to", aq.To.Format(time.RFC3339))
+	}
+	if aq.ClinicID != "" {
+		q.Set("clinic_id", aq.ClinicID)
 	}
 	var out struct{ Appointments []Appointment }
 	err := c.do(ctx, "GET", "/api/v1/appointments", q, nil, &out)

@@ -97,7 +97,7 @@ func TestClient(t *testing.T) {
 		t.Errorf("bad appointment: got %v, want a refusal naming end", err)
 	}
 	booth := anon.WithToken(tok)
-	list, err := booth.Appointments(ctx, time.Time{}, time.Time{})
+	list, err := booth.Appointments(ctx, apiclient.AppointmentQuery{})
 	if err != nil || len(list) != 1 || list[0].ID != appt.ID {
 		t.Errorf("booth's appointments: got %+v, %v", list, err)
 	}
