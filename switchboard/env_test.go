@@ -44,10 +44,14 @@ type env struct {
 
 const testMetricsToken = "metrics-secret"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, func(*Config) {}) }
+
+func newEnvWith(t *testing.T, configure func(*Config)) *env {
 	t.Helper()
 	e := &env{t: t, st: store.NewMemory(), clock: clockwork.NewFakeClockAt(t0), reg: prometheus.NewRegistry()}
-	srv, err := New(Config{MetricsToken: testMetricsToken, BcryptCost: bcrypt.MinCost},
+	cfg := Config{MetricsToken: testMetricsToken, BcryptCost: bcrypt.MinCost}
+	configure(&cfg)
+	srv, err := New(cfg,
 		Deps{Store: e.st, Clock: e.clock, Registerer: e.reg,
 			WebApp: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "web app") })})
 	if err != nil {

@@ -156,12 +156,17 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, p *principal) {
 	c.log = h.log.With("role", c.role, "id", c.id, "addr", clientIP(r))
 	c.log.Debug("connected")
 
+	// pingCtx stops the pinger as soon as the reader is done: a ping in flight then
+	// cannot get its pong and must not hold up the close.
+	pingCtx, stopPing := context.WithCancel(ctx)
+	defer stopPing()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); h.writeLoop(ctx, c) }()
-	go func() { defer wg.Done(); h.pingLoop(ctx, c) }()
+	go func() { defer wg.Done(); h.pingLoop(pingCtx, c) }()
 
 	status, reason := h.readLoop(ctx, c)
+	stopPing()
 	h.drop(c)
 	close(c.stop)
 	wg.Wait()
@@ -242,17 +247,8 @@ func (h *hub) pingLoop(ctx context.Context, c *client) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-c.stop:
-			return
 		case <-t.Chan():
 			pctx, cancel := context.WithTimeout(ctx, h.s.cfg.PingInterval)
-			go func() { // a ping in flight when the reader stops must not wait for its timeout
-				select {
-				case <-c.stop:
-					cancel()
-				case <-pctx.Done():
-				}
-			}()
 			err := c.ws.Ping(pctx)
 			cancel()
 			if err != nil {

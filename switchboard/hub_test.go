@@ -541,3 +541,26 @@ func TestHubMetrics(t *testing.T) {
 		t.Errorf("metrics lack the ended call")
 	}
 }
+
+func TestHubDisconnectsPeerThatDoesNotAnswerPings(t *testing.T) {
+	e := newEnvWith(t, func(c *Config) { c.PingInterval = 300 * time.Millisecond })
+	booth := e.hello(e.boothTok, signalling.RoleDevice)
+	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
+	expect[signalling.Schedule](booth, signalling.TypeSchedule)
+	// From here on the test client does not read, so it cannot answer a ping.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.clock.BlockUntilContext(ctx, 1); err != nil { // the pinger's ticker
+		t.Fatal(err)
+	}
+	e.clock.Advance(300 * time.Millisecond)
+	for e.status(e.appt.ID) != store.StatusScheduled {
+		if ctx.Err() != nil {
+			t.Fatalf("status: got %s, want scheduled once the silent booth is dropped", e.status(e.appt.ID))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if q := e.srv.hub.queue(e.clinic.ID); len(q.Entries) != 0 {
+		t.Errorf("waiting room: got %+v, want empty", q)
+	}
+}
