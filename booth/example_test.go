@@ -7,7 +7,6 @@ import (
 
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/hw/button"
-	"github.com/carebooth/carebooth/signalling"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -42,7 +41,7 @@ func ExampleNew() {
 	defer b.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	go b.Run(ctx)
+	go b.Run(ctx) // Close waits for Run to return
 
 	// Wait for the schedule's window, press Join, wait for the call.
 	b.WaitFor(ctx, func(s booth.Snapshot) bool { return s.State == booth.JoinWindow })
@@ -52,5 +51,4 @@ func ExampleNew() {
 		_ = st.FramesSent
 	}
 	sim.Press(button.End)
-	_ = signalling.EndHangup
 }
