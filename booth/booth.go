@@ -588,7 +588,9 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 			b.markDone(appt)
 			handled = true
 		case b.waiting != "":
-			if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil {
+			// Offline, there is nothing to tell: the switchboard took us out of the waiting
+			// room when the link dropped, and we do not re-arrive.
+			if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil && !errors.Is(err, errOffline) {
 				b.log.Warn("send leave", "appointment", b.waiting, "err", err)
 			}
 			b.log.Info("left the waiting room", "appointment", b.waiting)
