@@ -3,8 +3,11 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"image"
+	"image/draw"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/codec/opus"
 	"github.com/pion/mediadevices/pkg/driver"
+	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/webrtc/v4"
 
@@ -58,6 +62,13 @@ type Config struct {
 	VideoBitrate int // bits per second
 	AudioBitrate int // bits per second
 	CPUUsed      int // libvpx cpu-used; zero means vp8.DefaultCPUUsed
+
+	// Shared copies each video frame out of the driver's buffer before the encoders see it.
+	// Set it when the tracks go to more than one call at once (two calls in one test
+	// process): each call has its own encoder, and drivers such as videotest overwrite their
+	// one buffer with the next frame while another encoder may still be reading it. A booth
+	// has one call and leaves it off, saving a copy per frame.
+	Shared bool
 }
 
 func (c Config) withDefaults() Config {
@@ -159,7 +170,12 @@ func Open(cfg Config, logger *slog.Logger) (*Stream, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open camera %q: %w", dev.Label, err)
 		}
-		s.tracks = append(s.tracks, tracks.GetTracks()...)
+		for _, t := range tracks.GetTracks() {
+			if vt, ok := t.(*mediadevices.VideoTrack); ok && cfg.Shared {
+				vt.Transform(copyFrames)
+			}
+			s.tracks = append(s.tracks, t)
+		}
 		s.video = dev.Label
 		logger.Info("camera open", "config", cfg.Video, "device", dev.Label,
 			"test_source", dev.Label == videoTestLabel, "width", cfg.Width, "height", cfg.Height, "fps", cfg.FPS)
@@ -189,6 +205,29 @@ func Open(cfg Config, logger *slog.Logger) (*Stream, error) {
 			"test_source", dev.Label == audioTestLabel)
 	}
 	return s, nil
+}
+
+// copyFrames gives every frame its own buffer; see Config.Shared.
+func copyFrames(r video.Reader) video.Reader {
+	return video.ReaderFunc(func() (image.Image, func(), error) {
+		img, release, err := r.Read()
+		if err != nil {
+			return nil, func() {}, err
+		}
+		defer release()
+		b := img.Bounds()
+		var out image.Image
+		switch src := img.(type) {
+		case *image.YCbCr:
+			out = &image.YCbCr{Y: slices.Clone(src.Y), Cb: slices.Clone(src.Cb), Cr: slices.Clone(src.Cr),
+				YStride: src.YStride, CStride: src.CStride, SubsampleRatio: src.SubsampleRatio, Rect: src.Rect}
+		default:
+			dst := image.NewRGBA(b)
+			draw.Draw(dst, b, img, b.Min, draw.Src)
+			out = dst
+		}
+		return out, func() {}, nil
+	})
 }
 
 // pick finds the device that want names among devices of kind.
