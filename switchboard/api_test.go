@@ -340,9 +340,18 @@ func TestAPIBadBodies(t *testing.T) {
 func TestMetricsEndpoint(t *testing.T) {
 	e := newEnv(t)
 	e.do("GET", "/api/v1/me", e.docTok, nil)
-	code, body := e.do("GET", "/metrics", testMetricsToken, nil)
-	if code != http.StatusOK {
-		t.Fatalf("metrics: got %d", code)
+	// The request is counted after its response is written, so the count may lag the
+	// response by a moment.
+	var code int
+	var body []byte
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		code, body = e.do("GET", "/metrics", testMetricsToken, nil)
+		if code != http.StatusOK {
+			t.Fatalf("metrics: got %d", code)
+		}
+		if strings.Contains(string(body), `route="GET /api/v1/me"`) || time.Now().After(deadline) {
+			break
+		}
 	}
 	for _, name := range []string{"carebooth_switchboard_http_requests_total", `route="GET /api/v1/me"`} {
 		if !strings.Contains(string(body), name) {

@@ -542,7 +542,6 @@ func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
 	delete(h.calls, cl.id)
 	delete(cl.offerer.calls, cl.id)
 	delete(cl.answerer.calls, cl.id)
-	cl.other(from).send(signalling.TypeEnd, &signalling.End{CallID: cl.id, Reason: reason})
 	h.s.metrics.callsEnded.WithLabelValues(reason).Inc()
 	h.s.metrics.callsActive.Dec()
 	if i, w := h.findWaiter(cl.clinic, cl.appt); w != nil {
@@ -552,6 +551,9 @@ func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
 			h.removeWaiter(cl.clinic, i)
 		}
 	}
+	// Tell the other party only once every effect is in place, so that whatever it does
+	// next (or a test reading metrics) sees them.
+	cl.other(from).send(signalling.TypeEnd, &signalling.End{CallID: cl.id, Reason: reason})
 	from.log.Info("call ended", "call", cl.id, "reason", reason)
 	h.pushQueue(cl.clinic)
 	h.pushSchedule(cl.answerer.id)
