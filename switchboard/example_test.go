@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,9 +17,15 @@ import (
 // A switchboard in-process, as other packages' tests start one: a memory store seeded
 // with the demo data, a fake clock, and an httptest server.
 func Example() {
+	dir, err := os.MkdirTemp("", "carebooth-demo")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
 	st := store.NewMemory()
 	clock := clockwork.NewFakeClock()
-	demo, err := switchboard.SeedDemo(context.Background(), st, clock, "/tmp/carebooth-demo", bcrypt.MinCost)
+	demo, err := switchboard.SeedDemo(context.Background(), st, clock, dir, bcrypt.MinCost)
 	if err != nil {
 		fmt.Println(err)
 		return
