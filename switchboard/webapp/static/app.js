@@ -96,6 +96,7 @@ const state = {
   // {id, appointmentId, peer, pc, localStream, remoteStream, candidates: [], muted, ended}
   call: null,
 
+  deviceNames: new Map(), // device ID -> name, from /api/v1/devices
   appointmentsTimer: 0,
   appointmentsLoading: false,
   appointmentsQueued: false,
@@ -322,9 +323,12 @@ async function loadAppointments() {
   const to = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
   const query = new URLSearchParams({ from: rfc3339(from), to: rfc3339(to) });
   try {
-    const data = await api("GET", `/appointments?${query}`);
+    const [data] = await Promise.all([api("GET", `/appointments?${query}`), loadDeviceNames()]);
     const list = Array.isArray(data) ? data : (data && data.appointments) || [];
-    if (state.me) renderAppointments(list);
+    if (state.me) {
+      renderAppointments(list);
+      renderQueue();
+    }
   } catch (err) {
     if (err.status === 401) {
       sessionExpired();
@@ -338,6 +342,22 @@ async function loadAppointments() {
       loadAppointments();
     }
   }
+}
+
+// loadDeviceNames refreshes the booth names shown instead of device IDs. It never fails:
+// without names the IDs are shown.
+async function loadDeviceNames() {
+  try {
+    const data = await api("GET", "/devices");
+    const devices = (data && data.devices) || [];
+    state.deviceNames = new Map(devices.filter((d) => d && d.id).map((d) => [d.id, d.name || d.id]));
+  } catch (err) {
+    console.warn("carebooth: booth names:", err.message);
+  }
+}
+
+function deviceName(id) {
+  return state.deviceNames.get(id) || id || "";
 }
 
 function humanStatus(status) {
@@ -357,7 +377,7 @@ function renderAppointments(list) {
       const cells = [
         `${formatTime(a.start)}–${formatTime(a.end)}`,
         a.patient || "",
-        a.device_name || a.device_id || "",
+        deviceName(a.device_id),
         humanStatus(a.status),
       ];
       for (const text of cells) {
@@ -590,7 +610,10 @@ function renderQueue() {
       li.dataset.since = entry.since || "";
       li.dataset.inCall = entry.in_call ? "true" : "false";
       li.querySelector(".patient").textContent = entry.patient || "Patient";
-      li.querySelector(".detail").textContent = entry.start ? `Booked for ${formatTime(entry.start)}` : "";
+      li.querySelector(".detail").textContent = [
+        entry.start ? `Booked for ${formatTime(entry.start)}` : "",
+        entry.device_id ? deviceName(entry.device_id) : "",
+      ].filter(Boolean).join(" · ");
       const button = li.querySelector("button");
       button.dataset.appointmentId = entry.appointment_id;
       const pending = state.pendingAdmit && state.pendingAdmit.appointmentId === entry.appointment_id;
