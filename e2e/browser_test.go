@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -141,6 +142,23 @@ func (p *page) checkProblems() {
 	}
 }
 
+// screenshot saves the page as <name>.png in $E2E_SCREENSHOTS, when that is set, for a
+// person to look at the layout; the tests assert nothing about pixels.
+func (p *page) screenshot(name string) {
+	p.t.Helper()
+	dir := os.Getenv("E2E_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, p.t.Name()+"-"+name+".png"), png, 0o644)
+	}
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
 // do runs steps that return nothing; what says what the user was doing.
 func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
@@ -236,6 +254,7 @@ func startCall(t *testing.T) (*env, *runningBooth, *page) {
 		t.Errorf("waiting time reads %q, want \"Just arrived\" or \"Waiting n min\"", got)
 	}
 
+	p.screenshot("waiting-room")
 	p.do("admit the patient", chromedp.Click(admitButton(e.Demo.AppointmentID)), chromedp.WaitVisible(chromedp.ID("call-view")))
 	rb.waitFor(t, "the booth in the call", func(s booth.Snapshot) bool { return s.State == booth.InCall })
 	return e, rb, p
@@ -276,7 +295,9 @@ func TestBrowserCall(t *testing.T) {
 		}
 	}
 
+	p.screenshot("call")
 	p.do("mute the microphone", chromedp.Click(chromedp.ID("mute-button")), chromedp.WaitVisible(chromedp.ID("muted-indicator")))
+	p.screenshot("muted")
 	if s := p.state(); s.Call == nil || !s.Call.Muted {
 		t.Errorf("after Mute, state().call is %+v, want muted", s.Call)
 	}
@@ -303,6 +324,7 @@ func TestBrowserBoothEndsCall(t *testing.T) {
 		t.Fatalf("press End on the booth: %v", err)
 	}
 	p.do("see the call end", chromedp.WaitVisible(chromedp.ID("dashboard-view")), chromedp.WaitVisible(chromedp.ID("message")))
+	p.screenshot("ended-by-booth")
 	if got, want := p.text("#message-text"), "The patient's booth ended the call."; got != want {
 		t.Errorf("message after the booth hung up: got %q, want %q", got, want)
 	}
@@ -316,6 +338,7 @@ func TestBrowserLogin(t *testing.T) {
 
 	p.logIn(e, "not the password")
 	p.do("see the login refused", chromedp.WaitVisible(chromedp.ID("login-error")))
+	p.screenshot("refused")
 	if got := p.text("#login-error"); !strings.Contains(got, "username or password is not right") {
 		t.Errorf("login error reads %q, want it to say the username or password is not right", got)
 	}
