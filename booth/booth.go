@@ -128,6 +128,7 @@ type Booth struct {
 
 	buttonCh chan button.Event
 	linkCh   chan linkEvent
+	pingCh   chan chan struct{}
 
 	mu       sync.Mutex // guards the fields below it
 	snap     Snapshot
@@ -206,6 +207,7 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		log:      deps.Logger,
 		buttonCh: make(chan button.Event),
 		linkCh:   make(chan linkEvent),
+		pingCh:   make(chan chan struct{}),
 		subs:     map[int]chan Snapshot{},
 		offline:  true,
 		left:     map[string]bool{},
@@ -307,6 +309,33 @@ func (b *Booth) Close() error {
 		return b.ownStore.Close()
 	}
 	return nil
+}
+
+// Ping returns nil once the booth's loop has answered, so a watchdog can tell a running
+// booth from a hung one; it fails when ctx ends first or the booth is not running.
+func (b *Booth) Ping(ctx context.Context) error {
+	b.mu.Lock()
+	running, done := b.running, b.runDone
+	b.mu.Unlock()
+	if !running {
+		return errors.New("booth is not running")
+	}
+	reply := make(chan struct{})
+	select {
+	case b.pingCh <- reply:
+	case <-done:
+		return errors.New("booth has stopped")
+	case <-ctx.Done():
+		return fmt.Errorf("booth loop did not answer: %w", ctx.Err())
+	}
+	select {
+	case <-reply:
+		return nil
+	case <-done:
+		return errors.New("booth has stopped")
+	case <-ctx.Done():
+		return fmt.Errorf("booth loop did not answer: %w", ctx.Err())
+	}
 }
 
 // State returns the booth's current state.
@@ -461,6 +490,9 @@ func (b *Booth) loop(ctx context.Context) error {
 			b.onConnected()
 		case <-statsC:
 			b.readStats()
+		case reply := <-b.pingCh:
+			close(reply)
+			continue
 		}
 		b.evaluate(ctx)
 		b.publish()

@@ -749,6 +749,20 @@ func TestBadTokenStaysOffline(t *testing.T) {
 	}
 }
 
+func TestPing(t *testing.T) {
+	checkGoroutines(t)
+	h := start(t, opts{})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := h.booth.Ping(ctx); err != nil {
+		t.Errorf("ping a running booth: got %v, want nil", err)
+	}
+	h.booth.Close()
+	if err := h.booth.Ping(ctx); err == nil {
+		t.Error("ping a closed booth: got nil, want an error")
+	}
+}
+
 func TestMetricsHandlerToken(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	if _, err := newMetrics(reg); err != nil {

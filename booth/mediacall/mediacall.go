@@ -1,0 +1,136 @@
+package mediacall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/media/call"
+	"github.com/carebooth/carebooth/media/capture"
+	"github.com/carebooth/carebooth/signalling"
+	"github.com/jonboulle/clockwork"
+)
+
+// Caller starts booth calls with a call.Engine and local media from capture.
+type Caller struct {
+	engine  *call.Engine
+	capture capture.Config
+	log     *slog.Logger
+	clock   clockwork.Clock
+	// OnVideoFrame and OnAudio receive the remote picture and sound (for the screen and
+	// speaker); nil discards them. See call.Options for their rules.
+	onVideo func(*image.YCbCr)
+	onAudio func([]int16)
+}
+
+var _ booth.Caller = (*Caller)(nil)
+
+// Config configures a Caller.
+type Config struct {
+	Capture      capture.Config
+	OnVideoFrame func(*image.YCbCr)
+	OnAudio      func(pcm []int16)
+}
+
+// New returns a Caller. engine is shared by all calls; clock (nil for real) times the
+// bitrate in Stats; logger may be nil.
+func New(engine *call.Engine, cfg Config, clock clockwork.Clock, logger *slog.Logger) (*Caller, error) {
+	if engine == nil {
+		return nil, errors.New("mediacall: engine is nil")
+	}
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Caller{engine: engine, capture: cfg.Capture, log: logger, clock: clock,
+		onVideo: cfg.OnVideoFrame, onAudio: cfg.OnAudio}, nil
+}
+
+// StartCall opens local media and creates the answering side of the call.
+func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.ActiveCall, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	stream, err := capture.Open(c.capture, c.log)
+	if err != nil {
+		return nil, fmt.Errorf("open local media: %w", err)
+	}
+	mc, err := c.engine.NewCall(call.Options{
+		Role:         signalling.CallAnswerer,
+		ICEServers:   p.ICEServers,
+		Tracks:       stream.Tracks(),
+		OnCandidate:  p.OnCandidate,
+		OnVideoFrame: c.onVideo,
+		OnAudio:      c.onAudio,
+		Logger:       c.log.With("call", p.CallID),
+	})
+	if err != nil {
+		stream.Close()
+		return nil, fmt.Errorf("call %s: %w", p.CallID, err)
+	}
+	return &activeCall{call: mc, stream: stream, clock: c.clock}, nil
+}
+
+// activeCall is one call and the local media it sends.
+type activeCall struct {
+	call   *call.Call
+	stream *capture.Stream
+	clock  clockwork.Clock
+
+	mu        sync.Mutex // guards prevBytes and prevAt
+	prevBytes uint64
+	prevAt    time.Time
+}
+
+// activeCall does not implement booth.Muter yet: media/call has no way to stop sending
+// audio; the Mute button is ignored (and counted) until it has.
+var _ booth.ActiveCall = (*activeCall)(nil)
+
+func (a *activeCall) Answer(ctx context.Context, offer string) (string, error) {
+	return a.call.Answer(ctx, offer)
+}
+
+func (a *activeCall) AddCandidate(c signalling.Candidate) error { return a.call.AddCandidate(c) }
+func (a *activeCall) Connected() <-chan struct{}                { return a.call.Connected() }
+func (a *activeCall) Done() <-chan struct{}                     { return a.call.Done() }
+
+// Stats converts call.Stats. The bitrate is averaged since the previous Stats call (the
+// booth reads stats every few seconds; an extra reader shortens the window); packet
+// loss is packets lost over packets expected (received plus lost) of the remote streams.
+func (a *activeCall) Stats() booth.CallStats {
+	s := a.call.Stats()
+	out := booth.CallStats{
+		FramesSent:          s.FramesSent,
+		FramesDecoded:       s.FramesDecoded,
+		AudioPacketsDecoded: s.AudioPacketsDecoded,
+		RTT:                 s.RTT,
+	}
+	if lost := max(s.PacketsLost, 0); lost > 0 {
+		expected := float64(lost) + float64(s.VideoPacketsReceived) + float64(s.AudioPacketsDecoded)
+		out.PacketLoss = float64(lost) / expected
+	}
+	now := a.clock.Now()
+	a.mu.Lock()
+	if !a.prevAt.IsZero() && now.After(a.prevAt) && s.BytesSent >= a.prevBytes {
+		out.SendBitrateKbps = float64(s.BytesSent-a.prevBytes) * 8 / 1000 / now.Sub(a.prevAt).Seconds()
+	}
+	a.prevBytes, a.prevAt = s.BytesSent, now
+	a.mu.Unlock()
+	return out
+}
+
+// Close ends the call, then releases the camera and microphone.
+func (a *activeCall) Close() error {
+	err := a.call.Close()
+	if serr := a.stream.Close(); err == nil {
+		err = serr
+	}
+	return err
+}
