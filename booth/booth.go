@@ -275,7 +275,7 @@ func (b *Booth) Run(ctx context.Context) error {
 	defer cancel()
 
 	b.log.Info("booth starting", "device", b.cfg.DeviceName, "switchboard", b.cfg.SwitchboardURL,
-		"join_mode", b.cfg.JoinMode, "join_window", b.cfg.JoinWindow)
+		"join_mode", b.cfg.JoinMode, "join_window", b.cfg.JoinWindow.String())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.link.run(gctx) })
 	if b.buttons != nil {
