@@ -1,0 +1,250 @@
+// Command boothd is the Carebooth appliance daemon: it reads its config file, keeps the
+// link to the switchboard, joins consultations and runs the call. See package booth.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/pion/mediadevices"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/booth/mediacall"
+	"github.com/carebooth/carebooth/firmware/version"
+	"github.com/carebooth/carebooth/hw/button"
+	"github.com/carebooth/carebooth/media/call"
+	"github.com/carebooth/carebooth/media/capture"
+	"github.com/carebooth/carebooth/provisioning/config"
+
+	// mediadevices' process-wide driver registry is filled here, in cmd, and nowhere else.
+	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
+	_ "github.com/pion/mediadevices/pkg/driver/camera"
+	_ "github.com/pion/mediadevices/pkg/driver/microphone"
+	_ "github.com/pion/mediadevices/pkg/driver/videotest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "boothd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("boothd", flag.ContinueOnError)
+	configPath := fs.String("config", "/etc/carebooth/boothd.toml", "config file (see provisioning/config/boothd.example.toml)")
+	keyboard := fs.Bool("keyboard", button.IsTerminal(int(os.Stdin.Fd())), "read simulated buttons from the terminal (default: when stdin is a terminal)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Println("boothd", version.String())
+		return nil
+	}
+
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg.Log, os.Stderr)
+	if err != nil {
+		return err
+	}
+	token, err := config.ReadSecret("switchboard.token_file", cfg.Switchboard.TokenFile)
+	if err != nil {
+		return err
+	}
+	var metricsToken string
+	if cfg.Metrics.TokenFile != "" {
+		if metricsToken, err = config.ReadSecret("metrics.token_file", cfg.Metrics.TokenFile); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(cfg.State.Dir, 0o700); err != nil {
+		return fmt.Errorf("state.dir: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	engine, err := call.NewEngine(call.EngineConfig{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("media engine: %w", err)
+	}
+	caller, err := mediacall.New(engine, mediacall.Config{Capture: capture.Config{
+		Video:        cfg.Media.Video,
+		Audio:        cfg.Media.Audio,
+		Width:        cfg.Media.Width,
+		Height:       cfg.Media.Height,
+		FPS:          cfg.Media.FPS,
+		VideoBitrate: cfg.Media.VideoBitrateKbps * 1000,
+	}}, nil, logger)
+	if err != nil {
+		return err
+	}
+
+	var buttons button.Source
+	buttonsDesc := "simulated, none attached (run with -keyboard on a terminal to press them)"
+	if *keyboard {
+		term, err := button.OpenTerminal()
+		if err != nil {
+			return fmt.Errorf("-keyboard: %w", err)
+		}
+		defer term.Close() // restores the terminal's mode
+		buttons = button.NewKeyboard(term, nil)
+		buttonsDesc = "simulated from the keyboard: j join, e end, E hold end, h help, m mute, +/- volume"
+	}
+	logger.Info("boothd starting",
+		"version", version.String(), "device", cfg.Device.Name, "config", *configPath,
+		"buttons", buttonsDesc,
+		"camera", describeSource(cfg.Media.Video, "test picture"),
+		"microphone", describeSource(cfg.Media.Audio, "test tone"),
+		"devices", deviceLabels())
+
+	b, err := booth.New(booth.Config{
+		SwitchboardURL: cfg.Switchboard.URL,
+		Token:          token,
+		DeviceName:     cfg.Device.Name,
+		JoinMode:       cfg.Device.JoinMode,
+		JoinWindow:     cfg.Device.JoinWindow,
+		StateDir:       cfg.State.Dir,
+	}, booth.Deps{
+		Caller:     caller,
+		Buttons:    buttons,
+		Logger:     logger,
+		Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+	if err != nil {
+		return fmt.Errorf("metrics.listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", booth.MetricsHandler(reg, metricsToken))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return b.Run(gctx) })
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("metrics server: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	g.Go(func() error { return notifySystemd(gctx, b, logger) })
+	err = g.Wait()
+	logger.Info("boothd stopped", "err", err)
+	return err
+}
+
+// notifySystemd tells systemd the daemon is ready and, when the unit has WatchdogSec=
+// (WATCHDOG_USEC is set), pings the watchdog at half its interval for as long as the booth's
+// loop answers, so a hung booth is restarted. Outside systemd the notifications do nothing.
+func notifySystemd(ctx context.Context, b *booth.Booth, logger *slog.Logger) error {
+	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
+		logger.Warn("sd_notify ready", "err", err)
+	}
+	defer daemon.SdNotify(false, daemon.SdNotifyStopping)
+	interval, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || interval <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(interval / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, interval/4)
+			err := b.Ping(pctx)
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					logger.Error("booth loop is not answering; not pinging the watchdog", "err", err)
+				}
+				continue
+			}
+			daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+		}
+	}
+}
+
+// newLogger logs JSON under systemd (journald sets JOURNAL_STREAM) and text on a terminal,
+// unless log.format says otherwise.
+func newLogger(c config.Log, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := c.Format
+	if format == config.LogAuto {
+		format = config.LogText
+		if os.Getenv("JOURNAL_STREAM") != "" {
+			format = config.LogJSON
+		}
+	}
+	if format == config.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func describeSource(v, test string) string {
+	switch v {
+	case config.SourceTest:
+		return test + " (simulated)"
+	case config.SourceOff:
+		return "off"
+	case config.SourceAuto:
+		return "first real device, opened per call"
+	}
+	return v + ", opened per call"
+}
+
+// deviceLabels lists the capture devices mediadevices' drivers found.
+func deviceLabels() string {
+	var labels []string
+	for _, d := range mediadevices.EnumerateDevices() {
+		kind := "other"
+		switch d.Kind {
+		case mediadevices.VideoInput:
+			kind = "camera"
+		case mediadevices.AudioInput:
+			kind = "microphone"
+		}
+		labels = append(labels, kind+" "+d.Label)
+	}
+	return strings.Join(labels, ", ")
+}
