@@ -1,0 +1,166 @@
+package call
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/stats"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/carebooth/carebooth/media/capture"
+)
+
+// EngineConfig configures an Engine. The zero value suits a booth on a LAN with a TURN
+// server given per call.
+type EngineConfig struct {
+	Logger *slog.Logger
+	Clock  clockwork.Clock // nil means the real clock
+
+	// Loopback gathers 127.0.0.1 host candidates. Off on a booth; on for tests and the e2e
+	// harness, where loopback is the only network.
+	Loopback bool
+	// NetworkTypes restricts ICE to these networks; nil means UDP over IPv4 and IPv6.
+	NetworkTypes []webrtc.NetworkType
+	// DisableMDNS stops ICE from resolving the .local candidates browsers send and from opening
+	// multicast sockets. Leave it off with real browsers.
+	DisableMDNS bool
+	// UDPPortMin and UDPPortMax bound the local UDP ports, for firewalls; zero means any.
+	UDPPortMin, UDPPortMax uint16
+	// ICEDisconnectedTimeout and ICEFailedTimeout default to pion's 5 s and 25 s; a booth
+	// wants to give up sooner so the patient is not left looking at a frozen picture.
+	ICEDisconnectedTimeout, ICEFailedTimeout time.Duration
+
+	// PLIInterval is how often a receiver that lacks a keyframe asks again, and
+	// StallTimeout how long without a decoded frame (while packets arrive) before it asks.
+	// Zero means 500 ms and 2 s.
+	PLIInterval, StallTimeout time.Duration
+}
+
+// Engine builds calls that share codecs, interceptors and network settings. It holds no
+// goroutines and needs no closing.
+type Engine struct {
+	cfg    EngineConfig
+	api    *webrtc.API
+	logger *slog.Logger
+	clock  clockwork.Clock
+
+	// newMu serialises NewPeerConnection, so the per-connection interceptors built inside it
+	// are handed to the call being created (must hold newMu to read or write pending).
+	newMu   sync.Mutex
+	pending *Call
+}
+
+// NewEngine builds the webrtc.API: VP8 and Opus as capture's encoders produce them, NACK
+// generator and responder (RFC 4585), sender and receiver reports (RFC 3550), transport-wide
+// congestion control feedback, and stream statistics.
+func NewEngine(cfg EngineConfig) (*Engine, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
+	}
+	if cfg.PLIInterval <= 0 {
+		cfg.PLIInterval = 500 * time.Millisecond
+	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = 2 * time.Second
+	}
+	e := &Engine{cfg: cfg, logger: cfg.Logger.With("component", "call"), clock: cfg.Clock}
+
+	m := &webrtc.MediaEngine{}
+	if err := capture.RegisterCodecs(m); err != nil {
+		return nil, fmt.Errorf("register codecs: %w", err)
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, reg); err != nil {
+		return nil, fmt.Errorf("configure nack: %w", err)
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "ccm", Parameter: "fir"}, webrtc.RTPCodecTypeVideo)
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, fmt.Errorf("configure rtcp reports: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+		return nil, fmt.Errorf("configure twcc: %w", err)
+	}
+	sf, err := stats.NewInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("stats interceptor: %w", err)
+	}
+	sf.OnNewPeerConnection(func(_ string, g stats.Getter) {
+		// Called inside NewPeerConnection, under newMu.
+		if e.pending != nil {
+			e.pending.statsGetter = g
+		}
+	})
+	reg.Add(sf)
+	reg.Add(&frameCounterFactory{engine: e})
+
+	var s webrtc.SettingEngine
+	s.SetIncludeLoopbackCandidate(cfg.Loopback)
+	nt := cfg.NetworkTypes
+	if nt == nil {
+		nt = []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	}
+	s.SetNetworkTypes(nt)
+	if cfg.DisableMDNS {
+		s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
+		if err := s.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, fmt.Errorf("udp port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
+		}
+	}
+	if cfg.ICEDisconnectedTimeout > 0 || cfg.ICEFailedTimeout > 0 {
+		d, f := cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout
+		if d <= 0 {
+			d = 5 * time.Second
+		}
+		if f <= 0 {
+			f = 25 * time.Second
+		}
+		s.SetICETimeouts(d, f, 2*time.Second)
+	}
+	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
+		webrtc.WithSettingEngine(s))
+	return e, nil
+}
+
+// frameCounterFactory counts video frames sent (RTP packets with the marker bit, RFC 7741
+// section 4.1) on each connection; pion's stats count packets, not frames.
+type frameCounterFactory struct{ engine *Engine }
+
+func (f *frameCounterFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	fc := &frameCounter{}
+	// Called inside NewPeerConnection, under newMu.
+	if f.engine.pending != nil {
+		f.engine.pending.framesSent = &fc.frames
+	}
+	return fc, nil
+}
+
+type frameCounter struct {
+	interceptor.NoOp
+	frames counter
+}
+
+func (fc *frameCounter) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	if len(info.MimeType) < 6 || info.MimeType[:6] != "video/" {
+		return w
+	}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if h.Marker {
+			fc.frames.add(1)
+		}
+		return w.Write(h, payload, a)
+	})
+}
+
+var errNoEngine = errors.New("call: nil engine")
