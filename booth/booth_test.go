@@ -351,7 +351,7 @@ func start(t *testing.T, o opts) *harness {
 		if err := b.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
-		if err := <-runErr; err != nil {
+		if err := <-runErr; err != nil && !errors.Is(err, ErrClosed) { // ErrClosed: closed before Run began
 			t.Errorf("run: got %v, want nil", err)
 		}
 	})
@@ -752,6 +752,7 @@ func TestBadTokenStaysOffline(t *testing.T) {
 func TestPing(t *testing.T) {
 	checkGoroutines(t)
 	h := start(t, opts{})
+	h.waitFor("online", func(s Snapshot) bool { return !s.Offline }) // Run has started
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := h.booth.Ping(ctx); err != nil {
