@@ -369,6 +369,7 @@ func (c *Call) Close() error {
 		c.closed = true
 		c.mu.Unlock()
 		close(c.closing)
+		c.detachTracks()
 		if err := c.pc.GracefulClose(); err != nil {
 			c.closeErr = fmt.Errorf("close peer connection: %w", err)
 		}
@@ -379,6 +380,22 @@ func (c *Call) Close() error {
 			s.AudioPacketsDecoded, "packets_lost", s.PacketsLost, "keyframes_requested", s.KeyFramesRequested)
 	})
 	return c.closeErr
+}
+
+// detachTracks unbinds the local tracks before the peer connection closes. Closing stops the
+// senders first, which makes a mediadevices write goroutine that is mid-write fail and exit
+// on its own while Unbind waits for it to acknowledge: mediadevices v0.10.0 then blocks
+// forever (track.go, baseTrack.unbind). Unbinding while the senders still work lets the
+// write goroutine finish its packet and acknowledge.
+func (c *Call) detachTracks() {
+	for _, s := range c.pc.GetSenders() {
+		if s.Track() == nil {
+			continue
+		}
+		if err := s.ReplaceTrack(nil); err != nil {
+			c.log.Debug("detach local track", "err", err)
+		}
+	}
 }
 
 // counter is a uint64 counted from one goroutine and read from others.
