@@ -26,6 +26,7 @@ type Caller struct {
 	// speaker); nil discards them. See call.Options for their rules.
 	onVideo func(*image.YCbCr)
 	onAudio func([]int16)
+	metrics *call.Metrics
 }
 
 var _ booth.Caller = (*Caller)(nil)
@@ -35,6 +36,10 @@ type Config struct {
 	Capture      capture.Config
 	OnVideoFrame func(*image.YCbCr)
 	OnAudio      func(pcm []int16)
+	// Metrics, if set, is updated with media/call's detailed stats (packets lost and
+	// concealed, key frames requested, receive bitrate) whenever the booth reads a call's
+	// stats, and once more when the call closes.
+	Metrics *call.Metrics
 }
 
 // New returns a Caller. engine is shared by all calls; clock (nil for real) times the
@@ -50,7 +55,7 @@ func New(engine *call.Engine, cfg Config, clock clockwork.Clock, logger *slog.Lo
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Caller{engine: engine, capture: cfg.Capture, log: logger, clock: clock,
-		onVideo: cfg.OnVideoFrame, onAudio: cfg.OnAudio}, nil
+		onVideo: cfg.OnVideoFrame, onAudio: cfg.OnAudio, metrics: cfg.Metrics}, nil
 }
 
 // StartCall opens local media and creates the answering side of the call.
@@ -75,14 +80,15 @@ func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.Activ
 		stream.Close()
 		return nil, fmt.Errorf("call %s: %w", p.CallID, err)
 	}
-	return &activeCall{call: mc, stream: stream, clock: c.clock}, nil
+	return &activeCall{call: mc, stream: stream, clock: c.clock, metrics: c.metrics}, nil
 }
 
 // activeCall is one call and the local media it sends.
 type activeCall struct {
-	call   *call.Call
-	stream *capture.Stream
-	clock  clockwork.Clock
+	call    *call.Call
+	stream  *capture.Stream
+	clock   clockwork.Clock
+	metrics *call.Metrics // may be nil
 
 	mu        sync.Mutex // guards prevBytes and prevAt
 	prevBytes uint64
@@ -106,6 +112,9 @@ func (a *activeCall) Done() <-chan struct{}                     { return a.call.
 // loss is packets lost over packets expected (received plus lost) of the remote streams.
 func (a *activeCall) Stats() booth.CallStats {
 	s := a.call.Stats()
+	if a.metrics != nil {
+		a.metrics.Update(s)
+	}
 	out := booth.CallStats{
 		FramesSent:          s.FramesSent,
 		FramesDecoded:       s.FramesDecoded,
@@ -129,6 +138,9 @@ func (a *activeCall) Stats() booth.CallStats {
 // Close ends the call, then releases the camera and microphone.
 func (a *activeCall) Close() error {
 	err := a.call.Close()
+	if a.metrics != nil {
+		a.metrics.Update(a.call.Stats())
+	}
 	if serr := a.stream.Close(); err == nil {
 		err = serr
 	}

@@ -14,6 +14,7 @@ import (
 	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
 	_ "github.com/pion/mediadevices/pkg/driver/videotest"
 	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestAnswersARealOffer runs the booth's side of a call against a receive-only pion
@@ -28,7 +29,12 @@ func TestAnswersARealOffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	caller, err := New(engine, Config{Capture: capture.Config{Video: capture.SourceTest, Audio: capture.SourceTest, Width: 320, Height: 240, FPS: 15}}, nil, nil)
+	reg := prometheus.NewRegistry()
+	m, err := call.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller, err := New(engine, Config{Metrics: m, Capture: capture.Config{Video: capture.SourceTest, Audio: capture.SourceTest, Width: 320, Height: 240, FPS: 15}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,5 +102,18 @@ func TestAnswersARealOffer(t *testing.T) {
 	case <-ac.Done():
 	case <-time.After(5 * time.Second):
 		t.Error("Done not closed after Close")
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent float64
+	for _, f := range families {
+		if f.GetName() == "carebooth_call_video_frames_sent_total" {
+			sent = f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if sent < 5 {
+		t.Errorf("carebooth_call_video_frames_sent_total: got %v, want at least 5", sent)
 	}
 }

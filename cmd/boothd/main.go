@@ -90,7 +90,11 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("media engine: %w", err)
 	}
-	caller, err := mediacall.New(engine, mediacall.Config{Capture: capture.Config{
+	callMetrics, err := call.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	caller, err := mediacall.New(engine, mediacall.Config{Metrics: callMetrics, Capture: capture.Config{
 		Video:        cfg.Media.Video,
 		Audio:        cfg.Media.Audio,
 		Width:        cfg.Media.Width,
