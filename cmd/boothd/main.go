@@ -1,5 +1,3 @@
-// Command boothd is the Carebooth appliance daemon: it reads its config file, keeps the
-// link to the switchboard, joins consultations and runs the call. See package booth.
 package main
 
 import (
