@@ -499,6 +499,9 @@ func (b *Booth) loop(ctx context.Context) error {
 	}
 }
 
+// recheckEvery bounds how long the booth goes without re-reading the clock and schedule.
+const recheckEvery = time.Minute
+
 // joinable reports whether the booth may still join a.
 func (b *Booth) joinable(a Appointment) bool {
 	if a.Done || b.done[a.ID] {
@@ -533,6 +536,10 @@ func (b *Booth) evaluate(ctx context.Context) {
 			next = t
 		}
 	}
+	// Timers run on the monotonic clock, the schedule on the wall clock. A Raspberry Pi has
+	// no real-time clock and NTP may step its wall clock long after boot, so look again at
+	// least every recheckEvery rather than trusting one long timer.
+	consider(now.Add(recheckEvery))
 	defer func() {
 		// Reset re-arms a running timer in one step, so the clock never sees it missing
 		// (tests count the fake clock's waiters). Until, not next.Sub(now): if the clock

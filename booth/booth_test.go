@@ -741,7 +741,7 @@ func TestEndWhileWaitingLeaves(t *testing.T) {
 func TestBadTokenStaysOffline(t *testing.T) {
 	checkGoroutines(t)
 	h := start(t, opts{token: "wrong"})
-	h.blockUntil(1) // the backoff timer after the refused first attempt
+	h.blockUntil(2) // the booth's recheck timer and the backoff timer after the refused attempt
 	h.clock.Advance(time.Second)
 	h.waitFor("two attempts", func(s Snapshot) bool { return s.Connects >= 2 })
 	if s := h.booth.Snapshot(); !s.Offline {
