@@ -170,6 +170,10 @@ func TestCallLoopback(t *testing.T) {
 			return fmt.Sprintf("offerer %+v; answerer %+v", off.call.Stats(), ans.call.Stats())
 		})
 
+	waitFor(t, "an RTT from RTCP reports on both sides",
+		func() bool { return off.call.Stats().RTT > 0 && ans.call.Stats().RTT > 0 },
+		func() string { return fmt.Sprintf("offerer %v, answerer %v", off.call.Stats().RTT, ans.call.Stats().RTT) })
+
 	for _, s := range []*side{off, ans} {
 		st := s.call.Stats()
 		name := s.call.opts.Role

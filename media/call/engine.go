@@ -80,16 +80,8 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, reg); err != nil {
-		return nil, fmt.Errorf("configure nack: %w", err)
-	}
-	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "ccm", Parameter: "fir"}, webrtc.RTPCodecTypeVideo)
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return nil, fmt.Errorf("configure rtcp reports: %w", err)
-	}
-	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
-		return nil, fmt.Errorf("configure twcc: %w", err)
-	}
+	// The stats interceptor comes first, nearest the network, so it also sees the sender
+	// reports the report interceptor writes; without them it cannot work out the RTT.
 	sf, err := stats.NewInterceptor()
 	if err != nil {
 		return nil, fmt.Errorf("stats interceptor: %w", err)
@@ -101,6 +93,16 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		}
 	})
 	reg.Add(sf)
+	if err := webrtc.ConfigureNack(m, reg); err != nil {
+		return nil, fmt.Errorf("configure nack: %w", err)
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "ccm", Parameter: "fir"}, webrtc.RTPCodecTypeVideo)
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, fmt.Errorf("configure rtcp reports: %w", err)
+	}
+	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+		return nil, fmt.Errorf("configure twcc: %w", err)
+	}
 	reg.Add(&frameCounterFactory{engine: e})
 
 	var s webrtc.SettingEngine

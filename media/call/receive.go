@@ -50,14 +50,25 @@ type audioReceiver struct {
 }
 
 // onTrack runs in a pion goroutine; the receive loop runs in one the call owns.
-func (c *Call) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (c *Call) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
-	c.wg.Add(1)
+	c.wg.Add(2)
 	c.mu.Unlock()
+	go func() {
+		// The remote's sender reports only reach the interceptors (and so our receiver
+		// reports, which the sender needs for its RTT) if someone reads the receiver's RTCP.
+		defer c.wg.Done()
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := r.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
 	go func() {
 		defer c.wg.Done()
 		mime := t.Codec().MimeType
