@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -172,7 +171,9 @@ func TestCallLoopback(t *testing.T) {
 
 	waitFor(t, "an RTT from RTCP reports on both sides",
 		func() bool { return off.call.Stats().RTT > 0 && ans.call.Stats().RTT > 0 },
-		func() string { return fmt.Sprintf("offerer %v, answerer %v", off.call.Stats().RTT, ans.call.Stats().RTT) })
+		func() string {
+			return fmt.Sprintf("offerer %v, answerer %v", off.call.Stats().RTT, ans.call.Stats().RTT)
+		})
 
 	for _, s := range []*side{off, ans} {
 		st := s.call.Stats()
@@ -392,4 +393,3 @@ func BenchmarkJoin(b *testing.B) {
 	b.ReportMetric(p(0.95), "p95-ms")
 }
 
-var _ = strings.EqualFold
