@@ -392,4 +392,3 @@ func BenchmarkJoin(b *testing.B) {
 	b.ReportMetric(p(0.5), "p50-ms")
 	b.ReportMetric(p(0.95), "p95-ms")
 }
-

@@ -82,7 +82,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	reg := &interceptor.Registry{}
 	// The stats interceptor comes first, nearest the network, so it also sees the sender
 	// reports the report interceptor writes; without them it cannot work out the RTT.
-	sf, err := stats.NewInterceptor()
+	sf, err := stats.NewInterceptor(stats.WithLoggerFactory(pionLogs{log: e.logger.With("lib", "pion")}))
 	if err != nil {
 		return nil, fmt.Errorf("stats interceptor: %w", err)
 	}
@@ -106,6 +106,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	reg.Add(&frameCounterFactory{engine: e})
 
 	var s webrtc.SettingEngine
+	s.LoggerFactory = pionLogs{log: e.logger.With("lib", "pion")}
 	s.SetIncludeLoopbackCandidate(cfg.Loopback)
 	nt := cfg.NetworkTypes
 	if nt == nil {
