@@ -28,7 +28,14 @@
 // the time of the first decoded frame for join latency), and [Metrics] exports them to a
 // Prometheus registry a daemon passes in.
 //
-// Goroutines: a Call starts one monitor goroutine and one receive goroutine per remote track;
-// Close waits for all of them, after closing the peer connection. Callbacks (OnCandidate,
+// RTT comes from the stats interceptor, which sits first in the chain so it sees the sender
+// reports we write and the receiver reports we read; each receiver's RTCP is read (and
+// dropped) so that the remote's sender reports reach our receiver-report interceptor.
+//
+// Goroutines: a Call starts one monitor goroutine and, per remote track, one RTP and one RTCP
+// reading goroutine; Close waits for all of them, after closing the peer connection. Before
+// closing, Close unbinds the local tracks itself: pion's close stops the senders first, and
+// a mediadevices v0.10.0 write goroutine that fails a write at that moment exits without
+// answering Unbind, which then blocks forever. Callbacks (OnCandidate,
 // OnVideoFrame, OnAudio) run on those goroutines or pion's and must return quickly.
 package call
