@@ -2,7 +2,9 @@ package capture
 
 import (
 	"errors"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/pion/mediadevices"
 	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
@@ -53,13 +55,34 @@ func TestOpen(t *testing.T) {
 }
 
 // A closed Stream releases its devices, so the next call can open them again.
+// Closing leaves no goroutines behind, even after frames were encoded.
 func TestReopen(t *testing.T) {
+	before := runtime.NumGoroutine()
 	for i := 0; i < 2; i++ {
-		s, err := Open(Config{Video: SourceTest, Audio: SourceTest}, nil)
+		s, err := Open(Config{Video: SourceTest, Audio: SourceTest, Shared: i == 1}, nil)
 		if err != nil {
 			t.Fatalf("Open %d: %v", i, err)
 		}
-		s.Close()
+		r, err := s.Tracks()[0].(*mediadevices.VideoTrack).NewEncodedReader(webrtc.MimeTypeVP8)
+		if err != nil {
+			t.Fatalf("NewEncodedReader: %v", err)
+		}
+		if _, release, err := r.Read(); err != nil {
+			t.Fatalf("Read %d: %v", i, err)
+		} else {
+			release()
+		}
+		r.Close()
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close %d: %v", i, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second) // a guard, not a measurement
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("goroutines after Close: got %d, want at most %d", n, before)
 	}
 }
 
