@@ -106,6 +106,7 @@ type runningBooth struct {
 	Clock   clockwork.Clock
 	frames  atomic.Int64 // decoded remote video frames, from the call's frame sink
 	audio   atomic.Int64 // decoded remote audio blocks
+	first   atomic.Int64 // unix nanoseconds of the first decoded frame since resetFrames
 	stop    func()
 }
 
@@ -117,8 +118,11 @@ func (e *env) startBooth(t testing.TB, clock clockwork.Clock, mode string, cc ca
 	cc.Video, cc.Audio = capture.SourceTest, capture.SourceTest
 	caller, err := mediacall.New(loopbackEngine(t), mediacall.Config{
 		Capture:      cc,
-		OnVideoFrame: func(*image.YCbCr) { rb.frames.Add(1) },
-		OnAudio:      func([]int16) { rb.audio.Add(1) },
+		OnVideoFrame: func(*image.YCbCr) {
+			rb.first.CompareAndSwap(0, time.Now().UnixNano())
+			rb.frames.Add(1)
+		},
+		OnAudio: func([]int16) { rb.audio.Add(1) },
 	}, nil, testLogger(t))
 	if err != nil {
 		t.Fatalf("mediacall.New: %v", err)
@@ -157,6 +161,16 @@ func (e *env) startBooth(t testing.TB, clock clockwork.Clock, mode string, cc ca
 	}
 	t.Cleanup(rb.stop)
 	return rb
+}
+
+// firstFrameAt is when the booth decoded its first remote frame since resetFrames.
+func (rb *runningBooth) firstFrameAt() time.Time { return time.Unix(0, rb.first.Load()) }
+
+// resetFrames zeroes the frame counters, between calls.
+func (rb *runningBooth) resetFrames() {
+	rb.frames.Store(0)
+	rb.audio.Store(0)
+	rb.first.Store(0)
 }
 
 func (rb *runningBooth) waitFor(t testing.TB, what string, cond func(booth.Snapshot) bool) booth.Snapshot {
