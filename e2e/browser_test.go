@@ -27,6 +27,11 @@ import (
 // Chromium against an in-process switchboard and booth. Chromium's fake camera and
 // microphone (--use-fake-device-for-media-stream) stand in for the clinician's; the booth
 // sends mediadevices' test sources and decodes what it receives with media/call.
+//
+// Chromium never gathers ICE candidates on a loopback interface, so the machine needs one
+// other interface with an address (any, it need not route anywhere). On a loopback-only
+// host (e.g. under `unshare -n`) the browser has no candidate, the call cannot connect and
+// TestBrowserCall fails after the guard with the page's "video connection ... failed".
 
 // minFrames is how many video frames each side must decode: a second of video at the
 // usual 30 fps, enough to show that keyframes, decoding and NACK/PLI work, short enough
@@ -272,8 +277,9 @@ func TestBrowserCall(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %s: the browser decoded %d video frames (sent %d, connection %q) and the booth decoded %d; want at least %d each",
-				guard, st.FramesDecoded, st.FramesSent, st.ConnectionState, rb.frames.Load(), minFrames)
+			msg, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.getElementById("message-text").textContent`))
+			t.Fatalf("after %s: the browser decoded %d video frames (sent %d, connection %q) and the booth decoded %d; want at least %d each (page message: %q)",
+				guard, st.FramesDecoded, st.FramesSent, st.ConnectionState, rb.frames.Load(), minFrames, msg)
 		}
 	}
 	t.Logf("browser: %+v; booth decoded %d video frames, %d audio blocks", st, rb.frames.Load(), rb.audio.Load())
