@@ -592,7 +592,6 @@ function onQueue(body) {
 function renderQueue() {
   const waiting = state.queue.filter((e) => !e.in_call).length;
   ui.waitingCount.textContent = String(waiting);
-  ui.waitingCount.setAttribute("aria-label", `${waiting} waiting`);
   document.title = waiting > 0 && state.me ? `(${waiting}) Carebooth – clinician` : "Carebooth – clinician";
   ui.waitingEmpty.hidden = state.queue.length > 0;
   ui.waitingEmpty.textContent = state.signalling === "open" ? "Nobody is waiting." : "Waiting for the switchboard…";
