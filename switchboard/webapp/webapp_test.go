@@ -1,6 +1,7 @@
 package webapp_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -143,4 +144,15 @@ func TestHandlerRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The switchboard mounts the web app at "/", next to its API.
+func ExampleHandler() {
+	mux := http.NewServeMux()
+	mux.Handle("/", webapp.Handler())
+
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
+	// Output: 200 text/html; charset=utf-8
 }
