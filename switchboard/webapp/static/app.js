@@ -1117,9 +1117,9 @@ ui.appointmentsRefresh.addEventListener("click", loadAppointments);
 ui.mute.addEventListener("click", onMuteClick);
 ui.sound.addEventListener("click", onSoundClick);
 ui.end.addEventListener("click", () => hangUp("hangup", "You ended the call."));
-window.addEventListener("pagehide", () => {
-  if (state.call) send("end", { call_id: state.call.id, reason: "hangup" });
-});
+// No end is sent when the page goes away: the switchboard sees the connection drop and
+// puts the patient back in the waiting room, so a clinician who reloads by mistake can
+// admit them again, where a hangup would have ended the appointment.
 setInterval(updateWaitTimes, 1000);
 
 (async () => {
