@@ -364,3 +364,21 @@ func TestBrowserLogin(t *testing.T) {
 	// The session is gone on the server too: a reload lands on the login form.
 	p.do("reload", chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
 }
+
+// TestBrowserReloadDuringCall: a clinician who reloads the page mid-call finds the patient
+// back in the waiting room and can admit them again.
+func TestBrowserReloadDuringCall(t *testing.T) {
+	e, rb, p := startCall(t)
+	eventually(t, "video from the booth in the browser", func() bool { return p.stats().FramesDecoded > 0 })
+	calls := rb.Snapshot().Calls
+
+	p.do("reload the page and find the patient waiting again",
+		chromedp.Navigate(e.URL+"/"),
+		chromedp.WaitVisible(admitButton(e.Demo.AppointmentID)),
+	)
+	p.do("admit the patient again", chromedp.Click(admitButton(e.Demo.AppointmentID)), chromedp.WaitVisible(chromedp.ID("call-view")))
+	rb.waitFor(t, "the booth in a second call", func(s booth.Snapshot) bool { return s.State == booth.InCall && s.Calls > calls })
+	eventually(t, "video both ways in the second call", func() bool {
+		return p.stats().FramesDecoded >= minFrames && rb.Snapshot().Stats.FramesDecoded > 0
+	})
+}
