@@ -100,3 +100,36 @@ func TestBoothVanishing(t *testing.T) {
 	cc.close()
 	eventually(t, "an empty waiting room", func() bool { return cl.queueLen(t) == 0 })
 }
+
+// A booth whose power (or Wi-Fi) goes mid-call comes back on its stored schedule, rejoins the
+// waiting room by itself and can be admitted again: a blip must not cost the appointment.
+func TestBoothPowerCutMidCallRejoins(t *testing.T) {
+	e := startSwitchboard(t)
+	clock := clockwork.NewFakeClockAt(time.Now())
+	st := booth.NewMemStore()
+	rb := e.startBoothWithStore(t, clock, booth.JoinAuto, small, st)
+	cl := e.dialClinician(t)
+	rb.waitFor(t, "the join window", func(s booth.Snapshot) bool { return s.State == booth.JoinWindow })
+	clock.Advance(e.Demo.AppointmentStart.Sub(clock.Now()))
+	cl.expect(signalling.TypeQueue, func(b any) bool { return len(b.(*signalling.Queue).Entries) == 1 })
+	cc := cl.admit(e.Demo.AppointmentID, small)
+	ended := cl.pump(cc)
+	rb.waitFor(t, "the call to connect", func(s booth.Snapshot) bool { return s.State == booth.InCall && s.Connected })
+
+	rb.stop()
+	if end := <-ended; end == nil || end.Reason != signalling.EndPeerLost {
+		t.Fatalf("clinician: got end %+v, want %q", end, signalling.EndPeerLost)
+	}
+	cc.close()
+
+	again := e.startBoothWithStore(t, clock, booth.JoinAuto, small, st)
+	cl.expect(signalling.TypeQueue, func(b any) bool {
+		q := b.(*signalling.Queue)
+		return len(q.Entries) == 1 && q.Entries[0].AppointmentID == e.Demo.AppointmentID
+	})
+	again.waitFor(t, "waiting after the restart", func(s booth.Snapshot) bool { return s.State == booth.Waiting })
+	cc2 := cl.admit(e.Demo.AppointmentID, small)
+	defer cc2.close()
+	cl.pump(cc2)
+	again.waitFor(t, "the second call to connect", func(s booth.Snapshot) bool { return s.State == booth.InCall && s.Connected })
+}

@@ -114,6 +114,13 @@ type runningBooth struct {
 // sending capture's test sources (mediadevices' videotest and audiotest drivers).
 func (e *env) startBooth(t testing.TB, clock clockwork.Clock, mode string, cc capture.Config) *runningBooth {
 	t.Helper()
+	return e.startBoothWithStore(t, clock, mode, cc, booth.NewMemStore())
+}
+
+// startBoothWithStore is startBooth with the booth's appointment store given, so a test can
+// restart a booth on the state it had (a power cut).
+func (e *env) startBoothWithStore(t testing.TB, clock clockwork.Clock, mode string, cc capture.Config, st booth.Store) *runningBooth {
+	t.Helper()
 	rb := &runningBooth{Buttons: button.NewSim(clock), Clock: clock}
 	cc.Video, cc.Audio = capture.SourceTest, capture.SourceTest
 	caller, err := mediacall.New(loopbackEngine(t), mediacall.Config{
@@ -138,7 +145,7 @@ func (e *env) startBooth(t testing.TB, clock clockwork.Clock, mode string, cc ca
 	}, booth.Deps{
 		Caller:  caller,
 		Buttons: rb.Buttons,
-		Store:   booth.NewMemStore(),
+		Store:   st,
 		Clock:   clock,
 		Logger:  testLogger(t),
 	})

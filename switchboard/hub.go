@@ -527,14 +527,19 @@ func (h *hub) relaySDP(c *client, seq uint64, t signalling.Type, m *signalling.S
 	return nil
 }
 
-// endCall ends cl on behalf of from, telling the other party. A hangup (or a failure,
-// or a lost booth) ends the appointment; when the clinician's connection is lost the patient
-// goes back to the waiting room, so the clinician can admit them again after reloading.
+// endCall ends cl on behalf of from, telling the other party. Only a person ends an
+// appointment (a hangup, or a call that failed while both stayed connected). A lost
+// connection does not: when the clinician's goes, the patient goes back to the waiting room
+// so the clinician can admit them again after reloading; when the booth's goes (Wi-Fi, a
+// power cut), the appointment goes back to scheduled so the booth can rejoin when it is back.
 func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
 	status := store.StatusEnded
 	backToWaiting := lost && from == cl.offerer
-	if backToWaiting {
+	switch {
+	case backToWaiting:
 		status = store.StatusWaiting
+	case lost:
+		status = store.StatusScheduled
 	}
 	if _, err := h.setStatus(cl.appt, status); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
