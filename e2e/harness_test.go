@@ -124,7 +124,7 @@ func (e *env) startBoothWithStore(t testing.TB, clock clockwork.Clock, mode stri
 	rb := &runningBooth{Buttons: button.NewSim(clock), Clock: clock}
 	cc.Video, cc.Audio = capture.SourceTest, capture.SourceTest
 	caller, err := mediacall.New(loopbackEngine(t), mediacall.Config{
-		Capture:      cc,
+		Capture: cc,
 		OnVideoFrame: func(*image.YCbCr) {
 			rb.first.CompareAndSwap(0, time.Now().UnixNano())
 			rb.frames.Add(1)
