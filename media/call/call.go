@@ -13,6 +13,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/mediadevices"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/carebooth/carebooth/signalling"
@@ -47,8 +48,15 @@ type Options struct {
 	// copy what must outlive the call. Called from the track's receive goroutine.
 	OnVideoFrame func(*image.YCbCr)
 	// OnAudio receives each block of decoded (or concealed) audio: mono 16-bit PCM at 48 kHz,
-	// reused for the next block.
+	// reused for the next block. The call decodes packets as they arrive, with no jitter
+	// buffer; a speaker wants OnAudioPacket instead.
 	OnAudio func(pcm []int16)
+	// OnAudioPacket receives each remote Opus RTP packet undecoded, in arrival order, for a
+	// jitter buffer that decodes them itself at the speaker's pace (media/playout's Push).
+	// The packet and its payload are reused after it returns: copy what you keep. When it
+	// is set and OnAudio is not, the call does not decode audio at all. Nil means
+	// EngineConfig.OnAudioPacket. Called from the track's receive goroutine.
+	OnAudioPacket func(*rtp.Packet)
 	// Logger overrides the engine's logger.
 	Logger *slog.Logger
 }
@@ -96,6 +104,9 @@ func (e *Engine) NewCall(opts Options) (*Call, error) {
 	}
 	if opts.Role != signalling.CallOfferer && opts.Role != signalling.CallAnswerer {
 		return nil, fmt.Errorf("new call with role %q: %w", opts.Role, ErrBadRole)
+	}
+	if opts.OnAudioPacket == nil {
+		opts.OnAudioPacket = e.cfg.OnAudioPacket
 	}
 	log := opts.Logger
 	if log == nil {

@@ -37,6 +37,10 @@ type EngineConfig struct {
 	// wants to give up sooner so the patient is not left looking at a frozen picture.
 	ICEDisconnectedTimeout, ICEFailedTimeout time.Duration
 
+	// OnAudioPacket is the default for Options.OnAudioPacket: a booth has one speaker, and
+	// every call its engine builds plays there unless the call's Options say otherwise.
+	OnAudioPacket func(*rtp.Packet)
+
 	// PLIInterval is how often a receiver that lacks a keyframe asks again, and
 	// StallTimeout how long without a decoded frame (while packets arrive) before it asks.
 	// Zero means 500 ms and 2 s.

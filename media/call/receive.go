@@ -183,15 +183,20 @@ func (c *Call) receiveAudio(t *webrtc.TrackRemote) {
 	c.mu.Lock()
 	c.audio = append(c.audio, ar)
 	c.mu.Unlock()
-	c.log.Info("receiving audio", "ssrc", ar.ssrc)
+	c.log.Info("receiving audio", "ssrc", ar.ssrc, "jitter_buffer", c.opts.OnAudioPacket != nil)
 
-	dec, err := opus.NewDecoder(1)
-	if err != nil {
-		c.log.Error("opus decoder", "err", err)
-		drain(t)
-		return
+	// With a packet sink (the speaker's jitter buffer) and no PCM callback, decoding, loss
+	// concealment and FEC happen there, at the speaker's pace.
+	var dec *opus.Decoder
+	if c.opts.OnAudio != nil || c.opts.OnAudioPacket == nil {
+		var err error
+		if dec, err = opus.NewDecoder(1); err != nil {
+			c.log.Error("opus decoder", "err", err)
+			drain(t)
+			return
+		}
+		defer dec.Close()
 	}
-	defer dec.Close()
 	out := func(pcm []int16) {
 		if c.opts.OnAudio != nil && len(pcm) > 0 {
 			c.opts.OnAudio(pcm)
@@ -211,6 +216,15 @@ func (c *Call) receiveAudio(t *webrtc.TrackRemote) {
 			continue
 		}
 		ar.packets.add(1)
+		if c.opts.OnAudioPacket != nil {
+			c.opts.OnAudioPacket(&pkt)
+			if dec == nil {
+				// Counted as decoded: the sink decodes every packet it is handed (or
+				// drops it as late or duplicate, which the call would have done too).
+				ar.decoded.add(1)
+				continue
+			}
+		}
 		if started {
 			gap := pkt.SequenceNumber - lastSeq
 			if gap == 0 || gap >= 0x8000 {

@@ -15,7 +15,7 @@ type Stats struct {
 
 	FramesSent            uint64 // local video frames handed to the network
 	FramesDecoded         uint64
-	AudioPacketsDecoded   uint64
+	AudioPacketsDecoded   uint64 // decoded here, or handed undecoded to OnAudioPacket
 	AudioPacketsConcealed uint64 // by PLC or FEC
 	VideoPacketsReceived  uint64
 	KeyFramesRequested    uint64        // PLIs sent
