@@ -87,7 +87,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 func TestOpenAPIValidationCatchesMistakes(t *testing.T) {
 	tests := map[string][2]string{
 		"dangling reference": {"#/components/responses/Error", "#/components/responses/Nope"},
-		"flow-style slip":     {`description: "After start, at most 24 h later."`, `description: After start, at most 24 h later.`},
+		"flow-style slip":    {`description: "After start, at most 24 h later."`, `description: After start, at most 24 h later.`},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
