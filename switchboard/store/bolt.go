@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is the layout this package writes. Open migrates older files forward and
 // refuses newer ones.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bktMeta          = []byte("meta")
@@ -43,6 +43,7 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	1: migrateExternalIDs,
 }
 
 // Bolt is a Store in a bbolt file. Every write is one fsync'd transaction.
@@ -325,11 +326,17 @@ func putAppointmentIndex(tx *bolt.Tx, a *Appointment) error {
 	if err := tx.Bucket(bktApptByClinic).Put(timeKey(a.ClinicID, a.Start, a.ID), nil); err != nil {
 		return err
 	}
+	if err := putExternalIndex(tx, a); err != nil {
+		return err
+	}
 	return tx.Bucket(bktApptByDevice).Put(timeKey(a.DeviceID, a.Start, a.ID), nil)
 }
 
 func deleteAppointmentIndex(tx *bolt.Tx, a *Appointment) error {
 	if err := tx.Bucket(bktApptByClinic).Delete(timeKey(a.ClinicID, a.Start, a.ID)); err != nil {
+		return err
+	}
+	if err := deleteExternalIndex(tx, a); err != nil {
 		return err
 	}
 	return tx.Bucket(bktApptByDevice).Delete(timeKey(a.DeviceID, a.Start, a.ID))
@@ -375,7 +382,7 @@ func (s *Bolt) UpdateAppointment(id string, fn func(*Appointment) error) (Appoin
 		if err := validateAppointment(&a); err != nil {
 			return err
 		}
-		if old.ClinicID != a.ClinicID || old.DeviceID != a.DeviceID || !old.Start.Equal(a.Start) {
+		if old.ClinicID != a.ClinicID || old.DeviceID != a.DeviceID || !old.Start.Equal(a.Start) || old.ExternalID != a.ExternalID {
 			if err := deleteAppointmentIndex(tx, &old); err != nil {
 				return err
 			}

@@ -224,6 +224,9 @@ func (m *Memory) CreateAppointment(a *Appointment) error {
 	if _, ok := m.appointments[a.ID]; ok {
 		return fmt.Errorf("appointment %s: %w", a.ID, ErrConflict)
 	}
+	if err := m.externalFree(a); err != nil {
+		return err
+	}
 	m.appointments[a.ID] = *a
 	return nil
 }
@@ -250,6 +253,9 @@ func (m *Memory) UpdateAppointment(id string, fn func(*Appointment) error) (Appo
 	}
 	a.ID = id
 	if err := validateAppointment(&a); err != nil {
+		return Appointment{}, err
+	}
+	if err := m.externalFree(&a); err != nil {
 		return Appointment{}, err
 	}
 	m.appointments[id] = a

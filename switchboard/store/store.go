@@ -3,10 +3,13 @@ package store
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/carebooth/carebooth/appointment"
 )
 
 // Errors returned by every Store implementation; test with errors.Is.
@@ -14,6 +17,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	ErrInvalid  = errors.New("invalid value")
+	// ErrDuplicate is returned by Apply for an event whose idempotency key has been
+	// applied already: the event is not applied again.
+	ErrDuplicate = errors.New("event already applied")
 )
 
 // Device roles.
@@ -22,13 +28,22 @@ const (
 	RoleClinic = "clinic"
 )
 
-// Appointment statuses.
+// Appointment statuses: the life cycle is package appointment's.
 const (
-	StatusScheduled = "scheduled"
-	StatusWaiting   = "waiting"
-	StatusInCall    = "in_call"
-	StatusEnded     = "ended"
-	StatusCancelled = "cancelled"
+	StatusScheduled  = string(appointment.Scheduled)
+	StatusWindowOpen = string(appointment.WindowOpen)
+	StatusWaiting    = string(appointment.Waiting)
+	StatusInCall     = string(appointment.InCall)
+	StatusEnded      = string(appointment.Ended)
+	StatusNoShow     = string(appointment.NoShow)
+	StatusTelephone  = string(appointment.Telephone)
+	StatusCancelled  = string(appointment.Cancelled)
+)
+
+// Join modes a device may be set to (as boothd's device.join_mode).
+const (
+	JoinAuto   = "auto"
+	JoinButton = "button"
 )
 
 // MaxAppointmentLength bounds End-Start. The time index relies on it: a range query only
@@ -61,6 +76,39 @@ type Device struct {
 	TokenHash string    `json:"token_hash"` // hex SHA-256 of the token, unique
 	CreatedAt time.Time `json:"created_at"`
 	LastSeen  time.Time `json:"last_seen"`
+	// JoinMode, when set, overrides the booth's configured device.join_mode. It reaches
+	// the booth through the push queue.
+	JoinMode string `json:"join_mode,omitempty"`
+}
+
+// DeviceSettings are the settings the switchboard pushes to a device.
+type DeviceSettings struct {
+	JoinMode string `json:"join_mode"`
+}
+
+// PushSettings is the Push.Type of a DeviceSettings push.
+const PushSettings = "settings"
+
+// Push is a message queued for a device until it acknowledges it, so a device that is
+// offline gets it when it reconnects. Seq rises per store; a device acknowledges
+// everything up to a Seq at once.
+type Push struct {
+	Seq      uint64          `json:"seq"`
+	DeviceID string          `json:"device_id"`
+	Type     string          `json:"type"`
+	Body     json.RawMessage `json:"body"`
+	Queued   time.Time       `json:"queued"`
+}
+
+// EventInput is one life-cycle event for Apply.
+type EventInput struct {
+	// Key is a booth's idempotency key, or "" for events the switchboard makes itself.
+	// An event with a key that has been applied before is refused with ErrDuplicate.
+	Key      string
+	Event    appointment.Event
+	Actor    appointment.Actor
+	At       time.Time // when it happened, by the actor's clock
+	Received time.Time // when the switchboard learnt of it
 }
 
 // Appointment is a booked consultation between a clinic and a patient at a device.
@@ -74,6 +122,11 @@ type Appointment struct {
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// ExternalID identifies the appointment in the system it was imported from (e.g.
+	// "fhir:Appointment/123", "ical:UID"); unique within a clinic, empty when booked here.
+	ExternalID string `json:"external_id,omitempty"`
+	// Service is the kind of consultation as the source system names it (FHIR serviceType).
+	Service string `json:"service,omitempty"`
 }
 
 // Session is a clinician's login, keyed by the hex SHA-256 of its token.
@@ -111,10 +164,37 @@ type Store interface {
 	// UpdateAppointment reads, changes and writes one appointment in one transaction.
 	// An error from fn aborts the update and is returned as is.
 	UpdateAppointment(id string, fn func(*Appointment) error) (Appointment, error)
+	// Apply moves an appointment through its life cycle (package appointment): each
+	// event in turn, all in one transaction, each appended to the appointment's history.
+	// An illegal event returns an error matching appointment.ErrIllegal and nothing is
+	// applied, with one exception: a single event with a Key (a booth's, replayed) is
+	// kept in the history with Refused set and its key marked applied, so it is neither
+	// lost nor retried for ever; the error is still returned.
+	Apply(id string, evs ...EventInput) (Appointment, []appointment.Record, error)
+	// History returns an appointment's records, oldest first.
+	History(id string) ([]appointment.Record, error)
+	// PruneEventKeys forgets idempotency keys applied before t (a booth retries an
+	// unacknowledged event within minutes, not weeks).
+	PruneEventKeys(before time.Time) (int, error)
+
+	// SetDeviceSettings stores a device's settings and queues a PushSettings push for it,
+	// in one transaction.
+	SetDeviceSettings(id string, s DeviceSettings, now time.Time) (Device, Push, error)
+	// Pushes returns a device's unacknowledged pushes, oldest first.
+	Pushes(deviceID string) ([]Push, error)
+	// AckPushes removes a device's pushes up to and including seq.
+	AckPushes(deviceID string, seq uint64) error
+
 	// AppointmentsByClinic and AppointmentsByDevice return the appointments that overlap
 	// [from, to): Start < to and End > from.
 	AppointmentsByClinic(clinicID string, from, to time.Time) ([]Appointment, error)
 	AppointmentsByDevice(deviceID string, from, to time.Time) ([]Appointment, error)
+	// AppointmentsByExternalID returns the clinic's appointments whose ExternalID is in
+	// ids, keyed by ExternalID.
+	AppointmentsByExternalID(clinicID string, ids []string) (map[string]Appointment, error)
+	// ImportAppointments applies an import to one clinic in one transaction; see
+	// ImportPlan. Nothing is written when it returns an error.
+	ImportAppointments(clinicID string, ids []string, plan ImportPlan) ([]Appointment, error)
 
 	CreateSession(s Session) error
 	Session(tokenHash string) (Session, error)
@@ -145,10 +225,44 @@ func validateAppointment(a *Appointment) error {
 	if a.End.Sub(a.Start) > MaxAppointmentLength {
 		return fmt.Errorf("appointment: longer than %s: %w", MaxAppointmentLength, ErrInvalid)
 	}
-	switch a.Status {
-	case StatusScheduled, StatusWaiting, StatusInCall, StatusEnded, StatusCancelled:
-	default:
+	if !appointment.Status(a.Status).Valid() {
 		return fmt.Errorf("appointment: status %q: %w", a.Status, ErrInvalid)
+	}
+	return nil
+}
+
+// applyEvents runs evs through the life cycle from a's status, updating a and returning
+// the records. It does not touch storage.
+func applyEvents(a *Appointment, evs []EventInput) ([]appointment.Record, error) {
+	recs := make([]appointment.Record, 0, len(evs))
+	for _, in := range evs {
+		from := appointment.Status(a.Status)
+		to, err := appointment.Next(from, in.Event, in.Actor.Kind)
+		if err != nil {
+			return recs, fmt.Errorf("appointment %s: %w", a.ID, err)
+		}
+		recs = append(recs, appointment.Record{Key: in.Key, AppointmentID: a.ID, Event: in.Event, From: from, To: to,
+			Actor: in.Actor, At: in.At.UTC(), Received: in.Received.UTC()})
+		a.Status = string(to)
+		if !in.Received.IsZero() {
+			a.UpdatedAt = in.Received.UTC()
+		} else {
+			a.UpdatedAt = in.At.UTC()
+		}
+	}
+	return recs, nil
+}
+
+// refusedRecord is the history entry of a keyed event that was no longer legal.
+func refusedRecord(a *Appointment, in EventInput, err error) appointment.Record {
+	s := appointment.Status(a.Status)
+	return appointment.Record{Key: in.Key, AppointmentID: a.ID, Event: in.Event, From: s, To: s,
+		Actor: in.Actor, At: in.At.UTC(), Received: in.Received.UTC(), Refused: err.Error()}
+}
+
+func validateSettings(s DeviceSettings) error {
+	if s.JoinMode != JoinAuto && s.JoinMode != JoinButton {
+		return fmt.Errorf("join_mode %q is not %q or %q: %w", s.JoinMode, JoinAuto, JoinButton, ErrInvalid)
 	}
 	return nil
 }
