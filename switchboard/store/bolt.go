@@ -10,11 +10,17 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/carebooth/carebooth/appointment"
 )
 
 // SchemaVersion is the layout this package writes. Open migrates older files forward and
 // refuses newer ones.
-const SchemaVersion = 2
+//
+// Version 2 added external IDs (imports). Version 3 added the appointment history, the
+// applied event keys and the device push queue (the statuses window_open, no_show and
+// telephone need no layout change).
+const SchemaVersion = 3
 
 var (
 	bktMeta          = []byte("meta")
@@ -27,6 +33,9 @@ var (
 	bktApptByClinic  = []byte("appointments_by_clinic")
 	bktApptByDevice  = []byte("appointments_by_device")
 	bktSessions      = []byte("sessions")
+	bktHistory       = []byte("appointment_history") // appointment ID, 0, big-endian seq -> appointment.Record
+	bktEventKeys     = []byte("event_keys")          // idempotency key -> appliedKey
+	bktPushes        = []byte("device_pushes")       // device ID, 0, big-endian seq -> Push
 	keySchemaVersion = []byte("schema_version")
 	allBuckets       = [][]byte{bktMeta, bktClinics, bktClinicians, bktByUsername, bktDevices, bktByToken, bktAppointments, bktApptByClinic, bktApptByDevice, bktSessions}
 )
@@ -44,23 +53,53 @@ var migrations = []func(tx *bolt.Tx) error{
 		return nil
 	},
 	1: migrateExternalIDs,
+	2: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bktHistory, bktEventKeys, bktPushes} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	},
 }
 
 // Bolt is a Store in a bbolt file. Every write is one fsync'd transaction.
 type Bolt struct {
-	db   *bolt.DB
-	path string
+	db         *bolt.DB
+	path       string
+	compaction Compaction
 }
 
 var _ Store = (*Bolt)(nil)
 
-// OpenBolt opens or creates the bbolt file at path and migrates it to SchemaVersion.
-func OpenBolt(path string) (*Bolt, error) {
+// BoltOptions tune OpenBoltWith.
+type BoltOptions struct {
+	// CompactFree: at open, a file whose free pages hold at least this many bytes is
+	// compacted first (CompactFile). 0 means DefaultCompactFree; negative never compacts.
+	CompactFree int64
+}
+
+// OpenBolt opens or creates the bbolt file at path, compacting it first when it has
+// DefaultCompactFree bytes of free pages, and migrates it to SchemaVersion.
+func OpenBolt(path string) (*Bolt, error) { return OpenBoltWith(path, BoltOptions{}) }
+
+// OpenBoltWith is OpenBolt with options.
+func OpenBoltWith(path string, o BoltOptions) (*Bolt, error) {
+	if o.CompactFree == 0 {
+		o.CompactFree = DefaultCompactFree
+	}
+	var comp Compaction
+	if o.CompactFree > 0 {
+		var err error
+		if comp, err = CompactFile(path, o.CompactFree); err != nil {
+			return nil, fmt.Errorf("open state file %s: %w (is another switchboard running on this state directory?)", path, err)
+		}
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open state file %s: %w (is another switchboard running on this state directory?)", path, err)
 	}
-	s := &Bolt{db: db, path: path}
+	s := &Bolt{db: db, path: path, compaction: comp}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
@@ -91,6 +130,9 @@ func (s *Bolt) migrate() error {
 		return tx.Bucket(bktMeta).Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion)))
 	})
 }
+
+// Compaction reports what OpenBolt's compaction did.
+func (s *Bolt) Compaction() Compaction { return s.compaction }
 
 // SchemaVersion returns the schema version stored in the file.
 func (s *Bolt) SchemaVersion() (int, error) {
@@ -494,4 +536,183 @@ func (s *Bolt) DeleteExpiredSessions(now time.Time) (int, error) {
 		return nil
 	})
 	return n, err
+}
+
+// appliedKey is what the event_keys bucket remembers of an applied key.
+type appliedKey struct {
+	AppointmentID string    `json:"appointment_id"`
+	Applied       time.Time `json:"applied"`
+}
+
+func seqKey(owner string, seq uint64) []byte {
+	k := make([]byte, 0, len(owner)+9)
+	k = append(k, owner...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+func putRecord(tx *bolt.Tx, r *appointment.Record) error {
+	b := tx.Bucket(bktHistory)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	if err := putJSON(b, string(seqKey(r.AppointmentID, seq)), r); err != nil {
+		return err
+	}
+	if r.Key != "" {
+		return putJSON(tx.Bucket(bktEventKeys), r.Key, appliedKey{AppointmentID: r.AppointmentID, Applied: r.Received})
+	}
+	return nil
+}
+
+func (s *Bolt) Apply(id string, evs ...EventInput) (Appointment, []appointment.Record, error) {
+	var (
+		a       Appointment
+		recs    []appointment.Record
+		illegal error
+	)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, in := range evs {
+			if in.Key != "" && tx.Bucket(bktEventKeys).Get([]byte(in.Key)) != nil {
+				return fmt.Errorf("event %s: %w", in.Key, ErrDuplicate)
+			}
+		}
+		b := tx.Bucket(bktAppointments)
+		if err := getJSON(b, id, &a, "appointment"); err != nil {
+			return err
+		}
+		var err error
+		recs, err = applyEvents(&a, evs)
+		if err != nil {
+			if len(evs) != 1 || evs[0].Key == "" {
+				return err
+			}
+			illegal = err
+			r := refusedRecord(&a, evs[0], err)
+			recs = []appointment.Record{r}
+			return putRecord(tx, &r)
+		}
+		for i := range recs {
+			if err := putRecord(tx, &recs[i]); err != nil {
+				return err
+			}
+		}
+		return putJSON(b, id, &a)
+	})
+	if err != nil {
+		return Appointment{}, nil, err
+	}
+	return a, recs, illegal
+}
+
+func (s *Bolt) History(id string) ([]appointment.Record, error) {
+	out := []appointment.Record{}
+	prefix := append([]byte(id), 0)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bktAppointments).Get([]byte(id)) == nil {
+			return fmt.Errorf("appointment %s: %w", id, ErrNotFound)
+		}
+		c := tx.Bucket(bktHistory).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var r appointment.Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode history of %s: %w", id, err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Bolt) PruneEventKeys(before time.Time) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktEventKeys)
+		var old [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var ak appliedKey
+			if err := json.Unmarshal(v, &ak); err != nil {
+				return fmt.Errorf("decode event key: %w", err)
+			}
+			if ak.Applied.Before(before) {
+				old = append(old, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	return n, err
+}
+
+func (s *Bolt) SetDeviceSettings(id string, set DeviceSettings, now time.Time) (Device, Push, error) {
+	if err := validateSettings(set); err != nil {
+		return Device{}, Push{}, err
+	}
+	var (
+		d Device
+		p Push
+	)
+	err := s.updateDevice(id, func(tx *bolt.Tx, dev *Device) error {
+		dev.JoinMode = set.JoinMode
+		body, err := json.Marshal(set)
+		if err != nil {
+			return err
+		}
+		b := tx.Bucket(bktPushes)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		p = Push{Seq: seq, DeviceID: id, Type: PushSettings, Body: body, Queued: now.UTC()}
+		d = *dev
+		return putJSON(b, string(seqKey(id, seq)), &p)
+	})
+	if err != nil {
+		return Device{}, Push{}, err
+	}
+	return d, p, nil
+}
+
+func (s *Bolt) Pushes(deviceID string) ([]Push, error) {
+	out := []Push{}
+	prefix := append([]byte(deviceID), 0)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bktPushes).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var p Push
+			if err := json.Unmarshal(v, &p); err != nil {
+				return fmt.Errorf("decode push for %s: %w", deviceID, err)
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Bolt) AckPushes(deviceID string, seq uint64) error {
+	prefix := append([]byte(deviceID), 0)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bktPushes).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+			if binary.BigEndian.Uint64(k[len(prefix):]) > seq {
+				return nil
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

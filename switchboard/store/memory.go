@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/carebooth/carebooth/appointment"
 )
 
 // Memory is a Store held in maps, for tests and demos. It loses everything on exit.
@@ -16,6 +19,10 @@ type Memory struct {
 	devices      map[string]Device
 	appointments map[string]Appointment
 	sessions     map[string]Session
+	history      map[string][]appointment.Record
+	eventKeys    map[string]appliedKey
+	pushes       map[string][]Push
+	pushSeq      uint64
 }
 
 var _ Store = (*Memory)(nil)
@@ -28,6 +35,9 @@ func NewMemory() *Memory {
 		devices:      map[string]Device{},
 		appointments: map[string]Appointment{},
 		sessions:     map[string]Session{},
+		history:      map[string][]appointment.Record{},
+		eventKeys:    map[string]appliedKey{},
+		pushes:       map[string][]Push{},
 	}
 }
 
@@ -334,5 +344,103 @@ func (m *Memory) Snapshot() ([]byte, error) {
 	return json.Marshal(map[string]any{
 		"clinics": m.clinics, "clinicians": m.clinicians, "devices": m.devices,
 		"appointments": m.appointments, "sessions": m.sessions,
+		"history": m.history, "event_keys": m.eventKeys, "pushes": m.pushes,
 	})
+}
+
+func (m *Memory) Apply(id string, evs ...EventInput) (Appointment, []appointment.Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, in := range evs {
+		if _, ok := m.eventKeys[in.Key]; ok && in.Key != "" {
+			return Appointment{}, nil, fmt.Errorf("event %s: %w", in.Key, ErrDuplicate)
+		}
+	}
+	a, ok := m.appointments[id]
+	if !ok {
+		return Appointment{}, nil, fmt.Errorf("appointment %s: %w", id, ErrNotFound)
+	}
+	recs, err := applyEvents(&a, evs)
+	if err != nil {
+		if len(evs) != 1 || evs[0].Key == "" {
+			return Appointment{}, nil, err
+		}
+		a = m.appointments[id]
+		r := refusedRecord(&a, evs[0], err)
+		m.putRecord(r)
+		return a, []appointment.Record{r}, err
+	}
+	for _, r := range recs {
+		m.putRecord(r)
+	}
+	m.appointments[id] = a
+	return a, recs, nil
+}
+
+// putRecord must hold mu.
+func (m *Memory) putRecord(r appointment.Record) {
+	m.history[r.AppointmentID] = append(m.history[r.AppointmentID], r)
+	if r.Key != "" {
+		m.eventKeys[r.Key] = appliedKey{AppointmentID: r.AppointmentID, Applied: r.Received}
+	}
+}
+
+func (m *Memory) History(id string) ([]appointment.Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.appointments[id]; !ok {
+		return nil, fmt.Errorf("appointment %s: %w", id, ErrNotFound)
+	}
+	return append([]appointment.Record{}, m.history[id]...), nil
+}
+
+func (m *Memory) PruneEventKeys(before time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, ak := range m.eventKeys {
+		if ak.Applied.Before(before) {
+			delete(m.eventKeys, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *Memory) SetDeviceSettings(id string, set DeviceSettings, now time.Time) (Device, Push, error) {
+	if err := validateSettings(set); err != nil {
+		return Device{}, Push{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.devices[id]
+	if !ok {
+		return Device{}, Push{}, fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	body, err := json.Marshal(set)
+	if err != nil {
+		return Device{}, Push{}, err
+	}
+	d.JoinMode = set.JoinMode
+	m.devices[id] = d
+	m.pushSeq++
+	p := Push{Seq: m.pushSeq, DeviceID: id, Type: PushSettings, Body: body, Queued: now.UTC()}
+	m.pushes[id] = append(m.pushes[id], p)
+	return d, p, nil
+}
+
+func (m *Memory) Pushes(deviceID string) ([]Push, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Push{}, m.pushes[deviceID]...), nil
+}
+
+func (m *Memory) AckPushes(deviceID string, seq uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pushes[deviceID] = slices.DeleteFunc(m.pushes[deviceID], func(p Push) bool { return p.Seq <= seq })
+	if len(m.pushes[deviceID]) == 0 {
+		delete(m.pushes, deviceID)
+	}
+	return nil
 }
