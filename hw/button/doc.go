@@ -1,12 +1,29 @@
-// Package button provides the booth's button events and the simulated button sources.
+// Package button provides the booth's button events, the GPIO button source and the
+// simulated ones.
 //
 // A booth has six big buttons: Join, End, Help, Mute, VolumeUp and VolumeDown. A [Source]
 // delivers [Event]s (a Press, or a LongPress for a button held down) on a channel until its
-// context is cancelled. The shape is chosen so a GPIO source fits later: periph.io's
-// gpio.PinIO.WaitForEdge cannot be cancelled, so that source will wait with a short timeout
-// in a loop that checks the context and turns debounced edges into Events.
+// context is cancelled.
 //
-// Two simulated sources exist now:
+// [GPIO] reads buttons wired to GPIO lines through periph.io's gpio.PinIn (on a device,
+// lines from the Linux GPIO character device, periph.io/x/host/v3/gpioioctl, which serves
+// the Raspberry Pi 4 and 5; in tests, periph's gpiotest.Pin). It debounces with an injected
+// clock by "wait for quiet, then sample": an edge only says the line may have changed, and
+// the level is read once the line has been quiet for the debounce interval (30 ms by
+// default), so contact bounce is one press and a glitch shorter than the interval is none.
+// Buttons without a long press send Press as soon as they are down; a button with one (End:
+// hold 3 s to cancel) sends Press when released early and LongPress when the threshold
+// passes while it is still held. A button that reads pressed at start is ignored until it
+// is released, with a warning naming it (a jammed button or a wrong active level).
+// periph's WaitForEdge cannot be cancelled, so each line is watched with a short timeout in
+// a loop that checks the context. Which presses mean something in which state is the
+// booth's business, not this package's.
+//
+// Wiring (see docs/device-io.md): a momentary switch from the GPIO line to ground, the
+// line's internal pull-up on, active low. The kernel's line offsets are used, which on a
+// Raspberry Pi are the BCM GPIO numbers (GPIO17 is physical pin 11).
+//
+// Two simulated sources exist:
 //   - [Sim], pressed from code (tests, the end-to-end harness) with Press and Hold.
 //   - [Keyboard], which reads key strokes from an io.Reader: 'j' Join, 'e' End, 'E' a long
 //     press of End, 'h' Help, 'm' Mute, '+' volume up, '-' volume down. Any other upper-case

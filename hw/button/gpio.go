@@ -1,0 +1,272 @@
+package button
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"periph.io/x/conn/v3/gpio"
+)
+
+// Defaults for GPIOConfig's zero fields.
+const (
+	DefaultDebounce  = 30 * time.Millisecond
+	DefaultLongPress = 3 * time.Second
+	// DefaultEdgePoll bounds how long one WaitForEdge blocks. periph's WaitForEdge cannot be
+	// cancelled, so this is also how long Run may take to return after its context ends.
+	DefaultEdgePoll = 100 * time.Millisecond
+)
+
+// GPIOPin wires one button to one GPIO line.
+type GPIOPin struct {
+	Button Button
+	// Pin is the line, from gpioioctl on a device and gpiotest.Pin in tests. Run only
+	// reads it: In is called once by NewGPIO, then Read and WaitForEdge.
+	Pin gpio.PinIn
+	// ActiveLow: the line reads low while the button is pressed (a switch to ground with
+	// a pull-up, the usual wiring). Otherwise it reads high while pressed.
+	ActiveLow bool
+	// Pull is the line's bias. gpio.PullNoChange leaves the kernel's setting (an external
+	// resistor); gpio.Float switches the bias off.
+	Pull gpio.Pull
+	// LongPress: the button has a long press (End: hold to cancel). See Run.
+	LongPress bool
+}
+
+// GPIOConfig configures a GPIO source.
+type GPIOConfig struct {
+	Pins []GPIOPin
+	// Debounce is how long a line must be quiet before its level counts. Default
+	// DefaultDebounce; contacts of big arcade-style buttons bounce for up to ~10 ms.
+	Debounce time.Duration
+	// LongPress is how long a button with a long press must be held. Default
+	// DefaultLongPress.
+	LongPress time.Duration
+	// EdgePoll bounds each WaitForEdge. Default DefaultEdgePoll.
+	EdgePoll time.Duration
+}
+
+// ErrConfig matches every configuration error from NewGPIO with errors.Is.
+var ErrConfig = errors.New("button: bad GPIO configuration")
+
+// GPIO is a Source reading buttons wired to GPIO lines, debounced with an injected clock.
+type GPIO struct {
+	cfg    GPIOConfig
+	clock  clockwork.Clock
+	log    *slog.Logger
+	active []gpio.Level // the level that means pressed, per pin
+
+	// stepped, when set (tests only), is called each time Run's loop is about to block,
+	// with the deadline its timer is armed for (armed false: no timer).
+	stepped func(next time.Time, armed bool)
+
+	runOnce sync.Once
+}
+
+var _ Source = (*GPIO)(nil)
+
+// NewGPIO checks cfg and configures each line as an input with its pull and edge detection
+// on both edges. clock defaults to the real clock and logger to slog.Default().
+func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO, error) {
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if cfg.Debounce == 0 {
+		cfg.Debounce = DefaultDebounce
+	}
+	if cfg.LongPress == 0 {
+		cfg.LongPress = DefaultLongPress
+	}
+	if cfg.EdgePoll == 0 {
+		cfg.EdgePoll = DefaultEdgePoll
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case len(cfg.Pins) == 0:
+		return nil, bad("no buttons")
+	case cfg.Debounce < 0 || cfg.Debounce > time.Second:
+		return nil, bad("debounce %s: must be between 0s and 1s", cfg.Debounce)
+	case cfg.LongPress <= cfg.Debounce:
+		return nil, bad("long press %s: must be longer than the debounce interval %s", cfg.LongPress, cfg.Debounce)
+	case cfg.EdgePoll < 0:
+		return nil, bad("edge poll %s: must be positive", cfg.EdgePoll)
+	}
+	buttons := map[Button]bool{}
+	pins := map[string]Button{}
+	for _, p := range cfg.Pins {
+		if p.Pin == nil {
+			return nil, bad("button %s: no pin", p.Button)
+		}
+		if buttons[p.Button] {
+			return nil, bad("button %s: wired twice", p.Button)
+		}
+		buttons[p.Button] = true
+		if other, ok := pins[p.Pin.String()]; ok {
+			return nil, bad("buttons %s and %s: both on %s", other, p.Button, p.Pin)
+		}
+		pins[p.Pin.String()] = p.Button
+	}
+	g := &GPIO{cfg: cfg, clock: clock, log: logger.With("component", "button")}
+	for _, p := range cfg.Pins {
+		if err := p.Pin.In(p.Pull, gpio.BothEdges); err != nil {
+			return nil, fmt.Errorf("button %s: configure %s as an input: %w", p.Button, p.Pin, err)
+		}
+		level := gpio.High
+		if p.ActiveLow {
+			level = gpio.Low
+		}
+		g.active = append(g.active, level)
+	}
+	return g, nil
+}
+
+// Run sends debounced presses on out until ctx is done, then returns nil. It may be called
+// once; a second call returns an error.
+//
+// Each line is watched by its own goroutine, blocked in WaitForEdge for at most EdgePoll at
+// a time and checking ctx in between; an edge only wakes the loop, which owns all the
+// state and the one timer. A button without a long press sends Press once it has been
+// pressed for the debounce interval; a button with one sends Press when released before
+// the threshold and LongPress when held past it. A button that reads pressed when Run
+// starts is ignored (and logged) until it is released: it is jammed, held, or its active
+// level is configured wrongly.
+func (g *GPIO) Run(ctx context.Context, out chan<- Event) error {
+	first := false
+	g.runOnce.Do(func() { first = true })
+	if !first {
+		return errors.New("button: GPIO source run twice")
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	edges := make(chan int)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+
+	deb := make([]debouncer, len(g.cfg.Pins))
+	for i, p := range g.cfg.Pins {
+		deb[i] = debouncer{quiet: g.cfg.Debounce}
+		if p.LongPress {
+			deb[i].hold = g.cfg.LongPress
+		}
+		if g.pressed(i) {
+			deb[i].start(true)
+			g.log.Warn("button reads pressed at start; ignoring it until it is released (check buttons.active_low and the wiring)",
+				"button", string(p.Button), "pin", p.Pin.String())
+		}
+	}
+	for i := range g.cfg.Pins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.watch(ctx, i, edges)
+		}()
+	}
+
+	var timer clockwork.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		// Arm the timer for the earliest deadline. Every deadline is after now: due has
+		// handled all that had passed.
+		if timer != nil {
+			timer.Stop()
+			timer = nil
+		}
+		var timerC <-chan time.Time
+		next, armed := earliest(deb)
+		if armed {
+			timer = g.clock.NewTimer(g.clock.Until(next))
+			timerC = timer.Chan()
+		}
+		if g.stepped != nil {
+			g.stepped(next, armed)
+		}
+
+		edged := -1
+		select {
+		case <-ctx.Done():
+			return nil
+		case edged = <-edges:
+		case <-timerC:
+		}
+		now := g.clock.Now()
+		// Deadlines that have passed are handled before a new edge moves them.
+		var events []Event
+		for i := range deb {
+			if at, ok := deb[i].next(); ok && !now.Before(at) {
+				kinds, ch := deb[i].due(now, g.pressed(i))
+				g.logChange(i, ch)
+				for _, k := range kinds {
+					events = append(events, Event{Button: g.cfg.Pins[i].Button, Kind: k, At: now})
+				}
+			}
+		}
+		if edged >= 0 {
+			deb[edged].edge(now)
+		}
+		for _, ev := range events {
+			select {
+			case out <- ev:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
+}
+
+func (g *GPIO) pressed(i int) bool {
+	return g.cfg.Pins[i].Pin.Read() == g.active[i]
+}
+
+func (g *GPIO) logChange(i int, ch change) {
+	p := g.cfg.Pins[i]
+	switch ch {
+	case pressedDown:
+		g.log.Debug("button down", "button", string(p.Button))
+	case released:
+		g.log.Debug("button up", "button", string(p.Button))
+	case unstuck:
+		g.log.Info("button released; it works from now on", "button", string(p.Button), "pin", p.Pin.String())
+	}
+}
+
+// watch turns one line's edges into wake-ups for Run's loop until ctx is done.
+func (g *GPIO) watch(ctx context.Context, i int, edges chan<- int) {
+	pin := g.cfg.Pins[i].Pin
+	for ctx.Err() == nil {
+		if !pin.WaitForEdge(g.cfg.EdgePoll) {
+			continue
+		}
+		select {
+		case edges <- i:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func earliest(deb []debouncer) (time.Time, bool) {
+	var first time.Time
+	found := false
+	for i := range deb {
+		if at, ok := deb[i].next(); ok && (!found || at.Before(first)) {
+			first, found = at, true
+		}
+	}
+	return first, found
+}
