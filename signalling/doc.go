@@ -20,6 +20,19 @@
 //	either -> candidate{call_id,...}     relayed to the other party (trickle ICE)
 //	either -> end{call_id,reason}        relayed; the call is over for both
 //
+// Appointments (package appointment's life cycle):
+//
+//	booth -> event{key,appointment_id,   switchboard applies it once per key and answers
+//	        event,at}                    event_ack{key,status}; a booth sends its durable
+//	                                     outbox in order, replaying it after the link was down
+//	switchboard -> settings{seq,...}     queued durably until the device answers
+//	device -> settings_ack{seq}          settings_ack; resent on every reconnect until then
+//	clinician -> outcome{appointment_id, a no-show or a move to the telephone
+//	             outcome}
+//
+// A device whose role is "clinic" (the clinic-room appliance) gets queue pushes like a
+// clinician, may admit (it is then the offerer) and may send outcome.
+//
 // SDP and ICE follow RFC 8829 (JSEP) and RFC 8838 (trickle ICE); the transport is a
 // WebSocket (RFC 6455).
 package signalling

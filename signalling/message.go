@@ -35,6 +35,14 @@ const (
 	TypeCandidate Type = "candidate" // either party -> the other, relayed
 	TypeEnd       Type = "end"       // either party -> the other; switchboard -> both
 	TypeError     Type = "error"     // switchboard -> sender of a refused message
+
+	// Added for appointments (still version 1: a peer that does not know them never gets
+	// them unless it sends their counterparts).
+	TypeEvent       Type = "event"        // device -> switchboard, one event from its outbox
+	TypeEventAck    Type = "event_ack"    // switchboard -> device, that event is applied (or refused) for good
+	TypeSettings    Type = "settings"     // switchboard -> device, settings an admin changed
+	TypeSettingsAck Type = "settings_ack" // device -> switchboard, settings up to seq are applied
+	TypeOutcome     Type = "outcome"      // clinician or clinic device -> switchboard, record a no-show or phone call
 )
 
 // Role says who is on the other end of a connection.
@@ -176,6 +184,64 @@ const (
 	EndFailed   = "failed"    // the media connection failed
 )
 
+// Event is one appointment event a booth recorded in its outbox (package appointment's
+// window_open, arrive or leave), sent live or replayed after the link was down. Key is the
+// booth's idempotency key: the switchboard applies each key at most once and acknowledges
+// it with EventAck, after which the booth forgets it. At is the booth's clock.
+type Event struct {
+	Key           string    `json:"key"`
+	AppointmentID string    `json:"appointment_id"`
+	Event         string    `json:"event"`
+	At            time.Time `json:"at"`
+}
+
+// Device events: what a booth may record in its outbox.
+const (
+	EventWindowOpen = "window_open"
+	EventArrive     = "arrive"
+	EventLeave      = "leave"
+)
+
+// EventAck tells a booth that an event is done with: applied, applied earlier (a
+// duplicate), or refused because it was no longer legal (Refused says why). Either way
+// the booth must not send it again. Status is the appointment's status afterwards.
+type EventAck struct {
+	Key       string `json:"key"`
+	Status    string `json:"status,omitempty"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Refused   string `json:"refused,omitempty"`
+}
+
+// Settings carries device settings an admin changed. Seq rises; the device applies a
+// Settings only if its Seq is above the last it applied, then acknowledges it.
+type Settings struct {
+	Seq      uint64 `json:"seq"`
+	JoinMode string `json:"join_mode"`
+}
+
+// SettingsAck acknowledges every Settings up to Seq.
+type SettingsAck struct {
+	Seq uint64 `json:"seq"`
+}
+
+// Outcome records how an appointment ended without a video call.
+type Outcome struct {
+	AppointmentID string `json:"appointment_id"`
+	Outcome       string `json:"outcome"`
+}
+
+// Outcomes.
+const (
+	OutcomeNoShow    = "no_show"   // the patient did not come
+	OutcomeTelephone = "telephone" // the clinician phoned the patient instead
+)
+
+// Join modes in Settings.
+const (
+	JoinAuto   = "auto"
+	JoinButton = "button"
+)
+
 // Error reports a refused message. Ref is the seq of the refused message, 0 when it could
 // not be read.
 type Error struct {
@@ -241,6 +307,16 @@ func newBody(t Type) (validator, bool) {
 		return &End{}, true
 	case TypeError:
 		return &Error{}, true
+	case TypeEvent:
+		return &Event{}, true
+	case TypeEventAck:
+		return &EventAck{}, true
+	case TypeSettings:
+		return &Settings{}, true
+	case TypeSettingsAck:
+		return &SettingsAck{}, true
+	case TypeOutcome:
+		return &Outcome{}, true
 	}
 	return nil, false
 }
@@ -270,6 +346,16 @@ func TypeOf(body any) (Type, error) {
 		return TypeEnd, nil
 	case *Error, Error:
 		return TypeError, nil
+	case *Event, Event:
+		return TypeEvent, nil
+	case *EventAck, EventAck:
+		return TypeEventAck, nil
+	case *Settings, Settings:
+		return TypeSettings, nil
+	case *SettingsAck, SettingsAck:
+		return TypeSettingsAck, nil
+	case *Outcome, Outcome:
+		return TypeOutcome, nil
 	}
 	return "", fmt.Errorf("signalling: no message type for %T (offers and answers need an explicit type)", body)
 }
@@ -450,6 +536,53 @@ func (m *End) validate() error {
 func (m *Error) validate() error {
 	if m.Code == "" {
 		return errors.New("code is missing")
+	}
+	return nil
+}
+
+func (m *Event) validate() error {
+	if err := needID("key", m.Key); err != nil {
+		return err
+	}
+	if err := needID("appointment_id", m.AppointmentID); err != nil {
+		return err
+	}
+	switch m.Event {
+	case EventWindowOpen, EventArrive, EventLeave:
+	default:
+		return fmt.Errorf("event %q is not one of %q, %q, %q", m.Event, EventWindowOpen, EventArrive, EventLeave)
+	}
+	if m.At.IsZero() {
+		return errors.New("at is missing")
+	}
+	return nil
+}
+
+func (m *EventAck) validate() error { return needID("key", m.Key) }
+
+func (m *Settings) validate() error {
+	if m.Seq == 0 {
+		return errors.New("seq is missing or 0")
+	}
+	if m.JoinMode != JoinAuto && m.JoinMode != JoinButton {
+		return fmt.Errorf("join_mode %q is not %q or %q", m.JoinMode, JoinAuto, JoinButton)
+	}
+	return nil
+}
+
+func (m *SettingsAck) validate() error {
+	if m.Seq == 0 {
+		return errors.New("seq is missing or 0")
+	}
+	return nil
+}
+
+func (m *Outcome) validate() error {
+	if err := needID("appointment_id", m.AppointmentID); err != nil {
+		return err
+	}
+	if m.Outcome != OutcomeNoShow && m.Outcome != OutcomeTelephone {
+		return fmt.Errorf("outcome %q is not %q or %q", m.Outcome, OutcomeNoShow, OutcomeTelephone)
 	}
 	return nil
 }

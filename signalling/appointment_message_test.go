@@ -1,0 +1,65 @@
+package signalling
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAppointmentMessagesRoundTrip(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
+	tests := []struct {
+		typ  Type
+		body any
+	}{
+		{TypeEvent, &Event{Key: "k-1", AppointmentID: "a1", Event: EventArrive, At: at}},
+		{TypeEventAck, &EventAck{Key: "k-1", Status: "waiting"}},
+		{TypeEventAck, &EventAck{Key: "k-2", Status: "no_show", Refused: "arrive no_show: not allowed"}},
+		{TypeSettings, &Settings{Seq: 7, JoinMode: JoinButton}},
+		{TypeSettingsAck, &SettingsAck{Seq: 7}},
+		{TypeOutcome, &Outcome{AppointmentID: "a1", Outcome: OutcomeTelephone}},
+	}
+	for i, tt := range tests {
+		t.Run(string(tt.typ), func(t *testing.T) {
+			if got, err := TypeOf(tt.body); err != nil || got != tt.typ {
+				t.Fatalf("TypeOf: got %q, %v, want %q", got, err, tt.typ)
+			}
+			data, err := Encode(tt.typ, uint64(i+1), tt.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, body, err := Parse(data)
+			if err != nil {
+				t.Fatalf("parse %s: %v", data, err)
+			}
+			again, _ := Encode(env.Type, env.Seq, body)
+			if string(again) != string(data) {
+				t.Errorf("got %s, want %s", again, data)
+			}
+		})
+	}
+}
+
+func TestAppointmentMessagesRefused(t *testing.T) {
+	tests := []struct{ name, msg, mention string }{
+		{"event without key", `{"v":1,"type":"event","seq":1,"body":{"appointment_id":"a1","event":"arrive","at":"2026-11-21T10:00:00Z"}}`, "key is missing"},
+		{"event bad key", `{"v":1,"type":"event","seq":1,"body":{"key":"a b","appointment_id":"a1","event":"arrive","at":"2026-11-21T10:00:00Z"}}`, "key"},
+		{"event unknown", `{"v":1,"type":"event","seq":1,"body":{"key":"k","appointment_id":"a1","event":"admit","at":"2026-11-21T10:00:00Z"}}`, `event "admit"`},
+		{"event without time", `{"v":1,"type":"event","seq":1,"body":{"key":"k","appointment_id":"a1","event":"arrive"}}`, "at is missing"},
+		{"settings seq 0", `{"v":1,"type":"settings","seq":1,"body":{"seq":0,"join_mode":"auto"}}`, "seq"},
+		{"settings bad mode", `{"v":1,"type":"settings","seq":1,"body":{"seq":1,"join_mode":"shout"}}`, "join_mode"},
+		{"settings_ack seq 0", `{"v":1,"type":"settings_ack","seq":1,"body":{"seq":0}}`, "seq"},
+		{"outcome unknown", `{"v":1,"type":"outcome","seq":1,"body":{"appointment_id":"a1","outcome":"ended"}}`, `outcome "ended"`},
+		{"outcome no appointment", `{"v":1,"type":"outcome","seq":1,"body":{"outcome":"no_show"}}`, "appointment_id is missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Parse([]byte(tt.msg))
+			var pe *ProtocolError
+			if !errors.As(err, &pe) || pe.Code != CodeBadMessage || !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("got %v, want bad_message mentioning %q", err, tt.mention)
+			}
+		})
+	}
+}
