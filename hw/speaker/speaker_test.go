@@ -1,0 +1,61 @@
+package speaker_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/carebooth/carebooth/hw/speaker"
+)
+
+// countingSource plays silence and counts the samples asked for.
+type countingSource struct{ n atomic.Int64 }
+
+func (c *countingSource) Read(out []int16) {
+	clear(out)
+	c.n.Add(int64(len(out)))
+}
+
+// Without a sound card (CI, this build machine) Open must fail with ErrNoSpeaker, never
+// crash; with one, the device must pull sound from the source.
+func TestOpenDefault(t *testing.T) {
+	src := &countingSource{}
+	s, err := speaker.Open(speaker.Config{}, src)
+	if err != nil {
+		if !errors.Is(err, speaker.ErrNoSpeaker) {
+			t.Fatalf("Open: got %v, want an error matching ErrNoSpeaker", err)
+		}
+		t.Logf("no speaker here, as expected on a machine without a sound card: %v", err)
+		return
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second) // a guard against hanging, not a speed test
+	for src.n.Load() < speaker.SampleRate/10 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if got := src.n.Load(); got < speaker.SampleRate/10 {
+		t.Errorf("device %q pulled %d samples, want at least 100 ms worth", s.Name(), got)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func TestOpenMissingDevice(t *testing.T) {
+	_, err := speaker.Open(speaker.Config{Device: "no-such-card-7f3a"}, &countingSource{})
+	if !errors.Is(err, speaker.ErrNoSpeaker) {
+		t.Fatalf("Open(no-such-card): got %v, want an error matching ErrNoSpeaker", err)
+	}
+}
