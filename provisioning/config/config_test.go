@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,8 +59,24 @@ func TestParseRefuses(t *testing.T) {
 		{"fps too high", minimal + "[media]\nfps = 240\n", []string{"media.fps = 240", "between 1 and 60"}},
 		{"bad bitrate", minimal + "[media]\nvideo_bitrate_kbps = 5\n", []string{"media.video_bitrate_kbps = 5"}},
 		{"bad metrics listen", minimal + "[metrics]\nlisten = \"9101\"\n", []string{`metrics.listen = "9101"`, "host:port"}},
-		{"gpio not built", minimal + "[buttons]\nbackend = \"gpio\"\n", []string{`buttons.backend = "gpio"`, "not built yet"}},
-		{"bad backend", minimal + "[buttons]\nbackend = \"usb\"\n", []string{`buttons.backend = "usb"`}},
+		{"gpio without end", minimal + "[buttons]\nbackend = \"gpio\"\n", []string{"buttons.end is required"}},
+		{"gpio button mode without join", minimal + "[device]\njoin_mode = \"button\"\n[buttons]\nbackend = \"gpio\"\nend = 27\n", []string{"buttons.join is required"}},
+		{"bad backend", minimal + "[buttons]\nbackend = \"usb\"\n", []string{`buttons.backend = "usb"`, `"sim" and "gpio"`}},
+		{"negative pin", minimal + "[buttons]\nend = -3\n", []string{"line 6", "buttons.end", "-3: must be 0 or more"}},
+		{"negative pin as text", minimal + "[buttons]\nend = \"-3\"\n", []string{`buttons.end = "-3"`, "must be 0 or more"}},
+		{"pin with a space", minimal + "[buttons]\njoin = \"GPIO 17\"\n", []string{`buttons.join = "GPIO 17"`, "without spaces"}},
+		{"pin of the wrong type", minimal + "[buttons]\nhelp = 1.5\n", []string{"buttons.help", "line number such as 17"}},
+		{"duplicate pin", minimal + "[buttons]\nbackend = \"gpio\"\njoin = 17\nend = 17\n", []string{`buttons.end = "17"`, "already used by buttons.join"}},
+		{"duplicate pin by name", minimal + "[buttons]\nbackend = \"gpio\"\njoin = \"GPIO17\"\nend = \"GPIO17\"\n", []string{`buttons.end = "GPIO17"`, "already used by buttons.join"}},
+		{"light on a button's pin", minimal + "[buttons]\nbackend = \"gpio\"\nend = 27\n[light]\nbackend = \"gpio\"\ngreen = 27\n", []string{`light.green = "27"`, "already used by buttons.end"}},
+		{"bad chip", minimal + "[buttons]\nchip = \"gpio0\"\n", []string{`buttons.chip = "gpio0"`, "gpiochip0"}},
+		{"bad pull", minimal + "[buttons]\npull = \"sideways\"\n", []string{`buttons.pull = "sideways"`, `"up"`}},
+		{"debounce too long", minimal + "[buttons]\ndebounce = \"2s\"\n", []string{`buttons.debounce = "2s"`, "between 1ms and 500ms"}},
+		{"long press too short", minimal + "[buttons]\nlong_press = \"200ms\"\n", []string{`buttons.long_press = "200ms"`, "between 1s and 10s"}},
+		{"unknown button", minimal + "[buttons]\nstop = 4\n", []string{"unknown key buttons.stop"}},
+		{"bad light backend", minimal + "[light]\nbackend = \"dmx\"\n", []string{`light.backend = "dmx"`}},
+		{"gpio light without lines", minimal + "[light]\nbackend = \"gpio\"\n", []string{"light.red, light.green or light.blue is required"}},
+		{"bad light chip", minimal + "[light]\nchip = \"\"\n", []string{`light.chip = ""`}},
 		{"bad log format", minimal + "[log]\nformat = \"xml\"\n", []string{`log.format = "xml"`}},
 		{"bad log level", minimal + "[log]\nlevel = \"loud\"\n", []string{`log.level = "loud"`}},
 	}
@@ -78,6 +95,57 @@ func TestParseRefuses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseGPIO(t *testing.T) {
+	doc := minimal + `
+[device]
+join_mode = "button"
+[buttons]
+backend = "gpio"
+chip = "/dev/gpiochip4"
+active_low = false
+pull = "down"
+debounce = "20ms"
+long_press = "2s"
+join = 17
+end = "GPIO27"
+volume_up = 0
+[light]
+backend = "gpio"
+active_low = true
+red = 5
+blue = 17
+`
+	// Light and buttons on different chips may use the same offset.
+	cfg, err := Parse("boothd.toml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := cfg.Buttons
+	if b.Backend != ButtonsGPIO || b.Chip != "/dev/gpiochip4" || b.ActiveLow || b.Pull != PullDown ||
+		b.Debounce != 20*time.Millisecond || b.LongPress != 2*time.Second {
+		t.Errorf("got %+v, want the values in the file", b)
+	}
+	wantLines := []KeyLine{{"join", "17"}, {"end", "GPIO27"}, {"help", ""}, {"mute", ""}, {"volume_up", "0"}, {"volume_down", ""}}
+	if got := b.ButtonLines(); !slices.Equal(got, wantLines) {
+		t.Errorf("got %v, want %v", got, wantLines)
+	}
+	if n, ok := b.Join.Offset(); !ok || n != 17 {
+		t.Errorf("join offset: got %d %v, want 17 true", n, ok)
+	}
+	if _, ok := b.End.Offset(); ok {
+		t.Errorf("end offset: got one for a line name, want none")
+	}
+	if l := cfg.Light; l.Backend != LightGPIO || !l.ActiveLow || l.Red != "5" || l.Green != "" || l.Blue != "17" || l.Chip != "gpiochip0" {
+		t.Errorf("got %+v, want the values in the file", l)
+	}
+	if got := ChipPath(b.Chip); got != "/dev/gpiochip4" {
+		t.Errorf("ChipPath: got %q, want /dev/gpiochip4", got)
+	}
+	if got := ChipPath(cfg.Light.Chip); got != "/dev/gpiochip0" {
+		t.Errorf("ChipPath: got %q, want /dev/gpiochip0", got)
 	}
 }
 
