@@ -1,0 +1,337 @@
+package screen
+
+import (
+	"image"
+	"image/color"
+	"slices"
+	"strings"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/math/fixed"
+)
+
+// Role is a text's place in the type scale. Sizes are cap heights as fractions of the panel
+// height, so a 1024x600 and a 1280x720 panel look alike from across the room.
+type Role int
+
+// The type scale.
+const (
+	Body  Role = iota // sentences: cap height 8% of the height (48 px at 600, 58 px at 720)
+	Title             // the screen's one message: 11%
+	Clock             // the time on the idle screen: 20%
+)
+
+// capHeight is each role's cap height as a fraction of the panel height.
+var capHeight = [...]float64{Body: 0.08, Title: 0.11, Clock: 0.20}
+
+// minScale is how far a layout that does not fit (a very long clinic name) may shrink its
+// text before it is cut short instead: body text stays at 0.08*0.85 = 6.8% of the height,
+// 41 px on a 600-line panel.
+const minScale = 0.85
+
+// The palette, read-only. Every text/background pair is at least MinContrast apart (tested).
+var (
+	navy   = color.RGBA{0x0b, 0x1c, 0x30, 0xff} // background
+	white  = color.RGBA{0xff, 0xff, 0xff, 0xff} // text
+	yellow = color.RGBA{0xff, 0xe2, 0x7a, 0xff} // what to look at: times, the phone number, "microphone off"
+	black  = color.RGBA{0x00, 0x00, 0x00, 0xff} // letterbox; text on yellow
+	green  = color.RGBA{0x00, 0xa6, 0x50, 0xff} // the Join button's colour (a shape, not text)
+)
+
+// Item is one block of text on the screen.
+type Item struct {
+	Role  Role
+	Text  string   // as written, before wrapping
+	Lines []string // as drawn
+	// Rect is where the block is drawn; with Box it includes the box's padding.
+	Rect   image.Rectangle
+	FG, BG color.RGBA
+	// Box draws BG behind the text as an opaque box (text over video).
+	Box bool
+	// UnderVideo marks text shown only while there is no remote picture.
+	UnderVideo bool
+	// Dot draws a filled circle of this colour before the text (the green button), when
+	// its alpha is not zero.
+	Dot color.RGBA
+
+	scale float64 // the type scale place chose (1, or less for text that had to shrink)
+}
+
+// Layout is what a screen draws, worked out from a View and the panel's size. Tests read
+// the strings from it; the renderer draws exactly these.
+type Layout struct {
+	Kind       Kind
+	Size       image.Point
+	Background color.RGBA
+	Items      []Item
+	// Self is where the self-view goes in a call (empty otherwise); the remote video fills
+	// the screen, letterboxed.
+	Self image.Rectangle
+}
+
+// Text is every string on the screen, in order, joined by newlines (for tests and logs).
+func (l Layout) Text() string {
+	var b strings.Builder
+	for i, it := range l.Items {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(it.Text)
+	}
+	return b.String()
+}
+
+func (l Layout) equal(o Layout) bool {
+	return l.Kind == o.Kind && l.Size == o.Size && l.Background == o.Background && l.Self == o.Self &&
+		slices.EqualFunc(l.Items, o.Items, func(a, b Item) bool {
+			return a.Role == b.Role && a.Text == b.Text && a.Rect == b.Rect && a.FG == b.FG && a.BG == b.BG &&
+				a.scale == b.scale && a.Box == b.Box && a.UnderVideo == b.UnderVideo && a.Dot == b.Dot && slices.Equal(a.Lines, b.Lines)
+		})
+}
+
+// block is an item before it is placed.
+type block struct {
+	role   Role
+	text   string
+	fg     color.RGBA
+	dot    color.RGBA
+	gap    float64 // space above, in body line heights
+	under  bool
+	lines  []string
+	height int
+}
+
+// Layout works out what v looks like on this renderer's panel.
+func (r *Renderer) Layout(v View) Layout {
+	now := v.Now.In(v.loc())
+	l := Layout{Kind: v.Kind, Size: r.size, Background: navy}
+	var blocks []block
+	add := func(role Role, fg color.RGBA, gap float64, text string) {
+		blocks = append(blocks, block{role: role, text: text, fg: fg, gap: gap})
+	}
+	appt := v.Appointment.In(v.loc())
+	clinic := v.ClinicName
+	if clinic == "" {
+		clinic = "the clinic"
+	}
+	switch v.Kind {
+	case Idle:
+		add(Clock, white, 0, clock(now))
+		add(Body, white, 0, now.Format("Monday 2 January"))
+		if v.Appointment.IsZero() {
+			add(Body, white, 0.8, "No appointments booked")
+		} else {
+			add(Body, white, 0.8, "Your next appointment")
+			add(Title, yellow, 0, capitalise(day(now, appt))+" at "+clock(appt))
+			if v.ClinicName != "" {
+				add(Body, white, 0, "with "+v.ClinicName)
+			}
+		}
+	case JoinWindow:
+		verb := "is at"
+		if !appt.After(now) {
+			verb = "started at"
+		}
+		add(Body, white, 0, "Your appointment with "+clinic+" "+verb+" "+clock(appt))
+		if v.AutoJoin {
+			if appt.After(now) {
+				add(Title, yellow, 0.8, "Joining by itself at "+clock(appt))
+			} else {
+				add(Title, yellow, 0.8, "Joining now")
+			}
+		} else {
+			blocks = append(blocks, block{role: Title, fg: yellow, dot: green, gap: 0.8,
+				text: "Press the green button to join"})
+		}
+	case Waiting:
+		add(Title, white, 0, "The clinician will be with you soon")
+		if !v.WaitingSince.IsZero() {
+			add(Body, yellow, 0.8, "You have waited "+minutes(v.Now.Sub(v.WaitingSince)))
+		}
+	case InCall:
+		blocks = append(blocks, block{role: Body, fg: white, text: "Waiting for the clinician's picture", under: true})
+	case Reconnecting:
+		add(Title, white, 0, "Reconnecting")
+		add(Body, yellow, 0.8, "Please wait. The booth is trying to connect again.")
+	case Fault:
+		add(Title, white, 0, "Sorry, something is wrong")
+		problem := v.Problem
+		if problem == "" {
+			problem = "The booth is not working."
+		}
+		add(Body, white, 0.8, problem)
+		if v.ClinicPhone != "" {
+			add(Body, yellow, 0.8, "Please tell a member of staff, or call "+strings.ReplaceAll(v.ClinicPhone, " ", nbsp))
+		} else {
+			add(Body, yellow, 0.8, "Please tell a member of staff.")
+		}
+	case HelpRequested:
+		add(Title, white, 0, "Help is on its way")
+		add(Body, yellow, 0.8, "Please stay where you are.")
+	}
+	r.place(&l, blocks)
+	if v.Kind == InCall {
+		r.callOverlay(&l, v)
+	}
+	return l
+}
+
+// place wraps the blocks and centres them on the screen, shrinking the text (down to
+// minScale) if they do not fit.
+func (r *Renderer) place(l *Layout, blocks []block) {
+	if len(blocks) == 0 {
+		return
+	}
+	H, W := r.size.Y, r.size.X
+	margin := W / 16
+	var total int
+	var scale float64
+	for pct := 100; ; pct -= 5 {
+		scale = float64(pct) / 100
+		total = 0
+		for i := range blocks {
+			b := &blocks[i]
+			f := r.face(b.role, scale)
+			width := W - 2*margin
+			if b.dot.A != 0 {
+				width -= r.dotSize(b.role, scale) * 3 / 2
+			}
+			b.lines = wrap(f, b.text, width)
+			b.height = len(b.lines) * r.lineHeight(b.role, scale)
+			total += b.height + int(b.gap*float64(r.lineHeight(Body, scale)))
+		}
+		if total <= H-2*margin || scale <= minScale {
+			break
+		}
+	}
+	y := (H - total) / 2
+	for _, b := range blocks {
+		y += int(b.gap * float64(r.lineHeight(Body, scale)))
+		f := r.face(b.role, scale)
+		width := 0
+		for _, line := range b.lines {
+			width = max(width, font.MeasureString(f, line).Ceil())
+		}
+		if b.dot.A != 0 {
+			width += r.dotSize(b.role, scale) * 3 / 2
+		}
+		x := (W - width) / 2
+		l.Items = append(l.Items, Item{Role: b.role, Text: strings.ReplaceAll(b.text, nbsp, " "), Lines: b.lines, FG: b.fg, BG: l.Background,
+			Rect: image.Rect(x, y, x+width, y+b.height), Dot: b.dot, UnderVideo: b.under, scale: scale})
+		y += b.height
+	}
+}
+
+// callOverlay adds the self-view and the microphone's state, drawn over the video in
+// opaque boxes so their contrast does not depend on the picture.
+func (r *Renderer) callOverlay(l *Layout, v View) {
+	W, H := r.size.X, r.size.Y
+	pad := r.pad
+	// Self-view: a fifth of the width, 16:9, bottom right.
+	sw := W / 5
+	sh := sw * 9 / 16
+	l.Self = image.Rect(W-pad-sw, H-pad-sh, W-pad, H-pad)
+
+	f := r.face(Body, 1)
+	lh := r.lineHeight(Body, 1)
+	if v.Muted {
+		// Top centre, yellow: the one thing to notice in a call.
+		text := "Your microphone is off"
+		tw := font.MeasureString(f, text).Ceil()
+		bw, bh := tw+2*pad, lh+pad
+		x := (W - bw) / 2
+		l.Items = append(l.Items, Item{Role: Body, Text: text, Lines: []string{text}, FG: black, BG: yellow,
+			Box: true, Rect: image.Rect(x, pad, x+bw, pad+bh), scale: 1})
+	} else {
+		text := "Microphone on"
+		tw := font.MeasureString(f, text).Ceil()
+		bw, bh := tw+2*pad, lh+pad
+		l.Items = append(l.Items, Item{Role: Body, Text: text, Lines: []string{text}, FG: white, BG: navy,
+			Box: true, Rect: image.Rect(pad, H-pad-bh, pad+bw, H-pad), scale: 1})
+	}
+}
+
+// nbsp joins words that must stay on one line (a phone number).
+const nbsp = "\u00a0"
+
+// wrap breaks text into lines no wider than width, as evenly as the words allow so no
+// word is left alone on the last line. Words are split at plain spaces only, never at nbsp.
+// A single word wider than width is cut short with an ellipsis rather than spilling off the
+// screen.
+func wrap(f font.Face, text string, width int) []string {
+	lines := greedy(f, text, width)
+	if len(lines) < 2 {
+		return lines
+	}
+	// The narrowest width that still needs no more lines, but no narrower than the widest
+	// word.
+	lo := 0
+	for _, w := range strings.Split(text, " ") {
+		lo = max(lo, font.MeasureString(f, w).Ceil())
+	}
+	hi := width
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if len(greedy(f, text, mid)) <= len(lines) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if hi < width {
+		lines = greedy(f, text, hi)
+	}
+	for i := range lines {
+		lines[i] = strings.ReplaceAll(lines[i], nbsp, " ")
+	}
+	return lines
+}
+
+func greedy(f font.Face, text string, width int) []string {
+	limit := fixed.I(width)
+	var lines []string
+	var cur string
+	for _, w := range strings.Split(text, " ") {
+		if w == "" {
+			continue
+		}
+		try := w
+		if cur != "" {
+			try = cur + " " + w
+		}
+		if font.MeasureString(f, try) <= limit {
+			cur = try
+			continue
+		}
+		if cur != "" {
+			lines = append(lines, cur)
+		}
+		cur = w
+		if font.MeasureString(f, cur) > limit {
+			cur = truncate(f, cur, limit)
+		}
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	return lines
+}
+
+// truncate cuts s to fit limit with a trailing ellipsis.
+func truncate(f font.Face, s string, limit fixed.Int26_6) string {
+	r := []rune(s)
+	for n := len(r) - 1; n > 0; n-- {
+		t := string(r[:n]) + "…"
+		if font.MeasureString(f, t) <= limit {
+			return t
+		}
+	}
+	return "…"
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

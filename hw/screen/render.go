@@ -1,0 +1,251 @@
+package screen
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"math"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/gomedium"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+)
+
+// Renderer draws Views on a panel of one size. It keeps the last frame and redraws only
+// what changed: the text screens when their Layout changes, and in a call the video every
+// frame with the text boxes, drawn once per change, copied over it. It is not safe for
+// concurrent use; Display owns one.
+type Renderer struct {
+	size  image.Point
+	pad   int
+	fonts [3]*opentype.Font
+	// capPerPx is each role's font's cap height per pixel of font size.
+	capPerPx [3]float64
+	faces    map[faceKey]font.Face
+
+	img     *image.RGBA // the frame returned by Render, reused
+	overlay *image.RGBA // a call's text boxes, drawn when the layout changes
+	last    Layout
+	drawn   bool            // img holds last
+	video   image.Rectangle // where the remote picture went last frame
+	hadPic  bool
+	remote  scaler
+	self    scaler
+}
+
+type faceKey struct {
+	role  Role
+	scale int // percent
+}
+
+// NewRenderer returns a renderer for a panel of size pixels.
+func NewRenderer(size image.Point) (*Renderer, error) {
+	if size.X < 320 || size.Y < 200 {
+		return nil, fmt.Errorf("screen: panel size %dx%d is too small (at least 320x200)", size.X, size.Y)
+	}
+	r := &Renderer{size: size, pad: size.Y / 40, faces: make(map[faceKey]font.Face),
+		img: image.NewRGBA(image.Rectangle{Max: size})}
+	for role, ttf := range map[Role][]byte{Body: gomedium.TTF, Title: gobold.TTF, Clock: gobold.TTF} {
+		f, err := opentype.Parse(ttf)
+		if err != nil {
+			return nil, fmt.Errorf("screen: parse font: %w", err)
+		}
+		r.fonts[role] = f
+		// Measure "H" at a large size rather than trusting the OS/2 table's sCapHeight.
+		face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: 1000, DPI: 72})
+		if err != nil {
+			return nil, fmt.Errorf("screen: font face: %w", err)
+		}
+		b, _ := font.BoundString(face, "H")
+		r.capPerPx[role] = float64(b.Max.Y-b.Min.Y) / 64 / 1000
+		face.Close()
+	}
+	return r, nil
+}
+
+// Size is the panel's size.
+func (r *Renderer) Size() image.Point { return r.size }
+
+// CapHeight is the cap height in pixels of text in role at full scale.
+func (r *Renderer) CapHeight(role Role) float64 { return capHeight[role] * float64(r.size.Y) }
+
+func (r *Renderer) face(role Role, scale float64) font.Face {
+	k := faceKey{role, int(math.Round(scale * 100))}
+	if f, ok := r.faces[k]; ok {
+		return f
+	}
+	px := capHeight[role] * float64(r.size.Y) * float64(k.scale) / 100 / r.capPerPx[role]
+	f, err := opentype.NewFace(r.fonts[role], &opentype.FaceOptions{Size: px, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		// Only a zero or negative size fails, which NewRenderer's minimum size rules out.
+		panic(fmt.Sprintf("screen: font face at %.1f px: %v", px, err))
+	}
+	r.faces[k] = f
+	return f
+}
+
+func (r *Renderer) lineHeight(role Role, scale float64) int {
+	return r.face(role, scale).Metrics().Height.Ceil()
+}
+
+func (r *Renderer) dotSize(role Role, scale float64) int {
+	return int(capHeight[role] * float64(r.size.Y) * scale * 1.3)
+}
+
+// Render draws v with the latest remote and self-view frames (either may be nil) and
+// returns the frame and whether it differs from the previous one. The image is reused by
+// the next Render: show or copy it before calling again. Outside a call the frames are
+// ignored; in a call a nil remote shows "Waiting for the clinician's picture".
+func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool) {
+	l := r.Layout(v)
+	changed := !r.drawn || !l.equal(r.last)
+	r.last, r.drawn = l, true
+	if l.Kind != InCall {
+		if changed {
+			draw.Draw(r.img, r.img.Rect, image.NewUniform(l.Background), image.Point{}, draw.Src)
+			for _, it := range l.Items {
+				r.drawItem(r.img, it)
+			}
+		}
+		return r.img, changed
+	}
+	if changed {
+		r.drawOverlay(l)
+	}
+	pic := remote != nil && !remote.Rect.Empty()
+	if !pic {
+		if changed || r.hadPic {
+			draw.Draw(r.img, r.img.Rect, image.NewUniform(l.Background), image.Point{}, draw.Src)
+			for _, it := range l.Items {
+				if it.UnderVideo {
+					r.drawItem(r.img, it)
+				}
+			}
+			changed = true
+		}
+	} else {
+		video := fit(remote.Rect.Size(), r.img.Rect)
+		if changed || !r.hadPic || video != r.video {
+			draw.Draw(r.img, r.img.Rect, image.NewUniform(black), image.Point{}, draw.Src)
+		}
+		r.video = video
+		r.remote.draw(r.img, video, remote, false)
+		changed = true
+	}
+	r.hadPic = pic
+	if self != nil && !self.Rect.Empty() && !l.Self.Empty() {
+		// A thin white frame sets the self-view apart from the picture behind it.
+		b := max(2, r.size.Y/240)
+		draw.Draw(r.img, l.Self.Inset(-b), image.NewUniform(white), image.Point{}, draw.Src)
+		draw.Draw(r.img, l.Self, image.NewUniform(black), image.Point{}, draw.Src)
+		// Mirrored, as people expect to see themselves.
+		r.self.draw(r.img, fit(self.Rect.Size(), l.Self), self, true)
+		changed = true
+	}
+	for _, it := range l.Items {
+		if it.Box {
+			copyRect(r.img, r.overlay, it.Rect)
+		}
+	}
+	return r.img, changed
+}
+
+// drawOverlay draws a call's boxed items into the overlay layer.
+func (r *Renderer) drawOverlay(l Layout) {
+	if r.overlay == nil {
+		r.overlay = image.NewRGBA(r.img.Rect)
+	}
+	for _, it := range l.Items {
+		if it.Box {
+			r.drawItem(r.overlay, it)
+		}
+	}
+}
+
+// drawItem draws one block of text (its box, dot and lines).
+func (r *Renderer) drawItem(dst *image.RGBA, it Item) {
+	scale := it.scale
+	f := r.face(it.Role, scale)
+	x, y := it.Rect.Min.X, it.Rect.Min.Y
+	if it.Box {
+		draw.Draw(dst, it.Rect, image.NewUniform(it.BG), image.Point{}, draw.Src)
+		x += r.pad
+		y += r.pad / 2
+	}
+	lh := r.lineHeight(it.Role, scale)
+	ascent := f.Metrics().Ascent.Ceil()
+	if it.Dot.A != 0 {
+		d := r.dotSize(it.Role, scale)
+		capH := int(capHeight[it.Role] * float64(r.size.Y) * scale)
+		cy := y + ascent - capH/2
+		fillCircle(dst, image.Pt(x+d/2, cy), d/2, it.Dot, it.BG)
+		x += d * 3 / 2
+	}
+	dr := font.Drawer{Dst: dst, Src: image.NewUniform(it.FG), Face: f}
+	width := it.Rect.Max.X - x
+	if it.Box {
+		width -= r.pad
+	}
+	for i, line := range it.Lines {
+		// Each line centred in the block.
+		lx := x + (width-font.MeasureString(f, line).Ceil())/2
+		dr.Dot = fixed.P(lx, y+i*lh+ascent)
+		dr.DrawString(line)
+	}
+}
+
+// fit is the largest rectangle with src's aspect ratio centred in dst (letterboxed).
+func fit(src image.Point, dst image.Rectangle) image.Rectangle {
+	if src.X <= 0 || src.Y <= 0 {
+		return image.Rectangle{}
+	}
+	w, h := dst.Dx(), dst.Dy()
+	if w*src.Y > h*src.X { // dst is wider: bars left and right
+		w = h * src.X / src.Y
+	} else {
+		h = w * src.Y / src.X
+	}
+	x := dst.Min.X + (dst.Dx()-w)/2
+	y := dst.Min.Y + (dst.Dy()-h)/2
+	return image.Rect(x, y, x+w, y+h)
+}
+
+// copyRect copies rect from src to dst, both the same size.
+func copyRect(dst, src *image.RGBA, rect image.Rectangle) {
+	rect = rect.Intersect(dst.Rect)
+	if rect.Empty() {
+		return
+	}
+	n := 4 * rect.Dx()
+	for y := rect.Min.Y; y < rect.Max.Y; y++ {
+		o := dst.PixOffset(rect.Min.X, y)
+		copy(dst.Pix[o:o+n], src.Pix[o:o+n])
+	}
+}
+
+// fillCircle draws a filled circle with anti-aliased edges (4x4 samples a pixel) over bg.
+func fillCircle(dst *image.RGBA, c image.Point, radius int, fg, bg color.RGBA) {
+	r2 := float64(radius * radius)
+	for y := c.Y - radius - 1; y <= c.Y+radius+1; y++ {
+		for x := c.X - radius - 1; x <= c.X+radius+1; x++ {
+			n := 0
+			for sy := 0; sy < 4; sy++ {
+				for sx := 0; sx < 4; sx++ {
+					dx := float64(x-c.X) + (float64(sx)+0.5)/4 - 0.5
+					dy := float64(y-c.Y) + (float64(sy)+0.5)/4 - 0.5
+					if dx*dx+dy*dy <= r2 {
+						n++
+					}
+				}
+			}
+			if n == 0 || !image.Pt(x, y).In(dst.Rect) {
+				continue
+			}
+			mix := func(a, b uint8) uint8 { return uint8((int(a)*n + int(b)*(16-n) + 8) / 16) }
+			dst.SetRGBA(x, y, color.RGBA{mix(fg.R, bg.R), mix(fg.G, bg.G), mix(fg.B, bg.B), 0xff})
+		}
+	}
+}
