@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -129,6 +130,8 @@ type Options struct {
 	// DefaultDevice is the device ID used for entries whose references match no device.
 	DefaultDevice string
 	Now           time.Time // stamps CreatedAt and UpdatedAt
+	// Actor is who imports: the cancellations an import makes are theirs in the history.
+	Actor appointment.Actor
 }
 
 // Plan decides what importing b does to the clinic, given its devices and the
@@ -136,9 +139,11 @@ type Options struct {
 // write (for store.Store.ImportAppointments) and the report. An entry whose device cannot
 // be resolved refuses the whole import with an *Error naming the entry.
 //
-// Appointments that are waiting, in a call or ended are left as they are: the booth and
-// the clinician own them by then. An appointment cancelled in Carebooth stays cancelled.
-func Plan(b *Batch, devices []store.Device, existing map[string]store.Appointment, opt Options) ([]store.Appointment, Result, error) {
+// Only appointments still scheduled are changed. Once the booth's join window has opened,
+// or the patient is waiting, in a call or done, the booth and the clinician own the
+// appointment and an import leaves it as it is (and says so). An appointment cancelled in
+// Carebooth stays cancelled. Cancellations are life-cycle events by opt.Actor.
+func Plan(b *Batch, devices []store.Device, existing map[string]store.Appointment, opt Options) ([]store.ImportWrite, Result, error) {
 	res := Result{Format: b.Format, OutsideWindow: b.OutsideWindow, Changes: []Change{}}
 	byID := map[string]string{}
 	byName := map[string][]string{}
@@ -179,7 +184,7 @@ func Plan(b *Batch, devices []store.Device, existing map[string]store.Appointmen
 		res.Changes = append(res.Changes, Change{Action: Skipped, ExternalID: s.ExternalID, Where: s.Where, Reason: s.Reason})
 		res.Skipped++
 	}
-	var out []store.Appointment
+	var out []store.ImportWrite
 	for i := range b.Entries {
 		e := &b.Entries[i]
 		ch := Change{ExternalID: e.ExternalID, Where: e.Where, Patient: e.Patient, Start: e.Start, End: e.End}
@@ -192,12 +197,12 @@ func Plan(b *Batch, devices []store.Device, existing map[string]store.Appointmen
 			ch.Action, ch.Reason = Skipped, "cancelled at the source and never imported: nothing to cancel"
 		case e.Cancelled && old.Status == store.StatusCancelled:
 			ch.Action, ch.Reason = Unchanged, "already cancelled"
-		case e.Cancelled && old.Status != store.StatusScheduled:
+		case e.Cancelled && old.Status != store.StatusScheduled && old.Status != store.StatusWindowOpen:
 			ch.Action, ch.Reason = Unchanged, fmt.Sprintf("cancelled at the source, but the appointment is %s here: left as it is", old.Status)
 		case e.Cancelled:
 			ch.Action, ch.DeviceID = Cancel, old.DeviceID
-			old.Status, old.UpdatedAt = store.StatusCancelled, opt.Now
-			out = append(out, old)
+			ev := &store.EventInput{Event: appointment.Cancel, Actor: opt.Actor, At: opt.Now, Received: opt.Now}
+			out = append(out, store.ImportWrite{Appointment: old, Event: ev})
 		default:
 			dev, err := resolve(e)
 			if err != nil {
@@ -206,11 +211,11 @@ func Plan(b *Batch, devices []store.Device, existing map[string]store.Appointmen
 			ch.DeviceID = dev
 			if !exists {
 				ch.Action = Create
-				out = append(out, store.Appointment{
+				out = append(out, store.ImportWrite{Appointment: store.Appointment{
 					ClinicID: opt.ClinicID, DeviceID: dev, Patient: e.Patient, Start: e.Start, End: e.End,
 					Status: store.StatusScheduled, CreatedAt: opt.Now, UpdatedAt: opt.Now,
 					ExternalID: e.ExternalID, Service: e.Service,
-				})
+				}})
 				break
 			}
 			changed := diff(&old, e, dev)
@@ -225,7 +230,7 @@ func Plan(b *Batch, devices []store.Device, existing map[string]store.Appointmen
 				ch.Action, ch.Changed = Update, changed
 				old.DeviceID, old.Patient, old.Start, old.End, old.Service = dev, e.Patient, e.Start, e.End, e.Service
 				old.UpdatedAt = opt.Now
-				out = append(out, old)
+				out = append(out, store.ImportWrite{Appointment: old})
 			}
 		}
 		switch ch.Action {

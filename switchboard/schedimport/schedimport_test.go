@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -283,7 +284,7 @@ func TestPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := Options{ClinicID: "c1", Now: now}
+	opt := Options{ClinicID: "c1", Now: now, Actor: appointment.Actor{Kind: appointment.ActorClinician, ID: "dr"}}
 
 	// First import: everything is new.
 	writes, res, err := Plan(b, devices, nil, opt)
@@ -295,7 +296,8 @@ func TestPlan(t *testing.T) {
 	}
 	wantDev := map[string]string{"fhir:Appointment/apt-1001": "dev-lib", "fhir:Appointment/apt-1002": "dev-lib", "fhir:Appointment/apt-1005": "dev-22"}
 	existing := map[string]store.Appointment{}
-	for i, a := range writes {
+	for i, w := range writes {
+		a := w.Appointment
 		if a.DeviceID != wantDev[a.ExternalID] || a.Status != store.StatusScheduled || a.ClinicID != "c1" || !a.CreatedAt.Equal(now) {
 			t.Errorf("created %s: got %+v, want device %s, scheduled", a.ExternalID, a, wantDev[a.ExternalID])
 		}
@@ -323,15 +325,16 @@ func TestPlan(t *testing.T) {
 	if res.Updated != 1 || res.Cancelled != 1 || res.Unchanged != 1 || len(writes) != 2 {
 		t.Errorf("changes: got %+v with %d writes, want 1 updated, 1 cancelled, 1 unchanged (in call)", res, len(writes))
 	}
-	for _, w := range writes {
+	for _, wr := range writes {
+		w := wr.Appointment
 		switch w.ExternalID {
 		case "fhir:Appointment/apt-1001":
-			if !w.Start.Equal(utc("2026-11-23T10:30:00Z")) || w.ID != existing[w.ExternalID].ID {
-				t.Errorf("moved: got %+v, want start 10:30 and the same ID", w)
+			if !w.Start.Equal(utc("2026-11-23T10:30:00Z")) || w.ID != existing[w.ExternalID].ID || wr.Event != nil {
+				t.Errorf("moved: got %+v, want start 10:30, the same ID and no event", wr)
 			}
 		case "fhir:Appointment/apt-1002":
-			if w.Status != store.StatusCancelled {
-				t.Errorf("cancelled: got status %s", w.Status)
+			if wr.Event == nil || wr.Event.Event != appointment.Cancel || wr.Event.Actor != opt.Actor {
+				t.Errorf("cancelled: got %+v, want a cancel event by the importer", wr)
 			}
 		default:
 			t.Errorf("unexpected write %+v", w)

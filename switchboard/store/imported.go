@@ -5,15 +5,25 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/carebooth/carebooth/appointment"
 )
 
 // ImportPlan decides what an import writes. It is called inside the import's transaction
 // with the clinic's stored appointments whose external IDs were asked for, keyed by
-// ExternalID, and returns the appointments to write: one with an ID replaces the stored
-// appointment of that ID, one without is created with a new ID. Every appointment returned
-// must belong to the clinic and carry an ExternalID. A plan must not call the store (it runs
-// under the store's lock) and an error from it aborts the import unchanged.
-type ImportPlan func(existing map[string]Appointment) ([]Appointment, error)
+// ExternalID, and returns the writes. A plan must not call the store (it runs under the
+// store's lock) and an error from it aborts the import unchanged.
+type ImportPlan func(existing map[string]Appointment) ([]ImportWrite, error)
+
+// ImportWrite is one appointment an import writes. Without an ID it is created (status
+// scheduled); with one it replaces the stored appointment's fields except its status, which
+// changes only through Event (say, a cancellation), applied by the life-cycle rules and
+// kept in the history like any other. Every appointment must belong to the clinic and
+// carry an ExternalID.
+type ImportWrite struct {
+	Appointment Appointment
+	Event       *EventInput
+}
 
 // bktApptByExternal maps clinic ID, 0, external ID to an appointment ID (schema 2).
 var bktApptByExternal = []byte("appointments_by_external")
@@ -65,7 +75,10 @@ func deleteExternalIndex(tx *bolt.Tx, a *Appointment) error {
 }
 
 // checkImported validates one appointment a plan returned.
-func checkImported(clinicID string, a *Appointment, old *Appointment) error {
+func checkImported(clinicID string, a *Appointment, old *Appointment, ev *EventInput) error {
+	if old == nil && (a.Status != StatusScheduled || ev != nil) {
+		return fmt.Errorf("import: a new appointment must be scheduled, with no event: %w", ErrInvalid)
+	}
 	if a.ClinicID != clinicID {
 		return fmt.Errorf("import into clinic %s: appointment for clinic %s: %w", clinicID, a.ClinicID, ErrInvalid)
 	}
@@ -113,10 +126,11 @@ func (s *Bolt) ImportAppointments(clinicID string, ids []string, plan ImportPlan
 		}
 		b := tx.Bucket(bktAppointments)
 		for i := range want {
-			a := want[i]
+			a := want[i].Appointment
+			var recs []appointment.Record
 			if a.ID == "" {
 				a.ID = NewID()
-				if err := checkImported(clinicID, &a, nil); err != nil {
+				if err := checkImported(clinicID, &a, nil, want[i].Event); err != nil {
 					return err
 				}
 				if b.Get([]byte(a.ID)) != nil {
@@ -127,10 +141,21 @@ func (s *Bolt) ImportAppointments(clinicID string, ids []string, plan ImportPlan
 				if err := getJSON(b, a.ID, &old, "appointment"); err != nil {
 					return err
 				}
-				if err := checkImported(clinicID, &a, &old); err != nil {
+				a.Status = old.Status
+				if err := checkImported(clinicID, &a, &old, nil); err != nil {
 					return err
 				}
+				if ev := want[i].Event; ev != nil {
+					if recs, err = applyEvents(&a, []EventInput{*ev}); err != nil {
+						return err
+					}
+				}
 				if err := deleteAppointmentIndex(tx, &old); err != nil {
+					return err
+				}
+			}
+			for j := range recs {
+				if err := putRecord(tx, &recs[j]); err != nil {
 					return err
 				}
 			}
@@ -199,20 +224,32 @@ func (m *Memory) ImportAppointments(clinicID string, ids []string, plan ImportPl
 		}
 	}
 	written := make([]Appointment, 0, len(want))
+	var recs []appointment.Record
 	for i := range want {
-		a := want[i]
+		a := want[i].Appointment
 		var old *Appointment
 		if a.ID == "" {
 			a.ID = NewID()
+			if err := checkImported(clinicID, &a, nil, want[i].Event); err != nil {
+				return nil, err
+			}
 		} else {
 			o, ok := m.appointments[a.ID]
 			if !ok {
 				return nil, fmt.Errorf("appointment %s: %w", a.ID, ErrNotFound)
 			}
 			old = &o
-		}
-		if err := checkImported(clinicID, &a, old); err != nil {
-			return nil, err
+			a.Status = o.Status
+			if err := checkImported(clinicID, &a, old, nil); err != nil {
+				return nil, err
+			}
+			if ev := want[i].Event; ev != nil {
+				r, err := applyEvents(&a, []EventInput{*ev})
+				if err != nil {
+					return nil, err
+				}
+				recs = append(recs, r...)
+			}
 		}
 		if owner, ok := byExt[a.ExternalID]; ok && owner != a.ID {
 			return nil, fmt.Errorf("appointment external ID %q in clinic %s: %w", a.ExternalID, clinicID, ErrConflict)
@@ -225,6 +262,9 @@ func (m *Memory) ImportAppointments(clinicID string, ids []string, plan ImportPl
 	}
 	for _, a := range written {
 		m.appointments[a.ID] = a
+	}
+	for _, r := range recs {
+		m.putRecord(r)
 	}
 	return written, nil
 }

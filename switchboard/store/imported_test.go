@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/carebooth/carebooth/appointment"
 )
 
 // TestImportContract runs the import part of the contract against every implementation.
@@ -41,9 +43,9 @@ func testImportContract(t *testing.T, s Store) {
 	}
 
 	var seen map[string]Appointment
-	written, err := s.ImportAppointments("c1", []string{"a", "b"}, func(existing map[string]Appointment) ([]Appointment, error) {
+	written, err := s.ImportAppointments("c1", []string{"a", "b"}, func(existing map[string]Appointment) ([]ImportWrite, error) {
 		seen = existing
-		return []Appointment{mk("a", t0), mk("b", t0.Add(time.Hour))}, nil
+		return []ImportWrite{{Appointment: mk("a", t0)}, {Appointment: mk("b", t0.Add(time.Hour))}}, nil
 	})
 	if err != nil || len(written) != 2 || written[0].ID == "" || written[1].ID == "" {
 		t.Fatalf("first import: got %+v, %v, want two appointments with IDs", written, err)
@@ -60,13 +62,14 @@ func testImportContract(t *testing.T, s Store) {
 	}
 
 	// Moving one by re-import updates it in place and keeps the time index right.
-	_, err = s.ImportAppointments("c1", []string{"a"}, func(existing map[string]Appointment) ([]Appointment, error) {
+	_, err = s.ImportAppointments("c1", []string{"a"}, func(existing map[string]Appointment) ([]ImportWrite, error) {
 		a, ok := existing["a"]
 		if !ok {
 			t.Errorf("second import: existing has no %q: %+v", "a", existing)
 		}
 		a.Start, a.End = t0.Add(5*time.Hour), t0.Add(5*time.Hour+20*time.Minute)
-		return []Appointment{a}, nil
+		a.Status = StatusEnded // ignored: status changes only by event
+		return []ImportWrite{{Appointment: a}}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +80,31 @@ func testImportContract(t *testing.T, s Store) {
 	if as, _ := s.AppointmentsByClinic("c1", t0, t0.Add(10*time.Minute)); len(as) != 1 || as[0].ID != local.ID {
 		t.Errorf("old slot after move: got %+v, want only the local appointment", as)
 	}
+	if a, _ := s.Appointment(written[0].ID); a.Status != StatusScheduled {
+		t.Errorf("status after an update that set it: got %s, want %s", a.Status, StatusScheduled)
+	}
+
+	// A cancellation goes through the life cycle and is kept in the history.
+	cancel := &EventInput{Event: appointment.Cancel, Actor: appointment.Actor{Kind: appointment.ActorClinician, ID: "dr"}, At: t0, Received: t0}
+	_, err = s.ImportAppointments("c1", []string{"b"}, func(existing map[string]Appointment) ([]ImportWrite, error) {
+		return []ImportWrite{{Appointment: existing["b"], Event: cancel}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := s.Appointment(written[1].ID); a.Status != StatusCancelled {
+		t.Errorf("after an import cancelled it: got status %s, want %s", a.Status, StatusCancelled)
+	}
+	if h, err := s.History(written[1].ID); err != nil || len(h) != 1 || h[0].Event != appointment.Cancel || h[0].Actor.ID != "dr" {
+		t.Errorf("history after an import cancelled it: got %+v, %v, want one cancel record by dr", h, err)
+	}
+	// Cancelling again is illegal (cancelled is final) and aborts the import.
+	_, err = s.ImportAppointments("c1", []string{"b"}, func(existing map[string]Appointment) ([]ImportWrite, error) {
+		return []ImportWrite{{Appointment: existing["b"], Event: cancel}}, nil
+	})
+	if !errors.Is(err, appointment.ErrIllegal) {
+		t.Errorf("cancelling a cancelled appointment: got %v, want ErrIllegal", err)
+	}
 
 	// Any error aborts everything, including what came before it in the same plan.
 	before, _ := s.AppointmentsByClinic("c1", t0.Add(-time.Hour), t0.Add(24*time.Hour))
@@ -84,29 +112,34 @@ func testImportContract(t *testing.T, s Store) {
 		plan ImportPlan
 		want error
 	}{
-		"plan error": {func(map[string]Appointment) ([]Appointment, error) {
+		"plan error": {func(map[string]Appointment) ([]ImportWrite, error) {
 			return nil, errors.New("refused")
 		}, nil},
-		"invalid second": {func(map[string]Appointment) ([]Appointment, error) {
+		"invalid second": {func(map[string]Appointment) ([]ImportWrite, error) {
 			bad := mk("d", t0)
 			bad.End = bad.Start
-			return []Appointment{mk("c", t0), bad}, nil
+			return []ImportWrite{{Appointment: mk("c", t0)}, {Appointment: bad}}, nil
 		}, ErrInvalid},
-		"duplicate external ID": {func(map[string]Appointment) ([]Appointment, error) {
-			return []Appointment{mk("c", t0), mk("a", t0)}, nil
+		"duplicate external ID": {func(map[string]Appointment) ([]ImportWrite, error) {
+			return []ImportWrite{{Appointment: mk("c", t0)}, {Appointment: mk("a", t0)}}, nil
 		}, ErrConflict},
-		"other clinic": {func(map[string]Appointment) ([]Appointment, error) {
+		"other clinic": {func(map[string]Appointment) ([]ImportWrite, error) {
 			a := mk("c", t0)
 			a.ClinicID = "c2"
-			return []Appointment{a}, nil
+			return []ImportWrite{{Appointment: a}}, nil
 		}, ErrInvalid},
-		"no external ID": {func(map[string]Appointment) ([]Appointment, error) {
-			return []Appointment{mk("", t0)}, nil
+		"no external ID": {func(map[string]Appointment) ([]ImportWrite, error) {
+			return []ImportWrite{{Appointment: mk("", t0)}}, nil
 		}, ErrInvalid},
-		"unknown ID": {func(map[string]Appointment) ([]Appointment, error) {
+		"new but not scheduled": {func(map[string]Appointment) ([]ImportWrite, error) {
+			a := mk("c", t0)
+			a.Status = StatusEnded
+			return []ImportWrite{{Appointment: a}}, nil
+		}, ErrInvalid},
+		"unknown ID": {func(map[string]Appointment) ([]ImportWrite, error) {
 			a := mk("c", t0)
 			a.ID = "nope"
-			return []Appointment{a}, nil
+			return []ImportWrite{{Appointment: a}}, nil
 		}, ErrNotFound},
 	}
 	for name, tt := range tests {
