@@ -19,6 +19,10 @@
 // a loop that checks the context. Which presses mean something in which state is the
 // booth's business, not this package's.
 //
+// A quadrature rotary encoder can stand in for the volume buttons ([GPIOEncoder]): each
+// click presses VolumeUp or VolumeDown. Its Gray code needs no debounce interval (a
+// bouncing contact counts +1 -1 +1 and nets out), and the count is settled at each detent.
+//
 // Wiring (see docs/device-io.md): a momentary switch from the GPIO line to ground, the
 // line's internal pull-up on, active low. The kernel's line offsets are used, which on a
 // Raspberry Pi are the BCM GPIO numbers (GPIO17 is physical pin 11).

@@ -37,9 +37,25 @@ type GPIOPin struct {
 	LongPress bool
 }
 
+// GPIOEncoder wires a quadrature rotary encoder (a volume knob) to two GPIO lines. Each
+// click turning it clockwise presses Clockwise, anticlockwise Anticlockwise. If it counts
+// the wrong way round, swap A and B.
+type GPIOEncoder struct {
+	A, B gpio.PinIn
+	// ActiveLow: a closed contact reads low (the common pin to ground, the usual wiring).
+	ActiveLow bool
+	Pull      gpio.Pull
+	// StepsPerClick is 4 (most encoders; default) or 2 (half-step encoders).
+	StepsPerClick int
+	// Clockwise and Anticlockwise default to VolumeUp and VolumeDown.
+	Clockwise, Anticlockwise Button
+}
+
 // GPIOConfig configures a GPIO source.
 type GPIOConfig struct {
 	Pins []GPIOPin
+	// Encoder, if not nil, is a rotary encoder read along with the buttons.
+	Encoder *GPIOEncoder
 	// Debounce is how long a line must be quiet before its level counts. Default
 	// DefaultDebounce; contacts of big arcade-style buttons bounce for up to ~10 ms.
 	Debounce time.Duration
@@ -59,6 +75,7 @@ type GPIO struct {
 	clock  clockwork.Clock
 	log    *slog.Logger
 	active []gpio.Level // the level that means pressed, per pin
+	lines  []gpio.PinIn // the buttons' lines, then the encoder's A and B
 
 	// stepped, when set (tests only), is called each time Run's loop is about to block,
 	// with the deadline its timer is armed for (armed false: no timer).
@@ -91,7 +108,7 @@ func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO,
 		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
 	}
 	switch {
-	case len(cfg.Pins) == 0:
+	case len(cfg.Pins) == 0 && cfg.Encoder == nil:
 		return nil, bad("no buttons")
 	case cfg.Debounce < 0 || cfg.Debounce > time.Second:
 		return nil, bad("debounce %s: must be between 0s and 1s", cfg.Debounce)
@@ -115,16 +132,59 @@ func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO,
 		}
 		pins[p.Pin.String()] = p.Button
 	}
+	if e := cfg.Encoder; e != nil {
+		enc := *e
+		if enc.StepsPerClick == 0 {
+			enc.StepsPerClick = 4
+		}
+		if enc.Clockwise == "" {
+			enc.Clockwise = VolumeUp
+		}
+		if enc.Anticlockwise == "" {
+			enc.Anticlockwise = VolumeDown
+		}
+		if enc.A == nil || enc.B == nil {
+			return nil, bad("encoder: needs both lines, A and B")
+		}
+		if enc.StepsPerClick != 2 && enc.StepsPerClick != 4 {
+			return nil, bad("encoder: %d steps per click: must be 2 or 4", enc.StepsPerClick)
+		}
+		for _, l := range []struct {
+			name string
+			pin  gpio.PinIn
+		}{{"encoder A", enc.A}, {"encoder B", enc.B}} {
+			if other, ok := pins[l.pin.String()]; ok {
+				return nil, bad("%s and %s: both on %s", other, l.name, l.pin)
+			}
+			pins[l.pin.String()] = Button(l.name)
+		}
+		cfg.Encoder = &enc
+	}
 	g := &GPIO{cfg: cfg, clock: clock, log: logger.With("component", "button")}
-	for _, p := range cfg.Pins {
-		if err := p.Pin.In(p.Pull, gpio.BothEdges); err != nil {
-			return nil, fmt.Errorf("button %s: configure %s as an input: %w", p.Button, p.Pin, err)
+	configure := func(what string, pin gpio.PinIn, pull gpio.Pull, activeLow bool) error {
+		if err := pin.In(pull, gpio.BothEdges); err != nil {
+			return fmt.Errorf("%s: configure %s as an input: %w", what, pin, err)
 		}
 		level := gpio.High
-		if p.ActiveLow {
+		if activeLow {
 			level = gpio.Low
 		}
 		g.active = append(g.active, level)
+		g.lines = append(g.lines, pin)
+		return nil
+	}
+	for _, p := range cfg.Pins {
+		if err := configure("button "+string(p.Button), p.Pin, p.Pull, p.ActiveLow); err != nil {
+			return nil, err
+		}
+	}
+	if e := cfg.Encoder; e != nil {
+		if err := configure("encoder A", e.A, e.Pull, e.ActiveLow); err != nil {
+			return nil, err
+		}
+		if err := configure("encoder B", e.B, e.Pull, e.ActiveLow); err != nil {
+			return nil, err
+		}
 	}
 	return g, nil
 }
@@ -166,7 +226,12 @@ func (g *GPIO) Run(ctx context.Context, out chan<- Event) error {
 				"button", string(p.Button), "pin", p.Pin.String())
 		}
 	}
-	for i := range g.cfg.Pins {
+	var enc *quadrature
+	if e := g.cfg.Encoder; e != nil {
+		enc = &quadrature{steps: e.StepsPerClick}
+		enc.sample(g.pressed(len(deb)), g.pressed(len(deb)+1))
+	}
+	for i := range g.lines {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -216,7 +281,16 @@ func (g *GPIO) Run(ctx context.Context, out chan<- Event) error {
 				}
 			}
 		}
-		if edged >= 0 {
+		switch {
+		case edged >= len(deb):
+			// The encoder needs no quiet interval (see quadrature): sample at once.
+			switch enc.sample(g.pressed(len(deb)), g.pressed(len(deb)+1)) {
+			case 1:
+				events = append(events, Event{Button: g.cfg.Encoder.Clockwise, Kind: Press, At: now})
+			case -1:
+				events = append(events, Event{Button: g.cfg.Encoder.Anticlockwise, Kind: Press, At: now})
+			}
+		case edged >= 0:
 			deb[edged].edge(now)
 		}
 		for _, ev := range events {
@@ -229,8 +303,9 @@ func (g *GPIO) Run(ctx context.Context, out chan<- Event) error {
 	}
 }
 
+// pressed reports whether line i (a button's, or the encoder's A or B) is active.
 func (g *GPIO) pressed(i int) bool {
-	return g.cfg.Pins[i].Pin.Read() == g.active[i]
+	return g.lines[i].Read() == g.active[i]
 }
 
 func (g *GPIO) logChange(i int, ch change) {
@@ -247,7 +322,7 @@ func (g *GPIO) logChange(i int, ch change) {
 
 // watch turns one line's edges into wake-ups for Run's loop until ctx is done.
 func (g *GPIO) watch(ctx context.Context, i int, edges chan<- int) {
-	pin := g.cfg.Pins[i].Pin
+	pin := g.lines[i]
 	for ctx.Err() == nil {
 		if !pin.WaitForEdge(g.cfg.EdgePoll) {
 			continue

@@ -42,6 +42,19 @@ type step struct {
 
 func newHarness(t *testing.T, pins ...GPIOPin) *harness {
 	t.Helper()
+	return newHarnessEncoder(t, nil, pins...)
+}
+
+// Keys of the encoder's lines in harness.pins.
+const (
+	encA Button = "encoder_a"
+	encB Button = "encoder_b"
+)
+
+// newHarnessEncoder is newHarness with a rotary encoder too (its A and B lines are made
+// here, in h.pins as encA and encB) if enc is not nil.
+func newHarnessEncoder(t *testing.T, enc *GPIOEncoder, pins ...GPIOPin) *harness {
+	t.Helper()
 	h := &harness{
 		t:     t,
 		t0:    time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC),
@@ -61,6 +74,13 @@ func newHarness(t *testing.T, pins ...GPIOPin) *harness {
 		h.pins[p.Button] = pin
 		h.cfg[p.Button] = p
 		cfg.Pins = append(cfg.Pins, p)
+	}
+	if enc != nil {
+		a := &gpiotest.Pin{N: "ENC_A", Num: 20, EdgesChan: make(chan gpio.Level)}
+		b := &gpiotest.Pin{N: "ENC_B", Num: 21, EdgesChan: make(chan gpio.Level)}
+		enc.A, enc.B = a, b
+		h.pins[encA], h.pins[encB] = a, b
+		cfg.Encoder = enc
 	}
 	cfg.EdgePoll = 20 * time.Millisecond
 	g, err := NewGPIO(cfg, h.clock, nil)
@@ -296,6 +316,46 @@ func TestGPIOSeveralButtonsAtOnce(t *testing.T) {
 	)
 }
 
+func TestGPIOEncoder(t *testing.T) {
+	h := newHarnessEncoder(t, &GPIOEncoder{ActiveLow: true, Pull: gpio.PullUp},
+		GPIOPin{Button: Mute, ActiveLow: true, Pull: gpio.PullUp})
+	h.start()
+	// Active low: a closed contact is low. Clockwise the state ab goes 00 -> 01 -> 11 ->
+	// 10 -> 00: B closes first.
+	turn := func(clockwise bool, bounce bool) {
+		first, second := encB, encA
+		if !clockwise {
+			first, second = encA, encB
+		}
+		closed, open := gpio.Low, gpio.High
+		h.raw(first, closed)
+		if bounce {
+			h.raw(first, open)
+			h.raw(first, closed)
+		}
+		h.raw(second, closed)
+		h.raw(first, open)
+		h.raw(second, open)
+		h.advance(10 * time.Millisecond)
+	}
+	turn(true, false)
+	turn(true, true)
+	turn(false, false)
+	// A button pressed while the knob turns is still a press.
+	h.set(Mute, true)
+	turn(false, true)
+	h.advance(time.Second)
+	h.set(Mute, false)
+	h.advance(time.Second)
+	h.expect(
+		"volume_up press at 0s",
+		"volume_up press at 10ms",
+		"volume_down press at 20ms",
+		"volume_down press at 30ms",
+		"mute press at 60ms",
+	)
+}
+
 func TestGPIORunStopsOnCancel(t *testing.T) {
 	before := runtime.NumGoroutine()
 	var pins []GPIOPin
@@ -348,6 +408,9 @@ func TestNewGPIORefuses(t *testing.T) {
 		{"pin twice", GPIOConfig{Pins: []GPIOPin{{Button: Join, Pin: shared}, {Button: End, Pin: shared}}}, "buttons join and end: both on GPIO17"},
 		{"long press too short", GPIOConfig{Pins: []GPIOPin{{Button: Join, Pin: pin("GPIO5")}}, Debounce: 50 * time.Millisecond, LongPress: 40 * time.Millisecond}, "long press 40ms"},
 		{"debounce too long", GPIOConfig{Pins: []GPIOPin{{Button: Join, Pin: pin("GPIO5")}}, Debounce: 2 * time.Second, LongPress: 5 * time.Second}, "debounce 2s"},
+		{"encoder without B", GPIOConfig{Encoder: &GPIOEncoder{A: pin("GPIO20")}}, "encoder: needs both lines"},
+		{"encoder steps", GPIOConfig{Encoder: &GPIOEncoder{A: pin("GPIO20"), B: pin("GPIO21"), StepsPerClick: 3}}, "3 steps per click"},
+		{"encoder on a button's pin", GPIOConfig{Pins: []GPIOPin{{Button: Mute, Pin: shared}}, Encoder: &GPIOEncoder{A: pin("GPIO20"), B: shared}}, "mute and encoder B: both on GPIO17"},
 		{"no edges", GPIOConfig{Pins: []GPIOPin{{Button: Join, Pin: &gpiotest.Pin{N: "GPIO9"}}}}, "button join: configure GPIO9(0) as an input"},
 	}
 	for _, tt := range tests {

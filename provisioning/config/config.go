@@ -178,6 +178,13 @@ type Buttons struct {
 	Mute       Line `toml:"mute"`
 	VolumeUp   Line `toml:"volume_up"`
 	VolumeDown Line `toml:"volume_down"`
+	// EncoderA and EncoderB are the lines of a rotary encoder turning the volume up
+	// (clockwise) and down, instead of or as well as the volume buttons; both or neither.
+	// It uses active_low and pull too. Swap them if it turns the wrong way.
+	EncoderA Line `toml:"encoder_a"`
+	EncoderB Line `toml:"encoder_b"`
+	// EncoderSteps is the encoder's quadrature steps per click: 4 (default) or 2.
+	EncoderSteps int `toml:"encoder_steps"`
 }
 
 // ButtonLines returns each button's config key (without "buttons.") and line, in
@@ -187,6 +194,11 @@ func (b Buttons) ButtonLines() []KeyLine {
 		{"join", b.Join}, {"end", b.End}, {"help", b.Help},
 		{"mute", b.Mute}, {"volume_up", b.VolumeUp}, {"volume_down", b.VolumeDown},
 	}
+}
+
+// encoderLines returns the encoder's config keys and lines.
+func (b Buttons) encoderLines() []KeyLine {
+	return []KeyLine{{"encoder_a", b.EncoderA}, {"encoder_b", b.EncoderB}}
 }
 
 // KeyLine is a config key with its line.
@@ -247,7 +259,7 @@ func Defaults() Config {
 		Media:   Media{Video: SourceAuto, Audio: SourceAuto, Width: 1280, Height: 720, FPS: 30, VideoBitrateKbps: 1500},
 		Metrics: Metrics{Listen: "127.0.0.1:9101"},
 		Buttons: Buttons{Backend: ButtonsSim, Chip: "gpiochip0", ActiveLow: true, Pull: PullAuto,
-			Debounce: 30 * time.Millisecond, LongPress: 3 * time.Second},
+			Debounce: 30 * time.Millisecond, LongPress: 3 * time.Second, EncoderSteps: 4},
 		Light: Light{Backend: LightSim, Chip: "gpiochip0"},
 		Log:   Log{Format: LogAuto, Level: "info"},
 	}
@@ -431,6 +443,12 @@ func (c *Config) validateGPIO() []string {
 	if b.LongPress < time.Second || b.LongPress > 10*time.Second {
 		bad("buttons.long_press", b.LongPress.String(), "must be between 1s and 10s")
 	}
+	if (b.EncoderA == "") != (b.EncoderB == "") {
+		p = append(p, "buttons.encoder_a and buttons.encoder_b go together: set both lines of the rotary encoder, or neither")
+	}
+	if b.EncoderSteps != 2 && b.EncoderSteps != 4 {
+		bad("buttons.encoder_steps", b.EncoderSteps, "must be 4 (most encoders) or 2 (half-step encoders)")
+	}
 	switch l.Backend {
 	case LightSim, LightGPIO:
 	default:
@@ -461,7 +479,7 @@ func (c *Config) validateGPIO() []string {
 			used[id] = key
 		}
 	}
-	claim(b.Backend == ButtonsGPIO, b.Chip, "buttons", b.ButtonLines())
+	claim(b.Backend == ButtonsGPIO, b.Chip, "buttons", append(b.ButtonLines(), b.encoderLines()...))
 	claim(l.Backend == LightGPIO, l.Chip, "light", l.ColourLines())
 
 	if b.Backend == ButtonsGPIO {

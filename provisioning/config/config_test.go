@@ -74,6 +74,9 @@ func TestParseRefuses(t *testing.T) {
 		{"debounce too long", minimal + "[buttons]\ndebounce = \"2s\"\n", []string{`buttons.debounce = "2s"`, "between 1ms and 500ms"}},
 		{"long press too short", minimal + "[buttons]\nlong_press = \"200ms\"\n", []string{`buttons.long_press = "200ms"`, "between 1s and 10s"}},
 		{"unknown button", minimal + "[buttons]\nstop = 4\n", []string{"unknown key buttons.stop"}},
+		{"encoder with one line", minimal + "[buttons]\nencoder_a = 20\n", []string{"buttons.encoder_a and buttons.encoder_b go together"}},
+		{"encoder steps", minimal + "[buttons]\nencoder_steps = 3\n", []string{"buttons.encoder_steps = 3", "4 (most encoders) or 2"}},
+		{"encoder on a button's line", minimal + "[buttons]\nbackend = \"gpio\"\nend = 20\nencoder_a = 20\nencoder_b = 21\n", []string{`buttons.encoder_a = "20"`, "already used by buttons.end"}},
 		{"bad light backend", minimal + "[light]\nbackend = \"dmx\"\n", []string{`light.backend = "dmx"`}},
 		{"gpio light without lines", minimal + "[light]\nbackend = \"gpio\"\n", []string{"light.red, light.green or light.blue is required"}},
 		{"bad light chip", minimal + "[light]\nchip = \"\"\n", []string{`light.chip = ""`}},
@@ -112,6 +115,9 @@ long_press = "2s"
 join = 17
 end = "GPIO27"
 volume_up = 0
+encoder_a = "GPIO20"
+encoder_b = 21
+encoder_steps = 2
 [light]
 backend = "gpio"
 active_low = true
@@ -131,6 +137,9 @@ blue = 17
 	wantLines := []KeyLine{{"join", "17"}, {"end", "GPIO27"}, {"help", ""}, {"mute", ""}, {"volume_up", "0"}, {"volume_down", ""}}
 	if got := b.ButtonLines(); !slices.Equal(got, wantLines) {
 		t.Errorf("got %v, want %v", got, wantLines)
+	}
+	if b.EncoderA != "GPIO20" || b.EncoderB != "21" || b.EncoderSteps != 2 {
+		t.Errorf("encoder: got %q %q %d, want GPIO20 21 2", b.EncoderA, b.EncoderB, b.EncoderSteps)
 	}
 	if n, ok := b.Join.Offset(); !ok || n != 17 {
 		t.Errorf("join offset: got %d %v, want 17 true", n, ok)
