@@ -2,7 +2,6 @@ package playout
 
 import (
 	"slices"
-	"sort"
 )
 
 // pushResult says what the jitter buffer did with a packet.
@@ -175,7 +174,7 @@ func (jb *jitterBuffer) observe(transit int64) {
 		jb.tpos = (jb.tpos + 1) % delayWindow
 	}
 	jb.sorted = append(jb.sorted[:0], jb.transits...)
-	sort.Slice(jb.sorted, func(a, b int) bool { return jb.sorted[a] < jb.sorted[b] })
+	slices.Sort(jb.sorted)
 	jb.minTransit = jb.sorted[0]
 	q := jb.sorted[int(delayQuantile*float64(len(jb.sorted)-1))] - jb.minTransit
 	est := int(q) + jb.frameLen
