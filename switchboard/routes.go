@@ -42,6 +42,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/devices", adminOnly, s.handleCreateDevice},
 		{"GET", "/api/v1/appointments", anyPrincipal, s.handleListAppointments},
 		{"POST", "/api/v1/appointments", clinicianOnly, s.handleCreateAppointment},
+		{"POST", "/api/v1/appointments/import", clinicianOnly, s.handleImportAppointments},
 		{"GET", "/api/v1/appointments/{id}", anyPrincipal, s.handleGetAppointment},
 		{"DELETE", "/api/v1/appointments/{id}", clinicianOnly, s.handleCancelAppointment},
 		{"GET", "/api/v1/waiting-room", clinicianOnly, s.handleWaitingRoom},

@@ -1,0 +1,242 @@
+package switchboard
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/switchboard/schedimport"
+	"github.com/carebooth/carebooth/switchboard/store"
+)
+
+const (
+	// maxImportBytes bounds an import file: a year of a busy clinic's FHIR bundle is a few MiB.
+	maxImportBytes = 16 << 20
+	// defaultImportHorizon is how far ahead an iCalendar feed's recurring events are
+	// expanded when the request gives no "to".
+	defaultImportHorizon = 90 * 24 * time.Hour
+	maxImportWindow      = 400 * 24 * time.Hour
+)
+
+// importError is the error body of a refused import file: the API's error plus the line.
+type importError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"` // FHIR: the JSON path at fault
+	Line    int    `json:"line,omitempty"`  // iCalendar: the line at fault
+}
+
+// handleImportAppointments imports a FHIR R4 Bundle or an iCalendar feed into one clinic
+// (package schedimport). The body is the file itself. The whole file is checked before
+// anything is written, and the writes are one store transaction taken under the hub's
+// lock, so booths' schedules are pushed once and never see half an import.
+func (s *Server) handleImportAppointments(w http.ResponseWriter, r *http.Request, p *principal) {
+	qs := r.URL.Query()
+	clinic := p.clinician.ClinicID
+	if c := qs.Get("clinic_id"); c != "" {
+		if c != clinic && !p.clinician.Admin {
+			writeError(w, http.StatusForbidden, codeForbidden, "clinic_id: you may import only into your own clinic")
+			return
+		}
+		clinic = c
+	}
+	if clinic == "" {
+		writeFieldError(w, badField("clinic_id", "is required: this admin account belongs to no clinic"))
+		return
+	}
+	if !s.clinicExists(w, r, "clinic_id", clinic, false) {
+		return
+	}
+	dryRun := false
+	if v := qs.Get("dry_run"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			writeFieldError(w, badField("dry_run", "must be true or false, not %q", v))
+			return
+		}
+		dryRun = b
+	}
+	now := s.clock.Now().UTC()
+	from, to := now, now.Add(defaultImportHorizon)
+	for _, x := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := qs.Get(x.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeFieldError(w, badField(x.name, "%q is not an RFC 3339 time such as 2026-11-21T09:00:00Z", v))
+				return
+			}
+			*x.t = t.UTC()
+		}
+	}
+	if !to.After(from) {
+		writeFieldError(w, badField("to", "must be after from"))
+		return
+	}
+	if to.Sub(from) > maxImportWindow {
+		writeFieldError(w, badField("to", "the import window may span at most 400 days"))
+		return
+	}
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, "the import file is larger than %d MiB; split it", maxImportBytes>>20)
+			return
+		}
+		writeError(w, http.StatusBadRequest, codeBadRequest, "read the import file: %v", err)
+		return
+	}
+	format, fe := importFormat(qs.Get("format"), r.Header.Get("Content-Type"), body)
+	if fe != nil {
+		writeFieldError(w, fe)
+		return
+	}
+	var batch *schedimport.Batch
+	switch format {
+	case "fhir":
+		batch, err = schedimport.ParseFHIR(body)
+	default:
+		batch, err = schedimport.ParseICal(body, schedimport.ICalOptions{From: from, To: to})
+	}
+	if err != nil {
+		writeImportError(w, format, err)
+		return
+	}
+	devices, err := s.store.Devices(clinic)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	opt := schedimport.Options{
+		ClinicID: clinic, DefaultDevice: qs.Get("device_id"), Now: now,
+		Actor: appointment.Actor{Kind: appointment.ActorClinician, ID: p.clinician.ID},
+	}
+	if opt.DefaultDevice != "" && !hasDevice(devices, opt.DefaultDevice) {
+		writeFieldError(w, badField("device_id", "clinic %s has no device %q; list them with GET /api/v1/devices", clinic, opt.DefaultDevice))
+		return
+	}
+
+	var res schedimport.Result
+	if dryRun {
+		existing, err := s.store.AppointmentsByExternalID(clinic, batch.ExternalIDs())
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		if _, res, err = schedimport.Plan(batch, devices, existing, opt); err != nil {
+			writeImportError(w, format, err)
+			return
+		}
+		res.DryRun = true
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+
+	// The hub's lock keeps the booth-facing side consistent: no arrive or cancel
+	// interleaves between the plan reading an appointment's status and the write.
+	oldDevice := map[string]string{} // external ID -> device before the import
+	s.hub.mu.Lock()
+	written, err := s.store.ImportAppointments(clinic, batch.ExternalIDs(), func(existing map[string]store.Appointment) ([]store.ImportWrite, error) {
+		for ext, a := range existing {
+			oldDevice[ext] = a.DeviceID
+		}
+		writes, r, err := schedimport.Plan(batch, devices, existing, opt)
+		res = r
+		return writes, err
+	})
+	if err == nil {
+		// Every booth whose schedule changed hears of it, including one an appointment
+		// moved away from.
+		touched := map[string]bool{}
+		for _, a := range written {
+			touched[a.DeviceID] = true
+			if d := oldDevice[a.ExternalID]; d != "" {
+				touched[d] = true
+			}
+		}
+		for dev := range touched {
+			s.hub.pushSchedule(dev)
+		}
+	}
+	s.hub.mu.Unlock()
+	var ie *schedimport.Error
+	switch {
+	case errors.As(err, &ie):
+		writeImportError(w, format, err)
+		return
+	case err != nil:
+		s.internalError(w, r, err)
+		return
+	}
+	// Creations get their new IDs in the report.
+	ids := make(map[string]string, len(written))
+	for _, a := range written {
+		ids[a.ExternalID] = a.ID
+	}
+	for i := range res.Changes {
+		if c := &res.Changes[i]; c.AppointmentID == "" && c.Action == schedimport.Create {
+			c.AppointmentID = ids[c.ExternalID]
+		}
+	}
+	s.log.Info("appointments imported", "clinic", clinic, "format", format, "by", p.clinician.Username,
+		"created", res.Created, "updated", res.Updated, "cancelled", res.Cancelled, "unchanged", res.Unchanged, "skipped", res.Skipped)
+	writeJSON(w, http.StatusOK, res)
+}
+
+func hasDevice(ds []store.Device, id string) bool {
+	for _, d := range ds {
+		if d.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// importFormat picks the parser: ?format=, else the Content-Type, else the first bytes.
+func importFormat(param, contentType string, body []byte) (string, *fieldError) {
+	switch param {
+	case "fhir", "ical":
+		return param, nil
+	case "":
+	default:
+		return "", badField("format", "must be fhir or ical, not %q", param)
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch mt {
+	case "application/fhir+json", "application/json":
+		return "fhir", nil
+	case "text/calendar":
+		return "ical", nil
+	}
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), " \t\r\n")
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("{")):
+		return "fhir", nil
+	case bytes.HasPrefix(bytes.ToUpper(trimmed[:min(len(trimmed), 15)]), []byte("BEGIN:VCALENDAR")):
+		return "ical", nil
+	}
+	return "", badField("format", "cannot tell the file's format: send Content-Type application/fhir+json or text/calendar, or ?format=fhir|ical")
+}
+
+func writeImportError(w http.ResponseWriter, format string, err error) {
+	e := importError{Code: codeBadRequest, Message: err.Error()}
+	var ie *schedimport.Error
+	if errors.As(err, &ie) {
+		e.Line, e.Field = ie.Line, ie.Path
+	}
+	if format == "ical" {
+		e.Message = "iCalendar file refused, nothing imported: " + e.Message
+	} else {
+		e.Message = "FHIR file refused, nothing imported: " + e.Message
+	}
+	writeJSON(w, http.StatusBadRequest, map[string]importError{"error": e})
+}
