@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"math"
+	"time"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
@@ -29,6 +29,7 @@ type Renderer struct {
 	img     *image.RGBA // the frame returned by Render, reused
 	overlay *image.RGBA // a call's text boxes, drawn when the layout changes
 	last    Layout
+	lastKey layoutKey // what last was worked out from
 	drawn   bool            // img holds last
 	video   image.Rectangle // where the remote picture went last frame
 	hadPic  bool
@@ -100,12 +101,16 @@ func (r *Renderer) dotSize(role Role, scale float64) int {
 // the next Render: show or copy it before calling again. Outside a call the frames are
 // ignored; in a call a nil remote shows "Waiting for the clinician's picture".
 func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool) {
-	l := r.Layout(v)
+	l := r.last
+	if k := keyOf(v); !r.drawn || k != r.lastKey {
+		l = r.Layout(v)
+		r.lastKey = k
+	}
 	changed := !r.drawn || !l.equal(r.last)
 	r.last, r.drawn = l, true
 	if l.Kind != InCall {
 		if changed {
-			draw.Draw(r.img, r.img.Rect, image.NewUniform(l.Background), image.Point{}, draw.Src)
+			fill(r.img, r.img.Rect, l.Background)
 			for _, it := range l.Items {
 				r.drawItem(r.img, it)
 			}
@@ -118,7 +123,7 @@ func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool)
 	pic := remote != nil && !remote.Rect.Empty()
 	if !pic {
 		if changed || r.hadPic {
-			draw.Draw(r.img, r.img.Rect, image.NewUniform(l.Background), image.Point{}, draw.Src)
+			fill(r.img, r.img.Rect, l.Background)
 			for _, it := range l.Items {
 				if it.UnderVideo {
 					r.drawItem(r.img, it)
@@ -129,7 +134,7 @@ func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool)
 	} else {
 		video := fit(remote.Rect.Size(), r.img.Rect)
 		if changed || !r.hadPic || video != r.video {
-			draw.Draw(r.img, r.img.Rect, image.NewUniform(black), image.Point{}, draw.Src)
+			fill(r.img, r.img.Rect, black)
 		}
 		r.video = video
 		r.remote.draw(r.img, video, remote, false)
@@ -139,8 +144,8 @@ func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool)
 	if self != nil && !self.Rect.Empty() && !l.Self.Empty() {
 		// A thin white frame sets the self-view apart from the picture behind it.
 		b := max(2, r.size.Y/240)
-		draw.Draw(r.img, l.Self.Inset(-b), image.NewUniform(white), image.Point{}, draw.Src)
-		draw.Draw(r.img, l.Self, image.NewUniform(black), image.Point{}, draw.Src)
+		fill(r.img, l.Self.Inset(-b), white)
+		fill(r.img, l.Self, black)
 		// Mirrored, as people expect to see themselves.
 		r.self.draw(r.img, fit(self.Rect.Size(), l.Self), self, true)
 		changed = true
@@ -171,7 +176,7 @@ func (r *Renderer) drawItem(dst *image.RGBA, it Item) {
 	f := r.face(it.Role, scale)
 	x, y := it.Rect.Min.X, it.Rect.Min.Y
 	if it.Box {
-		draw.Draw(dst, it.Rect, image.NewUniform(it.BG), image.Point{}, draw.Src)
+		fill(dst, it.Rect, it.BG)
 		x += r.pad
 		y += r.pad / 2
 	}
@@ -197,6 +202,24 @@ func (r *Renderer) drawItem(dst *image.RGBA, it Item) {
 	}
 }
 
+// layoutKey is what a Layout depends on: the View, with Now only to the minute and the
+// comparisons the words make with it.
+type layoutKey struct {
+	v       View
+	minute  time.Time
+	waited  time.Duration
+	started bool
+}
+
+func keyOf(v View) layoutKey {
+	k := layoutKey{v: v, minute: v.Now.Truncate(time.Minute), started: !v.Appointment.After(v.Now)}
+	if !v.WaitingSince.IsZero() {
+		k.waited = v.Now.Sub(v.WaitingSince).Truncate(time.Minute)
+	}
+	k.v.Now = time.Time{}
+	return k
+}
+
 // fit is the largest rectangle with src's aspect ratio centred in dst (letterboxed).
 func fit(src image.Point, dst image.Rectangle) image.Rectangle {
 	if src.X <= 0 || src.Y <= 0 {
@@ -211,6 +234,23 @@ func fit(src image.Point, dst image.Rectangle) image.Rectangle {
 	x := dst.Min.X + (dst.Dx()-w)/2
 	y := dst.Min.Y + (dst.Dy()-h)/2
 	return image.Rect(x, y, x+w, y+h)
+}
+
+// fill paints rect of dst with c: the first row pixel by pixel, then copies of it.
+func fill(dst *image.RGBA, rect image.Rectangle, c color.RGBA) {
+	rect = rect.Intersect(dst.Rect)
+	if rect.Empty() {
+		return
+	}
+	n := 4 * rect.Dx()
+	first := dst.Pix[dst.PixOffset(rect.Min.X, rect.Min.Y):][:n]
+	for i := 0; i < n; i += 4 {
+		first[i], first[i+1], first[i+2], first[i+3] = c.R, c.G, c.B, c.A
+	}
+	for y := rect.Min.Y + 1; y < rect.Max.Y; y++ {
+		o := dst.PixOffset(rect.Min.X, y)
+		copy(dst.Pix[o:o+n], first)
+	}
 }
 
 // copyRect copies rect from src to dst, both the same size.

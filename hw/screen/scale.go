@@ -1,6 +1,7 @@
 package screen
 
 import (
+	"encoding/binary"
 	"image"
 )
 
@@ -9,10 +10,11 @@ import (
 // no allocation. The colour conversion is image/color's YCbCrToRGB (JFIF, BT.601 full
 // range), inlined.
 type scaler struct {
-	key       scaleKey
-	ys, cs    []int // per destination row: offset of the source row in Y and in Cb/Cr
-	xs, xcs   []int // per destination column: offset within the Y row and the Cb/Cr row
-	haveTable bool
+	key        scaleKey
+	ys, cs     []int   // per destination row: offset of the source row in Y and in Cb/Cr
+	xs, xcs    []int   // per destination column: offset within the Y row and the Cb/Cr row
+	cr, cg, cb []int32 // per destination column: the current chroma row's terms
+	haveTable  bool
 }
 
 type scaleKey struct {
@@ -30,6 +32,7 @@ func (s *scaler) prepare(k scaleKey, src *image.YCbCr) {
 	dw, dh := k.dst.Dx(), k.dst.Dy()
 	sw, sh := k.src.Dx(), k.src.Dy()
 	s.xs, s.xcs = resize(s.xs, dw), resize(s.xcs, dw)
+	s.cr, s.cg, s.cb = resize(s.cr, dw), resize(s.cg, dw), resize(s.cb, dw)
 	s.ys, s.cs = resize(s.ys, dh), resize(s.cs, dh)
 	for dx := 0; dx < dw; dx++ {
 		// Sample at the centre of each destination pixel.
@@ -47,14 +50,19 @@ func (s *scaler) prepare(k scaleKey, src *image.YCbCr) {
 	}
 }
 
-func resize(s []int, n int) []int {
+func resize[T any](s []T, n int) []T {
 	if cap(s) >= n {
 		return s[:n]
 	}
-	return make([]int, n)
+	return make([]T, n)
 }
 
 // draw scales src into rect of dst (clipped to dst), mirrored left to right if asked.
+//
+// Per destination row the chroma terms (91881*Cr for red, -22554*Cb-46802*Cr for green,
+// 116130*Cb for blue) are worked out once per source chroma row and kept, so 4:2:0 rows
+// share them; a destination row that samples the same source row as the one above (when
+// scaling up) is copied.
 func (s *scaler) draw(dst *image.RGBA, rect image.Rectangle, src *image.YCbCr, mirror bool) {
 	rect = rect.Intersect(dst.Rect)
 	if rect.Empty() || src.Rect.Empty() {
@@ -64,37 +72,51 @@ func (s *scaler) draw(dst *image.RGBA, rect image.Rectangle, src *image.YCbCr, m
 		ratio: src.SubsampleRatio, mirror: mirror}, src)
 	w := rect.Dx()
 	xs, xcs := s.xs[:w], s.xcs[:w]
+	cr, cg, cb := s.cr[:w], s.cg[:w], s.cb[:w]
+	lastC, lastY := -1, -1
+	var prev []byte
 	for dy := range rect.Dy() {
 		o := dst.PixOffset(rect.Min.X, rect.Min.Y+dy)
 		row := dst.Pix[o : o+4*w : o+4*w]
-		ys := src.Y[s.ys[dy]:]
-		cb := src.Cb[s.cs[dy]:]
-		cr := src.Cr[s.cs[dy]:]
+		if s.ys[dy] == lastY && s.cs[dy] == lastC {
+			copy(row, prev)
+			continue
+		}
+		if c := s.cs[dy]; c != lastC {
+			lastC = c
+			cbRow, crRow := src.Cb[c:], src.Cr[c:]
+			for dx := range w {
+				cb1 := int32(cbRow[xcs[dx]]) - 128
+				cr1 := int32(crRow[xcs[dx]]) - 128
+				cr[dx] = 91881 * cr1
+				cg[dx] = -22554*cb1 - 46802*cr1
+				cb[dx] = 116130 * cb1
+			}
+		}
+		lastY = s.ys[dy]
+		ys := src.Y[lastY:]
 		for dx := range w {
 			yy1 := int32(ys[xs[dx]]) * 0x10101
-			cb1 := int32(cb[xcs[dx]]) - 128
-			cr1 := int32(cr[xcs[dx]]) - 128
-
-			r := yy1 + 91881*cr1
+			r := yy1 + cr[dx]
 			if uint32(r)&0xff000000 == 0 {
 				r >>= 16
 			} else {
 				r = ^(r >> 31)
 			}
-			g := yy1 - 22554*cb1 - 46802*cr1
+			g := yy1 + cg[dx]
 			if uint32(g)&0xff000000 == 0 {
 				g >>= 16
 			} else {
 				g = ^(g >> 31)
 			}
-			b := yy1 + 116130*cb1
+			b := yy1 + cb[dx]
 			if uint32(b)&0xff000000 == 0 {
 				b >>= 16
 			} else {
 				b = ^(b >> 31)
 			}
-			p := row[4*dx : 4*dx+4 : 4*dx+4]
-			p[0], p[1], p[2], p[3] = uint8(r), uint8(g), uint8(b), 0xff
+			binary.LittleEndian.PutUint32(row[4*dx:], uint32(r)&0xff|(uint32(g)&0xff)<<8|(uint32(b)&0xff)<<16|0xff<<24)
 		}
+		prev = row
 	}
 }
