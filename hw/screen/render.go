@@ -29,7 +29,7 @@ type Renderer struct {
 	img     *image.RGBA // the frame returned by Render, reused
 	overlay *image.RGBA // a call's text boxes, drawn when the layout changes
 	last    Layout
-	lastKey layoutKey // what last was worked out from
+	lastKey layoutKey       // what last was worked out from
 	drawn   bool            // img holds last
 	video   image.Rectangle // where the remote picture went last frame
 	hadPic  bool

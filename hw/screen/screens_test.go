@@ -231,6 +231,16 @@ func checkDrawn(t *testing.T, img *image.RGBA, it Item, capH float64) {
 	rect := it.Rect
 	var ink, bg int
 	fg := it.BG
+	// ContrastRatio per pixel is slow under the race detector; remember it per colour.
+	memo := map[color.RGBA]float64{}
+	contrast := func(c color.RGBA) float64 {
+		cr, ok := memo[c]
+		if !ok {
+			cr = ContrastRatio(c, it.BG)
+			memo[c] = cr
+		}
+		return cr
+	}
 	for y := rect.Min.Y; y < rect.Max.Y; y++ {
 		for x := rect.Min.X; x < rect.Max.X; x++ {
 			c := img.RGBAAt(x, y)
@@ -239,7 +249,7 @@ func checkDrawn(t *testing.T, img *image.RGBA, it Item, capH float64) {
 				continue
 			}
 			ink++
-			if ContrastRatio(c, it.BG) > ContrastRatio(fg, it.BG) {
+			if contrast(c) > contrast(fg) {
 				fg = c
 			}
 		}
@@ -266,7 +276,7 @@ func checkDrawn(t *testing.T, img *image.RGBA, it Item, capH float64) {
 		top, bottom := -1, -1
 		for y := rect.Min.Y + i*lh; y < rect.Min.Y+(i+1)*lh && y < rect.Max.Y; y++ {
 			for x := rect.Min.X; x < rect.Max.X; x++ {
-				if ContrastRatio(img.RGBAAt(x, y), it.BG) > 3 {
+				if contrast(img.RGBAAt(x, y)) > 3 {
 					if top < 0 {
 						top = y
 					}

@@ -23,9 +23,9 @@ func TestCallShowsTheRemotePicture(t *testing.T) {
 		video image.Rectangle // where the picture must land
 	}{
 		{1280, 720, image.Rect(0, 0, 1280, 720)},
-		{640, 480, image.Rect(160, 0, 1120, 720)},  // 4:3: bars left and right
-		{1920, 1080, image.Rect(0, 0, 1280, 720)},  // scaled down
-		{1280, 540, image.Rect(0, 90, 1280, 630)},  // wider: bars top and bottom
+		{640, 480, image.Rect(160, 0, 1120, 720)}, // 4:3: bars left and right
+		{1920, 1080, image.Rect(0, 0, 1280, 720)}, // scaled down
+		{1280, 540, image.Rect(0, 90, 1280, 630)}, // wider: bars top and bottom
 		{322, 242, image.Rect(161, 0, 1118, 720)}, // odd chroma sizes
 	} {
 		t.Run(fmt.Sprintf("%dx%d", tc.w, tc.h), func(t *testing.T) {
