@@ -15,6 +15,9 @@ import "time"
 type debouncer struct {
 	quiet time.Duration // the line must be quiet this long before it is sampled
 	hold  time.Duration // long-press threshold; 0: the button has no long press
+	// repeatAfter and repeatEvery, when not 0, make a held button (without a long press)
+	// press again: first repeatAfter after it went down, then every repeatEvery.
+	repeatAfter, repeatEvery time.Duration
 
 	pressed  bool      // the debounced state
 	stuck    bool      // read pressed at start: ignored until first released
@@ -23,6 +26,7 @@ type debouncer struct {
 	settleAt time.Time // last edge of the pending burst + quiet
 	downAt   time.Time // when the current press began (its first edge)
 	longDone bool      // LongPress already sent for the current press
+	repeatAt time.Time // the next repeat of a held button, if it repeats
 }
 
 // change is what a sample did, beyond the events: reported so the owner can log it.
@@ -60,6 +64,9 @@ func (d *debouncer) next() (time.Time, bool) {
 	if d.pressed && !d.stuck && d.hold > 0 && !d.longDone {
 		return d.downAt.Add(d.hold), true
 	}
+	if d.repeats() {
+		return d.repeatAt, true
+	}
 	return time.Time{}, false
 }
 
@@ -84,6 +91,7 @@ func (d *debouncer) due(now time.Time, active bool) ([]Kind, change) {
 			ch = pressedDown
 			if d.hold == 0 {
 				kinds = append(kinds, Press)
+				d.repeatAt = now.Add(d.repeatAfter)
 			}
 		default:
 			d.pressed = false
@@ -101,5 +109,18 @@ func (d *debouncer) due(now time.Time, active bool) ([]Kind, change) {
 		d.longDone = true
 		kinds = append(kinds, LongPress)
 	}
+	if !d.pending && d.repeats() && !now.Before(d.repeatAt) {
+		kinds = append(kinds, Press)
+		// One press per due call: a late loop does not send a burst to catch up.
+		d.repeatAt = d.repeatAt.Add(d.repeatEvery)
+		if !d.repeatAt.After(now) {
+			d.repeatAt = now.Add(d.repeatEvery)
+		}
+	}
 	return kinds, ch
+}
+
+// repeats reports whether a repeat is scheduled: the button repeats and is held.
+func (d *debouncer) repeats() bool {
+	return d.repeatEvery > 0 && d.hold == 0 && d.pressed && !d.stuck
 }

@@ -54,6 +54,7 @@ func TestDebouncer(t *testing.T) {
 	tests := []struct {
 		name     string
 		longable bool // the button has a long press
+		repeats  bool // the button repeats while held (500 ms, then every 250 ms)
 		atStart  bool // pressed at start
 		edges    []rawEdge
 		want     []gotKind
@@ -134,6 +135,31 @@ func TestDebouncer(t *testing.T) {
 			want:     []gotKind{{3 * time.Second, LongPress}, {8 * time.Second, LongPress}},
 		},
 		{
+			name:    "repeating button held: Press, then again after the delay and every interval",
+			repeats: true,
+			edges:   []rawEdge{{100 * ms, true}, {1200 * ms, false}},
+			want:    []gotKind{{130 * ms, Press}, {630 * ms, Press}, {880 * ms, Press}, {1130 * ms, Press}},
+		},
+		{
+			name:    "repeating button tapped does not repeat",
+			repeats: true,
+			edges:   []rawEdge{{100 * ms, true}, {400 * ms, false}, {500 * ms, true}, {700 * ms, false}},
+			want:    []gotKind{{130 * ms, Press}, {530 * ms, Press}},
+		},
+		{
+			name:    "repeating button: a glitch while held does not stop the repeat, and is not a press",
+			repeats: true,
+			edges:   []rawEdge{{100 * ms, true}, {700 * ms, false}, {705 * ms, true}, {1000 * ms, false}},
+			want:    []gotKind{{130 * ms, Press}, {630 * ms, Press}, {880 * ms, Press}},
+		},
+		{
+			name:    "repeating button held at start does not repeat",
+			repeats: true,
+			atStart: true,
+			edges:   []rawEdge{{2 * time.Second, false}},
+			want:    nil,
+		},
+		{
 			name:    "pressed at start is ignored until released, then works",
 			atStart: true,
 			edges:   []rawEdge{{100 * ms, false}, {500 * ms, true}, {600 * ms, false}},
@@ -152,6 +178,9 @@ func TestDebouncer(t *testing.T) {
 			d := &debouncer{quiet: quiet}
 			if tt.longable {
 				d.hold = hold
+			}
+			if tt.repeats {
+				d.repeatAfter, d.repeatEvery = 500*time.Millisecond, 250*time.Millisecond
 			}
 			d.start(tt.atStart)
 			got := runScript(d, tt.edges, 20*time.Second)

@@ -13,7 +13,8 @@
 // default), so contact bounce is one press and a glitch shorter than the interval is none.
 // Buttons without a long press send Press as soon as they are down; a button with one (End:
 // hold 3 s to cancel) sends Press when released early and LongPress when the threshold
-// passes while it is still held. A button that reads pressed at start is ignored until it
+// passes while it is still held. A button with Repeat (the volume buttons) presses again
+// while held: after 600 ms, then every 300 ms. A button that reads pressed at start is ignored until it
 // is released, with a warning naming it (a jammed button or a wrong active level).
 // periph's WaitForEdge cannot be cancelled, so each line is watched with a short timeout in
 // a loop that checks the context. Which presses mean something in which state is the

@@ -19,6 +19,10 @@ const (
 	// DefaultEdgePoll bounds how long one WaitForEdge blocks. periph's WaitForEdge cannot be
 	// cancelled, so this is also how long Run may take to return after its context ends.
 	DefaultEdgePoll = 100 * time.Millisecond
+	// DefaultRepeatDelay and DefaultRepeatInterval: a held volume button presses again
+	// after the delay, then at the interval, so holding + keeps turning it up.
+	DefaultRepeatDelay    = 600 * time.Millisecond
+	DefaultRepeatInterval = 300 * time.Millisecond
 )
 
 // GPIOPin wires one button to one GPIO line.
@@ -35,6 +39,9 @@ type GPIOPin struct {
 	Pull gpio.Pull
 	// LongPress: the button has a long press (End: hold to cancel). See Run.
 	LongPress bool
+	// Repeat: the button presses again while held (the volume buttons). Not with
+	// LongPress.
+	Repeat bool
 }
 
 // GPIOEncoder wires a quadrature rotary encoder (a volume knob) to two GPIO lines. Each
@@ -64,6 +71,9 @@ type GPIOConfig struct {
 	LongPress time.Duration
 	// EdgePoll bounds each WaitForEdge. Default DefaultEdgePoll.
 	EdgePoll time.Duration
+	// RepeatDelay and RepeatInterval time the presses of a held button with Repeat.
+	// Defaults DefaultRepeatDelay and DefaultRepeatInterval.
+	RepeatDelay, RepeatInterval time.Duration
 }
 
 // ErrConfig matches every configuration error from NewGPIO with errors.Is.
@@ -104,6 +114,12 @@ func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO,
 	if cfg.EdgePoll == 0 {
 		cfg.EdgePoll = DefaultEdgePoll
 	}
+	if cfg.RepeatDelay == 0 {
+		cfg.RepeatDelay = DefaultRepeatDelay
+	}
+	if cfg.RepeatInterval == 0 {
+		cfg.RepeatInterval = DefaultRepeatInterval
+	}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
 	}
@@ -116,6 +132,8 @@ func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO,
 		return nil, bad("long press %s: must be longer than the debounce interval %s", cfg.LongPress, cfg.Debounce)
 	case cfg.EdgePoll < 0:
 		return nil, bad("edge poll %s: must be positive", cfg.EdgePoll)
+	case cfg.RepeatDelay < 0 || cfg.RepeatInterval < 100*time.Millisecond:
+		return nil, bad("repeat every %s after %s: the interval must be 100ms or more", cfg.RepeatInterval, cfg.RepeatDelay)
 	}
 	buttons := map[Button]bool{}
 	pins := map[string]Button{}
@@ -125,6 +143,9 @@ func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO,
 		}
 		if buttons[p.Button] {
 			return nil, bad("button %s: wired twice", p.Button)
+		}
+		if p.Repeat && p.LongPress {
+			return nil, bad("button %s: cannot both repeat and have a long press", p.Button)
 		}
 		buttons[p.Button] = true
 		if other, ok := pins[p.Pin.String()]; ok {
@@ -196,7 +217,8 @@ func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO,
 // a time and checking ctx in between; an edge only wakes the loop, which owns all the
 // state and the one timer. A button without a long press sends Press once it has been
 // pressed for the debounce interval; a button with one sends Press when released before
-// the threshold and LongPress when held past it. A button that reads pressed when Run
+// the threshold and LongPress when held past it. A button with Repeat presses again while
+// held, after RepeatDelay and then every RepeatInterval. A button that reads pressed when Run
 // starts is ignored (and logged) until it is released: it is jammed, held, or its active
 // level is configured wrongly.
 func (g *GPIO) Run(ctx context.Context, out chan<- Event) error {
@@ -219,6 +241,9 @@ func (g *GPIO) Run(ctx context.Context, out chan<- Event) error {
 		deb[i] = debouncer{quiet: g.cfg.Debounce}
 		if p.LongPress {
 			deb[i].hold = g.cfg.LongPress
+		}
+		if p.Repeat {
+			deb[i].repeatAfter, deb[i].repeatEvery = g.cfg.RepeatDelay, g.cfg.RepeatInterval
 		}
 		if g.pressed(i) {
 			deb[i].start(true)

@@ -316,6 +316,16 @@ func TestGPIOSeveralButtonsAtOnce(t *testing.T) {
 	)
 }
 
+func TestGPIORepeat(t *testing.T) {
+	h := newHarness(t, GPIOPin{Button: VolumeUp, ActiveLow: true, Pull: gpio.PullUp, Repeat: true})
+	h.start()
+	h.set(VolumeUp, true)
+	h.advance(1500 * time.Millisecond)
+	h.set(VolumeUp, false)
+	h.advance(5 * time.Second)
+	h.expect("volume_up press at 30ms", "volume_up press at 630ms", "volume_up press at 930ms", "volume_up press at 1.23s")
+}
+
 func TestGPIOEncoder(t *testing.T) {
 	h := newHarnessEncoder(t, &GPIOEncoder{ActiveLow: true, Pull: gpio.PullUp},
 		GPIOPin{Button: Mute, ActiveLow: true, Pull: gpio.PullUp})
@@ -408,6 +418,7 @@ func TestNewGPIORefuses(t *testing.T) {
 		{"pin twice", GPIOConfig{Pins: []GPIOPin{{Button: Join, Pin: shared}, {Button: End, Pin: shared}}}, "buttons join and end: both on GPIO17"},
 		{"long press too short", GPIOConfig{Pins: []GPIOPin{{Button: Join, Pin: pin("GPIO5")}}, Debounce: 50 * time.Millisecond, LongPress: 40 * time.Millisecond}, "long press 40ms"},
 		{"debounce too long", GPIOConfig{Pins: []GPIOPin{{Button: Join, Pin: pin("GPIO5")}}, Debounce: 2 * time.Second, LongPress: 5 * time.Second}, "debounce 2s"},
+		{"repeat and long press", GPIOConfig{Pins: []GPIOPin{{Button: End, Pin: pin("GPIO5"), LongPress: true, Repeat: true}}}, "button end: cannot both repeat and have a long press"},
 		{"encoder without B", GPIOConfig{Encoder: &GPIOEncoder{A: pin("GPIO20")}}, "encoder: needs both lines"},
 		{"encoder steps", GPIOConfig{Encoder: &GPIOEncoder{A: pin("GPIO20"), B: pin("GPIO21"), StepsPerClick: 3}}, "3 steps per click"},
 		{"encoder on a button's pin", GPIOConfig{Pins: []GPIOPin{{Button: Mute, Pin: shared}}, Encoder: &GPIOEncoder{A: pin("GPIO20"), B: shared}}, "mute and encoder B: both on GPIO17"},
