@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -148,10 +149,10 @@ func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO,
 			return nil, bad("button %s: cannot both repeat and have a long press", p.Button)
 		}
 		buttons[p.Button] = true
-		if other, ok := pins[p.Pin.String()]; ok {
-			return nil, bad("buttons %s and %s: both on %s", other, p.Button, p.Pin)
+		if other, ok := pins[lineID(p.Pin)]; ok {
+			return nil, bad("buttons %s and %s: both on %s", other, p.Button, p.Pin.Name())
 		}
-		pins[p.Pin.String()] = p.Button
+		pins[lineID(p.Pin)] = p.Button
 	}
 	if e := cfg.Encoder; e != nil {
 		enc := *e
@@ -174,17 +175,17 @@ func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO,
 			name string
 			pin  gpio.PinIn
 		}{{"encoder A", enc.A}, {"encoder B", enc.B}} {
-			if other, ok := pins[l.pin.String()]; ok {
-				return nil, bad("%s and %s: both on %s", other, l.name, l.pin)
+			if other, ok := pins[lineID(l.pin)]; ok {
+				return nil, bad("%s and %s: both on %s", other, l.name, l.pin.Name())
 			}
-			pins[l.pin.String()] = Button(l.name)
+			pins[lineID(l.pin)] = Button(l.name)
 		}
 		cfg.Encoder = &enc
 	}
 	g := &GPIO{cfg: cfg, clock: clock, log: logger.With("component", "button")}
 	configure := func(what string, pin gpio.PinIn, pull gpio.Pull, activeLow bool) error {
 		if err := pin.In(pull, gpio.BothEdges); err != nil {
-			return fmt.Errorf("%s: configure %s as an input: %w", what, pin, err)
+			return fmt.Errorf("%s: configure line %s as an input: %w", what, pin.Name(), err)
 		}
 		level := gpio.High
 		if activeLow {
@@ -217,10 +218,10 @@ func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO,
 // a time and checking ctx in between; an edge only wakes the loop, which owns all the
 // state and the one timer. A button without a long press sends Press once it has been
 // pressed for the debounce interval; a button with one sends Press when released before
-// the threshold and LongPress when held past it. A button with Repeat presses again while
-// held, after RepeatDelay and then every RepeatInterval. A button that reads pressed when Run
-// starts is ignored (and logged) until it is released: it is jammed, held, or its active
-// level is configured wrongly.
+// the threshold and LongPress when held past it. A button with Repeat presses again
+// while held, after RepeatDelay and then every RepeatInterval. A button that reads
+// pressed when Run starts is ignored (and logged) until it is released: it is jammed,
+// held, or its active level is configured wrongly.
 func (g *GPIO) Run(ctx context.Context, out chan<- Event) error {
 	first := false
 	g.runOnce.Do(func() { first = true })
@@ -248,7 +249,7 @@ func (g *GPIO) Run(ctx context.Context, out chan<- Event) error {
 		if g.pressed(i) {
 			deb[i].start(true)
 			g.log.Warn("button reads pressed at start; ignoring it until it is released (check buttons.active_low and the wiring)",
-				"button", string(p.Button), "pin", p.Pin.String())
+				"button", string(p.Button), "line", p.Pin.Name())
 		}
 	}
 	var enc *quadrature
@@ -341,7 +342,7 @@ func (g *GPIO) logChange(i int, ch change) {
 	case released:
 		g.log.Debug("button up", "button", string(p.Button))
 	case unstuck:
-		g.log.Info("button released; it works from now on", "button", string(p.Button), "pin", p.Pin.String())
+		g.log.Info("button released; it works from now on", "button", string(p.Button), "line", p.Pin.Name())
 	}
 }
 
@@ -358,6 +359,11 @@ func (g *GPIO) watch(ctx context.Context, i int, edges chan<- int) {
 			return
 		}
 	}
+}
+
+// lineID tells lines apart: periph's String of a gpioioctl line is a JSON document.
+func lineID(p gpio.PinIn) string {
+	return p.Name() + "#" + strconv.Itoa(p.Number())
 }
 
 func earliest(deb []debouncer) (time.Time, bool) {

@@ -422,7 +422,7 @@ func TestNewGPIORefuses(t *testing.T) {
 		{"encoder without B", GPIOConfig{Encoder: &GPIOEncoder{A: pin("GPIO20")}}, "encoder: needs both lines"},
 		{"encoder steps", GPIOConfig{Encoder: &GPIOEncoder{A: pin("GPIO20"), B: pin("GPIO21"), StepsPerClick: 3}}, "3 steps per click"},
 		{"encoder on a button's pin", GPIOConfig{Pins: []GPIOPin{{Button: Mute, Pin: shared}}, Encoder: &GPIOEncoder{A: pin("GPIO20"), B: shared}}, "mute and encoder B: both on GPIO17"},
-		{"no edges", GPIOConfig{Pins: []GPIOPin{{Button: Join, Pin: &gpiotest.Pin{N: "GPIO9"}}}}, "button join: configure GPIO9(0) as an input"},
+		{"no edges", GPIOConfig{Pins: []GPIOPin{{Button: Join, Pin: &gpiotest.Pin{N: "GPIO9"}}}}, "button join: configure line GPIO9 as an input"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

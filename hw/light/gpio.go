@@ -87,13 +87,13 @@ func NewGPIO(cfg GPIOConfig, clock clockwork.Clock, logger *slog.Logger) (*GPIO,
 		// A dark light at full duty (active low) or zero duty is the probe.
 		c.pwm = c.pin.PWM(g.duty(0), g.freq) == nil
 		if err := g.set(c, 0); err != nil {
-			return nil, fmt.Errorf("light: %s line %s: %w", c.name, c.pin, err)
+			return nil, fmt.Errorf("light: %s line %s: %w", c.name, c.pin.Name(), err)
 		}
 		mode := "on/off"
 		if c.pwm {
 			mode = "PWM"
 		}
-		g.log.Debug("light line", "colour", c.name, "pin", c.pin.String(), "mode", mode)
+		g.log.Debug("light line", "colour", c.name, "line", c.pin.Name(), "mode", mode)
 	}
 	return g, nil
 }
@@ -213,7 +213,7 @@ func (g *GPIO) apply(p Pattern, lit bool) error {
 			continue
 		}
 		if err := g.set(c, want[i]); err != nil {
-			return fmt.Errorf("light: set %s line %s: %w", c.name, c.pin, err)
+			return fmt.Errorf("light: set %s line %s: %w", c.name, c.pin.Name(), err)
 		}
 	}
 	return nil
