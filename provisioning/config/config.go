@@ -24,6 +24,7 @@ type Config struct {
 	Metrics     Metrics     `toml:"metrics"`
 	Buttons     Buttons     `toml:"buttons"`
 	Light       Light       `toml:"light"`
+	Speaker     Speaker     `toml:"speaker"`
 	Log         Log         `toml:"log"`
 }
 
@@ -236,6 +237,27 @@ func ChipPath(chip string) string {
 	return "/dev/" + chip
 }
 
+// Speaker device values besides a device name.
+const (
+	SpeakerAuto = "auto" // the default ALSA output
+	SpeakerOff  = "off"  // no sound output
+)
+
+// Speaker is the sound output: the clinician's voice and the spoken prompts.
+type Speaker struct {
+	// Device is SpeakerAuto, SpeakerOff or part of an ALSA playback device's name, as
+	// `aplay -L` lists them ("Headphones", "HDMI", "USB Audio"). Default auto.
+	Device string `toml:"device"`
+	// Volume is the starting volume, 1 to 10: each step is 4 dB, 10 is full. Default 8.
+	Volume int `toml:"volume"`
+	// Prompts speaks state changes aloud ("The call has ended.") through espeak-ng, for
+	// patients who cannot read the screen. Default true.
+	Prompts bool `toml:"prompts"`
+	// Voice is the espeak-ng voice for the prompts (`espeak-ng --voices=en`). Default
+	// "en-gb".
+	Voice string `toml:"voice"`
+}
+
 // Log formats.
 const (
 	LogAuto = "auto" // JSON under systemd (JOURNAL_STREAM set), text otherwise
@@ -260,8 +282,9 @@ func Defaults() Config {
 		Metrics: Metrics{Listen: "127.0.0.1:9101"},
 		Buttons: Buttons{Backend: ButtonsSim, Chip: "gpiochip0", ActiveLow: true, Pull: PullAuto,
 			Debounce: 30 * time.Millisecond, LongPress: 3 * time.Second, EncoderSteps: 4},
-		Light: Light{Backend: LightSim, Chip: "gpiochip0"},
-		Log:   Log{Format: LogAuto, Level: "info"},
+		Light:   Light{Backend: LightSim, Chip: "gpiochip0"},
+		Speaker: Speaker{Device: SpeakerAuto, Volume: 8, Prompts: true, Voice: "en-gb"},
+		Log:     Log{Format: LogAuto, Level: "info"},
 	}
 }
 
@@ -384,6 +407,16 @@ func (c *Config) Validate() error {
 	}
 
 	p = append(p, c.validateGPIO()...)
+
+	if strings.TrimSpace(c.Speaker.Device) == "" {
+		bad("speaker.device", c.Speaker.Device, `allowed values are "auto", "off" or part of an ALSA device name such as "Headphones"`)
+	}
+	if c.Speaker.Volume < 1 || c.Speaker.Volume > 10 {
+		bad("speaker.volume", c.Speaker.Volume, "must be between 1 and 10 (a booth never starts silent; the patient can mute it)")
+	}
+	if v := c.Speaker.Voice; v == "" || strings.ContainsAny(v, " \t\n") || strings.HasPrefix(v, "-") {
+		bad("speaker.voice", v, `must be an espeak-ng voice name such as "en-gb" (espeak-ng --voices=en lists them)`)
+	}
 
 	if c.Log.Format != LogAuto && c.Log.Format != LogJSON && c.Log.Format != LogText {
 		bad("log.format", c.Log.Format, `allowed values are "auto", "json" and "text"`)

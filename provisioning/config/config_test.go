@@ -58,6 +58,11 @@ func TestParseRefuses(t *testing.T) {
 		{"bad video", minimal + "[media]\nvideo = \"webcam\"\n", []string{`media.video = "webcam"`, "/dev/video0"}},
 		{"fps too high", minimal + "[media]\nfps = 240\n", []string{"media.fps = 240", "between 1 and 60"}},
 		{"bad bitrate", minimal + "[media]\nvideo_bitrate_kbps = 5\n", []string{"media.video_bitrate_kbps = 5"}},
+		{"speaker volume 0", minimal + "[speaker]\nvolume = 0\n", []string{"speaker.volume = 0", "between 1 and 10"}},
+		{"speaker volume 11", minimal + "[speaker]\nvolume = 11\n", []string{"speaker.volume = 11"}},
+		{"empty speaker device", minimal + "[speaker]\ndevice = \"\"\n", []string{`speaker.device = ""`, "Headphones"}},
+		{"bad voice", minimal + "[speaker]\nvoice = \"-w /tmp/x\"\n", []string{"speaker.voice", "espeak-ng"}},
+		{"prompts not a bool", minimal + "[speaker]\nprompts = \"yes\"\n", []string{"speaker.prompts"}},
 		{"bad metrics listen", minimal + "[metrics]\nlisten = \"9101\"\n", []string{`metrics.listen = "9101"`, "host:port"}},
 		{"gpio without end", minimal + "[buttons]\nbackend = \"gpio\"\n", []string{"buttons.end is required"}},
 		{"gpio button mode without join", minimal + "[device]\njoin_mode = \"button\"\n[buttons]\nbackend = \"gpio\"\nend = 27\n", []string{"buttons.join is required"}},
@@ -202,5 +207,22 @@ func TestReadSecret(t *testing.T) {
 	}
 	if _, err := ReadSecret("switchboard.token_file", empty); err == nil || !strings.Contains(err.Error(), "is empty") {
 		t.Errorf("got %v, want an error saying the file is empty", err)
+	}
+}
+
+func TestParseSpeaker(t *testing.T) {
+	cfg, err := Parse("boothd.toml", []byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Speaker{Device: SpeakerAuto, Volume: 8, Prompts: true, Voice: "en-gb"}); cfg.Speaker != want {
+		t.Errorf("default speaker: got %+v, want %+v", cfg.Speaker, want)
+	}
+	cfg, err = Parse("boothd.toml", []byte(minimal+"[speaker]\ndevice = \"USB Audio\"\nvolume = 10\nprompts = false\nvoice = \"en-gb-x-rp\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Speaker{Device: "USB Audio", Volume: 10, Prompts: false, Voice: "en-gb-x-rp"}); cfg.Speaker != want {
+		t.Errorf("speaker: got %+v, want %+v", cfg.Speaker, want)
 	}
 }
