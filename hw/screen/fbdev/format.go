@@ -94,6 +94,8 @@ func Pack(dst []byte, f Format, src *image.RGBA) {
 	switch {
 	case f == rgb565.withGeometry(f):
 		pack = func(d, s []byte, _ Format) { packRGB565(d, s) }
+	case f == xrgb8888.withGeometry(f):
+		pack = func(d, s []byte, _ Format) { packXRGB8888(d, s) }
 	case bpp == 4 && bytewise(f):
 		pack = packBytes32
 	}
@@ -123,9 +125,16 @@ func bytewise(f Format) bool {
 
 func packRGB565(d, s []byte) {
 	for i := range len(s) / 4 {
-		p := s[4*i : 4*i+4 : 4*i+4]
-		v := uint16(p[0]&0xf8)<<8 | uint16(p[1]&0xfc)<<3 | uint16(p[2]>>3)
-		binary.LittleEndian.PutUint16(d[2*i:], v)
+		v := binary.LittleEndian.Uint32(s[4*i:])
+		binary.LittleEndian.PutUint16(d[2*i:], uint16(v&0xf8<<8|v>>5&0x7e0|v>>19&0x1f))
+	}
+}
+
+// packXRGB8888 swaps red and blue a whole pixel at a time.
+func packXRGB8888(d, s []byte) {
+	for i := range len(s) / 4 {
+		v := binary.LittleEndian.Uint32(s[4*i:])
+		binary.LittleEndian.PutUint32(d[4*i:], v&0xff00ff00|v>>16&0xff|v&0xff<<16|0xff000000)
 	}
 }
 

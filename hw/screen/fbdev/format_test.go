@@ -127,8 +127,14 @@ func BenchmarkPack(b *testing.B) {
 			f := tc.f.WithSize(1280, 720)
 			mem := make([]byte, f.Size())
 			b.SetBytes(int64(len(src.Pix)))
+			cpu0 := cpuTime()
 			for b.Loop() {
 				Pack(mem, f, src)
+			}
+			if cpu0 != 0 {
+				ns := float64(cpuTime()-cpu0) / float64(b.N)
+				b.ReportMetric(ns, "cpu-ns/frame")
+				b.ReportMetric(ns*30/1e9*100, "%core@30fps")
 			}
 		})
 	}
