@@ -46,6 +46,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/appointments/{id}", anyPrincipal, s.handleGetAppointment},
 		{"DELETE", "/api/v1/appointments/{id}", clinicianOnly, s.handleCancelAppointment},
 		{"GET", "/api/v1/waiting-room", clinicianOnly, s.handleWaitingRoom},
+		{"GET", "/api/v1/reports", clinicianOnly, s.handleReport},
 		{"GET", "/api/v1/signal", anyPrincipal, s.hub.serve},
 		{"GET", "/api/v1/openapi.yaml", public, handleOpenAPI},
 		{"GET", "/metrics", metricsOnly, s.handleMetrics},
