@@ -925,7 +925,7 @@ function onConnectionState(call) {
       setCallStatus("disconnected", "Connection interrupted – trying to recover…");
       break;
     case "failed":
-      failCall("The video connection to the booth failed, so the call has ended. Admit the patient again to retry.");
+      failCall("The video connection to the booth failed, so the call has ended.");
       break;
     default:
       break;
