@@ -90,7 +90,8 @@ type Error struct {
 	Status  int    // HTTP status
 	Code    string // bad_request, unauthorized, forbidden, not_found, conflict, too_large, ...
 	Message string
-	Field   string // the request field at fault, if any
+	Field   string // the request field at fault, if any (for an import file, its JSON path)
+	Line    int    // the line of an import file at fault, if any
 }
 
 func (e *Error) Error() string {

@@ -1,0 +1,210 @@
+package apiclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ImportRequest is a schedule file to import (POST /api/v1/appointments/import).
+type ImportRequest struct {
+	Data []byte
+	// Format is "fhir", "ical", or "" to let the switchboard tell from the file.
+	Format string
+	// ClinicID defaults to the clinician's; DeviceID is the booth for entries that name
+	// no device of the clinic.
+	ClinicID, DeviceID string
+	DryRun             bool
+	// From and To bound the instances of an iCalendar feed that are imported; zero
+	// means the switchboard's defaults (now, and 90 days on).
+	From, To time.Time
+}
+
+// ImportChange is what an import did (or would do) with one entry of the file.
+type ImportChange struct {
+	Action        string    `json:"action"` // create, update, cancel, unchanged, skip
+	ExternalID    string    `json:"external_id"`
+	Where         string    `json:"where"` // the entry's line or JSON path in the file
+	AppointmentID string    `json:"appointment_id"`
+	Patient       string    `json:"patient"`
+	DeviceID      string    `json:"device_id"`
+	Start         time.Time `json:"start"`
+	End           time.Time `json:"end"`
+	Changed       []string  `json:"changed"`
+	Reason        string    `json:"reason"`
+}
+
+// ImportResult is the switchboard's report of an import.
+type ImportResult struct {
+	Format        string         `json:"format"`
+	DryRun        bool           `json:"dry_run"`
+	Created       int            `json:"created"`
+	Updated       int            `json:"updated"`
+	Cancelled     int            `json:"cancelled"`
+	Unchanged     int            `json:"unchanged"`
+	Skipped       int            `json:"skipped"`
+	OutsideWindow int            `json:"outside_window"`
+	Changes       []ImportChange `json:"changes"`
+}
+
+// ImportAppointments imports a FHIR R4 Bundle or an iCalendar file into a clinic. A
+// refused file is an *Error naming the JSON path (Field) or line (Line) at fault.
+func (c *Client) ImportAppointments(ctx context.Context, in ImportRequest) (ImportResult, error) {
+	q := url.Values{}
+	setNonEmpty(q, "format", in.Format)
+	setNonEmpty(q, "clinic_id", in.ClinicID)
+	setNonEmpty(q, "device_id", in.DeviceID)
+	if in.DryRun {
+		q.Set("dry_run", "true")
+	}
+	setTime(q, "from", in.From)
+	setTime(q, "to", in.To)
+	ct := "application/octet-stream" // let the switchboard look at the file
+	switch in.Format {
+	case "fhir":
+		ct = "application/fhir+json"
+	case "ical":
+		ct = "text/calendar"
+	}
+	var out ImportResult
+	raw, err := c.raw(ctx, "POST", "/api/v1/appointments/import", q, ct, in.Data, "application/json")
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return out, fmt.Errorf("POST /api/v1/appointments/import: decode response: %w", err)
+	}
+	return out, nil
+}
+
+// ReportQuery selects a report: appointments starting in [From, To) (zero: the last 30
+// days), of one clinic (admins; "" is every clinic they may see).
+type ReportQuery struct {
+	From, To time.Time
+	ClinicID string
+}
+
+// ReportMetrics are one clinic's or site's figures; nil pointers are figures that cannot
+// be computed (no samples, or not reported).
+type ReportMetrics struct {
+	Appointments      int      `json:"appointments"`
+	Attended          int      `json:"attended"`
+	DidNotAttend      int      `json:"did_not_attend"`
+	DNARate           *float64 `json:"dna_rate"`
+	Cancelled         int      `json:"cancelled"`
+	MovedToTelephone  int      `json:"moved_to_telephone"`
+	Reconnects        int      `json:"reconnects"`
+	WaitMedianSeconds *float64 `json:"wait_median_seconds"`
+	WaitP90Seconds    *float64 `json:"wait_p90_seconds"`
+	WaitSamples       int      `json:"wait_samples"`
+	CallMedianSeconds *float64 `json:"call_median_seconds"`
+	CallP90Seconds    *float64 `json:"call_p90_seconds"`
+	CallSamples       int      `json:"call_samples"`
+	MeanBitrateKbps   *float64 `json:"mean_bitrate_kbps"`
+	MeanPacketLossPct *float64 `json:"mean_packet_loss_pct"`
+	QualitySamples    int      `json:"quality_samples"`
+}
+
+// ReportSite is one booth's figures.
+type ReportSite struct {
+	DeviceID string        `json:"device_id"`
+	Site     string        `json:"site"`
+	Metrics  ReportMetrics `json:"metrics"`
+}
+
+// ReportClinic is one clinic's figures, in total and per site.
+type ReportClinic struct {
+	ClinicID   string        `json:"clinic_id"`
+	ClinicName string        `json:"clinic_name"`
+	Total      ReportMetrics `json:"total"`
+	Sites      []ReportSite  `json:"sites"`
+}
+
+// Report is the commissioners' report (GET /api/v1/reports).
+type Report struct {
+	From        time.Time      `json:"from"`
+	To          time.Time      `json:"to"`
+	GeneratedAt time.Time      `json:"generated_at"`
+	Clinics     []ReportClinic `json:"clinics"`
+	Notes       []string       `json:"notes"`
+}
+
+func reportQuery(rq ReportQuery) url.Values {
+	q := url.Values{}
+	setTime(q, "from", rq.From)
+	setTime(q, "to", rq.To)
+	setNonEmpty(q, "clinic_id", rq.ClinicID)
+	return q
+}
+
+// Report returns the report as JSON.
+func (c *Client) Report(ctx context.Context, rq ReportQuery) (Report, error) {
+	var out Report
+	err := c.do(ctx, "GET", "/api/v1/reports", reportQuery(rq), nil, &out)
+	return out, err
+}
+
+// ReportCSV returns the report as RFC 4180 CSV.
+func (c *Client) ReportCSV(ctx context.Context, rq ReportQuery) ([]byte, error) {
+	q := reportQuery(rq)
+	q.Set("format", "csv")
+	return c.raw(ctx, "GET", "/api/v1/reports", q, "", nil, "text/csv")
+}
+
+func setNonEmpty(q url.Values, k, v string) {
+	if v != "" {
+		q.Set(k, v)
+	}
+}
+
+func setTime(q url.Values, k string, t time.Time) {
+	if !t.IsZero() {
+		q.Set(k, t.UTC().Format(time.RFC3339))
+	}
+}
+
+// raw sends a body that is not JSON (or none) and returns the response body as it is.
+func (c *Client) raw(ctx context.Context, method, path string, query url.Values, contentType string, body []byte, accept string) ([]byte, error) {
+	u := *c.base
+	u.Path += path
+	u.RawQuery = query.Encode()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", accept)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	res, err := c.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read response: %w", method, path, err)
+	}
+	if res.StatusCode >= 300 {
+		var e struct{ Error Error }
+		if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
+			return nil, &Error{Status: res.StatusCode, Code: "http", Message: strings.TrimSpace(string(raw))}
+		}
+		e.Error.Status = res.StatusCode
+		return nil, &e.Error
+	}
+	return raw, nil
+}
