@@ -5,6 +5,8 @@
 //	boothctl clinics list
 //	boothctl devices add -name library-booth-1 -clinic CLINIC_ID
 //	boothctl appointments add -device DEVICE_ID -patient "Alex Morgan" -start 2026-11-21T14:00:00Z
+//	boothctl appointments import -dry-run pas-export.json
+//	boothctl report -from 2026-10-01 -to 2026-11-01 -csv -o october.csv
 //	boothctl waiting-room
 package main
 
@@ -60,6 +62,10 @@ commands:
   appointments list [-from RFC3339] [-to RFC3339] [-clinic ID]
   appointments add -device ID -patient NAME -start RFC3339 [-minutes 20] [-clinic ID]
   appointments cancel ID
+  appointments import [-dry-run] [-clinic ID] [-device ID] [-format fhir|ical] [-from DATE] [-to DATE] FILE
+                                     import a FHIR R4 Bundle (.json) or iCalendar feed (.ics); - reads stdin
+  report [-from DATE] [-to DATE] [-clinic ID] [-csv] [-o FILE]
+                                     appointments, attendance, waits, calls per clinic and site
   waiting-room
   version
 
@@ -203,6 +209,10 @@ func (cmd *command) dispatch(args []string) error {
 		}
 		fmt.Fprintf(cmd.e.stdout, "appointment %s is %s\n", a.ID, a.Status)
 		return nil
+	case "appointments import":
+		return cmd.appointmentsImport(rest)
+	case "report ":
+		return cmd.report(rest)
 	case "waiting-room ":
 		return cmd.waitingRoom()
 	}
