@@ -24,6 +24,11 @@ const (
 // capHeight is each role's cap height as a fraction of the panel height.
 var capHeight = [...]float64{Body: 0.08, Title: 0.11, Clock: 0.20}
 
+// maxLines is the most lines a block of each role may take; a longer text (a clinic's
+// name of a hundred letters) is cut short with an ellipsis so the screen's message still
+// fits.
+var maxLines = [...]int{Body: 4, Title: 3, Clock: 1}
+
 // minScale is how far a layout that does not fit (a very long clinic name) may shrink its
 // text before it is cut short instead: body text stays at 0.08*0.85 = 6.8% of the height,
 // 41 px on a 600-line panel.
@@ -110,7 +115,7 @@ func (r *Renderer) Layout(v View) Layout {
 		blocks = append(blocks, block{role: role, text: text, fg: fg, gap: gap})
 	}
 	appt := v.Appointment.In(v.loc())
-	clinic := v.ClinicName
+	clinic := shorten(v.ClinicName, maxName)
 	if clinic == "" {
 		clinic = "the clinic"
 	}
@@ -124,7 +129,7 @@ func (r *Renderer) Layout(v View) Layout {
 			add(Body, white, 0.8, "Your next appointment")
 			add(Title, yellow, 0, capitalise(day(now, appt))+" at "+clock(appt))
 			if v.ClinicName != "" {
-				add(Body, white, 0, "with "+v.ClinicName)
+				add(Body, white, 0, "with "+clinic)
 			}
 		}
 	case JoinWindow:
@@ -196,7 +201,7 @@ func (r *Renderer) place(l *Layout, blocks []block) {
 			if b.dot.A != 0 {
 				width -= r.dotSize(b.role, scale) * 3 / 2
 			}
-			b.lines = wrap(f, b.text, width)
+			b.lines = clip(f, wrap(f, b.text, width), maxLines[b.role], width)
 			b.height = len(b.lines) * r.lineHeight(b.role, scale)
 			total += b.height + int(b.gap*float64(r.lineHeight(Body, scale)))
 		}
@@ -317,6 +322,20 @@ func greedy(f font.Face, text string, width int) []string {
 	return lines
 }
 
+// clip keeps at most n lines, ending the last one kept with an ellipsis if any were cut.
+func clip(f font.Face, lines []string, n, width int) []string {
+	if len(lines) <= n {
+		return lines
+	}
+	lines = lines[:n]
+	last := strings.TrimRight(lines[n-1], " .,") + "…"
+	if font.MeasureString(f, last) > fixed.I(width) {
+		last = truncate(f, last, fixed.I(width))
+	}
+	lines[n-1] = last
+	return lines
+}
+
 // truncate cuts s to fit limit with a trailing ellipsis.
 func truncate(f font.Face, s string, limit fixed.Int26_6) string {
 	r := []rune(s)
@@ -327,6 +346,24 @@ func truncate(f font.Face, s string, limit fixed.Int26_6) string {
 		}
 	}
 	return "…"
+}
+
+// maxName is the most characters of a clinic's name shown, so a very long one cannot push
+// the time or what to do off the screen.
+const maxName = 48
+
+// shorten cuts s to at most n characters at a word boundary, with an ellipsis.
+func shorten(s string, n int) string {
+	s = strings.TrimSpace(s)
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndex(cut, " "); i > n/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,.;:-") + "…"
 }
 
 func capitalise(s string) string {

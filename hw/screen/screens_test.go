@@ -90,6 +90,10 @@ func screenCases(t *testing.T) []screenCase {
 			want: []string{"10:05am", "No appointments booked"}},
 		{name: "join-button", view: with(func(v *View) { v.Kind = JoinWindow }),
 			want: []string{"Your appointment with Riverside Surgery is at 10:30am", "Press the green button to join"}},
+		{name: "join-long-name", view: with(func(v *View) {
+			v.Kind = JoinWindow
+			v.ClinicName = "The Very Long Named Community Health and Wellbeing Centre of Little Snoring, Norfolk, at the Old Station Building, Platform Two, Station Road"
+		}), want: []string{"Your appointment with The Very Long Named Community Health and… is at 10:30am", "Press the green button to join"}},
 		{name: "join-auto", view: with(func(v *View) { v.Kind = JoinWindow; v.AutoJoin = true }),
 			want: []string{"Your appointment with Riverside Surgery is at 10:30am", "Joining by itself at 10:30am"}},
 		{name: "waiting", view: with(func(v *View) { v.Kind = Waiting; v.WaitingSince = now.Add(-3*time.Minute - 20*time.Second) }),

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ func start(t *testing.T, cfg Config) *Screen {
 	if cfg.Size == (image.Point{}) {
 		cfg.Size = image.Pt(320, 200)
 	}
+	base := runtime.NumGoroutine()
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -39,8 +41,25 @@ func start(t *testing.T, cfg Config) *Screen {
 			t.Errorf("Run: %v", err)
 		}
 		s.Close()
+		checkGoroutines(t, base)
 	})
 	return s
+}
+
+// checkGoroutines fails the test if more goroutines run than before it started, once the
+// HTTP client's idle connections are closed and goroutines have had time to finish.
+func checkGoroutines(t *testing.T, base int) {
+	t.Helper()
+	http.DefaultClient.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Errorf("%d goroutines left running, want %d:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func solid(size image.Point, c color.RGBA) *image.RGBA {
