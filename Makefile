@@ -47,10 +47,11 @@ fuzz-short: ## a short run of every fuzz target
 	done
 
 .PHONY: bench
-bench: deps ## benchmarks: join latency, boothd CPU and RSS, codecs (figures and ratios printed)
+bench: deps ## benchmarks: join latency, boothd CPU and RSS, codecs, report and import (figures and ratios printed)
 	@scripts/setup test
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 	$(GO) test -run '^$$' -bench . -benchmem ./media/...
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./switchboard/report/ ./switchboard/schedimport/
 
 .PHONY: lint
 lint: ## gofmt and go vet

@@ -60,13 +60,12 @@ type fhirHumanName struct {
 	Prefix []string `json:"prefix"`
 }
 
-// fhirOther is an included Patient, Device or Location: only their names are read.
-type fhirOther struct {
-	ResourceType string           `json:"resourceType"`
-	ID           string           `json:"id"`
-	Identifier   []fhirIdentifier `json:"identifier"`
-	Name         json.RawMessage  `json:"name"` // Patient: HumanName[]; Location: string
-	DeviceName   []struct {
+// fhirResource is any resource of a Bundle: an Appointment, or an included Patient,
+// Device or Location of which only the names are read.
+type fhirResource struct {
+	fhirAppointment
+	Name       json.RawMessage `json:"name"` // Patient: HumanName[]; Location: string
+	DeviceName []struct {
 		Name string `json:"name"`
 	} `json:"deviceName"`
 }
@@ -78,7 +77,6 @@ type fhirEntry struct {
 
 type fhirBundle struct {
 	ResourceType string      `json:"resourceType"`
-	Type         string      `json:"type"`
 	Entry        []fhirEntry `json:"entry"`
 }
 
@@ -103,21 +101,15 @@ var fhirStatus = map[string]struct {
 // Location resources), or a single Appointment, as JSON. Resources of other types in the
 // Bundle are ignored. Every Appointment is checked before any is returned.
 func ParseFHIR(data []byte) (*Batch, error) {
-	var head struct {
-		ResourceType string `json:"resourceType"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	var bundle fhirBundle
+	if err := strictDecode(data, &bundle); err != nil {
 		return nil, jsonError(data, "", err)
 	}
 	b := &Batch{Format: "fhir"}
 	var entries []fhirEntry
 	var entryPath func(i int) string
-	switch head.ResourceType {
+	switch bundle.ResourceType {
 	case "Bundle":
-		var bundle fhirBundle
-		if err := strictDecode(data, &bundle); err != nil {
-			return nil, jsonError(data, "", err)
-		}
 		entries = bundle.Entry
 		entryPath = func(i int) string { return fmt.Sprintf("entry[%d].resource", i) }
 	case "Appointment":
@@ -126,31 +118,33 @@ func ParseFHIR(data []byte) (*Batch, error) {
 	case "":
 		return nil, &Error{Path: "resourceType", Msg: `is missing: want "Bundle" or "Appointment" (a FHIR R4 resource in JSON)`}
 	default:
-		return nil, &Error{Path: "resourceType", Msg: fmt.Sprintf(`is %q: want "Bundle" or "Appointment"`, head.ResourceType)}
+		return nil, &Error{Path: "resourceType", Msg: fmt.Sprintf(`is %q: want "Bundle" or "Appointment"`, bundle.ResourceType)}
+	}
+	if len(entries) > 2*MaxEntries+1000 {
+		return nil, &Error{Path: "entry", Msg: fmt.Sprintf("holds %d resources; import at most %d Appointments at a time", len(entries), MaxEntries)}
 	}
 
-	// First pass: the included resources that references may point at.
-	others := map[string]*fhirOther{}
+	// Each resource is decoded once; the included ones that references may point at are
+	// kept by reference and full URL.
+	resources := make([]fhirResource, len(entries))
+	others := map[string]*fhirResource{}
 	var appts []int
 	for i, e := range entries {
 		p := entryPath(i)
 		if len(e.Resource) == 0 || string(e.Resource) == "null" {
 			return nil, &Error{Path: join(p, ""), Msg: "is missing: every Bundle entry needs a resource"}
 		}
-		var o fhirOther
-		if err := json.Unmarshal(e.Resource, &o); err != nil {
-			var ute *json.UnmarshalTypeError
-			if !errors.As(err, &ute) || !strings.HasPrefix(ute.Field, "name") {
-				return nil, jsonError(e.Resource, p, err)
-			}
+		o := &resources[i]
+		if err := json.Unmarshal(e.Resource, o); err != nil {
+			return nil, jsonError(e.Resource, p, err)
 		}
 		switch o.ResourceType {
 		case "Appointment":
 			appts = append(appts, i)
 		case "Patient", "Device", "Location":
-			others[o.ResourceType+"/"+o.ID] = &o
+			others[o.ResourceType+"/"+o.ID] = o
 			if e.FullURL != "" {
-				others[e.FullURL] = &o
+				others[e.FullURL] = o
 			}
 		case "":
 			return nil, &Error{Path: join(p, "resourceType"), Msg: "is missing"}
@@ -163,11 +157,7 @@ func ParseFHIR(data []byte) (*Batch, error) {
 	seen := map[string]string{}
 	for _, i := range appts {
 		p := entryPath(i)
-		var a fhirAppointment
-		if err := json.Unmarshal(entries[i].Resource, &a); err != nil {
-			return nil, jsonError(entries[i].Resource, p, err)
-		}
-		e, skip, err := fhirEntryOf(&a, p, others)
+		e, skip, err := fhirEntryOf(&resources[i].fhirAppointment, p, others)
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +176,7 @@ func ParseFHIR(data []byte) (*Batch, error) {
 
 // fhirEntryOf converts one Appointment. A non-empty skip means the entry is valid but not
 // imported; an error refuses the file.
-func fhirEntryOf(a *fhirAppointment, p string, others map[string]*fhirOther) (e Entry, skip string, err error) {
+func fhirEntryOf(a *fhirAppointment, p string, others map[string]*fhirResource) (e Entry, skip string, err error) {
 	e.Where = p
 	if p == "" {
 		e.Where = "Appointment"
@@ -383,7 +373,7 @@ func jsonError(data []byte, base string, err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &ute):
-		field := ute.Field
+		field := strings.ReplaceAll(ute.Field, "fhirAppointment.", "")
 		if field == "" {
 			return &Error{Path: join(base, ""), Msg: fmt.Sprintf("must be a JSON object, not %s", ute.Value)}
 		}
