@@ -36,10 +36,11 @@ type deviceView struct {
 	Role      string     `json:"role"`
 	CreatedAt time.Time  `json:"created_at"`
 	LastSeen  *time.Time `json:"last_seen,omitempty"`
+	JoinMode  string     `json:"join_mode,omitempty"` // set remotely; empty: the booth's own config
 }
 
 func viewDevice(d *store.Device) deviceView {
-	v := deviceView{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt}
+	v := deviceView{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt, JoinMode: d.JoinMode}
 	if !d.LastSeen.IsZero() {
 		ls := d.LastSeen
 		v.LastSeen = &ls
@@ -491,12 +492,12 @@ func (s *Server) handleCancelAppointment(w http.ResponseWriter, r *http.Request,
 	if !ok {
 		return
 	}
-	a, err := s.hub.cancelAppointment(a.ID)
+	a, err := s.hub.cancelAppointment(a.ID, clinicianActor(p))
 	switch {
 	case errors.Is(err, errInCall):
 		writeError(w, http.StatusConflict, codeConflict, "appointment %s is in a call; end the call first", a.ID)
 	case errors.Is(err, errEnded):
-		writeError(w, http.StatusConflict, codeConflict, "appointment %s has already ended", a.ID)
+		writeError(w, http.StatusConflict, codeConflict, "appointment %s is %s; it can no longer be cancelled", a.ID, a.Status)
 	case err != nil:
 		s.internalError(w, r, err)
 	default:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -27,6 +28,9 @@ const (
 	// scheduleBefore and scheduleAfter bound the schedule sent to a device.
 	scheduleBefore = time.Hour
 	scheduleAfter  = 48 * time.Hour
+	// scheduleRefresh is how often a connected device is sent its schedule again, so the
+	// 48-hour window it caches moves on even when nothing is booked.
+	scheduleRefresh = time.Hour
 )
 
 var (
@@ -46,7 +50,7 @@ type hub struct {
 
 	mu         sync.Mutex
 	closed     bool
-	clinicians map[string]map[*client]struct{} // clinic ID -> connections after hello
+	clinicians map[string]map[*client]struct{} // clinic ID -> connections that watch its waiting room (clinicians and clinic devices)
 	devices    map[string]map[*client]struct{} // device ID -> connections after hello
 	waiting    map[string][]*waiter            // clinic ID -> waiting room, by arrival
 	calls      map[string]*call                // call ID -> call
@@ -59,6 +63,9 @@ type client struct {
 	id     string // clinician or device ID
 	clinic string
 	name   string // display name shown to the other party of a call
+	// clinicRoom is set for a device whose role is "clinic": the clinic-room appliance
+	// watches the waiting room and admits, like a clinician.
+	clinicRoom bool
 
 	ws     *websocket.Conn
 	conn   *signalling.Conn
@@ -150,6 +157,7 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, p *principal) {
 	}
 	if p.device != nil {
 		c.role, c.id, c.clinic, c.name = signalling.RoleDevice, p.device.ID, p.device.ClinicID, p.device.Name
+		c.clinicRoom = p.device.Role == store.RoleClinic
 	} else {
 		c.role, c.id, c.clinic, c.name = signalling.RoleClinician, p.clinician.ID, p.clinician.ClinicID, p.clinician.Name
 	}
@@ -243,11 +251,15 @@ func (h *hub) writeLoop(ctx context.Context, c *client) {
 func (h *hub) pingLoop(ctx context.Context, c *client) {
 	t := h.s.clock.NewTicker(h.s.cfg.PingInterval)
 	defer t.Stop()
-	for {
+	refreshEvery := max(1, int(scheduleRefresh/h.s.cfg.PingInterval))
+	for ticks := 1; ; ticks++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.Chan():
+			if c.role == signalling.RoleDevice && ticks%refreshEvery == 0 {
+				h.refreshSchedule(c)
+			}
 			pctx, cancel := context.WithTimeout(ctx, h.s.cfg.PingInterval)
 			err := c.ws.Ping(pctx)
 			cancel()
@@ -303,10 +315,30 @@ func (h *hub) handle(c *client, env signalling.Envelope, body any) error {
 		}
 		return h.leave(c, seq, m.AppointmentID)
 	case *signalling.Admit:
-		if c.role != signalling.RoleClinician {
-			return refuse(signalling.CodeForbidden, seq, "only clinicians send admit")
+		if c.role != signalling.RoleClinician && !c.clinicRoom {
+			return refuse(signalling.CodeForbidden, seq, "only clinicians and clinic-room devices send admit")
 		}
 		return h.admit(c, seq, m.AppointmentID)
+	case *signalling.Event:
+		if c.role != signalling.RoleDevice {
+			return refuse(signalling.CodeForbidden, seq, "only devices send event")
+		}
+		return h.deviceEvent(c, m)
+	case *signalling.SettingsAck:
+		if c.role != signalling.RoleDevice {
+			return refuse(signalling.CodeForbidden, seq, "only devices send settings_ack")
+		}
+		if err := h.s.store.AckPushes(c.id, m.Seq); err != nil {
+			return err
+		}
+		c.log.Info("settings acknowledged", "seq", m.Seq)
+		return nil
+	case *signalling.Outcome:
+		if c.role != signalling.RoleClinician {
+			return refuse(signalling.CodeForbidden, seq, "only clinicians record an outcome")
+		}
+		_, err := h.recordOutcomeLocked(c.p, m.AppointmentID, m.Outcome)
+		return outcomeRefusal(seq, m.AppointmentID, err)
 	case *signalling.SDP:
 		return h.relaySDP(c, seq, env.Type, m)
 	case *signalling.Candidate:
@@ -346,6 +378,11 @@ func (h *hub) hello(c *client, seq uint64, m *signalling.Hello) error {
 		addConn(h.devices, c.id, c)
 		h.s.store.TouchDevice(c.id, h.s.clock.Now()) //nolint:errcheck // last-seen is advisory
 		h.sendSchedule(c)
+		h.sendPushes(c)
+		if c.clinicRoom {
+			addConn(h.clinicians, c.clinic, c)
+			c.send(signalling.TypeQueue, h.queueLocked(c.clinic))
+		}
 	} else {
 		addConn(h.clinicians, c.clinic, c)
 		c.send(signalling.TypeQueue, h.queueLocked(c.clinic))
@@ -379,12 +416,47 @@ func (h *hub) findWaiter(clinic, appt string) (int, *waiter) {
 	return -1, nil
 }
 
-func (h *hub) setStatus(id, status string) (store.Appointment, error) {
+// actorOf is the life-cycle actor for a connection.
+func actorOf(c *client) appointment.Actor {
+	if c.role == signalling.RoleDevice {
+		return appointment.Actor{Kind: appointment.ActorDevice, ID: c.id}
+	}
+	return appointment.Actor{Kind: appointment.ActorClinician, ID: c.id}
+}
+
+// now returns an EventInput for ev by actor, happening now.
+func (h *hub) event(ev appointment.Event, actor appointment.Actor) store.EventInput {
 	now := h.s.clock.Now()
-	return h.s.store.UpdateAppointment(id, func(a *store.Appointment) error {
-		a.Status, a.UpdatedAt = status, now
+	return store.EventInput{Event: ev, Actor: actor, At: now, Received: now}
+}
+
+// staleReset returns the events that bring an appointment whose stored status says a
+// patient is present (waiting or in a call) back to scheduled when the hub has no such
+// patient: after a switchboard restart the store still says so, but the booth is gone.
+// Must hold h.mu.
+func (h *hub) staleReset(a store.Appointment) []store.EventInput {
+	if a.Status != store.StatusWaiting && a.Status != store.StatusInCall {
 		return nil
-	})
+	}
+	if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
+		return nil
+	}
+	return []store.EventInput{h.event(appointment.DeviceLost, appointment.System)}
+}
+
+// arriveChain returns the events that put a patient in the waiting room from a's status:
+// a stale reset if needed, the window opening (the system notices: the booth is here),
+// then arrive itself. Must hold h.mu.
+func (h *hub) arriveChain(a store.Appointment, arrive store.EventInput) []store.EventInput {
+	chain := h.staleReset(a)
+	status := a.Status
+	if len(chain) > 0 {
+		status = store.StatusScheduled
+	}
+	if status == store.StatusScheduled {
+		chain = append(chain, h.event(appointment.OpenWindow, appointment.System))
+	}
+	return append(chain, arrive)
 }
 
 func (h *hub) arrive(c *client, seq uint64, id string) error {
@@ -395,7 +467,7 @@ func (h *hub) arrive(c *client, seq uint64, id string) error {
 	if a.DeviceID != c.id {
 		return refuse(signalling.CodeForbidden, seq, "appointment %s is not this device's", id)
 	}
-	if a.Status == store.StatusCancelled || a.Status == store.StatusEnded {
+	if appointment.Status(a.Status).Final() {
 		return refuse(signalling.CodeUnknownAppointment, seq, "appointment %s is %s", id, a.Status)
 	}
 	if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
@@ -408,15 +480,29 @@ func (h *hub) arrive(c *client, seq uint64, id string) error {
 		}
 		return nil
 	}
-	a, err = h.setStatus(a.ID, store.StatusWaiting)
+	a, _, err = h.s.store.Apply(a.ID, h.arriveChain(a, h.event(appointment.Arrive, actorOf(c)))...)
+	if errors.Is(err, appointment.ErrIllegal) {
+		return refuse(signalling.CodeConflict, seq, "appointment %s: %v", id, err)
+	}
 	if err != nil {
 		return err
 	}
-	h.waiting[a.ClinicID] = append(h.waiting[a.ClinicID], &waiter{appt: a, c: c, since: h.s.clock.Now()})
-	c.log.Info("patient arrived", "appointment", a.ID)
-	h.pushQueue(a.ClinicID)
+	h.addWaiter(c, a, h.s.clock.Now())
 	h.pushSchedule(a.DeviceID)
 	return nil
+}
+
+// addWaiter puts c in a's clinic's waiting room, keeping it ordered by arrival. Must
+// hold h.mu.
+func (h *hub) addWaiter(c *client, a store.Appointment, since time.Time) {
+	room := h.waiting[a.ClinicID]
+	i := len(room)
+	for i > 0 && room[i-1].since.After(since) {
+		i--
+	}
+	h.waiting[a.ClinicID] = append(room[:i:i], append([]*waiter{{appt: a, c: c, since: since}}, room[i:]...)...)
+	c.log.Info("patient arrived", "appointment", a.ID)
+	h.pushQueue(a.ClinicID)
 }
 
 func (h *hub) leave(c *client, seq uint64, id string) error {
@@ -427,7 +513,7 @@ func (h *hub) leave(c *client, seq uint64, id string) error {
 	if w.call != nil {
 		return refuse(signalling.CodeConflict, seq, "appointment %s is in a call: send end instead", id)
 	}
-	if _, err := h.setStatus(id, store.StatusScheduled); err != nil {
+	if _, _, err := h.s.store.Apply(id, h.event(appointment.Leave, actorOf(c))); err != nil {
 		return err
 	}
 	h.removeWaiter(c.clinic, i)
@@ -459,7 +545,10 @@ func (h *hub) admit(c *client, seq uint64, id string) error {
 	if w.call != nil {
 		return refuse(signalling.CodeConflict, seq, "appointment %s has already been admitted", id)
 	}
-	if _, err := h.setStatus(a.ID, store.StatusInCall); err != nil {
+	if _, _, err := h.s.store.Apply(a.ID, h.event(appointment.Admit, actorOf(c))); err != nil {
+		if errors.Is(err, appointment.ErrIllegal) {
+			return refuse(signalling.CodeConflict, seq, "appointment %s: %v", id, err)
+		}
 		return err
 	}
 	now := h.s.clock.Now()
@@ -533,17 +622,25 @@ func (h *hub) relaySDP(c *client, seq uint64, t signalling.Type, m *signalling.S
 // so the clinician can admit them again after reloading; when the booth's goes (Wi-Fi, a
 // power cut), the appointment goes back to scheduled so the booth can rejoin when it is back.
 func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
-	status := store.StatusEnded
+	ev := h.event(appointment.End, actorOf(from))
 	backToWaiting := lost && from == cl.offerer
 	switch {
 	case backToWaiting:
-		status = store.StatusWaiting
+		ev = h.event(appointment.ClinicianLost, appointment.System)
 	case lost:
-		status = store.StatusScheduled
+		ev = h.event(appointment.DeviceLost, appointment.System)
 	}
-	if _, err := h.setStatus(cl.appt, status); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+	if _, _, err := h.s.store.Apply(cl.appt, ev); err != nil {
+		// The call is over whatever the store says; a status that no longer allows this
+		// (say, moved to the telephone meanwhile) stays as it is.
+		from.log.Warn("recording the end of a call", "call", cl.id, "appointment", cl.appt, "err", err)
 	}
+	h.forgetCall(cl, from, reason, backToWaiting)
+	return nil
+}
+
+// forgetCall takes an ended call out of the hub and tells the other party. Must hold h.mu.
+func (h *hub) forgetCall(cl *call, from *client, reason string, backToWaiting bool) {
 	delete(h.calls, cl.id)
 	delete(cl.offerer.calls, cl.id)
 	delete(cl.answerer.calls, cl.id)
@@ -562,7 +659,6 @@ func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
 	from.log.Info("call ended", "call", cl.id, "reason", reason)
 	h.pushQueue(cl.clinic)
 	h.pushSchedule(cl.answerer.id)
-	return nil
 }
 
 // drop forgets a connection that has gone: its calls end with peer_lost and a device's
@@ -589,7 +685,7 @@ func (h *hub) drop(c *client) {
 			if w.c != c {
 				continue
 			}
-			if _, err := h.setStatus(w.appt.ID, store.StatusScheduled); err != nil {
+			if _, _, err := h.s.store.Apply(w.appt.ID, h.event(appointment.DeviceLost, appointment.System)); err != nil {
 				c.log.Error("resetting appointment of lost device", "appointment", w.appt.ID, "err", err)
 			}
 			h.removeWaiter(c.clinic, i)
@@ -598,7 +694,8 @@ func (h *hub) drop(c *client) {
 		if changed {
 			h.pushQueue(c.clinic)
 		}
-	} else {
+	}
+	if c.role == signalling.RoleClinician || c.clinicRoom {
 		delete(h.clinicians[c.clinic], c)
 		if len(h.clinicians[c.clinic]) == 0 {
 			delete(h.clinicians, c.clinic)
@@ -673,24 +770,24 @@ func (h *hub) appointmentsChanged(deviceID string) {
 
 // cancelAppointment cancels an appointment for the API. A waiting patient leaves the waiting room;
 // an appointment in a call or ended cannot be cancelled.
-func (h *hub) cancelAppointment(id string) (store.Appointment, error) {
+func (h *hub) cancelAppointment(id string, actor appointment.Actor) (store.Appointment, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a, err := h.s.store.Appointment(id)
 	if err != nil {
 		return a, err
 	}
-	switch a.Status {
-	case store.StatusCancelled:
+	switch {
+	case a.Status == store.StatusCancelled:
 		return a, nil
-	case store.StatusEnded:
-		return a, errEnded
-	case store.StatusInCall:
+	case appointment.Status(a.Status).Final():
+		return a, fmt.Errorf("appointment %s is %s: %w", a.ID, a.Status, errEnded)
+	case a.Status == store.StatusInCall:
 		if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil && w.call != nil {
 			return a, errInCall
 		}
 	}
-	a, err = h.setStatus(id, store.StatusCancelled)
+	a, _, err = h.s.store.Apply(id, append(h.staleReset(a), h.event(appointment.Cancel, actor))...)
 	if err != nil {
 		return a, err
 	}

@@ -1,0 +1,208 @@
+package switchboard
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/store"
+)
+
+// deviceEvents maps the events a booth may record to the life cycle's.
+var deviceEvents = map[string]appointment.Event{
+	signalling.EventWindowOpen: appointment.OpenWindow,
+	signalling.EventArrive:     appointment.Arrive,
+	signalling.EventLeave:      appointment.Leave,
+}
+
+// maxClockSkew bounds how far in the future a booth's event time is believed.
+const maxClockSkew = time.Minute
+
+// deviceEvent applies one event from a booth's outbox, at most once per key, and always
+// acknowledges it so the booth can forget it: applied, a duplicate, or refused for good
+// (no longer legal, or not this booth's appointment). Must hold h.mu.
+func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
+	now := h.s.clock.Now()
+	ack := &signalling.EventAck{Key: m.Key}
+	a, err := h.s.store.Appointment(m.AppointmentID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && a.DeviceID != c.id):
+		// The same answer for "no such appointment" and "not yours", so IDs cannot be probed.
+		ack.Refused = fmt.Sprintf("appointment %s is not this device's", m.AppointmentID)
+		c.log.Warn("event for an appointment that is not this device's", "appointment", m.AppointmentID, "key", m.Key)
+		c.send(signalling.TypeEventAck, ack)
+		return nil
+	case err != nil:
+		return err
+	}
+	at := m.At
+	if at.After(now.Add(maxClockSkew)) {
+		at = now // a booth whose clock runs ahead does not get to queue-jump
+	}
+	in := store.EventInput{Key: m.Key, Event: deviceEvents[m.Event], Actor: actorOf(c), At: at, Received: now}
+	chain := []store.EventInput{in}
+	_, w := h.findWaiter(a.ClinicID, a.ID)
+	if in.Event == appointment.Arrive && w == nil {
+		chain = h.arriveChain(a, in)
+	}
+	got, _, err := h.s.store.Apply(a.ID, chain...)
+	if errors.Is(err, appointment.ErrIllegal) && len(chain) > 1 {
+		// The chain is all or nothing; record the booth's own event as refused.
+		got, _, err = h.s.store.Apply(a.ID, in)
+	}
+	switch {
+	case errors.Is(err, store.ErrDuplicate):
+		ack.Duplicate, ack.Status = true, a.Status
+		c.send(signalling.TypeEventAck, ack)
+		return nil
+	case errors.Is(err, appointment.ErrIllegal):
+		ack.Status, ack.Refused = got.Status, err.Error()
+		c.log.Info("booth event no longer applies", "appointment", a.ID, "event", m.Event, "key", m.Key, "why", err)
+		if in.Event == appointment.Arrive && w != nil && w.call == nil && w.c != c {
+			w.c = c // the booth reconnected while waiting: the new connection takes the place
+		}
+		c.send(signalling.TypeEventAck, ack)
+		return nil
+	case err != nil:
+		return err
+	}
+	ack.Status = got.Status
+	switch in.Event {
+	case appointment.Arrive:
+		h.addWaiter(c, got, earlier(at, now))
+	case appointment.Leave:
+		if i, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
+			h.removeWaiter(a.ClinicID, i)
+			h.pushQueue(a.ClinicID)
+		}
+	}
+	c.send(signalling.TypeEventAck, ack)
+	return nil
+}
+
+// earlier returns the earlier time.
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// errNotYours is returned by recordOutcome for an appointment the caller may not see.
+var errNotYours = errors.New("appointment is not visible to the caller")
+
+func clinicianActor(p *principal) appointment.Actor {
+	return appointment.Actor{Kind: appointment.ActorClinician, ID: p.clinician.ID}
+}
+
+// recordOutcome records a no-show or a move to the telephone for a clinician. A call in
+// progress ends (both parties get end{hangup}) and a waiting patient leaves the waiting
+// room.
+func (h *hub) recordOutcome(p *principal, id, outcome string) (store.Appointment, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.recordOutcomeLocked(p, id, outcome)
+}
+
+// recordOutcomeLocked is recordOutcome for a caller holding h.mu (the signalling reader).
+func (h *hub) recordOutcomeLocked(p *principal, id, outcome string) (store.Appointment, error) {
+	a, err := h.s.store.Appointment(id)
+	if err != nil {
+		return a, err
+	}
+	if !visible(p, &a) {
+		return a, fmt.Errorf("appointment %s: %w", id, errNotYours)
+	}
+	ev := appointment.MarkNoShow
+	if outcome == signalling.OutcomeTelephone {
+		ev = appointment.MoveTelephone
+	}
+	a, _, err = h.s.store.Apply(id, append(h.staleReset(a), h.event(ev, clinicianActor(p)))...)
+	if err != nil {
+		return a, err
+	}
+	if i, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
+		if w.call != nil {
+			cl := w.call
+			delete(h.calls, cl.id)
+			delete(cl.offerer.calls, cl.id)
+			delete(cl.answerer.calls, cl.id)
+			h.s.metrics.callsEnded.WithLabelValues(signalling.EndHangup).Inc()
+			h.s.metrics.callsActive.Dec()
+			for _, party := range []*client{cl.offerer, cl.answerer} {
+				party.send(signalling.TypeEnd, &signalling.End{CallID: cl.id, Reason: signalling.EndHangup})
+			}
+		}
+		h.removeWaiter(a.ClinicID, i)
+		h.pushQueue(a.ClinicID)
+	}
+	h.pushSchedule(a.DeviceID)
+	h.log.Info("outcome recorded", "appointment", id, "outcome", outcome, "clinician", p.clinician.ID)
+	return a, nil
+}
+
+// outcomeRefusal maps recordOutcome's errors to the signalling channel's.
+func outcomeRefusal(seq uint64, id string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, errNotYours):
+		return refuse(signalling.CodeUnknownAppointment, seq, "no appointment %q", id)
+	case errors.Is(err, appointment.ErrIllegal):
+		return refuse(signalling.CodeConflict, seq, "%v", err)
+	}
+	return err
+}
+
+// sendPushes sends a device its queued pushes, oldest first. Must hold h.mu.
+func (h *hub) sendPushes(c *client) {
+	ps, err := h.s.store.Pushes(c.id)
+	if err != nil {
+		c.log.Error("loading queued pushes", "err", err)
+		return
+	}
+	for _, p := range ps {
+		h.sendPush(c, p)
+	}
+}
+
+func (h *hub) sendPush(c *client, p store.Push) {
+	switch p.Type {
+	case store.PushSettings:
+		var set store.DeviceSettings
+		if err := json.Unmarshal(p.Body, &set); err != nil {
+			c.log.Error("decoding queued settings", "seq", p.Seq, "err", err)
+			return
+		}
+		c.send(signalling.TypeSettings, &signalling.Settings{Seq: p.Seq, JoinMode: set.JoinMode})
+	default:
+		c.log.Error("unknown queued push", "type", p.Type, "seq", p.Seq)
+	}
+}
+
+// setDeviceSettings stores a device's settings, queues them durably and sends them to
+// its connections now if it has any; otherwise it gets them when it reconnects.
+func (h *hub) setDeviceSettings(id string, set store.DeviceSettings) (store.Device, bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d, p, err := h.s.store.SetDeviceSettings(id, set, h.s.clock.Now())
+	if err != nil {
+		return d, false, err
+	}
+	for c := range h.devices[id] {
+		h.sendPush(c, p)
+	}
+	return d, len(h.devices[id]) > 0, nil
+}
+
+// refreshSchedule re-sends a device its schedule (its cached window moves on).
+func (h *hub) refreshSchedule(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.hello {
+		h.sendSchedule(c)
+	}
+}
