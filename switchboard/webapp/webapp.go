@@ -41,6 +41,10 @@ func Handler() http.Handler {
 		"app.js":     {"static/app.js", "text/javascript; charset=utf-8"},
 		"app.css":    {"static/app.css", "text/css; charset=utf-8"},
 		"icon.svg":   {"static/icon.svg", "image/svg+xml"},
+		// The commissioners' report page (GET /api/v1/reports as a chart and a table).
+		"report.html": {"static/report.html", "text/html; charset=utf-8"},
+		"report.js":   {"static/report.js", "text/javascript; charset=utf-8"},
+		"report.css":  {"static/report.css", "text/css; charset=utf-8"},
 	}
 	assets := make(map[string]asset, len(files))
 	for p, f := range files {
