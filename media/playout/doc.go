@@ -27,9 +27,10 @@
 // # Loss
 //
 // A slot whose packet is missing is rebuilt from the next packet's in-band FEC (LBRR) when
-// that packet is buffered and carries it, and otherwise concealed by libopus's PLC. Two
-// concealed frames in a row play at full level, the third fades to silence, later ones are
-// silent; real audio after silence fades in over 5 ms. When the buffer runs dry the
+// that packet is buffered and carries it, and otherwise concealed by libopus's PLC. The
+// first 40 ms of concealment in a row play at full level, the frame after fades to silence,
+// later ones are silent; real audio after silence fades in over 5 ms. Packets of 10 to
+// 60 ms are followed by their decoded length. When the buffer runs dry the
 // missing packet's slot is not given up at once: concealment plays while it may still
 // come, so a late packet still plays and the delay grows by what was concealed; after the
 // fade the buffer waits for the target delay's worth of packets again. No transition is

@@ -47,9 +47,9 @@ const (
 
 // Concealment and time stretching.
 const (
-	// concealFull is how many concealed frames in a row play at full level (libopus's PLC
-	// is good for about that long); the next one fades to silence.
-	concealFull = 2
+	// concealFull is how long concealment in a row plays at full level, in samples:
+	// libopus's PLC is good for about 40 ms. The frame after that fades to silence.
+	concealFull = sampleRate * 40 / 1000
 	// The smoothed delay may fall insertBelow under the target before a concealment frame
 	// is inserted, and rise dropAbove over it before a frame is dropped; each moves it by
 	// a frame (20 ms), so the two thresholds span more than a frame and cannot chase each
@@ -126,7 +126,7 @@ type Playout struct {
 	a, b, mix []float32
 	// fade carries concealment fades and fade-ins; it applies to produced call audio.
 	fade        ramp
-	concealRun  int     // concealed frames in a row
+	concealed   int     // samples concealed in a row
 	smoothed    float64 // the jitter buffer's delay, smoothed over a few frames
 	sinceResize int     // frames since the last drop or insertion
 
@@ -420,7 +420,7 @@ func (p *Playout) produce() {
 		} else {
 			p.log.Error("new opus decoder; keeping the old one", "err", err)
 		}
-		p.concealRun = 0
+		p.concealed = 0
 		if len(p.fifo) > 0 {
 			return
 		}
@@ -447,7 +447,7 @@ func (p *Playout) produce() {
 	kind, payload := jb.peek()
 	switch kind {
 	case slotPacket:
-		if p.smoothed < target-insertBelow && p.sinceResize >= insertEvery && p.concealRun == 0 {
+		if p.smoothed < target-insertBelow && p.sinceResize >= insertEvery && p.concealed == 0 {
 			// Too little buffered for the jitter seen: play a concealment frame in front
 			// of the packet, which then follows it as libopus expects after a loss.
 			p.sinceResize = 0
@@ -500,9 +500,9 @@ func (p *Playout) produce() {
 	case slotEmpty:
 		// Nothing buffered: the next packet is late, or the sender has stopped. Conceal
 		// without using up its slot, so a late packet still plays when it comes (the delay
-		// grows by what was concealed, as the jitter asks); give up after concealFull.
+		// grows by what was concealed, as the jitter asks); give up once that has faded.
 		p.concealFrame(false)
-		if p.concealRun > concealFull {
+		if p.fade.settled() && p.fade.cur == 0 {
 			// Faded out: stop and wait for the target delay's worth of packets again.
 			jb.playing = false
 			p.stats.Underruns++
@@ -551,7 +551,7 @@ func (p *Playout) decodeB(payload []byte) ([]float32, error) {
 // Must hold mu.
 func (p *Playout) emit(f []float32, real bool) {
 	if real {
-		p.concealRun = 0
+		p.concealed = 0
 		if p.fade.target != 1 {
 			p.fade.set(1, fadeInRamp)
 		}
@@ -562,24 +562,24 @@ func (p *Playout) emit(f []float32, real bool) {
 }
 
 // concealFrame appends one frame of packet-loss concealment: at full level for the first
-// concealFull in a row, fading to silence over the next, silent after that. With fadeOut
-// it fades to silence at once. Must hold mu.
+// concealFull samples in a row, fading to silence over the frame after, silent after that.
+// With fadeOut it fades to silence at once. Must hold mu.
 func (p *Playout) concealFrame(fadeOut bool) {
-	p.concealRun++
 	n := p.jb.frameLen
-	if p.concealRun > concealFull+1 && p.fade.settled() && p.fade.cur == 0 {
-		p.stats.Concealed++
+	prior := p.concealed
+	p.concealed += n
+	p.stats.Concealed++
+	if prior >= concealFull && p.fade.settled() && p.fade.cur == 0 {
 		p.fifo = append(p.fifo, make([]float32, n)...)
 		return
 	}
-	pcm, err := p.dec.Conceal()
-	if err != nil {
-		p.a = append(p.a[:0], make([]float32, n)...)
-	} else {
-		p.stats.Concealed++
+	if pcm, err := p.dec.Conceal(); err == nil {
 		p.a = toFloat(p.a, pcm)
+	} else {
+		p.a = append(p.a[:0], make([]float32, n)...)
+		p.fade.set(0, 1)
 	}
-	if fadeOut || p.concealRun > concealFull {
+	if fadeOut || prior >= concealFull {
 		p.fade.set(0, len(p.a))
 	}
 	p.emit(p.a, false)
