@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
@@ -51,6 +52,21 @@ const (
 	JoinButton = "button"
 )
 
+// Device roles, as in the config file.
+const (
+	// RoleBooth is a patient's booth: it keeps a schedule and joins waiting rooms.
+	RoleBooth = "booth"
+	// RoleClinic is the clinic-room appliance: it shows its clinic's waiting room, its
+	// Join button (Next) admits the patient who has waited longest and End ends the
+	// call. It offers; its Caller's calls must implement Offerer.
+	RoleClinic = "clinic"
+)
+
+// outboxWindow bounds the outbox events sent and not yet acknowledged, so a long replay
+// never has more acknowledgements in flight than the switchboard queues for one
+// connection (64).
+const outboxWindow = 32
+
 // Config is what a Booth needs to know. cmd/boothd fills it from the config file.
 type Config struct {
 	// SwitchboardURL is the switchboard's base URL; the booth dials <URL>/api/v1/signal.
@@ -64,6 +80,8 @@ type Config struct {
 	JoinMode string
 	// JoinWindow is how long before the start an appointment can be joined.
 	JoinWindow time.Duration
+	// Role is RoleBooth (the default) or RoleClinic.
+	Role string
 	// StateDir holds booth.db when Deps.Store is nil.
 	StateDir string
 	// StatsInterval is how often a call's stats are read into the metrics. Default 2s.
@@ -104,6 +122,24 @@ type Snapshot struct {
 	Calls         int       // calls started since Run
 	Ignored       int       // button presses that did nothing (e.g. Join outside any window)
 	Connects      int       // link connection attempts
+
+	// NextAppointmentID and NextWindowAt are the next appointment whose join window has
+	// not opened yet and when it opens (zero when there is none), so the screen can say
+	// "your appointment opens at 10:50".
+	NextAppointmentID string
+	NextWindowAt      time.Time
+	// TooEarly is set when Join was pressed before any window was open, until the next
+	// window opens: the screen shows NextWindowAt.
+	TooEarly bool
+	// JoinMode is the mode in force: the config's, or the one the switchboard pushed.
+	JoinMode string
+	// Outbox is how many recorded events the switchboard has not acknowledged yet.
+	Outbox int
+	// Role is RoleBooth or RoleClinic.
+	Role string
+	// Queue is the clinic's waiting room (RoleClinic only; nil until the first one).
+	// It is replaced, never changed in place.
+	Queue *signalling.Queue
 }
 
 // ErrClosed is returned by Run after Close.
@@ -142,7 +178,18 @@ type Booth struct {
 	connects int
 
 	// Owned by the loop goroutine.
-	state     State
+	joinMode  string
+	nextAppt  string
+	nextAt    time.Time
+	tooEarly  bool
+	outboxN   int
+	sentSeq   uint64          // highest outbox seq sent on this connection
+	inflight  map[string]string // key -> appointment of outbox events sent on this connection, not yet acknowledged
+	queue     *signalling.Queue
+	// presence: after the link returned while waiting, say arrive again once the outbox
+	// is delivered (the switchboard took the booth out of the room when the link dropped).
+	presence bool
+	state    State
 	offline   bool
 	current   string          // appointment whose window is open
 	waiting   string          // appointment arrived for
@@ -189,6 +236,12 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 	if cfg.JoinMode != JoinAuto && cfg.JoinMode != JoinButton {
 		return nil, fmt.Errorf("booth: join mode %q is not %q or %q", cfg.JoinMode, JoinAuto, JoinButton)
 	}
+	if cfg.Role == "" {
+		cfg.Role = RoleBooth
+	}
+	if cfg.Role != RoleBooth && cfg.Role != RoleClinic {
+		return nil, fmt.Errorf("booth: role %q is not %q or %q", cfg.Role, RoleBooth, RoleClinic)
+	}
 	if cfg.StatsInterval <= 0 {
 		cfg.StatsInterval = 2 * time.Second
 	}
@@ -212,6 +265,7 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		offline:  true,
 		left:     map[string]bool{},
 		done:     map[string]bool{},
+		inflight: map[string]string{},
 	}
 	if b.clock == nil {
 		b.clock = clockwork.NewRealClock()
@@ -251,7 +305,16 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		events:     b.linkCh,
 		onAttempt:  b.onLinkAttempt,
 	}
-	b.snap = Snapshot{State: Idle, Offline: true}
+	b.joinMode = cfg.JoinMode
+	if set, err := b.store.Settings(); err != nil {
+		b.log.Warn("read pushed settings; using the config's", "err", err)
+	} else if set.JoinMode != "" {
+		b.joinMode = set.JoinMode
+	}
+	if evs, err := b.store.Outbox(0, 0); err == nil {
+		b.outboxN = len(evs)
+	}
+	b.snap = Snapshot{State: Idle, Offline: true, JoinMode: b.joinMode, Role: cfg.Role, Outbox: b.outboxN}
 	b.metrics.setState(Idle)
 	return b, nil
 }
@@ -274,8 +337,8 @@ func (b *Booth) Run(ctx context.Context) error {
 	defer close(b.runDone)
 	defer cancel()
 
-	b.log.Info("booth starting", "device", b.cfg.DeviceName, "switchboard", b.cfg.SwitchboardURL,
-		"join_mode", b.cfg.JoinMode, "join_window", b.cfg.JoinWindow.String())
+	b.log.Info("booth starting", "device", b.cfg.DeviceName, "role", b.cfg.Role, "switchboard", b.cfg.SwitchboardURL,
+		"join_mode", b.joinMode, "join_window", b.cfg.JoinWindow.String(), "outbox", b.outboxN)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.link.run(gctx) })
 	if b.buttons != nil {
@@ -436,6 +499,14 @@ func (b *Booth) publish() {
 		Ignored:       b.ignored,
 		Connects:      b.connects,
 		AppointmentID: b.current,
+
+		NextAppointmentID: b.nextAppt,
+		NextWindowAt:      b.nextAt,
+		TooEarly:          b.tooEarly,
+		JoinMode:          b.joinMode,
+		Outbox:            b.outboxN,
+		Role:              b.cfg.Role,
+		Queue:             b.queue,
 	}
 	switch {
 	case b.call != nil:
@@ -482,6 +553,10 @@ func (b *Booth) loop(ctx context.Context) error {
 			b.evaluate(ctx) // the clock may have moved since the last event
 			b.onButton(ctx, ev)
 		case ev := <-b.linkCh:
+			if ack, ok := ev.body.(*signalling.EventAck); ok {
+				b.onAcks(ctx, ack)
+				break
+			}
 			b.onLink(ctx, ev)
 		case <-timerC:
 		case <-callDone:
@@ -508,10 +583,10 @@ func (b *Booth) joinable(a Appointment) bool {
 		return false
 	}
 	switch a.Status {
-	case "cancelled", "canceled", "done", "completed", "ended":
+	case "canceled", "done", "completed":
 		return false
 	}
-	return true
+	return !appointment.Status(a.Status).Final() && !a.Local.Final()
 }
 
 // evaluate works out the state from the schedule and the clock, arrives in auto mode at
@@ -529,7 +604,7 @@ func (b *Booth) evaluate(ctx context.Context) {
 			appts = append(appts, a)
 		}
 	}
-	b.current = ""
+	b.current, b.nextAppt, b.nextAt = "", "", time.Time{}
 	next := time.Time{}
 	consider := func(t time.Time) {
 		if t.After(now) && (next.IsZero() || t.Before(next)) {
@@ -567,9 +642,11 @@ func (b *Booth) evaluate(ctx context.Context) {
 				return
 			}
 		}
-		b.log.Info("appointment over or cancelled while waiting; leaving the waiting room", "appointment", b.waiting)
-		if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil && !errors.Is(err, errOffline) {
-			b.log.Warn("send leave", "err", err)
+		b.log.Info("appointment over, cancelled or closed while waiting; leaving the waiting room", "appointment", b.waiting)
+		if a, err := b.store.Get(b.waiting); err != nil || !appointment.Status(a.Status).Final() {
+			if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil && !errors.Is(err, errOffline) {
+				b.log.Warn("send leave", "err", err)
+			}
 		}
 		b.waiting = ""
 	}
@@ -578,22 +655,130 @@ func (b *Booth) evaluate(ctx context.Context) {
 		open := a.Start.Add(-b.cfg.JoinWindow)
 		consider(open)
 		consider(a.End)
-		if b.cfg.JoinMode == JoinAuto {
+		if b.joinMode == JoinAuto {
 			consider(a.Start)
 		}
 		if b.current == "" && !now.Before(open) {
 			b.current = a.ID
 			b.state = JoinWindow
-			if b.cfg.JoinMode == JoinAuto && !now.Before(a.Start) && !b.left[a.ID] {
+			b.tooEarly = false
+			if localOf(a) == appointment.Scheduled {
+				b.record(ctx, a.ID, appointment.OpenWindow)
+			}
+			if b.joinMode == JoinAuto && !now.Before(a.Start) && !b.left[a.ID] {
 				b.arrive(ctx, a.ID)
 			}
 		}
+		if b.current == "" && b.nextAppt == "" && now.Before(open) {
+			b.nextAppt, b.nextAt = a.ID, open
+		}
+	}
+}
+
+// record appends an event to the durable outbox and sends it if the link is up. It
+// reports whether the event was recorded: one the life cycle does not allow from the
+// booth's view of the appointment is not.
+func (b *Booth) record(ctx context.Context, id string, ev appointment.Event) bool {
+	e, err := b.store.Record(id, ev, b.clock.Now())
+	if err != nil {
+		if errors.Is(err, appointment.ErrIllegal) {
+			b.log.Debug("event not recorded", "appointment", id, "event", ev, "why", err)
+		} else {
+			b.log.Error("record event", "appointment", id, "event", ev, "err", err)
+		}
+		return false
+	}
+	b.outboxN++
+	b.log.Info("event recorded", "appointment", id, "event", ev, "key", e.Key)
+	b.flushOutbox(ctx)
+	return true
+}
+
+// flushOutbox sends recorded events in order, keeping at most outboxWindow of them
+// unacknowledged, while the link is up.
+func (b *Booth) flushOutbox(ctx context.Context) {
+	if b.offline || len(b.inflight) >= outboxWindow {
+		return
+	}
+	evs, err := b.store.Outbox(b.sentSeq, outboxWindow-len(b.inflight))
+	if err != nil {
+		b.log.Error("read outbox", "err", err)
+		return
+	}
+	for _, e := range evs {
+		err := b.link.send(ctx, signalling.TypeEvent, &signalling.Event{Key: e.Key, AppointmentID: e.AppointmentID, Event: string(e.Event), At: e.At})
+		if err != nil {
+			if !errors.Is(err, errOffline) {
+				b.link.warn("send outbox event; resending when the link is back", "key", e.Key, "err", err)
+			}
+			return
+		}
+		b.sentSeq = e.Seq
+		b.inflight[e.Key] = e.AppointmentID
+	}
+}
+
+// onAcks forgets acknowledged events: ack and any others already waiting on the link,
+// in one transaction.
+func (b *Booth) onAcks(ctx context.Context, ack *signalling.EventAck) {
+	acks := []*signalling.EventAck{ack}
+	var next *linkEvent
+collect:
+	for len(acks) < 4*outboxWindow {
+		select {
+		case ev := <-b.linkCh:
+			if a, ok := ev.body.(*signalling.EventAck); ok {
+				acks = append(acks, a)
+				continue
+			}
+			next = &ev
+			break collect
+		default:
+			break collect
+		}
+	}
+	keys := make([]string, 0, len(acks))
+	status := map[string]string{}
+	for _, a := range acks {
+		keys = append(keys, a.Key)
+		if a.Refused != "" {
+			b.log.Warn("switchboard refused a recorded event", "key", a.Key, "status", a.Status, "why", a.Refused)
+		}
+	}
+	n := 0
+	for _, a := range acks {
+		if id, ok := b.inflight[a.Key]; ok {
+			n++
+			delete(b.inflight, a.Key)
+			if a.Status != "" {
+				status[id] = a.Status
+			}
+		}
+	}
+	if err := b.store.Ack(status, keys...); err != nil {
+		b.log.Error("forget acknowledged events", "err", err)
+	} else {
+		b.outboxN = max(0, b.outboxN-n)
+	}
+	b.flushOutbox(ctx)
+	b.sayPresence(ctx)
+	if next != nil {
+		b.onLink(ctx, *next)
 	}
 }
 
 func (b *Booth) arrive(ctx context.Context, id string) {
 	b.waiting, b.arrivedAt, b.state = id, b.clock.Now(), Waiting
 	delete(b.left, id)
+	if a, err := b.store.Get(id); err == nil && localOf(a) == appointment.Scheduled {
+		b.record(ctx, id, appointment.OpenWindow)
+	}
+	if b.record(ctx, id, appointment.Arrive) {
+		b.log.Info("arrived in the waiting room", "appointment", id, "offline", b.offline)
+		return
+	}
+	// By the booth's own record it is in the room already (the clinician's connection
+	// dropped, say): say so live, which the switchboard takes as harmless.
 	err := b.link.send(ctx, signalling.TypeArrive, &signalling.Arrive{AppointmentID: id})
 	switch {
 	case errors.Is(err, errOffline):
@@ -610,9 +795,14 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 	switch ev.Button {
 	case button.Join:
 		switch {
+		case b.cfg.Role == RoleClinic:
+			handled = b.admitNext(ctx)
 		case b.call == nil && b.waiting == "" && b.current != "":
 			b.arrive(ctx, b.current)
 			handled = true
+		case b.call == nil && b.waiting == "" && b.nextAppt != "":
+			b.tooEarly = true
+			b.log.Info("join pressed before the window; showing when it opens", "appointment", b.nextAppt, "opens", b.nextAt)
 		default:
 			b.log.Info("join pressed outside an appointment window; ignored", "state", b.state.String())
 		}
@@ -627,10 +817,13 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 			b.markDone(appt)
 			handled = true
 		case b.waiting != "":
-			// Offline, there is nothing to tell: the switchboard took us out of the waiting
-			// room when the link dropped, and we do not re-arrive.
-			if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil && !errors.Is(err, errOffline) {
-				b.log.Warn("send leave", "appointment", b.waiting, "err", err)
+			// Recorded, so the switchboard learns of it even if the link is down now. If
+			// the booth's record does not allow it, say it live (offline there is nothing
+			// to tell: the switchboard took us out of the room when the link dropped).
+			if !b.record(ctx, b.waiting, appointment.Leave) {
+				if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil && !errors.Is(err, errOffline) {
+					b.log.Warn("send leave", "appointment", b.waiting, "err", err)
+				}
 			}
 			b.log.Info("left the waiting room", "appointment", b.waiting)
 			b.left[b.waiting] = true
@@ -666,15 +859,21 @@ func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 	case linkUp:
 		b.offline = false
 		b.metrics.linkUp.Set(1)
-		b.log.Info("switchboard link up", "device_id", ev.welcome.ID, "clinic", ev.welcome.ClinicName)
-		if b.waiting != "" {
-			if err := b.link.send(ctx, signalling.TypeArrive, &signalling.Arrive{AppointmentID: b.waiting}); err != nil {
-				b.log.Warn("resend arrive", "appointment", b.waiting, "err", err)
-			}
-		}
+		b.log.Info("switchboard link up", "device_id", ev.welcome.ID, "clinic", ev.welcome.ClinicName, "outbox", b.outboxN)
+		b.sentSeq = 0
+		clear(b.inflight)
+		b.presence = b.waiting != ""
+		b.flushOutbox(ctx)
+		b.sayPresence(ctx)
 	case linkDown:
 		b.offline = true
 		b.metrics.linkUp.Set(0)
+		b.presence = false
+		clear(b.inflight)
+		if b.call != nil && b.cfg.Role == RoleClinic {
+			b.log.Warn("link lost during a call; ending it", "call", b.call.id)
+			b.closeCall("link_lost")
+		}
 		if b.call != nil {
 			// The switchboard ends our calls when our connection drops; the patient is
 			// put back in the waiting room when the link returns.
@@ -697,13 +896,26 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		}
 		b.log.Info("schedule updated", "appointments", len(m.Appointments))
 	case *signalling.Call:
-		b.onCall(ctx, m)
-	case *signalling.SDP:
-		if t != signalling.TypeOffer {
-			b.log.Debug("ignored", "type", t)
+		if b.cfg.Role == RoleClinic {
+			b.onOffererCall(ctx, m)
 			return
 		}
-		b.onOffer(ctx, m)
+		b.onCall(ctx, m)
+	case *signalling.SDP:
+		switch {
+		case t == signalling.TypeOffer && b.cfg.Role == RoleBooth:
+			b.onOffer(ctx, m)
+		case t == signalling.TypeAnswer && b.cfg.Role == RoleClinic:
+			b.onAnswer(ctx, m)
+		default:
+			b.log.Debug("ignored", "type", t)
+		}
+	case *signalling.Settings:
+		b.onSettings(ctx, m)
+	case *signalling.Queue:
+		if b.cfg.Role == RoleClinic {
+			b.queue = m
+		}
 	case *signalling.Candidate:
 		if b.call == nil || b.call.id != m.CallID {
 			b.log.Debug("candidate for another call; ignored", "call", m.CallID)
@@ -720,6 +932,9 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		appt := b.call.apptID
 		b.log.Info("call ended by the other side", "call", m.CallID, "reason", m.Reason)
 		b.closeCall("remote_" + m.Reason)
+		if b.cfg.Role == RoleClinic {
+			return // the appointment is the booth's to rejoin or not
+		}
 		if m.Reason == signalling.EndPeerLost {
 			// The clinician's connection dropped; wait for them to admit us again.
 			b.arrive(ctx, appt)
@@ -876,5 +1091,131 @@ func (cc *callCtl) flushCandidates() {
 func (cc *callCtl) sendCandidate(c signalling.Candidate) {
 	if err := cc.link.send(cc.ctx, signalling.TypeCandidate, &c); err != nil {
 		cc.link.warn("send candidate", "call", cc.id, "err", err)
+	}
+}
+
+// sayPresence tells the switchboard, once the outbox has been delivered after the link
+// returned, that the booth is still waiting.
+func (b *Booth) sayPresence(ctx context.Context) {
+	if !b.presence || b.offline || b.waiting == "" || b.outboxN > 0 {
+		return
+	}
+	b.presence = false
+	if err := b.link.send(ctx, signalling.TypeArrive, &signalling.Arrive{AppointmentID: b.waiting}); err != nil {
+		b.log.Warn("resend arrive", "appointment", b.waiting, "err", err)
+	}
+}
+
+// onSettings applies settings the switchboard pushed, once per seq, and acknowledges
+// them (again, if they were applied before the last acknowledgement got lost).
+func (b *Booth) onSettings(ctx context.Context, m *signalling.Settings) {
+	cur, err := b.store.Settings()
+	if err != nil {
+		b.log.Error("read settings", "err", err)
+		return
+	}
+	if m.Seq > cur.Seq {
+		if err := b.store.SaveSettings(Settings{Seq: m.Seq, JoinMode: m.JoinMode}); err != nil {
+			b.log.Error("store pushed settings; not acknowledging them", "err", err)
+			return
+		}
+		if m.JoinMode != b.joinMode {
+			b.log.Info("join mode changed by the switchboard", "from", b.joinMode, "to", m.JoinMode)
+		}
+		b.joinMode = m.JoinMode
+	}
+	if err := b.link.send(ctx, signalling.TypeSettingsAck, &signalling.SettingsAck{Seq: m.Seq}); err != nil {
+		b.log.Warn("acknowledge settings", "seq", m.Seq, "err", err)
+	}
+}
+
+// admitNext (the clinic-room appliance's Next button) admits the patient who has waited
+// longest and is not in a call. The switchboard decides: if someone else admitted them a
+// moment earlier, it refuses with a conflict and the queue that follows shows it.
+func (b *Booth) admitNext(ctx context.Context) bool {
+	if b.call != nil || b.queue == nil {
+		b.log.Info("next pressed with a call in progress or no waiting room yet; ignored")
+		return false
+	}
+	for _, e := range b.queue.Entries {
+		if e.InCall {
+			continue
+		}
+		if err := b.link.send(ctx, signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.AppointmentID}); err != nil {
+			b.log.Warn("send admit", "appointment", e.AppointmentID, "err", err)
+			return false
+		}
+		b.log.Info("admitting the patient who has waited longest", "appointment", e.AppointmentID, "since", e.Since)
+		return true
+	}
+	b.log.Info("next pressed with nobody waiting; ignored")
+	return false
+}
+
+// onOffererCall starts a call the clinic-room appliance admitted: it offers.
+func (b *Booth) onOffererCall(ctx context.Context, m *signalling.Call) {
+	refuse := func(why string) {
+		b.log.Warn("refusing call", "call", m.CallID, "why", why)
+		if err := b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: m.CallID, Reason: signalling.EndFailed}); err != nil {
+			b.log.Warn("send end", "call", m.CallID, "err", err)
+		}
+	}
+	switch {
+	case m.Role != signalling.CallOfferer:
+		refuse("the clinic-room appliance only offers, got role " + string(m.Role))
+		return
+	case b.call != nil:
+		refuse("already in call " + b.call.id)
+		return
+	}
+	cc := &callCtl{id: m.CallID, apptID: m.AppointmentID, link: b.link, ctx: ctx, log: b.log}
+	ac, err := b.caller.StartCall(ctx, CallParams{
+		CallID:        m.CallID,
+		AppointmentID: m.AppointmentID,
+		Role:          signalling.CallOfferer,
+		ICEServers:    m.ICEServers,
+		OnCandidate:   cc.onCandidate,
+	})
+	if err != nil {
+		b.log.Error("start call", "call", m.CallID, "err", err)
+		refuse("media did not start")
+		return
+	}
+	off, ok := ac.(Offerer)
+	var sdp string
+	if ok {
+		sdp, err = off.Offer(ctx)
+	}
+	if err == nil && ok {
+		err = b.link.send(ctx, signalling.TypeOffer, &signalling.SDP{CallID: m.CallID, SDP: sdp})
+	}
+	if !ok || err != nil {
+		ac.Close()
+		b.log.Error("offer", "call", m.CallID, "offerer", ok, "err", err)
+		refuse("could not offer")
+		return
+	}
+	cc.ac, cc.connected = ac, ac.Connected()
+	b.call, b.stats = cc, CallStats{}
+	b.calls++
+	b.arrivedAt = b.clock.Now()
+	b.ticker = b.clock.NewTicker(b.cfg.StatsInterval)
+	b.mu.Lock()
+	b.active = ac
+	b.mu.Unlock()
+	b.log.Info("call started", "call", m.CallID, "appointment", m.AppointmentID, "patient", m.Peer)
+	cc.flushCandidates() // the offer is out: the switchboard relays candidates now
+}
+
+func (b *Booth) onAnswer(ctx context.Context, m *signalling.SDP) {
+	if b.call == nil || b.call.id != m.CallID {
+		b.log.Warn("answer for a call we are not in; ignored", "call", m.CallID)
+		return
+	}
+	cc := b.call
+	if err := cc.ac.(Offerer).SetAnswer(m.SDP); err != nil {
+		b.log.Error("apply answer", "call", cc.id, "err", err)
+		b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: cc.id, Reason: signalling.EndFailed}) //nolint:errcheck // the call is being closed anyway
+		b.closeCall("failed")
 	}
 }

@@ -105,7 +105,21 @@ type fakeSwitchboard struct {
 	mu       sync.Mutex
 	schedule []signalling.Appointment
 	open     []*sbConn
+	events   []signalling.Event // every event received, duplicates included
+	applied  map[string]bool
 	wg       sync.WaitGroup
+}
+
+// recorded returns the events the fake has received, as "appointment:event" (a replayed
+// duplicate appears twice; the real switchboard applies it once).
+func (sb *fakeSwitchboard) recorded() []string {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	var out []string
+	for _, e := range sb.events {
+		out = append(out, e.AppointmentID+":"+e.Event)
+	}
+	return out
 }
 
 func newFakeSwitchboard(t *testing.T, clock clockwork.Clock, appts ...signalling.Appointment) *fakeSwitchboard {
@@ -157,6 +171,29 @@ func (sb *fakeSwitchboard) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			return
+		}
+		// Outbox events are acknowledged like the switchboard does; an arrive or leave
+		// among them is handed to the test as the live message it stands for.
+		if e, ok := body.(*signalling.Event); ok {
+			sb.mu.Lock()
+			sb.events = append(sb.events, *e)
+			dup := sb.applied[e.Key]
+			if sb.applied == nil {
+				sb.applied = map[string]bool{}
+			}
+			sb.applied[e.Key] = true
+			sb.mu.Unlock()
+			if c.Send(ctx, signalling.TypeEventAck, &signalling.EventAck{Key: e.Key, Duplicate: dup}) != nil {
+				return
+			}
+			switch {
+			case dup:
+			case e.Event == signalling.EventArrive:
+				sc.msgs <- msg{signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.AppointmentID}}
+			case e.Event == signalling.EventLeave:
+				sc.msgs <- msg{signalling.TypeLeave, &signalling.Leave{AppointmentID: e.AppointmentID}}
+			}
+			continue
 		}
 		sc.msgs <- msg{env.Type, body}
 	}

@@ -19,6 +19,9 @@ type Caller interface {
 type CallParams struct {
 	CallID        string
 	AppointmentID string
+	// Role is the side of the SDP exchange: a booth answers (the zero value means
+	// answerer); the clinic-room appliance offers, and its ActiveCall must be an Offerer.
+	Role signalling.CallRole
 	ICEServers    []signalling.ICEServer
 	// OnCandidate is called with each local ICE candidate, and once with an empty
 	// Candidate string at the end of gathering. It may be called from any goroutine and
@@ -40,6 +43,15 @@ type ActiveCall interface {
 	Stats() CallStats
 	// Close ends the call and releases its tracks. It is idempotent.
 	Close() error
+}
+
+// Offerer is implemented by calls that can take the offering side, as the clinic-room
+// appliance does.
+type Offerer interface {
+	// Offer creates the local offer SDP.
+	Offer(ctx context.Context) (string, error)
+	// SetAnswer applies the remote answer.
+	SetAnswer(answerSDP string) error
 }
 
 // Muter is implemented by calls that can mute the microphone; the Mute button uses it.

@@ -33,7 +33,7 @@ type linkEvent struct {
 	welcome *signalling.Welcome // linkUp
 	err     error               // linkDown
 	typ     signalling.Type     // linkMessage
-	body    any                 // linkMessage: *signalling.Schedule, *signalling.Call, ...
+	body    any                 // linkMessage: *signalling.Schedule, *signalling.Call, *signalling.EventAck, ...
 }
 
 // Timeouts of the link, in real time: they guard the network, not the schedule.
@@ -165,7 +165,8 @@ func (l *link) session(ctx context.Context) (welcomed bool, err error) {
 		switch m := body.(type) {
 		case *signalling.Error:
 			l.log.Warn("switchboard reported an error", "code", m.Code, "message", m.Message, "ref", m.Ref)
-		case *signalling.Schedule, *signalling.Call, *signalling.SDP, *signalling.Candidate, *signalling.End:
+		case *signalling.Schedule, *signalling.Call, *signalling.SDP, *signalling.Candidate, *signalling.End,
+			*signalling.EventAck, *signalling.Settings, *signalling.Queue:
 			if !l.emit(ctx, linkEvent{kind: linkMessage, typ: env.Type, body: body}) {
 				return true, ctx.Err()
 			}

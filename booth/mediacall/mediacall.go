@@ -58,7 +58,8 @@ func New(engine *call.Engine, cfg Config, clock clockwork.Clock, logger *slog.Lo
 		onVideo: cfg.OnVideoFrame, onAudio: cfg.OnAudio, metrics: cfg.Metrics}, nil
 }
 
-// StartCall opens local media and creates the answering side of the call.
+// StartCall opens local media and creates the call: the answering side for a booth, the
+// offering side (p.Role offerer) for the clinic-room appliance.
 func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.ActiveCall, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -67,8 +68,12 @@ func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.Activ
 	if err != nil {
 		return nil, fmt.Errorf("open local media: %w", err)
 	}
+	role := p.Role
+	if role == "" {
+		role = signalling.CallAnswerer
+	}
 	mc, err := c.engine.NewCall(call.Options{
-		Role:         signalling.CallAnswerer,
+		Role:         role,
 		ICEServers:   p.ICEServers,
 		Tracks:       stream.Tracks(),
 		OnCandidate:  p.OnCandidate,
@@ -97,7 +102,16 @@ type activeCall struct {
 
 // activeCall does not implement booth.Muter yet: media/call has no way to stop sending
 // audio; the Mute button is ignored (and counted) until it has.
-var _ booth.ActiveCall = (*activeCall)(nil)
+var (
+	_ booth.ActiveCall = (*activeCall)(nil)
+	_ booth.Offerer    = (*activeCall)(nil)
+)
+
+// Offer creates the offer of a call started with Role offerer.
+func (a *activeCall) Offer(ctx context.Context) (string, error) { return a.call.Offer(ctx) }
+
+// SetAnswer applies the remote answer to an offer.
+func (a *activeCall) SetAnswer(sdp string) error { return a.call.SetAnswer(sdp) }
 
 func (a *activeCall) Answer(ctx context.Context, offer string) (string, error) {
 	return a.call.Answer(ctx, offer)
