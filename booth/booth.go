@@ -178,18 +178,18 @@ type Booth struct {
 	connects int
 
 	// Owned by the loop goroutine.
-	joinMode  string
-	nextAppt  string
-	nextAt    time.Time
-	tooEarly  bool
-	outboxN   int
-	sentSeq   uint64          // highest outbox seq sent on this connection
-	inflight  map[string]string // key -> appointment of outbox events sent on this connection, not yet acknowledged
-	queue     *signalling.Queue
+	joinMode string
+	nextAppt string
+	nextAt   time.Time
+	tooEarly bool
+	outboxN  int
+	sentSeq  uint64            // highest outbox seq sent on this connection
+	inflight map[string]string // key -> appointment of outbox events sent on this connection, not yet acknowledged
+	queue    *signalling.Queue
 	// presence: after the link returned while waiting, say arrive again once the outbox
 	// is delivered (the switchboard took the booth out of the room when the link dropped).
-	presence bool
-	state    State
+	presence  bool
+	state     State
 	offline   bool
 	current   string          // appointment whose window is open
 	waiting   string          // appointment arrived for

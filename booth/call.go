@@ -21,8 +21,8 @@ type CallParams struct {
 	AppointmentID string
 	// Role is the side of the SDP exchange: a booth answers (the zero value means
 	// answerer); the clinic-room appliance offers, and its ActiveCall must be an Offerer.
-	Role signalling.CallRole
-	ICEServers    []signalling.ICEServer
+	Role       signalling.CallRole
+	ICEServers []signalling.ICEServer
 	// OnCandidate is called with each local ICE candidate, and once with an empty
 	// Candidate string at the end of gathering. It may be called from any goroutine and
 	// must not be called after Close returns.
