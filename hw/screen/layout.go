@@ -140,10 +140,11 @@ func (r *Renderer) Layout(v View) Layout {
 		add(Body, white, 0, "Your appointment with "+clinic+" "+verb+" "+clock(appt))
 		if v.AutoJoin {
 			if appt.After(now) {
-				add(Title, yellow, 0.8, "Joining by itself at "+clock(appt))
+				add(Title, yellow, 0.8, "Joining automatically at "+clock(appt))
 			} else {
 				add(Title, yellow, 0.8, "Joining now")
 			}
+			add(Body, white, 0.8, "You do not need to press anything")
 		} else {
 			blocks = append(blocks, block{role: Title, fg: yellow, dot: green, gap: 0.8,
 				text: "Press the green button to join"})

@@ -95,7 +95,7 @@ func screenCases(t *testing.T) []screenCase {
 			v.ClinicName = "The Very Long Named Community Health and Wellbeing Centre of Little Snoring, Norfolk, at the Old Station Building, Platform Two, Station Road"
 		}), want: []string{"Your appointment with The Very Long Named Community Health and… is at 10:30am", "Press the green button to join"}},
 		{name: "join-auto", view: with(func(v *View) { v.Kind = JoinWindow; v.AutoJoin = true }),
-			want: []string{"Your appointment with Riverside Surgery is at 10:30am", "Joining by itself at 10:30am"}},
+			want: []string{"Your appointment with Riverside Surgery is at 10:30am", "Joining automatically at 10:30am", "You do not need to press anything"}},
 		{name: "waiting", view: with(func(v *View) { v.Kind = Waiting; v.WaitingSince = now.Add(-3*time.Minute - 20*time.Second) }),
 			want: []string{"The clinician will be with you soon", "You have waited 3 minutes"}},
 		{name: "in-call", view: with(func(v *View) { v.Kind = InCall }),

@@ -48,7 +48,7 @@ type View struct {
 	ClinicName  string    // "Riverside Surgery"
 	ClinicPhone string    // shown on the Fault screen, if set
 	Appointment time.Time // the next (or current) appointment's start; zero if none
-	// AutoJoin is the join mode: true joins by itself at the start time, false waits for
+	// AutoJoin is the join mode: true joins automatically at the start time, false waits for
 	// the green Join button.
 	AutoJoin bool
 	// WaitingSince is when the booth entered the waiting room (for "You have waited 3
