@@ -377,3 +377,22 @@ func TestESpeakRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestTone(t *testing.T) {
+	b := Tone(660, 100*time.Millisecond, 0.25)
+	if len(b) != 4800 {
+		t.Fatalf("got %d samples, want 4800", len(b))
+	}
+	if b[0] != 0 || b[len(b)-1] != 0 {
+		t.Errorf("edges: got %d and %d, want 0 and 0", b[0], b[len(b)-1])
+	}
+	if got, want := amplitude(b[480:4320], 660, SampleRate), 0.25*math.MaxInt16; math.Abs(got-want) > want*0.02 {
+		t.Errorf("amplitude %.0f, want %.0f", got, want)
+	}
+	limit := 0.25 * math.MaxInt16 * 2 * math.Sin(math.Pi*660/SampleRate) * 1.2
+	for i := 1; i < len(b); i++ {
+		if d := math.Abs(float64(b[i]) - float64(b[i-1])); d > limit {
+			t.Fatalf("step %.0f at %d, want none above %.0f", d, i, limit)
+		}
+	}
+}
