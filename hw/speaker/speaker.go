@@ -23,9 +23,10 @@ type Source interface {
 
 // Config chooses the output.
 type Config struct {
-	// Device is "" or "default" for the system's default output, or part of an ALSA
-	// playback device's name as `aplay -L` or the log at start-up lists them
-	// ("Headphones", "HDMI", "USB Audio").
+	// Device is "" or "default" for the system's default output, an ALSA device string
+	// as `aplay -L` lists them ("plughw:CARD=Headphones,DEV=0", "null"), or part of a
+	// device's description ("Headphones", "HDMI", "USB Audio"); the log lists them at
+	// start-up.
 	Device string
 	// PeriodMillis is how much sound the device asks for at a time; zero means 10 ms.
 	// Shorter lowers latency and raises the chance of an underrun on a busy CPU.

@@ -63,7 +63,7 @@ func Open(cfg Config, src Source) (*Speaker, error) {
 	}
 	var names []string
 	for _, d := range infos {
-		names = append(names, d.Name())
+		names = append(names, fmt.Sprintf("%s (%s)", alsaID(d.ID), d.Name()))
 	}
 	if len(infos) == 0 {
 		s.free()
@@ -81,9 +81,12 @@ func Open(cfg Config, src Source) (*Speaker, error) {
 	if want != "" {
 		found := false
 		for i := range infos {
-			if strings.Contains(strings.ToLower(infos[i].Name()), strings.ToLower(want)) {
+			id := alsaID(infos[i].ID)
+			if id == want || strings.Contains(strings.ToLower(infos[i].Name()), strings.ToLower(want)) {
+				// Pointer copies the ID into C memory, which miniaudio reads during
+				// InitDevice; it is one small allocation per Open, never freed.
 				dc.Playback.DeviceID = infos[i].ID.Pointer()
-				s.name = infos[i].Name()
+				s.name = id
 				found = true
 				break
 			}
@@ -103,6 +106,18 @@ func Open(cfg Config, src Source) (*Speaker, error) {
 	s.log.Info("speaker opened", "device", s.name, "rate", dev.SampleRate(),
 		"period_ms", cfg.PeriodMillis, "devices", strings.Join(names, "; "))
 	return s, nil
+}
+
+// alsaID is the ALSA device string ("hw:CARD=Headphones,DEV=0", "null") miniaudio keeps
+// in its device ID for the ALSA backend, a C string.
+func alsaID(id malgo.DeviceID) string {
+	b := id[:]
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
 }
 
 // data is miniaudio's callback, on its audio thread: fill the device's buffer from the
