@@ -19,6 +19,13 @@ type Source interface {
 	History(id string) ([]appointment.Record, error)
 }
 
+// batchHistories is implemented by stores that read many histories in one go (both of
+// package store's); Build then reads each clinic's in one call instead of one per
+// appointment.
+type batchHistories interface {
+	Histories(ids []string) (map[string][]appointment.Record, error)
+}
+
 // Quality is one call's quality as its booth reported it.
 type Quality struct {
 	BitrateKbps   float64
@@ -128,20 +135,21 @@ func Build(src Source, qs QualitySource, q Query) (*Report, error) {
 				return nil, fmt.Errorf("report: call quality of clinic %s: %w", cid, err)
 			}
 		}
+		inRange := as[:0]
+		for _, a := range as {
+			if !a.Start.Before(q.From) && a.Start.Before(q.To) { // overlapping is not enough
+				inRange = append(inRange, a)
+			}
+		}
+		histories, err := readHistories(src, inRange)
+		if err != nil {
+			return nil, err
+		}
 		bySite := map[string]*group{}
 		total := &group{}
-		for i := range as {
-			a := &as[i]
-			if a.Start.Before(q.From) || !a.Start.Before(q.To) {
-				continue // overlaps the range but starts outside it
-			}
-			var hist []appointment.Record
-			if a.Status != store.StatusCancelled {
-				if hist, err = src.History(a.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-					return nil, fmt.Errorf("report: history of appointment %s: %w", a.ID, err)
-				}
-			}
-			v := outcome(a, hist, q.Now)
+		for i := range inRange {
+			a := &inRange[i]
+			v := outcome(a, histories[a.ID], q.Now)
 			if qv, ok := quality[a.ID]; ok && v.attended {
 				v.quality = &qv
 				anyQuality = true
@@ -181,6 +189,33 @@ func Build(src Source, qs QualitySource, q Query) (*Report, error) {
 		rep.Notes = append(rep.Notes, NoteQualityNotReported)
 	}
 	return rep, nil
+}
+
+// readHistories reads the histories of the appointments that are not cancelled (a
+// cancelled one counts by its status alone).
+func readHistories(src Source, as []store.Appointment) (map[string][]appointment.Record, error) {
+	ids := make([]string, 0, len(as))
+	for i := range as {
+		if as[i].Status != store.StatusCancelled {
+			ids = append(ids, as[i].ID)
+		}
+	}
+	if bh, ok := src.(batchHistories); ok {
+		h, err := bh.Histories(ids)
+		if err != nil {
+			return nil, fmt.Errorf("report: histories: %w", err)
+		}
+		return h, nil
+	}
+	out := make(map[string][]appointment.Record, len(ids))
+	for _, id := range ids {
+		h, err := src.History(id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("report: history of appointment %s: %w", id, err)
+		}
+		out[id] = h
+	}
+	return out, nil
 }
 
 // outcome reads one appointment's status and history.

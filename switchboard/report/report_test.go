@@ -307,3 +307,15 @@ func TestPercentile(t *testing.T) {
 		}
 	}
 }
+
+// onlySource hides the store's batch history read, so Build reads one history at a time.
+type onlySource struct{ report.Source }
+
+func TestBuildOneHistoryAtATime(t *testing.T) {
+	st, c := newFixture(t)
+	rep, err := report.Build(onlySource{st}, nil, report.Query{From: day0, To: day0.AddDate(0, 0, 5), ClinicIDs: []string{c.ID}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMetrics(t, "total", rep.Clinics[0].Total, wantTotal)
+}
