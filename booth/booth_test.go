@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,6 +102,7 @@ type fakeSwitchboard struct {
 	token string
 	clock clockwork.Clock
 	conns chan *sbConn
+	down  atomic.Bool // answer 503: the switchboard is unreachable
 
 	mu       sync.Mutex
 	schedule []signalling.Appointment
@@ -132,6 +134,10 @@ func newFakeSwitchboard(t *testing.T, clock clockwork.Clock, appts ...signalling
 func (sb *fakeSwitchboard) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/api/v1/signal" {
 		http.NotFound(w, r)
+		return
+	}
+	if sb.down.Load() {
+		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
 	}
 	if r.Header.Get("Authorization") != "Bearer "+sb.token {
@@ -278,6 +284,16 @@ func (c *fakeCall) AddCandidate(cand signalling.Candidate) error {
 	return nil
 }
 
+// Offer and SetAnswer make fakeCall an Offerer, for the clinic-room role.
+func (c *fakeCall) Offer(ctx context.Context) (string, error) { return fakeAnswer, nil }
+
+func (c *fakeCall) SetAnswer(sdp string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offer = sdp // the remote description, whichever side
+	return nil
+}
+
 func (c *fakeCall) Connected() <-chan struct{} { return c.connected }
 func (c *fakeCall) Done() <-chan struct{}      { return c.done }
 
@@ -322,6 +338,9 @@ type harness struct {
 
 type opts struct {
 	mode     string
+	role     string
+	store    Store  // nil: a MemStore (or a BoltStore in stateDir)
+	down     bool   // the switchboard is unreachable at first
 	stateDir string // "" uses a MemStore
 	url      string // "" uses the fake switchboard
 	token    string // "" uses the one the fake switchboard accepts
@@ -345,6 +364,7 @@ func start(t *testing.T, o opts) *harness {
 	h := &harness{t: t, clock: clockwork.NewFakeClockAt(t0), caller: newFakeCaller(), reg: prometheus.NewRegistry()}
 	h.sim = button.NewSim(h.clock)
 	h.sb = newFakeSwitchboard(t, h.clock, o.appts...)
+	h.sb.down.Store(o.down)
 	url := h.sb.srv.URL
 	if o.url != "" {
 		url = o.url
@@ -360,7 +380,11 @@ func start(t *testing.T, o opts) *harness {
 		Registerer: h.reg,
 		HTTPClient: h.sb.srv.Client(),
 	}
-	if o.stateDir == "" {
+	switch {
+	case o.store != nil:
+		h.store = o.store
+		deps.Store = h.store
+	case o.stateDir == "":
 		h.store = NewMemStore()
 		deps.Store = h.store
 	}
@@ -369,6 +393,7 @@ func start(t *testing.T, o opts) *harness {
 		Token:          cmp.Or(o.token, h.sb.token),
 		DeviceName:     "test booth",
 		JoinMode:       o.mode,
+		Role:           o.role,
 		JoinWindow:     10 * time.Minute,
 		StateDir:       o.stateDir,
 		ReconnectMin:   time.Second,
