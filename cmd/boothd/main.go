@@ -128,6 +128,7 @@ func run(ctx context.Context, args []string) error {
 		DeviceName:     cfg.Device.Name,
 		JoinMode:       cfg.Device.JoinMode,
 		JoinWindow:     cfg.Device.JoinWindow,
+		Role:           cfg.Device.Role,
 		StateDir:       cfg.State.Dir,
 	}, booth.Deps{
 		Caller:     caller,

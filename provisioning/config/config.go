@@ -43,6 +43,12 @@ const (
 	JoinButton = "button" // arrive when Join is pressed during the join window
 )
 
+// Device roles.
+const (
+	RoleBooth  = "booth"  // a patient's booth: joins its appointments
+	RoleClinic = "clinic" // the clinic-room appliance: shows the waiting room, Next admits
+)
+
 // Device describes this booth.
 type Device struct {
 	// Name is a human name for logs and the start-up banner.
@@ -52,6 +58,9 @@ type Device struct {
 	// JoinWindow is how long before an appointment's start it can be joined. Default 10m;
 	// written as a Go duration string ("10m", "90s").
 	JoinWindow time.Duration `toml:"join_window"`
+	// Role is RoleBooth or RoleClinic (the device must have the same role on the
+	// switchboard). Default RoleBooth.
+	Role string `toml:"role"`
 }
 
 // State is where boothd keeps its files.
@@ -276,7 +285,7 @@ type Log struct {
 // Defaults returns a Config with every default filled in and the required keys empty.
 func Defaults() Config {
 	return Config{
-		Device:  Device{JoinMode: JoinAuto, JoinWindow: 10 * time.Minute},
+		Device:  Device{JoinMode: JoinAuto, JoinWindow: 10 * time.Minute, Role: RoleBooth},
 		State:   State{Dir: "/var/lib/carebooth"},
 		Media:   Media{Video: SourceAuto, Audio: SourceAuto, Width: 1280, Height: 720, FPS: 30, VideoBitrateKbps: 1500},
 		Metrics: Metrics{Listen: "127.0.0.1:9101"},
@@ -376,6 +385,9 @@ func (c *Config) Validate() error {
 
 	if c.Device.JoinMode != JoinAuto && c.Device.JoinMode != JoinButton {
 		bad("device.join_mode", c.Device.JoinMode, `allowed values are "auto" and "button"`)
+	}
+	if c.Device.Role != RoleBooth && c.Device.Role != RoleClinic {
+		bad("device.role", c.Device.Role, `allowed values are "booth" (a patient's booth) and "clinic" (the clinic-room appliance)`)
 	}
 	if c.Device.JoinWindow < 0 || c.Device.JoinWindow > 2*time.Hour {
 		bad("device.join_window", c.Device.JoinWindow.String(), "must be between 0s and 2h")

@@ -51,6 +51,7 @@ func TestParseRefuses(t *testing.T) {
 		{"wrong type", minimal + "[media]\nwidth = \"wide\"\n", []string{"line 6", "media.width"}},
 		{"bad duration", minimal + "[device]\njoin_window = \"ten minutes\"\n", []string{"line 6", "device.join_window"}},
 		{"bad join mode", minimal + "[device]\njoin_mode = \"always\"\n", []string{`device.join_mode = "always"`, `"auto" and "button"`}},
+		{"bad role", minimal + "[device]\nrole = \"kiosk\"\n", []string{`device.role = "kiosk"`, `"booth"`, `"clinic"`}},
 		{"long join window", minimal + "[device]\njoin_window = \"5h\"\n", []string{"device.join_window", "between 0s and 2h"}},
 		{"bad url scheme", "[switchboard]\nurl = \"ftp://sb\"\ntoken_file = \"t\"\n", []string{`switchboard.url = "ftp://sb"`, "wss://"}},
 		{"missing url", "[switchboard]\ntoken_file = \"t\"\n", []string{"switchboard.url is required"}},
