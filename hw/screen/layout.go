@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"slices"
 	"strings"
+	"unicode"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/math/fixed"
@@ -115,6 +116,7 @@ func (r *Renderer) Layout(v View) Layout {
 		blocks = append(blocks, block{role: role, text: text, fg: fg, gap: gap})
 	}
 	appt := v.Appointment.In(v.loc())
+	v.ClinicName, v.ClinicPhone, v.Problem = clean(v.ClinicName), clean(v.ClinicPhone), clean(v.Problem)
 	clinic := shorten(v.ClinicName, maxName)
 	if clinic == "" {
 		clinic = "the clinic"
@@ -167,7 +169,7 @@ func (r *Renderer) Layout(v View) Layout {
 		}
 		add(Body, white, 0.8, problem)
 		if v.ClinicPhone != "" {
-			add(Body, yellow, 0.8, "Please tell a member of staff, or call "+strings.ReplaceAll(v.ClinicPhone, " ", nbsp))
+			add(Body, yellow, 0.8, "Please tell a member of staff, or call "+keepTogether(v.ClinicPhone))
 		} else {
 			add(Body, yellow, 0.8, "Please tell a member of staff.")
 		}
@@ -347,6 +349,27 @@ func truncate(f font.Face, s string, limit fixed.Int26_6) string {
 		}
 	}
 	return "…"
+}
+
+// clean turns control and formatting characters (new lines, bidirectional overrides, zero
+// widths) in text from elsewhere into spaces, and collapses runs of spaces.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// keepTogether joins a phone number's parts so it is not broken across lines, unless it
+// is too long to fit on one.
+func keepTogether(phone string) string {
+	if len([]rune(phone)) > 20 {
+		return phone
+	}
+	return strings.ReplaceAll(phone, " ", nbsp)
 }
 
 // maxName is the most characters of a clinic's name shown, so a very long one cannot push

@@ -27,7 +27,7 @@ type Renderer struct {
 	faces    map[faceKey]font.Face
 
 	img     *image.RGBA // the frame returned by Render, reused
-	overlay *image.RGBA // a call's text boxes, drawn when the layout changes
+	overlay []*image.RGBA // a call's text boxes, each its own size, drawn when the layout changes
 	last    Layout
 	lastKey layoutKey       // what last was worked out from
 	drawn   bool            // img holds last
@@ -150,22 +150,20 @@ func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool)
 		r.self.draw(r.img, fit(self.Rect.Size(), l.Self), self, true)
 		changed = true
 	}
-	for _, it := range l.Items {
-		if it.Box {
-			copyRect(r.img, r.overlay, it.Rect)
-		}
+	for _, o := range r.overlay {
+		copyRect(r.img, o, o.Rect)
 	}
 	return r.img, changed
 }
 
-// drawOverlay draws a call's boxed items into the overlay layer.
+// drawOverlay draws a call's boxed items, each into an image of its own.
 func (r *Renderer) drawOverlay(l Layout) {
-	if r.overlay == nil {
-		r.overlay = image.NewRGBA(r.img.Rect)
-	}
+	r.overlay = r.overlay[:0]
 	for _, it := range l.Items {
 		if it.Box {
-			r.drawItem(r.overlay, it)
+			o := image.NewRGBA(it.Rect)
+			r.drawItem(o, it)
+			r.overlay = append(r.overlay, o)
 		}
 	}
 }
@@ -253,16 +251,16 @@ func fill(dst *image.RGBA, rect image.Rectangle, c color.RGBA) {
 	}
 }
 
-// copyRect copies rect from src to dst, both the same size.
+// copyRect copies rect, in both images' coordinates, from src to dst.
 func copyRect(dst, src *image.RGBA, rect image.Rectangle) {
-	rect = rect.Intersect(dst.Rect)
+	rect = rect.Intersect(dst.Rect).Intersect(src.Rect)
 	if rect.Empty() {
 		return
 	}
 	n := 4 * rect.Dx()
 	for y := rect.Min.Y; y < rect.Max.Y; y++ {
-		o := dst.PixOffset(rect.Min.X, y)
-		copy(dst.Pix[o:o+n], src.Pix[o:o+n])
+		do, so := dst.PixOffset(rect.Min.X, y), src.PixOffset(rect.Min.X, y)
+		copy(dst.Pix[do:do+n], src.Pix[so:so+n])
 	}
 }
 
