@@ -26,7 +26,7 @@ type Renderer struct {
 	capPerPx [3]float64
 	faces    map[faceKey]font.Face
 
-	img     *image.RGBA // the frame returned by Render, reused
+	img     *image.RGBA   // the frame returned by Render, reused
 	overlay []*image.RGBA // a call's text boxes, each its own size, drawn when the layout changes
 	last    Layout
 	lastKey layoutKey       // what last was worked out from
