@@ -70,3 +70,15 @@ func BenchmarkOpusDecode(b *testing.B) {
 	b.StopTimer()
 	reportBlock(b)
 }
+
+// BenchmarkShorten is one accelerate (the most expensive stretch: the widest lag search),
+// which happens at most every third frame while the delay is over its target.
+func BenchmarkShorten(b *testing.B) {
+	x := toneFloat(180, 2*frameLen)
+	var dst []float32
+	for i := 0; i < b.N; i++ {
+		dst, _ = shorten(dst, x, frameLen)
+	}
+	b.StopTimer()
+	reportBlock(b)
+}

@@ -19,9 +19,12 @@
 // [Config.MinDelay, Config.MaxDelay] (40 to 200 ms by default). Play starts once the target
 // is buffered. While playing, the buffer's delay (where the newest packet sits, corrected
 // for its own lateness, so it does not swing with each packet's jitter) is steered to the
-// target: a concealment frame is inserted when it is 10 ms short, and a frame dropped,
-// cross-faded over 5 ms and preferably a quiet one, when it is 25 ms over, in the manner
-// of WebRTC NetEQ's expand and accelerate. A burst far beyond the maximum (a stalled link
+// target by time stretching, in the manner of WebRTC NetEQ's expand and accelerate: when
+// it is 10 ms short a frame is played longer by a few pitch periods, and when it is 25 ms
+// over two frames are played in about the time of one, by cutting out whole pitch periods
+// where the waveform matches itself (WSOLA) and cross-fading the join over 5 ms; a cut is
+// made only where it will not be heard (correlation of 0.9 or more, or a quiet frame)
+// unless the delay is far over. A burst far beyond the maximum (a stalled link
 // catching up) jumps forward through a cross-fade.
 //
 // # Loss

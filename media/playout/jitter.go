@@ -251,12 +251,12 @@ func (jb *jitterBuffer) peek() (slot, []byte) {
 	return slotGap, nil
 }
 
-// peekAfter returns the packet after the next one, if it is buffered.
-func (jb *jitterBuffer) peekAfter() ([]byte, bool) {
-	if len(jb.pkts) < 2 || jb.pkts[0].seq != jb.next || jb.pkts[1].seq != jb.next+1 {
+// peekNext returns the next slot's packet, if it is buffered.
+func (jb *jitterBuffer) peekNext() ([]byte, bool) {
+	if len(jb.pkts) == 0 || jb.pkts[0].seq != jb.next {
 		return nil, false
 	}
-	return jb.pkts[1].payload, true
+	return jb.pkts[0].payload, true
 }
 
 // advance moves past the next slot, which lasted samples, dropping its packet if it had one.

@@ -13,7 +13,9 @@ var (
 	descPackets = prometheus.NewDesc("carebooth_speaker_packets_total",
 		"Remote audio packets handed to the speaker, by what became of them.", []string{"result"}, nil)
 	descFrames = prometheus.NewDesc("carebooth_speaker_frames_total",
-		"20 ms (or longer) audio frames played, by how they were made.", []string{"kind"}, nil)
+		"Audio frames (one packet's worth) played, by how they were made.", []string{"kind"}, nil)
+	descStretches = prometheus.NewDesc("carebooth_speaker_stretches_total",
+		"Times play was shortened or lengthened to steer the delay to its target.", []string{"direction"}, nil)
 	descUnderruns = prometheus.NewDesc("carebooth_speaker_underruns_total",
 		"Times the speaker's buffer ran dry and faded out to rebuffer.", nil, nil)
 	descStreams = prometheus.NewDesc("carebooth_speaker_streams_total",
@@ -29,7 +31,7 @@ var (
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPackets, descFrames, descUnderruns, descStreams,
+	for _, d := range []*prometheus.Desc{descPackets, descFrames, descStretches, descUnderruns, descStreams,
 		descTarget, descDelay, descVolume, descMuted} {
 		ch <- d
 	}
@@ -46,10 +48,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPackets, s.Packets-s.Late-s.Duplicates, "accepted")
 	counter(descPackets, s.Late, "late")
 	counter(descPackets, s.Duplicates, "duplicate")
-	counter(descFrames, s.Decoded-s.Dropped, "decoded")
+	counter(descFrames, s.Decoded, "decoded")
 	counter(descFrames, s.FEC, "fec")
 	counter(descFrames, s.Concealed, "concealed")
-	counter(descFrames, s.Dropped, "dropped")
+	counter(descStretches, s.Dropped, "shorter")
+	counter(descStretches, s.Inserted, "longer")
 	counter(descUnderruns, s.Underruns)
 	counter(descStreams, s.Restarts)
 	gauge(descTarget, s.TargetDelay.Seconds())

@@ -39,8 +39,8 @@ func TestCollector(t *testing.T) {
 	if fec := got["carebooth_speaker_frames_total/fec"]; fec != float64(st.FEC) || fec == 0 {
 		t.Errorf("fec frames: got %v, stats %d, want equal and > 0 with %d lost", fec, st.FEC, lost)
 	}
-	if len(got) != 13 {
-		t.Errorf("got %d series, want 13: %v", len(got), got)
+	if len(got) != 14 {
+		t.Errorf("got %d series, want 14: %v", len(got), got)
 	}
 	if got["carebooth_speaker_muted"] != 1 || got["carebooth_speaker_volume"] != 1 {
 		t.Errorf("muted %v, volume %v; want 1 and 1", got["carebooth_speaker_muted"], got["carebooth_speaker_volume"])

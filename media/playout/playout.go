@@ -96,8 +96,8 @@ type Stats struct {
 	FEC         uint64 // lost frames rebuilt from the next packet's in-band FEC data
 	Concealed   uint64 // lost frames filled by packet-loss concealment
 	Underruns   uint64 // times the buffer ran dry and play faded out to rebuffer
-	Dropped     uint64 // frames dropped to shrink the delay (accelerate)
-	Inserted    uint64 // concealment frames inserted to grow it (expand)
+	Dropped     uint64 // times play was shortened by about a frame to shrink the delay (accelerate)
+	Inserted    uint64 // times a frame was played longer by some pitch periods to grow it (expand)
 	Flushed     uint64 // packets skipped after a burst overfilled the buffer
 	TargetDelay time.Duration
 	Delay       time.Duration // the buffer's delay now (smoothed), which is steered to TargetDelay
@@ -122,8 +122,8 @@ type Playout struct {
 	// fifo holds produced call audio not yet read, from rd on.
 	fifo []float32
 	rd   int
-	// scratch buffers for decoding and mixing.
-	a, b, mix []float32
+	// scratch buffers for decoding, stretching and mixing.
+	a, b, x, st, mix []float32
 	// fade carries concealment fades and fade-ins; it applies to produced call audio.
 	fade        ramp
 	concealed   int     // samples concealed in a row
@@ -447,15 +447,6 @@ func (p *Playout) produce() {
 	kind, payload := jb.peek()
 	switch kind {
 	case slotPacket:
-		if p.smoothed < target-insertBelow && p.sinceResize >= insertEvery && p.concealed == 0 {
-			// Too little buffered for the jitter seen: play a concealment frame in front
-			// of the packet, which then follows it as libopus expects after a loss.
-			p.sinceResize = 0
-			p.stats.Inserted++
-			p.smoothed += float64(jb.frameLen)
-			p.concealFrame(false)
-			return
-		}
 		a, err := p.decode(payload)
 		if err != nil {
 			p.concealFrame(false)
@@ -463,19 +454,44 @@ func (p *Playout) produce() {
 			return
 		}
 		jb.advance(len(a))
-		if p.smoothed > target+dropAbove && p.sinceResize >= dropEvery {
-			if next, ok := jb.peekAfter0(); ok && (rms(a) < quietRMS || p.smoothed > target+dropHard) {
-				// Too much buffered: play the next frame in this one's place, faded across.
-				if b, err := p.decodeB(next); err == nil {
-					jb.advance(len(b))
-					crossfadeInto(a, b)
-					p.sinceResize = 0
-					p.stats.Dropped++
-					p.smoothed -= float64(len(b))
-					p.emit(b, true)
-					return
-				}
+		switch {
+		case p.smoothed < target-insertBelow && p.sinceResize >= insertEvery:
+			// Too little buffered for the jitter seen: play this frame longer by a few
+			// pitch periods.
+			out := lengthen(p.st, a)
+			p.st = out
+			if grown := len(out) - len(a); grown > 0 {
+				p.sinceResize = 0
+				p.stats.Inserted++
+				p.smoothed += float64(grown)
 			}
+			p.emit(out, true)
+			return
+		case p.smoothed > target+dropAbove && p.sinceResize >= dropEvery:
+			next, ok := jb.peekNext()
+			if !ok {
+				break
+			}
+			b, err := p.decodeB(next)
+			if err != nil {
+				break
+			}
+			jb.advance(len(b))
+			// Too much buffered: play the two frames in about the time of one, if the
+			// cut will not be heard (quiet, or the waveform matches itself), or if the
+			// delay is far over.
+			p.x = append(append(p.x[:0], a...), b...)
+			out, corr := shorten(p.st, p.x, len(b))
+			p.st = out
+			if corr >= 0.9 || rms(a) < quietRMS || p.smoothed > target+dropHard {
+				p.sinceResize = 0
+				p.stats.Dropped++
+				p.smoothed -= float64(len(p.x) - len(out))
+				p.emit(out, true)
+			} else {
+				p.emit(p.x, true)
+			}
+			return
 		}
 		p.emit(a, true)
 	case slotFEC:
@@ -513,15 +529,6 @@ func (p *Playout) produce() {
 			}
 		}
 	}
-}
-
-// peekAfter0 is peekAfter once the current packet has been advanced past: the packet now
-// next, if it is buffered.
-func (jb *jitterBuffer) peekAfter0() ([]byte, bool) {
-	if len(jb.pkts) == 0 || jb.pkts[0].seq != jb.next {
-		return nil, false
-	}
-	return jb.pkts[0].payload, true
 }
 
 // decode decodes payload into p.a. Must hold mu.
