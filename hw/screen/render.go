@@ -33,6 +33,7 @@ type Renderer struct {
 	drawn   bool            // img holds last
 	video   image.Rectangle // where the remote picture went last frame
 	hadPic  bool
+	hadSelf bool
 	remote  scaler
 	self    scaler
 }
@@ -121,27 +122,34 @@ func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool)
 		r.drawOverlay(l)
 	}
 	pic := remote != nil && !remote.Rect.Empty()
-	if !pic {
-		if changed || r.hadPic {
-			fill(r.img, r.img.Rect, l.Background)
+	haveSelf := self != nil && !self.Rect.Empty() && !l.Self.Empty()
+	var video image.Rectangle
+	if pic {
+		video = fit(remote.Rect.Size(), r.img.Rect)
+	}
+	// Start from a clean screen whenever something may be left over from the last frame:
+	// new words, the picture coming or going or changing shape, the self-view going.
+	if changed || pic != r.hadPic || video != r.video || (r.hadSelf && !haveSelf) {
+		bg := black
+		if !pic {
+			bg = l.Background
+		}
+		fill(r.img, r.img.Rect, bg)
+		if !pic {
 			for _, it := range l.Items {
 				if it.UnderVideo {
 					r.drawItem(r.img, it)
 				}
 			}
-			changed = true
 		}
-	} else {
-		video := fit(remote.Rect.Size(), r.img.Rect)
-		if changed || !r.hadPic || video != r.video {
-			fill(r.img, r.img.Rect, black)
-		}
-		r.video = video
+		changed = true
+	}
+	r.hadPic, r.video, r.hadSelf = pic, video, haveSelf
+	if pic {
 		r.remote.draw(r.img, video, remote, false)
 		changed = true
 	}
-	r.hadPic = pic
-	if self != nil && !self.Rect.Empty() && !l.Self.Empty() {
+	if haveSelf {
 		// A thin white frame sets the self-view apart from the picture behind it.
 		b := max(2, r.size.Y/240)
 		fill(r.img, l.Self.Inset(-b), white)

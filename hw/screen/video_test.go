@@ -239,3 +239,40 @@ func reportCPU(b *testing.B, cpu0 int64) {
 	b.ReportMetric(ns, "cpu-ns/frame")
 	b.ReportMetric(ns*30/1e9*100, "%core@30fps")
 }
+
+// TestCallLeavesNothingBehind: when the self-view or the picture goes, nothing of them is
+// left on the screen; each frame equals what a fresh renderer draws for the same inputs.
+func TestCallLeavesNothingBehind(t *testing.T) {
+	r, err := NewRenderer(image.Pt(1280, 720))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := View{Kind: InCall, Now: time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC)}
+	vga, wide, self := colourBars(640, 480), colourBars(1280, 720), halves(320, 180, bars[5], bars[6])
+	muted := v
+	muted.Muted = true
+	for _, step := range []struct {
+		name         string
+		v            View
+		remote, self *image.YCbCr
+	}{
+		{"4:3 with self-view", v, vga, self},
+		{"self-view gone", v, vga, nil},
+		{"16:9 with self-view", v, wide, self},
+		{"back to 4:3", v, vga, self},
+		{"muted", muted, vga, self},
+		{"picture gone", muted, nil, self},
+		{"both gone", v, nil, nil},
+		{"picture back", v, wide, nil},
+	} {
+		got, _ := r.Render(step.v, step.remote, step.self)
+		fresh, err := NewRenderer(image.Pt(1280, 720))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := fresh.Render(step.v, step.remote, step.self)
+		if d := diff(got, want); d != "" || string(got.Pix) != string(want.Pix) {
+			t.Errorf("%s: the frame differs from a fresh render (%s)", step.name, d)
+		}
+	}
+}
