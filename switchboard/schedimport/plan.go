@@ -139,7 +139,8 @@ type Options struct {
 // write (for store.Store.ImportAppointments) and the report. An entry whose device cannot
 // be resolved refuses the whole import with an *Error naming the entry.
 //
-// Only appointments still scheduled are changed. Once the booth's join window has opened,
+// New entries that ended before opt.Now are skipped: a booth cannot join them and they
+// would only count as did-not-attend. Only appointments still scheduled are changed. Once the booth's join window has opened,
 // or the patient is waiting, in a call or done, the booth and the clinician own the
 // appointment and an import leaves it as it is (and says so). An appointment cancelled in
 // Carebooth stays cancelled. Cancellations are life-cycle events by opt.Actor.
@@ -209,6 +210,11 @@ func Plan(b *Batch, devices []store.Device, existing map[string]store.Appointmen
 				return nil, res, err
 			}
 			ch.DeviceID = dev
+			if !exists && !e.End.After(opt.Now) {
+				// A booking the source never closed would only count as a did-not-attend.
+				ch.Action, ch.Reason = Skipped, "already over: ended before the import"
+				break
+			}
 			if !exists {
 				ch.Action = Create
 				out = append(out, store.ImportWrite{Appointment: store.Appointment{

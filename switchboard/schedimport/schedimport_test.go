@@ -341,6 +341,21 @@ func TestPlan(t *testing.T) {
 		}
 	}
 
+	// Past bookings are not imported: at 10:00, apt-1001 (09:30 to 09:50) is over.
+	fresh, err := ParseFHIR(read(t, "pas-bundle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, res, err = Plan(fresh, devices, nil, Options{ClinicID: "c1", Now: utc("2026-11-23T10:00:00Z")})
+	if err != nil || res.Created != 2 {
+		t.Errorf("import at 10:00: got %+v, %v, want 2 created", res, err)
+	}
+	for _, c := range res.Changes {
+		if c.ExternalID == "fhir:Appointment/apt-1001" && (c.Action != Skipped || !strings.Contains(c.Reason, "already over")) {
+			t.Errorf("apt-1001 at 10:00: got %+v, want skipped as already over", c)
+		}
+	}
+
 	// A device reference that matches nothing refuses the import, naming the entry.
 	b.Entries[0].DeviceRefs = []string{"no-such-booth"}
 	_, _, err = Plan(b, devices, nil, opt)
