@@ -60,3 +60,19 @@ func TestWordsFromElsewhere(t *testing.T) {
 		t.Errorf("phone number broken across lines: %q", last.Lines)
 	}
 }
+
+// TestJoinWindowWithoutTheAppointment: if the booth is in a window but the appointment's
+// details are not known, the screen does not invent a time.
+func TestJoinWindowWithoutTheAppointment(t *testing.T) {
+	r, err := NewRenderer(image.Pt(1280, 720))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC)
+	for _, auto := range []bool{false, true} {
+		text := r.Layout(View{Kind: JoinWindow, Now: now, AutoJoin: auto}).Text()
+		if strings.Contains(text, "midnight") || strings.Contains(text, "am") || !strings.Contains(text, "It is time for your appointment with the clinic") {
+			t.Errorf("auto %v: %q, want no time and \"It is time for your appointment with the clinic\"", auto, text)
+		}
+	}
+}

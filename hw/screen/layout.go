@@ -135,11 +135,14 @@ func (r *Renderer) Layout(v View) Layout {
 			}
 		}
 	case JoinWindow:
-		verb := "is at"
-		if !appt.After(now) {
-			verb = "started at"
+		switch {
+		case v.Appointment.IsZero(): // not known (yet): say nothing wrong
+			add(Body, white, 0, "It is time for your appointment with "+clinic)
+		case appt.After(now):
+			add(Body, white, 0, "Your appointment with "+clinic+" is at "+clock(appt))
+		default:
+			add(Body, white, 0, "Your appointment with "+clinic+" started at "+clock(appt))
 		}
-		add(Body, white, 0, "Your appointment with "+clinic+" "+verb+" "+clock(appt))
 		if v.AutoJoin {
 			if appt.After(now) {
 				add(Title, yellow, 0.8, "Joining automatically at "+clock(appt))
