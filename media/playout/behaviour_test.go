@@ -321,3 +321,34 @@ func TestDelayFollowsJitter(t *testing.T) {
 		t.Errorf("click: step %d at %.3f s, want none above %.0f", step, float64(at)/sampleRate, limit)
 	}
 }
+
+// Packets libopus refuses (a code 3 packet of no frames) and TOC-only packets (no frame
+// data, as some senders' DTX) are concealed like lost packets: no panic, no hang of the
+// sound card's thread, no click. (Random bytes that happen to parse would decode to
+// noise; SRTP's authentication keeps such packets out of a real call.)
+func TestInvalidPackets(t *testing.T) {
+	const hz = 440
+	pkts := tonePackets(t, hz, 3, true)
+	for i := range pkts {
+		switch {
+		case i%29 == 7:
+			pkts[i].Payload = []byte{pkts[i].Payload[0] | 3, 0} // code 3, zero frames: invalid
+		case i%31 == 11:
+			pkts[i].Payload = pkts[i].Payload[:1]
+		}
+	}
+	arrivals, _ := network{}.schedule(pkts, rand.New(rand.NewPCG(21, 22)))
+	p, clock := newTestPlayout(t)
+	pcm := simulate(t, p, clock, arrivals, 3200*time.Millisecond)
+	st := p.Stats()
+	t.Logf("stats %+v", st)
+	if st.Concealed < 5 {
+		t.Errorf("concealed %d frames, want the invalid packets (5) concealed", st.Concealed)
+	}
+	if step, at := maxStep(pcm); float64(step) > 2*sineSlope(hz) {
+		t.Errorf("click: step %d at %.3f s", step, float64(at)/sampleRate)
+	}
+	if a := analyse(pcm[sampleRate/2:len(pcm)-sampleRate/4], hz); math.Abs(a.hz-hz) > hz*0.02 {
+		t.Errorf("got %.1f Hz, want %d Hz", a.hz, hz)
+	}
+}

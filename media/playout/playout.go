@@ -235,6 +235,10 @@ func (p *Playout) Read(out []int16) {
 		if p.rd == len(p.fifo) {
 			p.fifo, p.rd = p.fifo[:0], 0
 			p.produce()
+			if len(p.fifo) == 0 {
+				// A decoder that returned no samples must not spin the sound card's thread.
+				p.appendSilence()
+			}
 		}
 		n := min(len(out), len(p.fifo)-p.rd)
 		mix := append(p.mix[:0], p.fifo[p.rd:p.rd+n]...)
@@ -536,6 +540,9 @@ func (p *Playout) decode(payload []byte) ([]float32, error) {
 	pcm, err := p.dec.Decode(payload)
 	if err != nil {
 		return nil, err
+	}
+	if len(pcm) == 0 {
+		return nil, errors.New("playout: opus packet decoded to no samples")
 	}
 	p.stats.Decoded++
 	p.jb.frameLen = len(pcm)
