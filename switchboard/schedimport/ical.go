@@ -592,6 +592,9 @@ func occurrences(c *component, ev *icalEvent, z *zones, opt ICalOptions) ([]time
 		}
 		untilUTC := strings.Contains(strings.ToUpper(rp.value), "UNTIL=") && untilIsUTC(rp.value)
 		until := ro.Until
+		if untilIsDate(rp.value) {
+			until = until.Add(24*time.Hour - time.Second) // a DATE includes its whole day
+		}
 		ro.Until = time.Time{}
 		ro.Dtstart = ev.startWall
 		r, err := rrule.NewRRule(*ro)
@@ -662,6 +665,15 @@ func untilIsUTC(rule string) bool {
 	for _, part := range strings.Split(strings.ToUpper(rule), ";") {
 		if v, ok := strings.CutPrefix(part, "UNTIL="); ok {
 			return strings.HasSuffix(v, "Z")
+		}
+	}
+	return false
+}
+
+func untilIsDate(rule string) bool {
+	for _, part := range strings.Split(strings.ToUpper(rule), ";") {
+		if v, ok := strings.CutPrefix(part, "UNTIL="); ok {
+			return len(v) == 8
 		}
 	}
 	return false

@@ -259,6 +259,20 @@ func TestParseICalRefusesWithLine(t *testing.T) {
 	}
 }
 
+// UNTIL as a DATE includes that day's instance; as a UTC time it is exact.
+func TestParseICalUntil(t *testing.T) {
+	for _, tt := range []struct {
+		until string
+		want  int
+	}{{"20261125", 3}, {"20261124T235959Z", 2}, {"20261125T093000Z", 3}, {"20261125T092959Z", 2}} {
+		cal := "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:u\nSUMMARY:Alex Morgan\nDTSTART:20261123T093000Z\nDURATION:PT20M\nRRULE:FREQ=DAILY;UNTIL=" + tt.until + "\nEND:VEVENT\nEND:VCALENDAR\n"
+		b, err := ParseICal([]byte(cal), window)
+		if err != nil || len(b.Entries) != tt.want {
+			t.Errorf("UNTIL=%s: got %d instances, %v; want %d", tt.until, len(b.Entries), err, tt.want)
+		}
+	}
+}
+
 func TestParseDuration(t *testing.T) {
 	tests := map[string]time.Duration{"PT20M": 20 * time.Minute, "PT1H30M": 90 * time.Minute, "P1D": 24 * time.Hour, "P1W": 7 * 24 * time.Hour, "P1DT2H": 26 * time.Hour, "PT45S": 45 * time.Second}
 	for in, want := range tests {
