@@ -124,7 +124,16 @@ func bytewise(f Format) bool {
 }
 
 func packRGB565(d, s []byte) {
-	for i := range len(s) / 4 {
+	n := len(s) / 4
+	// Two pixels at a time: one 8-byte load, one 4-byte store.
+	i := 0
+	for ; i+1 < n; i += 2 {
+		v := binary.LittleEndian.Uint64(s[4*i:])
+		lo := uint32(v)
+		hi := uint32(v >> 32)
+		binary.LittleEndian.PutUint32(d[2*i:], lo&0xf8<<8|lo>>5&0x7e0|lo>>19&0x1f|(hi&0xf8<<8|hi>>5&0x7e0|hi>>19&0x1f)<<16)
+	}
+	if i < n {
 		v := binary.LittleEndian.Uint32(s[4*i:])
 		binary.LittleEndian.PutUint16(d[2*i:], uint16(v&0xf8<<8|v>>5&0x7e0|v>>19&0x1f))
 	}
