@@ -14,6 +14,7 @@ import (
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/jonboulle/clockwork"
+	"github.com/pion/mediadevices"
 )
 
 // Caller starts booth calls with a call.Engine and local media from capture.
@@ -27,9 +28,16 @@ type Caller struct {
 	onVideo func(*image.YCbCr)
 	onAudio func([]int16)
 	metrics *call.Metrics
+	open    func() (LocalMedia, error)
 }
 
 var _ booth.Caller = (*Caller)(nil)
+
+// LocalMedia is the media a call sends: a *capture.Stream, or media/synth's in tests.
+type LocalMedia interface {
+	Tracks() []mediadevices.Track
+	Close() error
+}
 
 // Config configures a Caller.
 type Config struct {
@@ -40,6 +48,10 @@ type Config struct {
 	// concealed, key frames requested, receive bitrate) whenever the booth reads a call's
 	// stats, and once more when the call closes.
 	Metrics *call.Metrics
+	// OpenMedia, if set, opens each call's local media instead of capture.Open with
+	// Capture: a test running a booth and a clinic-room appliance in one process gives
+	// one of them media/synth's sources (mediadevices' test drivers open once per process).
+	OpenMedia func() (LocalMedia, error)
 }
 
 // New returns a Caller. engine is shared by all calls; clock (nil for real) times the
@@ -54,8 +66,12 @@ func New(engine *call.Engine, cfg Config, clock clockwork.Clock, logger *slog.Lo
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Caller{engine: engine, capture: cfg.Capture, log: logger, clock: clock,
-		onVideo: cfg.OnVideoFrame, onAudio: cfg.OnAudio, metrics: cfg.Metrics}, nil
+	c := &Caller{engine: engine, capture: cfg.Capture, log: logger, clock: clock,
+		onVideo: cfg.OnVideoFrame, onAudio: cfg.OnAudio, metrics: cfg.Metrics, open: cfg.OpenMedia}
+	if c.open == nil {
+		c.open = func() (LocalMedia, error) { return capture.Open(c.capture, c.log) }
+	}
+	return c, nil
 }
 
 // StartCall opens local media and creates the call: the answering side for a booth, the
@@ -64,7 +80,7 @@ func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.Activ
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	stream, err := capture.Open(c.capture, c.log)
+	stream, err := c.open()
 	if err != nil {
 		return nil, fmt.Errorf("open local media: %w", err)
 	}
@@ -91,7 +107,7 @@ func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.Activ
 // activeCall is one call and the local media it sends.
 type activeCall struct {
 	call    *call.Call
-	stream  *capture.Stream
+	stream  LocalMedia
 	clock   clockwork.Clock
 	metrics *call.Metrics // may be nil
 
