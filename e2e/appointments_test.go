@@ -346,7 +346,9 @@ func TestBackToBackAppointments(t *testing.T) {
 	}
 	clock := clockwork.NewFakeClockAt(time.Now())
 	rb := e.startBooth(t, clock, booth.JoinAuto, small)
-	rb.waitFor(t, "the first window", func(s booth.Snapshot) bool { return s.State == booth.JoinWindow && s.AppointmentID == e.Demo.AppointmentID })
+	rb.waitFor(t, "the first window", func(s booth.Snapshot) bool {
+		return s.State == booth.JoinWindow && s.AppointmentID == e.Demo.AppointmentID
+	})
 	clock.Advance(e.Demo.AppointmentStart.Sub(clock.Now()))
 	for i, id := range []string{e.Demo.AppointmentID, next.ID} {
 		rb.waitFor(t, fmt.Sprintf("waiting for appointment %d", i+1), func(s booth.Snapshot) bool { return s.State == booth.Waiting && s.AppointmentID == id })
