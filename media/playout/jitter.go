@@ -52,7 +52,8 @@ type jitterBuffer struct {
 	pkts    []packet
 	free    [][]byte // payload buffers to reuse
 
-	playing bool  // next and nextTs are valid
+	playing bool  // playing now
+	played  bool  // has played since the last reset: next and nextTs are valid
 	next    int64 // sequence number of the next slot to play
 	nextTs  int64 // timestamp of that slot
 
@@ -87,7 +88,7 @@ func (jb *jitterBuffer) reset() {
 	}
 	jb.pkts = jb.pkts[:0]
 	jb.started = false
-	jb.playing = false
+	jb.playing, jb.played = false, false
 	jb.transits = jb.transits[:0]
 	jb.tpos = 0
 }
@@ -134,8 +135,8 @@ func (jb *jitterBuffer) push(ssrc uint32, seq uint16, ts uint32, payload []byte,
 		jb.highSeq, jb.highTs = ext, ets
 		jb.newestArrival, jb.newestTransit = arrival, arrival-ets
 	}
-	if jb.playing && ext < jb.next {
-		return pushLate
+	if jb.played && ext < jb.next {
+		return pushLate // also after an underrun: that slot was played or concealed
 	}
 	if len(jb.pkts) == maxPackets {
 		if i == 0 {
@@ -157,7 +158,7 @@ func (jb *jitterBuffer) dropOldest() {
 	p := jb.pkts[0]
 	jb.free = append(jb.free, p.payload[:0])
 	jb.pkts = slices.Delete(jb.pkts, 0, 1)
-	if jb.playing && p.seq >= jb.next {
+	if jb.played && p.seq >= jb.next {
 		jb.next, jb.nextTs = p.seq+1, p.ts+int64(jb.frameLen)
 	}
 }
@@ -220,9 +221,10 @@ func (jb *jitterBuffer) delay(now int64) int {
 	return jb.level() - jb.frameLen + int(now-jb.newestArrival) + int(jb.newestTransit-jb.minTransit)
 }
 
-// start begins playing at the first buffered packet.
+// start begins playing at the first buffered packet; after an underrun, that is at or
+// after the slot play stopped at, since push refuses anything older.
 func (jb *jitterBuffer) start() {
-	jb.playing = true
+	jb.playing, jb.played = true, true
 	jb.next, jb.nextTs = jb.pkts[0].seq, jb.pkts[0].ts
 }
 

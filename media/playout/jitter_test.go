@@ -97,6 +97,14 @@ func TestJitterBufferDuplicatesAndLate(t *testing.T) {
 	if got := playSeqs(jb); len(got) != 1 || got[0] != 12 {
 		t.Errorf("left to play: got %v, want [12]", got)
 	}
+	// Ran dry and stopped (an underrun): what was played is still late.
+	jb.playing = false
+	if r := push(12); r != pushLate {
+		t.Errorf("push 12 after it played and play stopped: got %v, want late", r)
+	}
+	if r := push(13); r != pushAccepted {
+		t.Errorf("push 13, the slot play stopped at: got %v, want accepted", r)
+	}
 	// A new SSRC is a new stream: the buffer starts again.
 	if r := jb.push(8, 5000, 0, []byte{1}, 100*frameLen); r != pushRestarted {
 		t.Errorf("push from a new SSRC: got %v, want restarted", r)
