@@ -597,30 +597,35 @@ func occurrences(c *component, ev *icalEvent, z *zones, opt ICalOptions) ([]time
 		}
 		ro.Until = time.Time{}
 		ro.Dtstart = ev.startWall
-		r, err := rrule.NewRRule(*ro)
-		if err != nil {
-			return nil, true, &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE %q: %v", clip(rp.value), err)}
-		}
-		next := r.Iterator()
-		for n := 0; ; n++ {
-			w, ok := next()
-			if !ok {
-				break
+		err = expandSafely(rp.line, func() error {
+			r, err := rrule.NewRRule(*ro)
+			if err != nil {
+				return &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE %q: %v", clip(rp.value), err)}
 			}
-			if n >= maxInstancesPerRule {
-				return nil, true, &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE yields more than %d instances before the end of the import window", maxInstancesPerRule)}
-			}
-			if !until.IsZero() {
-				if untilUTC && ev.zone.instant(w).After(until) || !untilUTC && w.After(until) {
-					break
+			next := r.Iterator()
+			for n := 0; ; n++ {
+				w, ok := next()
+				if !ok {
+					return nil
+				}
+				if n >= maxInstancesPerRule {
+					return &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE yields more than %d instances before the end of the import window", maxInstancesPerRule)}
+				}
+				if !until.IsZero() {
+					if untilUTC && ev.zone.instant(w).After(until) || !untilUTC && w.After(until) {
+						return nil
+					}
+				}
+				if w.After(hi) {
+					return nil
+				}
+				if !w.Before(lo) {
+					walls = append(walls, w)
 				}
 			}
-			if w.After(hi) {
-				break
-			}
-			if !w.Before(lo) {
-				walls = append(walls, w)
-			}
+		})
+		if err != nil {
+			return nil, true, err
 		}
 	}
 	starts := make([]time.Time, 0, len(walls))
@@ -710,16 +715,39 @@ func parseDateTime(p *prop) (time.Time, bool, error) {
 		if err != nil {
 			return t, true, &Error{Line: p.line, Msg: fmt.Sprintf("%s %q is not a DATE such as 20261123", p.name, clip(v))}
 		}
-		return t, true, nil
+		return t, true, checkYear(p, t)
 	}
 	t, err := time.Parse("20060102T150405", strings.TrimSuffix(v, "Z"))
 	if err != nil {
 		return t, false, &Error{Line: p.line, Msg: fmt.Sprintf("%s %q is not a DATE-TIME such as 20261123T093000 (with Z for UTC, or a TZID parameter)", p.name, clip(v))}
 	}
+	if err := checkYear(p, t); err != nil {
+		return t, false, err
+	}
 	if strings.HasSuffix(v, "Z") && p.param("TZID") != "" {
 		return t, false, &Error{Line: p.line, Msg: fmt.Sprintf("%s has both a TZID and a UTC time (Z): keep one", p.name)}
 	}
 	return t, false, nil
+}
+
+// checkYear refuses dates no calendar means (VTIMEZONE rules from Outlook start in 1601).
+func checkYear(p *prop, t time.Time) error {
+	if y := t.Year(); y < 1600 || y > 2999 {
+		return &Error{Line: p.line, Msg: fmt.Sprintf("%s is in the year %d", p.name, y)}
+	}
+	return nil
+}
+
+// expandSafely runs fn, which calls the RRULE library, turning a panic in it (a rule it
+// cannot handle) into an error naming the line, so no calendar file can crash the
+// switchboard.
+func expandSafely(line int, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{Line: line, Msg: fmt.Sprintf("RRULE cannot be expanded: %v", r)}
+		}
+	}()
+	return fn()
 }
 
 // parseDuration reads an RFC 5545 DURATION such as PT20M, PT1H30M or P1D.

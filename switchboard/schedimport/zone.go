@@ -140,6 +140,13 @@ func newRuleZone(def *component) (zone, error) {
 			if o.rule, err = rrule.NewRRule(*ro); err != nil {
 				return nil, &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE %q: %v", clip(rp.value), err)}
 			}
+			// Try it once here, where an error can still name the line.
+			if err := expandSafely(rp.line, func() error {
+				o.rule.Between(w, w.AddDate(3, 0, 0), true)
+				return nil
+			}); err != nil {
+				return nil, err
+			}
 		}
 		for _, rp := range c.all("RDATE") {
 			for _, v := range strings.Split(rp.value, ",") {
@@ -182,10 +189,16 @@ func parseOffset(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// transitions lists the zone's changes between two years either side of wall.
-func (z *ruleZone) transitions(wall time.Time) []transition {
+// transitions lists the zone's changes between two years either side of wall. A rule the
+// RRULE library cannot expand there (it was tried at load) gives no transitions rather
+// than a crash.
+func (z *ruleZone) transitions(wall time.Time) (ts []transition) {
+	defer func() {
+		if recover() != nil {
+			ts = nil
+		}
+	}()
 	lo, hi := wall.AddDate(-2, 0, 0), wall.AddDate(2, 0, 0)
-	var ts []transition
 	for _, o := range z.obs {
 		onsets := append([]time.Time{}, o.rdateWalls...)
 		if o.rule != nil {
