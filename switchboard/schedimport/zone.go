@@ -80,9 +80,11 @@ func resolveTZID(tzid string, def *component) (zone, error) {
 	return newRuleZone(def)
 }
 
-// ruleZone is a VTIMEZONE's STANDARD and DAYLIGHT observances.
+// ruleZone is a VTIMEZONE's STANDARD and DAYLIGHT observances. It belongs to one parse
+// (not safe for concurrent use): transitions are cached by year.
 type ruleZone struct {
-	obs []observance
+	obs   []observance
+	cache map[int][]transition
 }
 
 type observance struct {
@@ -215,7 +217,14 @@ func (z *ruleZone) transitions(wall time.Time) (ts []transition) {
 }
 
 func (z *ruleZone) instant(wall time.Time) time.Time {
-	ts := z.transitions(wall)
+	ts, ok := z.cache[wall.Year()]
+	if !ok {
+		ts = z.transitions(time.Date(wall.Year(), 7, 1, 0, 0, 0, 0, time.UTC))
+		if z.cache == nil {
+			z.cache = map[int][]transition{}
+		}
+		z.cache[wall.Year()] = ts
+	}
 	if len(ts) == 0 {
 		return wall.Add(-z.obs[0].to)
 	}
