@@ -61,6 +61,9 @@ type Appointment struct {
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// ExternalID and Service are set for imported appointments (ImportAppointments).
+	ExternalID string `json:"external_id,omitempty"`
+	Service    string `json:"service,omitempty"`
 }
 
 // NewAppointment is what CreateAppointment sends. ClinicID defaults to the clinician's.

@@ -42,6 +42,9 @@ func TestImportAndReport(t *testing.T) {
 	if res, err = admin.ImportAppointments(ctx, in); err != nil || res.Created != 2 || res.Changes[0].AppointmentID == "" {
 		t.Fatalf("import: got %+v, %v", res, err)
 	}
+	if a, err := admin.Appointment(ctx, res.Changes[0].AppointmentID); err != nil || a.ExternalID != "ical:u1/20261123T093000Z" || a.Patient != "Alex Morgan" {
+		t.Errorf("imported appointment: got %+v, %v", a, err)
+	}
 	if res, err = admin.ImportAppointments(ctx, in); err != nil || res.Unchanged != 2 {
 		t.Fatalf("re-import: got %+v, %v, want 2 unchanged", res, err)
 	}
