@@ -386,11 +386,52 @@ function renderAppointments(list) {
         tr.append(td);
       }
       tr.lastChild.className = "status";
+      tr.append(outcomeCell(a));
       return tr;
     }),
   );
   ui.appointmentsTable.hidden = rows.length === 0;
   ui.appointmentsStatus.textContent = rows.length === 0 ? "No appointments today." : "";
+}
+
+// Outcomes a clinician records by hand (package appointment's life cycle): a no-show
+// before the patient has arrived, a move to the telephone until the appointment is over.
+const OUTCOMES = [
+  { path: "no-show", label: "No-show", from: ["scheduled", "window_open"], done: "marked as a no-show" },
+  { path: "telephone", label: "Phoned instead", from: ["scheduled", "window_open", "waiting", "in_call"], done: "moved to the telephone" },
+];
+
+function outcomeCell(a) {
+  const td = document.createElement("td");
+  td.className = "outcomes";
+  for (const o of OUTCOMES) {
+    if (!o.from.includes(a.status)) continue;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-secondary btn-small";
+    button.textContent = o.label;
+    button.dataset.testid = `outcome-${o.path}`;
+    button.setAttribute("aria-label", `${o.label}: ${a.patient || "patient"} at ${formatTime(a.start)}`);
+    button.addEventListener("click", () => recordOutcome(a, o, button));
+    td.append(button);
+  }
+  return td;
+}
+
+async function recordOutcome(a, o, button) {
+  button.disabled = true;
+  clearMessage();
+  try {
+    await api("POST", `/appointments/${encodeURIComponent(a.id)}/${o.path}`);
+    showMessage(`${a.patient || "The appointment"} ${o.done}.`, "info");
+  } catch (err) {
+    if (err.status === 401) {
+      sessionExpired();
+      return;
+    }
+    showMessage(`Could not record it: ${err.message}`);
+  }
+  loadAppointments();
 }
 
 function formatTime(value) {
