@@ -123,6 +123,20 @@ func (r *Renderer) Layout(v View) Layout {
 	}
 	switch v.Kind {
 	case Idle:
+		if v.TooEarly && !v.JoinOpens.IsZero() {
+			// Join was pressed before the window: say when it will work.
+			opens := v.JoinOpens.In(v.loc())
+			when := clock(opens)
+			if d := day(now, opens); d != "today" {
+				when = d + " at " + when
+			}
+			add(Body, white, 0, "It is too early to join")
+			add(Title, yellow, 0.8, "You can join from "+when)
+			if !v.Appointment.IsZero() {
+				add(Body, white, 0.8, "Your appointment with "+clinic+" is at "+clock(appt))
+			}
+			break
+		}
 		add(Clock, white, 0, clock(now))
 		add(Body, white, 0, now.Format("Monday 2 January"))
 		if v.Appointment.IsZero() {

@@ -88,6 +88,8 @@ func screenCases(t *testing.T) []screenCase {
 			want: []string{"10:05am", "Monday 23 November", "Your next appointment", "Today at 10:30am", "with Riverside Surgery"}},
 		{name: "idle-none", view: with(func(v *View) { v.Appointment = time.Time{} }),
 			want: []string{"10:05am", "No appointments booked"}},
+		{name: "idle-too-early", view: with(func(v *View) { v.TooEarly = true; v.JoinOpens = appt.Add(-10 * time.Minute) }),
+			want: []string{"It is too early to join", "You can join from 10:20am", "Your appointment with Riverside Surgery is at 10:30am"}},
 		{name: "join-button", view: with(func(v *View) { v.Kind = JoinWindow }),
 			want: []string{"Your appointment with Riverside Surgery is at 10:30am", "Press the green button to join"}},
 		{name: "join-long-name", view: with(func(v *View) {

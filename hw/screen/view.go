@@ -54,8 +54,12 @@ type View struct {
 	// WaitingSince is when the booth entered the waiting room (for "You have waited 3
 	// minutes"); zero hides the line.
 	WaitingSince time.Time
-	Muted        bool   // the microphone is off (shown in a call)
-	Problem      string // what is wrong, for Fault (e.g. ProblemCamera)
+	// TooEarly is set when Join was pressed before the next appointment's window opened;
+	// the idle screen then says when it opens (JoinOpens).
+	TooEarly  bool
+	JoinOpens time.Time
+	Muted     bool   // the microphone is off (shown in a call)
+	Problem   string // what is wrong, for Fault (e.g. ProblemCamera)
 }
 
 func (v View) loc() *time.Location {
