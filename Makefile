@@ -47,11 +47,12 @@ fuzz-short: ## a short run of every fuzz target
 	done
 
 .PHONY: bench
-bench: deps ## benchmarks: join latency, boothd CPU and RSS, codecs, report and import (figures and ratios printed)
+bench: deps ## benchmarks: join latency, boothd CPU and RSS, codecs, report and import, outbox and event replay (figures and ratios printed)
 	@scripts/setup test
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 	$(GO) test -run '^$$' -bench . -benchmem ./media/...
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./switchboard/report/ ./switchboard/schedimport/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./booth/ ./switchboard/
 
 .PHONY: lint
 lint: ## gofmt and go vet

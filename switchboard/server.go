@@ -60,6 +60,9 @@ type Deps struct {
 	WebApp http.Handler
 }
 
+// eventKeyTTL is how long the idempotency key of an applied booth event is remembered.
+const eventKeyTTL = 90 * 24 * time.Hour
+
 // Server is a switchboard. Build it with New, serve it with Run or Serve (or mount
 // Handler yourself), stop it with Close.
 type Server struct {
@@ -133,6 +136,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.hub = newHub(s)
 	s.handler = s.buildHandler(deps.WebApp)
+	// A booth resends an unacknowledged event when its link returns; keys older than this
+	// can no longer come back.
+	if n, err := s.store.PruneEventKeys(s.clock.Now().Add(-eventKeyTTL)); err != nil {
+		s.log.Warn("pruning applied event keys", "err", err)
+	} else if n > 0 {
+		s.log.Info("pruned applied event keys", "count", n, "older_than", eventKeyTTL.String())
+	}
 	return s, nil
 }
 
