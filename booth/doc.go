@@ -16,6 +16,20 @@
 // the appointment is done and is not joined again; if the clinician's connection was lost
 // (end{peer_lost}) or the booth's own link dropped, the booth waits again instead.
 //
+// Appointment events (package appointment's life cycle): the booth records window_open,
+// arrive and leave in a durable outbox (Store.Record: one bbolt transaction appends the
+// event under a NextSequence key and moves the appointment's Local status), sends each
+// when the link is up, replays the outbox in order (at most 32 unacknowledged) when it
+// returns, and forgets an event once the switchboard acknowledges it. Offline the booth
+// keeps working from its cached schedule: windows open, Join and End work, and nothing is
+// lost across power cuts. Snapshot.NextWindowAt and TooEarly tell a patient who pressed
+// Join too early when the window opens; settings the switchboard pushes (the join mode)
+// are stored and acknowledged.
+//
+// Role RoleClinic is the clinic-room appliance: it keeps no schedule, shows its clinic's
+// waiting room (Snapshot.Queue), admits the patient who has waited longest on Join (Next)
+// and offers; End ends the call.
+//
 // The call itself is behind Caller and ActiveCall, declared here so booth does not depend
 // on media/call's exact API; cmd/boothd adapts media to them and tests use a fake.
 //
