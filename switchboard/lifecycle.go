@@ -18,6 +18,10 @@ var deviceEvents = map[string]appointment.Event{
 	signalling.EventLeave:      appointment.Leave,
 }
 
+// maxJoinWindow is the longest join window a booth may be configured with
+// (provisioning/config refuses more).
+const maxJoinWindow = 2 * time.Hour
+
 // maxClockSkew bounds how far in the future a booth's event time is believed.
 const maxClockSkew = time.Minute
 
@@ -72,7 +76,13 @@ func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
 	ack.Status = got.Status
 	switch in.Event {
 	case appointment.Arrive:
-		h.addWaiter(c, got, earlier(at, now))
+		// Placed by the booth's arrival time, but never before the earliest a window can
+		// open (a booth whose clock is wrong must not jump the queue) nor after now.
+		since := at
+		if floor := got.Start.Add(-maxJoinWindow); since.Before(floor) {
+			since = floor
+		}
+		h.addWaiter(c, got, earlier(since, now))
 	case appointment.Leave:
 		if i, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
 			h.removeWaiter(a.ClinicID, i)
