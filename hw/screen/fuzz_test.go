@@ -22,9 +22,10 @@ func FuzzLayout(f *testing.F) {
 	screen := image.Rect(0, 0, 1024, 600)
 	now := time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, clinic, phone, problem string) {
-		for k := Idle; k <= HelpRequested; k++ {
+		for k := Idle; k <= WaitingRoom; k++ {
 			v := View{Kind: k, Now: now, ClinicName: clinic, ClinicPhone: phone, Problem: problem,
-				Appointment: now.Add(25 * time.Minute), WaitingSince: now.Add(-time.Minute)}
+				Appointment: now.Add(25 * time.Minute), WaitingSince: now.Add(-time.Minute),
+				Queue: []Waiter{{Name: clinic, Since: now.Add(-time.Hour)}, {Name: problem}, {Name: phone}, {Name: clinic}}}
 			l := r.Layout(v)
 			for _, it := range l.Items {
 				if !it.Rect.In(screen) {

@@ -1,10 +1,12 @@
 package screen
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"golang.org/x/image/font"
@@ -190,6 +192,42 @@ func (r *Renderer) Layout(v View) Layout {
 		} else {
 			add(Body, yellow, 0.8, "Please tell a member of staff.")
 		}
+	case WaitingRoom:
+		var waiting []Waiter
+		for _, w := range v.Queue {
+			if !w.InCall {
+				waiting = append(waiting, w)
+			}
+		}
+		switch len(waiting) {
+		case 0:
+			add(Title, white, 0, "Nobody is waiting")
+			add(Body, white, 0.8, clock(now))
+		case 1:
+			add(Title, white, 0, "1 patient waiting")
+		default:
+			add(Title, white, 0, fmt.Sprintf("%d patients waiting", len(waiting)))
+		}
+		const shown = 2
+		for i, w := range waiting {
+			if i == shown {
+				add(Body, white, 0, fmt.Sprintf("and %d more", len(waiting)-shown))
+				break
+			}
+			gap := 0.0
+			if i == 0 {
+				gap = 0.8
+			}
+			waited := "just arrived"
+			if d := v.Now.Sub(w.Since); d >= time.Minute {
+				waited = "waited " + minutes(d)
+			}
+			add(Body, white, gap, shorten(clean(w.Name), maxPerson)+", "+waited)
+		}
+		if len(waiting) > 0 {
+			blocks = append(blocks, block{role: Body, fg: yellow, dot: green, gap: 0.8,
+				text: "Press the green button to see " + shorten(clean(waiting[0].Name), maxPerson)})
+		}
 	case HelpRequested:
 		add(Title, white, 0, "Help is on its way")
 		add(Body, yellow, 0.8, "Please stay where you are.")
@@ -228,6 +266,24 @@ func (r *Renderer) place(l *Layout, blocks []block) {
 		if total <= H-2*margin || scale <= minScale {
 			break
 		}
+	}
+	// Still too tall for the screen at the smallest size: take lines off the longest
+	// block (ending it with an ellipsis) until it fits, so nothing is drawn off the screen.
+	for total > H-2*r.pad {
+		longest := -1
+		for i, b := range blocks {
+			if len(b.lines) > 1 && (longest < 0 || len(b.lines) > len(blocks[longest].lines)) {
+				longest = i
+			}
+		}
+		if longest < 0 {
+			break
+		}
+		b := &blocks[longest]
+		lh := r.lineHeight(b.role, scale)
+		b.lines = clip(r.face(b.role, scale), b.lines, len(b.lines)-1, W-2*margin)
+		b.height -= lh
+		total -= lh
 	}
 	y := (H - total) / 2
 	for _, b := range blocks {
@@ -392,6 +448,9 @@ func keepTogether(phone string) string {
 // maxName is the most characters of a clinic's name shown, so a very long one cannot push
 // the time or what to do off the screen.
 const maxName = 48
+
+// maxPerson is the most characters of a patient's name shown in the waiting room.
+const maxPerson = 24
 
 // shorten cuts s to at most n characters at a word boundary, with an ellipsis.
 func shorten(s string, n int) string {

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
 	"time"
 
 	"golang.org/x/image/font"
@@ -26,16 +27,17 @@ type Renderer struct {
 	capPerPx [3]float64
 	faces    map[faceKey]font.Face
 
-	img     *image.RGBA   // the frame returned by Render, reused
-	overlay []*image.RGBA // a call's text boxes, each its own size, drawn when the layout changes
-	last    Layout
-	lastKey layoutKey       // what last was worked out from
-	drawn   bool            // img holds last
-	video   image.Rectangle // where the remote picture went last frame
-	hadPic  bool
-	hadSelf bool
-	remote  scaler
-	self    scaler
+	img       *image.RGBA   // the frame returned by Render, reused
+	overlay   []*image.RGBA // a call's text boxes, each its own size, drawn when the layout changes
+	last      Layout
+	lastKey   layoutKey       // what last was worked out from
+	lastQueue []Waiter        // and the queue (a slice cannot be in the key)
+	drawn     bool            // img holds last
+	video     image.Rectangle // where the remote picture went last frame
+	hadPic    bool
+	hadSelf   bool
+	remote    scaler
+	self      scaler
 }
 
 type faceKey struct {
@@ -103,9 +105,9 @@ func (r *Renderer) dotSize(role Role, scale float64) int {
 // ignored; in a call a nil remote shows "Waiting for the clinician's picture".
 func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool) {
 	l := r.last
-	if k := keyOf(v); !r.drawn || k != r.lastKey {
+	if k := keyOf(v); !r.drawn || k != r.lastKey || !slices.Equal(v.Queue, r.lastQueue) {
 		l = r.Layout(v)
-		r.lastKey = k
+		r.lastKey, r.lastQueue = k, slices.Clone(v.Queue)
 	}
 	changed := !r.drawn || !l.equal(r.last)
 	r.last, r.drawn = l, true
@@ -208,21 +210,32 @@ func (r *Renderer) drawItem(dst *image.RGBA, it Item) {
 	}
 }
 
-// layoutKey is what a Layout depends on: the View, with Now only to the minute and the
-// comparisons the words make with it.
+// layoutKey is what a Layout depends on: the View's fields (but the queue, compared on
+// its own), Now only to the minute, and the comparisons the words make with Now.
 type layoutKey struct {
-	v       View
-	minute  time.Time
-	waited  time.Duration
-	started bool
+	kind                      Kind
+	loc                       *time.Location
+	clinic, phone, problem    string
+	appointment, waitingSince time.Time
+	joinOpens                 time.Time
+	autoJoin, tooEarly, muted bool
+	minute                    time.Time
+	waited                    time.Duration
+	started                   bool
+	queueWaited               time.Duration // the sum of whole minutes each patient has waited
 }
 
 func keyOf(v View) layoutKey {
-	k := layoutKey{v: v, minute: v.Now.Truncate(time.Minute), started: !v.Appointment.After(v.Now)}
+	k := layoutKey{kind: v.Kind, loc: v.Location, clinic: v.ClinicName, phone: v.ClinicPhone, problem: v.Problem,
+		appointment: v.Appointment, waitingSince: v.WaitingSince, joinOpens: v.JoinOpens,
+		autoJoin: v.AutoJoin, tooEarly: v.TooEarly, muted: v.Muted,
+		minute: v.Now.Truncate(time.Minute), started: !v.Appointment.After(v.Now)}
 	if !v.WaitingSince.IsZero() {
 		k.waited = v.Now.Sub(v.WaitingSince).Truncate(time.Minute)
 	}
-	k.v.Now = time.Time{}
+	for _, w := range v.Queue {
+		k.queueWaited += v.Now.Sub(w.Since).Truncate(time.Minute)
+	}
 	return k
 }
 

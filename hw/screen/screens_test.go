@@ -112,6 +112,14 @@ func screenCases(t *testing.T) []screenCase {
 			want: []string{"Reconnecting", "Please wait. The booth is trying to connect again."}},
 		{name: "fault", view: with(func(v *View) { v.Kind = Fault; v.Problem = ProblemCamera }),
 			want: []string{"Sorry, something is wrong", "The camera is not working.", "Please tell a member of staff, or call 01632 960 123"}},
+		{name: "waiting-room", view: with(func(v *View) {
+			v.Kind = WaitingRoom
+			v.Queue = []Waiter{{Name: "Mrs Ada Patel", Since: now.Add(-12 * time.Minute), InCall: true},
+				{Name: "Mr Tom Jones", Since: now.Add(-7 * time.Minute)}, {Name: "Ms Li Wei", Since: now.Add(-30 * time.Second)}}
+		}), want: []string{"2 patients waiting", "Mr Tom Jones, waited 7 minutes", "Ms Li Wei, just arrived",
+			"Press the green button to see Mr Tom Jones"}},
+		{name: "waiting-room-empty", view: with(func(v *View) { v.Kind = WaitingRoom }),
+			want: []string{"Nobody is waiting", "10:05am"}},
 		{name: "help", view: with(func(v *View) { v.Kind = HelpRequested }),
 			want: []string{"Help is on its way", "Please stay where you are."}},
 	}

@@ -17,9 +17,12 @@ const (
 	Reconnecting              // the switchboard link or the call's media is down
 	Fault                     // something is broken; what to do
 	HelpRequested             // the Help button was pressed
+	// WaitingRoom is the clinic-room appliance's screen: who is waiting, and that the
+	// green button sees the first.
+	WaitingRoom
 )
 
-var kindNames = [...]string{"idle", "join-window", "waiting", "in-call", "reconnecting", "fault", "help"}
+var kindNames = [...]string{"idle", "join-window", "waiting", "in-call", "reconnecting", "fault", "help", "waiting-room"}
 
 func (k Kind) String() string {
 	if k < 0 || int(k) >= len(kindNames) {
@@ -60,6 +63,15 @@ type View struct {
 	JoinOpens time.Time
 	Muted     bool   // the microphone is off (shown in a call)
 	Problem   string // what is wrong, for Fault (e.g. ProblemCamera)
+	// Queue is the clinic's waiting room, longest waiting first (WaitingRoom).
+	Queue []Waiter
+}
+
+// Waiter is a patient in the clinic's waiting room.
+type Waiter struct {
+	Name   string    // as booked: "Mrs A Patel"
+	Since  time.Time // arrived in the waiting room
+	InCall bool      // already admitted
 }
 
 func (v View) loc() *time.Location {
