@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/schedimport"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -210,5 +211,41 @@ func TestImportICalRoomCalendar(t *testing.T) {
 	as, _ := e.st.AppointmentsByDevice(e.booth.ID, t0.Add(48*time.Hour), t0.Add(30*24*time.Hour))
 	if len(as) != 3 || as[0].ExternalID != "ical:weekly@room/20261123T093000Z" || !as[1].Start.Equal(time.Date(2026, 12, 7, 9, 30, 0, 0, time.UTC)) {
 		t.Errorf("got %+v", as)
+	}
+}
+
+// A connected booth gets its new schedule as soon as an import lands, and an import does
+// not cancel a patient who is already in the waiting room.
+func TestImportPushesScheduleAndLeavesWaitingAlone(t *testing.T) {
+	e := newEnv(t)
+	booth := e.hello(e.boothTok, signalling.RoleDevice)
+	const path = "/api/v1/appointments/import"
+	if status, body := e.doRaw("POST", path, e.docTok, "application/fhir+json", fhirBundle(t0, false)); status != http.StatusOK {
+		t.Fatalf("import: got %d %s", status, body)
+	}
+	s := expect[signalling.Schedule](booth, signalling.TypeSchedule)
+	if len(s.Appointments) != 3 {
+		t.Fatalf("schedule after import: got %d appointments, want 3 (one booked here, two imported)", len(s.Appointments))
+	}
+	got, _ := e.st.AppointmentsByExternalID(e.clinic.ID, []string{"fhir:Appointment/2"})
+	second := got["fhir:Appointment/2"]
+	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: second.ID})
+	expect[signalling.Schedule](booth, signalling.TypeSchedule)
+	if st := e.status(second.ID); st != store.StatusWaiting {
+		t.Fatalf("after arrive: got %s, want waiting", st)
+	}
+
+	status, body := e.doRaw("POST", path, e.docTok, "application/fhir+json", fhirBundle(t0, true))
+	r := decodeResult(t, body)
+	if status != http.StatusOK || r.Cancelled != 0 || r.Unchanged != 2 {
+		t.Fatalf("re-import cancelling a waiting patient: got %d %+v, want nothing cancelled", status, r)
+	}
+	for _, c := range r.Changes {
+		if c.ExternalID == "fhir:Appointment/2" && !strings.Contains(c.Reason, "waiting") {
+			t.Errorf("change for the waiting patient: got %+v, want a reason saying they are waiting", c)
+		}
+	}
+	if st := e.status(second.ID); st != store.StatusWaiting {
+		t.Errorf("after the re-import: got %s, want still waiting", st)
 	}
 }
