@@ -75,8 +75,9 @@ type client struct {
 	log    *slog.Logger
 
 	// guarded by hub.mu
-	hello bool
-	calls map[string]*call
+	hello   bool
+	calls   map[string]*call
+	schedAt time.Time // when the last schedule was sent
 }
 
 type outMsg struct {
@@ -251,13 +252,12 @@ func (h *hub) writeLoop(ctx context.Context, c *client) {
 func (h *hub) pingLoop(ctx context.Context, c *client) {
 	t := h.s.clock.NewTicker(h.s.cfg.PingInterval)
 	defer t.Stop()
-	refreshEvery := max(1, int(scheduleRefresh/h.s.cfg.PingInterval))
-	for ticks := 1; ; ticks++ {
+	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.Chan():
-			if c.role == signalling.RoleDevice && ticks%refreshEvery == 0 {
+			if c.role == signalling.RoleDevice {
 				h.refreshSchedule(c)
 			}
 			pctx, cancel := context.WithTimeout(ctx, h.s.cfg.PingInterval)
@@ -759,6 +759,7 @@ func (h *hub) sendSchedule(c *client) {
 		})
 	}
 	c.send(signalling.TypeSchedule, sch)
+	c.schedAt = now
 }
 
 // appointmentsChanged re-sends a device's schedule after the API changed its appointments.

@@ -1,6 +1,7 @@
 package switchboard
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -331,5 +332,33 @@ func TestHubConcurrentAdmitsOneWins(t *testing.T) {
 				t.Errorf("status: got %s, want in_call", got)
 			}
 		})
+	}
+}
+
+// A connected booth is sent its schedule again every hour, so its 48-hour cache moves on
+// even when nothing is booked: an appointment 48.5 hours ahead reaches it.
+func TestHubRefreshesSchedules(t *testing.T) {
+	e := newEnv(t)
+	far := e.addAppointment(e.booth, "Far Ahead", t0.Add(48*time.Hour+30*time.Minute))
+	booth := e.hello(e.boothTok, signalling.RoleDevice)
+	got := make(chan *signalling.Schedule, 1)
+	go func() { got <- expect[signalling.Schedule](booth, signalling.TypeSchedule) }() // reading answers the pings too
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.clock.BlockUntilContext(ctx, 1); err != nil { // the pinger's ticker
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	select {
+	case s := <-got:
+		ids := map[string]bool{}
+		for _, a := range s.Appointments {
+			ids[a.ID] = true
+		}
+		if !ids[far.ID] || !ids[e.appt.ID] {
+			t.Errorf("refreshed schedule: got %+v, want both appointments", s.Appointments)
+		}
+	case <-ctx.Done():
+		t.Fatal("no schedule after an hour")
 	}
 }

@@ -208,11 +208,12 @@ func (h *hub) setDeviceSettings(id string, set store.DeviceSettings) (store.Devi
 	return d, len(h.devices[id]) > 0, nil
 }
 
-// refreshSchedule re-sends a device its schedule (its cached window moves on).
+// refreshSchedule re-sends a device its schedule when scheduleRefresh has passed since the
+// last one, so the window it caches moves on.
 func (h *hub) refreshSchedule(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if c.hello {
+	if c.hello && h.s.clock.Since(c.schedAt) >= scheduleRefresh {
 		h.sendSchedule(c)
 	}
 }
