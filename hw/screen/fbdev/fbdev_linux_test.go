@@ -44,9 +44,10 @@ func TestOpenRefuses(t *testing.T) {
 	}
 }
 
-// TestRealFramebuffer draws on /dev/fb0 when the machine has one (a Pi on the bench);
-// CI and containers have none and skip.
-func TestRealFramebuffer(t *testing.T) {
+// TestOpenRealFramebuffer opens /dev/fb0 when the machine has one (a Pi on the bench) and
+// checks its format is one Pack handles; it does not draw, so it never scribbles over a
+// developer's console. CI and containers have no framebuffer and skip.
+func TestOpenRealFramebuffer(t *testing.T) {
 	if _, err := os.Stat("/dev/fb0"); err != nil {
 		t.Skip("no /dev/fb0 on this machine")
 	}
@@ -56,8 +57,8 @@ func TestRealFramebuffer(t *testing.T) {
 	}
 	defer fb.Close()
 	t.Logf("format: %v", fb.Format())
-	if fb.Size().X <= 0 || fb.Size().Y <= 0 {
-		t.Errorf("size %v", fb.Size())
+	if err := fb.Format().Check(); err != nil || fb.Size().X <= 0 || fb.Size().Y <= 0 {
+		t.Errorf("format %v, size %v: %v", fb.Format(), fb.Size(), err)
 	}
 	if err := fb.Close(); err != nil {
 		t.Errorf("Close: %v", err)
