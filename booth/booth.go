@@ -520,6 +520,7 @@ func (b *Booth) publish() {
 	if s.State != b.snap.State {
 		b.metrics.setState(s.State)
 	}
+	b.metrics.outbox.Set(float64(s.Outbox))
 	b.setSnapLocked(s)
 }
 

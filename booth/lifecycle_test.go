@@ -47,6 +47,9 @@ func TestOfflineEventsReplayInOrder(t *testing.T) {
 	if got := h.sb.recorded(); len(got) != 0 {
 		t.Fatalf("the fake got %v while down", got)
 	}
+	if got := value(t, h.booth.metrics.outbox); got != 4 {
+		t.Errorf("carebooth_booth_outbox_events: got %v, want 4", got)
+	}
 
 	h.sb.down.Store(false)
 	var sc *sbConn
@@ -69,6 +72,9 @@ func TestOfflineEventsReplayInOrder(t *testing.T) {
 	want := []string{"a1:window_open", "a1:arrive", "a1:leave", "a1:arrive"}
 	if got := h.sb.recorded(); !slices.Equal(got, want) {
 		t.Errorf("switchboard got %v, want %v", got, want)
+	}
+	if got := value(t, h.booth.metrics.outbox); got != 0 {
+		t.Errorf("carebooth_booth_outbox_events after delivery: got %v, want 0", got)
 	}
 	if evs, _ := st.Outbox(0, 0); len(evs) != 0 {
 		t.Errorf("outbox after the acks: got %+v, want empty", evs)

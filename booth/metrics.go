@@ -22,6 +22,7 @@ type metrics struct {
 	bitrate       prometheus.Gauge
 	packetLoss    prometheus.Gauge
 	rtt           prometheus.Gauge
+	outbox        prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -55,6 +56,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		audioDecoded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "carebooth_booth_call_audio_packets_decoded_total", Help: "Remote audio packets decoded in calls.",
 		}),
+		outbox: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "carebooth_booth_outbox_events", Help: "Recorded appointment events the switchboard has not acknowledged yet.",
+		}),
 		bitrate: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "carebooth_booth_call_send_bitrate_kbps", Help: "Outgoing video bitrate of the current call.",
 		}),
@@ -69,7 +73,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.state, m.linkUp, m.reconnects, m.calls, m.joinLatency, m.presses,
-		m.framesSent, m.framesDecoded, m.audioDecoded, m.bitrate, m.packetLoss, m.rtt} {
+		m.framesSent, m.framesDecoded, m.audioDecoded, m.bitrate, m.packetLoss, m.rtt, m.outbox} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
@@ -66,6 +68,9 @@ func TestHubDeviceEventsApplyOnce(t *testing.T) {
 	h, _ := e.st.History(e.appt.ID)
 	if h[1].Actor != (appointment.Actor{Kind: appointment.ActorDevice, ID: e.booth.ID}) || h[1].Key != "k2" || !h[1].At.Equal(arrived) || !h[1].Received.Equal(t0) {
 		t.Errorf("arrive record: got %+v, want the booth as actor, its key and both times", h[1])
+	}
+	if got := counterValue(t, e.reg, "carebooth_switchboard_device_events_total", "duplicate"); got != 1 {
+		t.Errorf("device_events_total{result=duplicate}: got %v, want 1", got)
 	}
 	if ack := sendEvent(booth, "k3", e.appt.ID, signalling.EventLeave, t0); ack.Status != store.StatusWindowOpen {
 		t.Fatalf("leave ack: got %+v", ack)
@@ -361,4 +366,26 @@ func TestHubRefreshesSchedules(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no schedule after an hour")
 	}
+}
+
+// counterValue reads one labelled value of a counter family from reg (0 if absent).
+func counterValue(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == label {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -36,6 +36,7 @@ func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
 	case errors.Is(err, store.ErrNotFound) || (err == nil && a.DeviceID != c.id):
 		// The same answer for "no such appointment" and "not yours", so IDs cannot be probed.
 		ack.Refused = fmt.Sprintf("appointment %s is not this device's", m.AppointmentID)
+		h.s.metrics.deviceEvents.WithLabelValues("refused").Inc()
 		c.log.Warn("event for an appointment that is not this device's", "appointment", m.AppointmentID, "key", m.Key)
 		c.send(signalling.TypeEventAck, ack)
 		return nil
@@ -59,10 +60,12 @@ func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
 	}
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
+		h.s.metrics.deviceEvents.WithLabelValues("duplicate").Inc()
 		ack.Duplicate, ack.Status = true, a.Status
 		c.send(signalling.TypeEventAck, ack)
 		return nil
 	case errors.Is(err, appointment.ErrIllegal):
+		h.s.metrics.deviceEvents.WithLabelValues("refused").Inc()
 		ack.Status, ack.Refused = got.Status, err.Error()
 		c.log.Info("booth event no longer applies", "appointment", a.ID, "event", m.Event, "key", m.Key, "why", err)
 		if in.Event == appointment.Arrive && w != nil && w.call == nil && w.c != c {
@@ -73,6 +76,7 @@ func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
 	case err != nil:
 		return err
 	}
+	h.s.metrics.deviceEvents.WithLabelValues("applied").Inc()
 	ack.Status = got.Status
 	switch in.Event {
 	case appointment.Arrive:

@@ -14,6 +14,7 @@ type metrics struct {
 	sigErrors     *prometheus.CounterVec // code
 	httpRequests  *prometheus.CounterVec // route, status
 	httpSeconds   *prometheus.HistogramVec
+	deviceEvents  *prometheus.CounterVec // result
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -42,9 +43,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		httpSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
 			Name: "http_request_seconds", Help: "HTTP request handling time (WebSockets: the whole connection).",
 			Buckets: prometheus.DefBuckets}, []string{"route"}),
+		deviceEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "device_events_total", Help: "Booth outbox events received, by result (applied, duplicate, refused)."}, []string{"result"}),
 	}
 	for _, c := range []prometheus.Collector{m.callsStarted, m.callsEnded, m.callsActive, m.waitSeconds,
-		m.answerSeconds, m.waitingRoom, m.connections, m.sigErrors, m.httpRequests, m.httpSeconds} {
+		m.answerSeconds, m.waitingRoom, m.connections, m.sigErrors, m.httpRequests, m.httpSeconds, m.deviceEvents} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
