@@ -288,6 +288,9 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 			return nil, err
 		}
 		b.store, b.ownStore = s, s
+		if c := s.Compaction(); c.Done {
+			b.log.Info("compacted the appointment store", "bytes_before", c.SizeBefore, "bytes_after", c.SizeAfter, "free_bytes", c.FreeBytes)
+		}
 	}
 	httpClient := deps.HTTPClient
 	if httpClient == nil {
