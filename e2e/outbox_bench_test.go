@@ -43,8 +43,17 @@ func BenchmarkOutboxReplay(b *testing.B) {
 		rb.stop()
 		st.Close()
 		h, err := e.Store.History(a.ID)
-		if err != nil || len(h) != events {
-			b.Fatalf("switchboard history: got %d records, %v, want %d", len(h), err, events)
+		if err != nil {
+			b.Fatal(err)
+		}
+		keyed := 0
+		for _, r := range h {
+			if r.Key != "" && r.Refused == "" {
+				keyed++
+			}
+		}
+		if keyed != events { // the booth's own; the system's device_lost at its stop is not counted
+			b.Fatalf("switchboard history: got %d applied booth events, want %d", keyed, events)
 		}
 		rate := events / elapsed.Seconds()
 		b.ReportMetric(rate, "events/s")
