@@ -54,6 +54,7 @@ const (
 	Admit         Event = "admit"          // the clinician or clinic appliance started the call
 	End           Event = "end"            // a person ended the call (clinician or device)
 	ClinicianLost Event = "clinician_lost" // the clinician's connection dropped mid-call (system)
+	CallFailed    Event = "call_failed"    // the media failed while both stayed connected (the party that saw it)
 	DeviceLost    Event = "device_lost"    // the booth's connection dropped (system)
 	MarkNoShow    Event = "no_show"        // the clinician recorded a no-show
 	MoveTelephone Event = "telephone"      // the clinician moved to a phone call
@@ -61,7 +62,7 @@ const (
 )
 
 // Events lists every event.
-var Events = []Event{OpenWindow, Arrive, Leave, Admit, End, ClinicianLost, DeviceLost, MarkNoShow, MoveTelephone, Cancel}
+var Events = []Event{OpenWindow, Arrive, Leave, Admit, End, ClinicianLost, CallFailed, DeviceLost, MarkNoShow, MoveTelephone, Cancel}
 
 // ActorKind says what kind of party caused an event.
 type ActorKind string
@@ -100,6 +101,10 @@ var table = map[Event]rule{
 	Admit:         {[]Status{Waiting}, InCall, []ActorKind{ActorClinician, ActorDevice}},
 	End:           {[]Status{InCall}, Ended, []ActorKind{ActorClinician, ActorDevice}},
 	ClinicianLost: {[]Status{InCall}, Waiting, []ActorKind{ActorSystem}},
+	// A call whose media failed (a firewall, a browser reload racing its own hangup) is not
+	// a consultation that happened: the patient waits again, and the clinician admits them
+	// again or moves to the telephone.
+	CallFailed:    {[]Status{InCall}, Waiting, []ActorKind{ActorClinician, ActorDevice}},
 	DeviceLost:    {[]Status{Waiting, InCall}, Scheduled, []ActorKind{ActorSystem}},
 	MarkNoShow:    {[]Status{Scheduled, WindowOpen}, NoShow, []ActorKind{ActorClinician}},
 	MoveTelephone: {[]Status{Scheduled, WindowOpen, Waiting, InCall}, Telephone, []ActorKind{ActorClinician}},

@@ -24,6 +24,8 @@ var legal = []struct {
 	{InCall, End, ActorClinician, Ended},
 	{InCall, End, ActorDevice, Ended},
 	{InCall, ClinicianLost, ActorSystem, Waiting},
+	{InCall, CallFailed, ActorClinician, Waiting},
+	{InCall, CallFailed, ActorDevice, Waiting},
 	{Waiting, DeviceLost, ActorSystem, Scheduled},
 	{InCall, DeviceLost, ActorSystem, Scheduled},
 	{Scheduled, MarkNoShow, ActorClinician, NoShow},

@@ -6,6 +6,7 @@
 //	scheduled --window_open--> window_open --arrive--> waiting --admit--> in_call --end--> ended
 //	                             ^                        |  ^                |
 //	                             +---------leave----------+  +-clinician_lost-+
+//	                                                            +-call_failed---+
 //	waiting, in_call --device_lost--> scheduled   (the booth's connection went: it rejoins)
 //	scheduled, window_open --no_show--> no_show
 //	scheduled, window_open, waiting, in_call --telephone--> telephone

@@ -939,8 +939,9 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		if b.cfg.Role == RoleClinic {
 			return // the appointment is the booth's to rejoin or not
 		}
-		if m.Reason == signalling.EndPeerLost {
-			// The clinician's connection dropped; wait for them to admit us again.
+		if m.Reason == signalling.EndPeerLost || m.Reason == signalling.EndFailed {
+			// The clinician's connection dropped, or the media failed: the consultation has
+			// not happened, so wait for them to admit us again.
 			b.arrive(ctx, appt)
 			return
 		}
@@ -1006,7 +1007,7 @@ func (b *Booth) onOffer(ctx context.Context, m *signalling.SDP) {
 		b.log.Error("answer offer", "call", cc.id, "err", err)
 		b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: cc.id, Reason: signalling.EndFailed})
 		b.closeCall("failed")
-		b.markDone(cc.apptID)
+		b.arrive(ctx, cc.apptID) // the switchboard puts a failed call's patient back in the waiting room
 		return
 	}
 	cc.flushCandidates()
@@ -1019,7 +1020,11 @@ func (b *Booth) onCallFailed(ctx context.Context) {
 		b.log.Warn("send end", "call", cc.id, "err", err)
 	}
 	b.closeCall("failed")
-	b.markDone(cc.apptID)
+	if b.cfg.Role != RoleClinic {
+		// A failed call is not a consultation: wait to be admitted again (the switchboard
+		// has put the patient back in the waiting room).
+		b.arrive(ctx, cc.apptID)
+	}
 }
 
 func (b *Booth) onConnected() {

@@ -653,7 +653,7 @@ func TestEndFromSwitchboard(t *testing.T) {
 		wantState State
 	}{
 		{signalling.EndHangup, Idle},
-		{signalling.EndFailed, Idle},
+		{signalling.EndFailed, Waiting},   // the media failed: no consultation happened, wait again
 		{signalling.EndPeerLost, Waiting}, // the clinician dropped: wait to be admitted again
 	}
 	for _, tt := range tests {
@@ -675,6 +675,8 @@ func TestEndFromSwitchboard(t *testing.T) {
 	}
 }
 
+// A call whose media fails is not a consultation: the booth says so and waits to be
+// admitted again, rather than sending the patient home.
 func TestMediaFailureSendsEndFailed(t *testing.T) {
 	checkGoroutines(t)
 	h := start(t, opts{appts: []signalling.Appointment{appt("a1", t0)}})
@@ -683,9 +685,15 @@ func TestMediaFailureSendsEndFailed(t *testing.T) {
 	if got := sc.next(t, signalling.TypeEnd).(*signalling.End); got.Reason != signalling.EndFailed {
 		t.Errorf("end: got %+v, want reason failed", got)
 	}
-	h.waitState(Idle)
+	h.waitState(Waiting)
 	if !call.isClosed() {
 		t.Error("got the call open, want it closed")
+	}
+	if got := sc.next(t, signalling.TypeArrive).(*signalling.Arrive); got.AppointmentID != "a1" {
+		t.Errorf("re-arrive: got %q, want a1", got.AppointmentID)
+	}
+	if a, err := h.store.Get("a1"); err != nil || a.Done {
+		t.Errorf("appointment after a failed call: got %+v, %v, want not done", a, err)
 	}
 }
 

@@ -621,6 +621,10 @@ func (h *hub) relaySDP(c *client, seq uint64, t signalling.Type, m *signalling.S
 // connection does not: when the clinician's goes, the patient goes back to the waiting room
 // so the clinician can admit them again after reloading; when the booth's goes (Wi-Fi, a
 // power cut), the appointment goes back to scheduled so the booth can rejoin when it is back.
+//
+// A call whose media failed while both parties stayed connected is not a consultation
+// either: the patient waits again. This also settles the race of a clinician's page
+// reload, whose media dies before the switchboard sees its connection go.
 func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
 	ev := h.event(appointment.End, actorOf(from))
 	backToWaiting := lost && from == cl.offerer
@@ -629,6 +633,9 @@ func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
 		ev = h.event(appointment.ClinicianLost, appointment.System)
 	case lost:
 		ev = h.event(appointment.DeviceLost, appointment.System)
+	case reason == signalling.EndFailed:
+		ev = h.event(appointment.CallFailed, actorOf(from))
+		backToWaiting = true
 	}
 	if _, _, err := h.s.store.Apply(cl.appt, ev); err != nil {
 		// The call is over whatever the store says; a status that no longer allows this

@@ -466,6 +466,34 @@ func TestHubClinicianDropReturnsPatientToWaitingRoom(t *testing.T) {
 	expect[signalling.Call](watcher, signalling.TypeCall)
 }
 
+// A call whose media failed while both stayed connected (reported by either side) puts the
+// patient back in the waiting room: no consultation happened, and the clinician can admit
+// them again or move to the telephone.
+func TestHubFailedCallReturnsPatientToWaitingRoom(t *testing.T) {
+	for _, reporter := range []string{"booth", "clinician"} {
+		t.Run(reporter, func(t *testing.T) {
+			e := newEnv(t)
+			doc, booth, callID := e.inCall()
+			from, to := booth, doc
+			if reporter == "clinician" {
+				from, to = doc, booth
+			}
+			from.send(signalling.TypeEnd, &signalling.End{CallID: callID, Reason: signalling.EndFailed})
+			if end := expect[signalling.End](to, signalling.TypeEnd); end.Reason != signalling.EndFailed {
+				t.Errorf("end: got %+v, want failed", end)
+			}
+			if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 1 || q.Entries[0].InCall {
+				t.Errorf("queue: got %+v, want the patient waiting again", q)
+			}
+			if got := e.status(e.appt.ID); got != store.StatusWaiting {
+				t.Errorf("status: got %s, want waiting", got)
+			}
+			doc.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
+			expect[signalling.Call](doc, signalling.TypeCall)
+		})
+	}
+}
+
 func TestHubClosesAfterTooManyRefusals(t *testing.T) {
 	e := newEnv(t)
 	c := e.hello(e.boothTok, signalling.RoleDevice)

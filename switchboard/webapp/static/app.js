@@ -966,7 +966,7 @@ function onConnectionState(call) {
       setCallStatus("disconnected", "Connection interrupted – trying to recover…");
       break;
     case "failed":
-      failCall("The video connection to the booth failed, so the call has ended.");
+      failCall("The video connection to the booth failed. The patient is back in the waiting room: admit them again, or phone them.");
       break;
     default:
       break;
@@ -1015,7 +1015,7 @@ function addRemoteCandidate(call, init) {
 const endReasons = {
   hangup: "The patient's booth ended the call.",
   peer_lost: "The connection to the booth was lost, so the call has ended.",
-  failed: "The call's video connection failed, so the call has ended.",
+  failed: "The call's video connection failed. The patient is back in the waiting room: admit them again, or phone them.",
 };
 
 function onRemoteEnd(body) {
