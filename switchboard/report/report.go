@@ -257,7 +257,7 @@ func outcome(a *store.Appointment, hist []appointment.Record, now time.Time) vis
 			}
 			v.reconnects += lost
 			lost = 0
-		case appointment.DeviceLost, appointment.ClinicianLost:
+		case appointment.DeviceLost, appointment.ClinicianLost, appointment.CallFailed:
 			lost++
 		case appointment.End:
 			if !firstAdmit.IsZero() && !r.At.Before(firstAdmit) {

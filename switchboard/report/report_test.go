@@ -319,3 +319,30 @@ func TestBuildOneHistoryAtATime(t *testing.T) {
 	}
 	checkMetrics(t, "total", rep.Clinics[0].Total, wantTotal)
 }
+
+// A call whose media failed and that the clinician admitted again is one consultation with
+// one reconnect, as with a lost connection.
+func TestBuildCountsFailedCallAsReconnect(t *testing.T) {
+	st := store.NewMemory()
+	f := fixture{t, st}
+	c := store.Clinic{Name: "Riverside"}
+	if err := st.CreateClinic(&c); err != nil {
+		t.Fatal(err)
+	}
+	d := store.Device{ID: "devA", Name: "booth", ClinicID: c.ID, Role: store.RoleBooth, TokenHash: "a"}
+	if err := st.CreateDevice(&d); err != nil {
+		t.Fatal(err)
+	}
+	f.book(c.ID, "devA", hm(0, 10, 0), store.StatusScheduled,
+		step{appointment.OpenWindow, appointment.System, hm(0, 9, 55)}, step{appointment.Arrive, device, hm(0, 9, 58)},
+		step{appointment.Admit, clinician, hm(0, 10, 0)}, step{appointment.CallFailed, device, hm(0, 10, 2)},
+		step{appointment.Admit, clinician, hm(0, 10, 3)}, step{appointment.End, clinician, hm(0, 10, 20)})
+	rep, err := report.Build(st, nil, report.Query{From: day0, To: day0.AddDate(0, 0, 1), ClinicIDs: []string{c.ID}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Clinics[0].Total
+	if m.Attended != 1 || m.Reconnects != 1 {
+		t.Errorf("got attended %d, reconnects %d; want 1 and 1", m.Attended, m.Reconnects)
+	}
+}
