@@ -62,6 +62,10 @@ commands:
   appointments list [-from RFC3339] [-to RFC3339] [-clinic ID]
   appointments add -device ID -patient NAME -start RFC3339 [-minutes 20] [-clinic ID]
   appointments cancel ID
+  appointments no-show ID                                           (the patient did not come)
+  appointments telephone ID                                         (moved to a phone call)
+  appointments history ID                                           (every transition, who and when)
+  devices join-mode ID auto|button                                  (pushed to the booth, now or when it is back)
   appointments import [-dry-run] [-clinic ID] [-device ID] [-format fhir|ical] [-from DATE] [-to DATE] FILE
                                      import a FHIR R4 Bundle (.json) or iCalendar feed (.ics); - reads stdin
   report [-from DATE] [-to DATE] [-clinic ID] [-csv] [-o FILE]
@@ -208,6 +212,52 @@ func (cmd *command) dispatch(args []string) error {
 			return err
 		}
 		fmt.Fprintf(cmd.e.stdout, "appointment %s is %s\n", a.ID, a.Status)
+		return nil
+	case "appointments no-show", "appointments telephone":
+		if len(rest) != 1 {
+			return fmt.Errorf("usage: boothctl appointments %s ID", sub)
+		}
+		outcome := cmd.c.MarkNoShow
+		if sub == "telephone" {
+			outcome = cmd.c.MoveToTelephone
+		}
+		a, err := outcome(cmd.ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.e.stdout, "appointment %s is %s\n", a.ID, a.Status)
+		return nil
+	case "appointments history":
+		if len(rest) != 1 {
+			return errors.New("usage: boothctl appointments history ID")
+		}
+		recs, err := cmd.c.AppointmentEvents(cmd.ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(cmd.e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "AT\tEVENT\tFROM\tTO\tBY\tNOTE")
+		for _, r := range recs {
+			by := string(r.Actor.Kind)
+			if r.Actor.ID != "" {
+				by += " " + r.Actor.ID
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.At.Local().Format(time.DateTime), r.Event, r.From, r.To, by, r.Refused)
+		}
+		return tw.Flush()
+	case "devices join-mode":
+		if len(rest) != 2 {
+			return errors.New("usage: boothctl devices join-mode DEVICE_ID auto|button")
+		}
+		now, err := cmd.c.SetJoinMode(cmd.ctx, rest[0], rest[1])
+		if err != nil {
+			return err
+		}
+		if now {
+			fmt.Fprintf(cmd.e.stdout, "device %s: join mode %s, sent to the booth\n", rest[0], rest[1])
+		} else {
+			fmt.Fprintf(cmd.e.stdout, "device %s: join mode %s, queued until the booth is back online\n", rest[0], rest[1])
+		}
 		return nil
 	case "appointments import":
 		return cmd.appointmentsImport(rest)

@@ -88,6 +88,34 @@ func TestBoothctl(t *testing.T) {
 	if out, err := boothctl("", "appointments", "cancel", appt); err != nil || !strings.Contains(out, "cancelled") {
 		t.Errorf("cancel: got %q, %v", out, err)
 	}
+	// Outcomes, history and a pushed join mode.
+	book := func(day string) string {
+		t.Helper()
+		out, err := boothctl("", "appointments", "add", "-clinic", clinic, "-device", device, "-patient", "Lee", "-start", day+"T10:00:00Z")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return regexp.MustCompile(`appointment (\S+) booked`).FindStringSubmatch(out)[1]
+	}
+	noShow, phoned := book("2099-01-02"), book("2099-01-03")
+	if out, err := boothctl("", "appointments", "no-show", noShow); err != nil || !strings.Contains(out, "no_show") {
+		t.Errorf("no-show: got %q, %v, want status no_show", out, err)
+	}
+	if out, err := boothctl("", "appointments", "telephone", phoned); err != nil || !strings.Contains(out, "telephone") {
+		t.Errorf("telephone: got %q, %v, want status telephone", out, err)
+	}
+	if _, err := boothctl("", "appointments", "telephone", noShow); err == nil {
+		t.Error("telephone after a no-show: got nil error, want the transition refused")
+	}
+	if out, err := boothctl("", "appointments", "history", noShow); err != nil || !strings.Contains(out, "no_show") || !strings.Contains(out, "clinician") {
+		t.Errorf("history: got %q, %v, want the no_show event by a clinician", out, err)
+	}
+	if out, err := boothctl("", "devices", "join-mode", device, "button"); err != nil || !strings.Contains(out, "queued") {
+		t.Errorf("join-mode for an offline booth: got %q, %v, want it queued", out, err)
+	}
+	if _, err := boothctl("", "devices", "join-mode", device, "sometimes"); err == nil {
+		t.Error("join-mode sometimes: got nil error")
+	}
 	if out, err := boothctl("", "waiting-room"); err != nil || !strings.Contains(out, "empty") {
 		t.Errorf("waiting-room: got %q, %v", out, err)
 	}
