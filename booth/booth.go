@@ -220,6 +220,8 @@ type callCtl struct {
 	answered bool
 	pending  []signalling.Candidate
 	closed   bool
+
+	connectedAt time.Time // for the quality report at the end; only the loop touches it
 }
 
 // New builds a Booth. It opens the store but does not touch the network until Run.
@@ -1029,6 +1031,7 @@ func (b *Booth) onCallFailed(ctx context.Context) {
 
 func (b *Booth) onConnected() {
 	b.call.connected = nil
+	b.call.connectedAt = b.clock.Now()
 	if !b.arrivedAt.IsZero() {
 		lat := b.clock.Since(b.arrivedAt)
 		b.metrics.joinLatency.Observe(lat.Seconds())
@@ -1042,6 +1045,26 @@ func (b *Booth) readStats() {
 	b.stats = s
 }
 
+// reportQuality tells the switchboard how a call that carried media went, for the
+// commissioners' report. Best effort: a booth that is offline as the call ends keeps
+// nothing (the call itself was online).
+func (b *Booth) reportQuality(cc *callCtl) {
+	if cc.connectedAt.IsZero() || b.cfg.Role == RoleClinic {
+		return // no media flowed, or the appointment is a booth's to report
+	}
+	q := signalling.Quality{
+		AppointmentID: cc.apptID,
+		CallID:        cc.id,
+		BitrateKbps:   min(max(b.stats.MeanSendBitrateKbps, 0), 100_000),
+		PacketLossPct: min(max(b.stats.PacketLoss*100, 0), 100),
+		RTTMs:         min(float64(b.stats.RTT)/float64(time.Millisecond), 60_000),
+		Seconds:       min(b.clock.Since(cc.connectedAt).Seconds(), 86_400),
+	}
+	if err := b.link.send(cc.ctx, signalling.TypeQuality, &q); err != nil {
+		b.log.Debug("call quality not sent", "call", cc.id, "err", err)
+	}
+}
+
 // closeCall closes the call in progress. result labels the calls metric.
 func (b *Booth) closeCall(result string) {
 	cc := b.call
@@ -1049,6 +1072,7 @@ func (b *Booth) closeCall(result string) {
 	cc.closed = true
 	cc.mu.Unlock()
 	b.readStats()
+	b.reportQuality(cc)
 	if err := cc.ac.Close(); err != nil {
 		b.log.Warn("close call", "call", cc.id, "err", err)
 	}

@@ -611,7 +611,7 @@ func TestCallAnswerCandidatesAndHangup(t *testing.T) {
 	if call.offer != "v=0\r\noffer" || len(call.cands) != 1 || call.cands[0].Candidate != remote.Candidate {
 		t.Errorf("call got offer %q and candidates %+v, want the offer and candidate:9 only", call.offer, call.cands)
 	}
-	call.stats = CallStats{FramesSent: 300, FramesDecoded: 290, SendBitrateKbps: 1200, RTT: 40 * time.Millisecond}
+	call.stats = CallStats{FramesSent: 300, FramesDecoded: 290, SendBitrateKbps: 1200, MeanSendBitrateKbps: 1100, RTT: 40 * time.Millisecond}
 	call.mu.Unlock()
 	if got, ok := h.booth.CallStats(); !ok || got.FramesSent != 300 || got.RTT != 40*time.Millisecond {
 		t.Errorf("call stats: got %+v, %v, want 300 frames sent and 40ms RTT", got, ok)
@@ -621,6 +621,10 @@ func TestCallAnswerCandidatesAndHangup(t *testing.T) {
 	h.press(button.End)
 	if got := sc.next(t, signalling.TypeEnd).(*signalling.End); got.CallID != "call-1" || got.Reason != signalling.EndHangup {
 		t.Errorf("end: got %+v, want hangup for call-1", got)
+	}
+	// How the call went, for the commissioners' report.
+	if q := sc.next(t, signalling.TypeQuality).(*signalling.Quality); q.AppointmentID != "a1" || q.CallID != "call-1" || q.BitrateKbps != 1100 || q.RTTMs != 40 {
+		t.Errorf("quality: got %+v, want a1/call-1 at a mean 1100 kbps and 40 ms", q)
 	}
 	s := h.waitState(Idle)
 	if !call.isClosed() || !call.muted {

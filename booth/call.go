@@ -66,6 +66,7 @@ type CallStats struct {
 	FramesDecoded       uint64        // remote video frames decoded
 	AudioPacketsDecoded uint64        // remote audio packets decoded
 	SendBitrateKbps     float64       // outgoing video bitrate, recent average
+	MeanSendBitrateKbps float64       // outgoing bitrate averaged since the media connected
 	PacketLoss          float64       // fraction of incoming packets lost, 0..1
 	RTT                 time.Duration // round-trip time from RTCP or ICE
 }

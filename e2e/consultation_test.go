@@ -84,6 +84,14 @@ func TestConsultationEndToEnd(t *testing.T) {
 	if a, err := e.Store.Appointment(appt); err != nil || a.Status != store.StatusEnded {
 		t.Errorf("appointment after the call: got status %q (%v), want %q", a.Status, err, store.StatusEnded)
 	}
+	// The booth reported how the call went, for the commissioners' report.
+	eventually(t, "the booth's call quality at the switchboard", func() bool {
+		a, err := e.Store.Appointment(appt)
+		return err == nil && a.Quality != nil
+	})
+	if a, _ := e.Store.Appointment(appt); a.Quality.Calls != 1 || a.Quality.BitrateKbps <= 0 || a.Quality.PacketLossPct < 0 {
+		t.Errorf("call quality: got %+v, want one call with a positive bitrate", a.Quality)
+	}
 	checkGoroutinesSettle(t, before)
 }
 

@@ -19,6 +19,7 @@ func TestAppointmentMessagesRoundTrip(t *testing.T) {
 		{TypeSettings, &Settings{Seq: 7, JoinMode: JoinButton}},
 		{TypeSettingsAck, &SettingsAck{Seq: 7}},
 		{TypeOutcome, &Outcome{AppointmentID: "a1", Outcome: OutcomeTelephone}},
+		{TypeQuality, &Quality{AppointmentID: "a1", CallID: "c1", BitrateKbps: 812.5, PacketLossPct: 0.4, RTTMs: 12, Seconds: 600}},
 	}
 	for i, tt := range tests {
 		t.Run(string(tt.typ), func(t *testing.T) {

@@ -19,6 +19,7 @@
 //	booth -> answer{call_id,sdp}         relayed to the clinician
 //	either -> candidate{call_id,...}     relayed to the other party (trickle ICE)
 //	either -> end{call_id,reason}        relayed; the call is over for both
+//	booth -> quality{appointment_id,...} how the call went (bitrate, loss, RTT), kept for reports
 //
 // Appointments (package appointment's life cycle):
 //

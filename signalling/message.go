@@ -43,6 +43,7 @@ const (
 	TypeSettings    Type = "settings"     // switchboard -> device, settings an admin changed
 	TypeSettingsAck Type = "settings_ack" // device -> switchboard, settings up to seq are applied
 	TypeOutcome     Type = "outcome"      // clinician or clinic device -> switchboard, record a no-show or phone call
+	TypeQuality     Type = "quality"      // device -> switchboard, how a call went, when it ends
 )
 
 // Role says who is on the other end of a connection.
@@ -315,6 +316,8 @@ func newBody(t Type) (validator, bool) {
 		return &Settings{}, true
 	case TypeSettingsAck:
 		return &SettingsAck{}, true
+	case TypeQuality:
+		return &Quality{}, true
 	case TypeOutcome:
 		return &Outcome{}, true
 	}
@@ -356,6 +359,8 @@ func TypeOf(body any) (Type, error) {
 		return TypeSettingsAck, nil
 	case *Outcome, Outcome:
 		return TypeOutcome, nil
+	case *Quality, Quality:
+		return TypeQuality, nil
 	}
 	return "", fmt.Errorf("signalling: no message type for %T (offers and answers need an explicit type)", body)
 }
@@ -573,6 +578,37 @@ func (m *Settings) validate() error {
 func (m *SettingsAck) validate() error {
 	if m.Seq == 0 {
 		return errors.New("seq is missing or 0")
+	}
+	return nil
+}
+
+// Quality is how a call went, as the booth measured it, sent when the call ends. It feeds
+// the commissioners' report (mean bitrate and packet loss); it holds no patient data.
+type Quality struct {
+	AppointmentID string  `json:"appointment_id"`
+	CallID        string  `json:"call_id"`
+	BitrateKbps   float64 `json:"bitrate_kbps"`    // mean outgoing video bitrate over the call
+	PacketLossPct float64 `json:"packet_loss_pct"` // incoming packets lost, percent
+	RTTMs         float64 `json:"rtt_ms,omitempty"`
+	Seconds       float64 `json:"seconds"` // how long the media flowed
+}
+
+func (m *Quality) validate() error {
+	if err := needID("appointment_id", m.AppointmentID); err != nil {
+		return err
+	}
+	if err := needID("call_id", m.CallID); err != nil {
+		return err
+	}
+	switch {
+	case !(m.BitrateKbps >= 0 && m.BitrateKbps <= 100_000):
+		return fmt.Errorf("bitrate_kbps %v is outside 0..100000", m.BitrateKbps)
+	case !(m.PacketLossPct >= 0 && m.PacketLossPct <= 100):
+		return fmt.Errorf("packet_loss_pct %v is outside 0..100", m.PacketLossPct)
+	case !(m.RTTMs >= 0 && m.RTTMs <= 60_000):
+		return fmt.Errorf("rtt_ms %v is outside 0..60000", m.RTTMs)
+	case !(m.Seconds >= 0 && m.Seconds <= 86_400):
+		return fmt.Errorf("seconds %v is outside 0..86400", m.Seconds)
 	}
 	return nil
 }

@@ -25,6 +25,8 @@ func TestParseRefusals(t *testing.T) {
 		{"sdp not sdp", `{"v":1,"type":"offer","seq":1,"body":{"call_id":"c1","sdp":"hello"}}`, CodeBadMessage, "v=0"},
 		{"candidate garbage", `{"v":1,"type":"candidate","seq":1,"body":{"call_id":"c1","candidate":"x"}}`, CodeBadMessage, "candidate:"},
 		{"end reason", `{"v":1,"type":"end","seq":1,"body":{"call_id":"c1","reason":"bored"}}`, CodeBadMessage, "reason"},
+		{"quality loss over 100", `{"v":1,"type":"quality","seq":1,"body":{"appointment_id":"a1","call_id":"c1","bitrate_kbps":800,"packet_loss_pct":101,"seconds":5}}`, CodeBadMessage, "packet_loss_pct"},
+		{"quality negative bitrate", `{"v":1,"type":"quality","seq":1,"body":{"appointment_id":"a1","call_id":"c1","bitrate_kbps":-1,"packet_loss_pct":0,"seconds":5}}`, CodeBadMessage, "bitrate_kbps"},
 		{"trailing data", `{"v":1,"type":"arrive","seq":1,"body":{"appointment_id":"a1"}} {}`, CodeBadMessage, "trailing"},
 		{"oversized", `{"v":1,"type":"offer","seq":1,"body":{"call_id":"c1","sdp":"v=0` + strings.Repeat("a", MaxMessageBytes) + `"}}`, CodeTooLarge, "limit"},
 	}

@@ -333,6 +333,11 @@ func (h *hub) handle(c *client, env signalling.Envelope, body any) error {
 		}
 		c.log.Info("settings acknowledged", "seq", m.Seq)
 		return nil
+	case *signalling.Quality:
+		if c.role != signalling.RoleDevice {
+			return refuse(signalling.CodeForbidden, seq, "only devices report call quality")
+		}
+		return h.quality(c, seq, m)
 	case *signalling.Outcome:
 		if c.role != signalling.RoleClinician {
 			return refuse(signalling.CodeForbidden, seq, "only clinicians record an outcome")
@@ -805,4 +810,28 @@ func (h *hub) cancelAppointment(id string, actor appointment.Actor) (store.Appoi
 	}
 	h.pushSchedule(a.DeviceID)
 	return a, nil
+}
+
+// quality keeps a booth's measure of a call it had for one of its appointments, for the
+// commissioners' report. Must hold h.mu.
+func (h *hub) quality(c *client, seq uint64, m *signalling.Quality) error {
+	a, err := h.s.store.Appointment(m.AppointmentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return refuse(signalling.CodeUnknownAppointment, seq, "no appointment %s", m.AppointmentID)
+	}
+	if err != nil {
+		return err
+	}
+	if a.DeviceID != c.id {
+		return refuse(signalling.CodeForbidden, seq, "appointment %s is not this device's", m.AppointmentID)
+	}
+	_, err = h.s.store.UpdateAppointment(a.ID, func(a *store.Appointment) error {
+		a.Quality = a.Quality.With(m.BitrateKbps, m.PacketLossPct, m.RTTMs, m.Seconds)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.log.Info("call quality", "appointment", a.ID, "call", m.CallID, "bitrate_kbps", m.BitrateKbps, "packet_loss_pct", m.PacketLossPct)
+	return nil
 }

@@ -494,6 +494,36 @@ func TestHubFailedCallReturnsPatientToWaitingRoom(t *testing.T) {
 	}
 }
 
+// A booth reports how each call went when it ends; the switchboard keeps running means on
+// the appointment for the commissioners' report. Only the appointment's own booth may.
+func TestHubKeepsCallQuality(t *testing.T) {
+	e := newEnv(t)
+	doc, booth, callID := e.inCall()
+	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 900, PacketLossPct: 2, RTTMs: 30, Seconds: 600})
+	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 700, PacketLossPct: 0, RTTMs: 10, Seconds: 300})
+
+	intruder := e.hello(e.otherBoothTok, signalling.RoleDevice)
+	intruder.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 1, Seconds: 1})
+	intruder.expectError(signalling.CodeForbidden, 2)
+	doc.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 1, Seconds: 1})
+	if m := expect[signalling.Error](doc, signalling.TypeError); m.Code != signalling.CodeForbidden {
+		t.Errorf("quality from a clinician: got %s, want %s", m.Code, signalling.CodeForbidden)
+	}
+	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: "nope", CallID: callID, Seconds: 1})
+	if m := expect[signalling.Error](booth, signalling.TypeError); m.Code != signalling.CodeUnknownAppointment {
+		t.Errorf("quality for an unknown appointment: got %s, want %s", m.Code, signalling.CodeUnknownAppointment)
+	}
+
+	a, err := e.st.Appointment(e.appt.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.CallQuality{Calls: 2, BitrateKbps: 800, PacketLossPct: 1, RTTMs: 20, Seconds: 900}
+	if a.Quality == nil || *a.Quality != want {
+		t.Errorf("quality: got %+v, want %+v", a.Quality, want)
+	}
+}
+
 func TestHubClosesAfterTooManyRefusals(t *testing.T) {
 	e := newEnv(t)
 	c := e.hello(e.boothTok, signalling.RoleDevice)

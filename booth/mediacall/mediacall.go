@@ -137,8 +137,9 @@ func (a *activeCall) AddCandidate(c signalling.Candidate) error { return a.call.
 func (a *activeCall) Connected() <-chan struct{}                { return a.call.Connected() }
 func (a *activeCall) Done() <-chan struct{}                     { return a.call.Done() }
 
-// Stats converts call.Stats. The bitrate is averaged since the previous Stats call (the
-// booth reads stats every few seconds; an extra reader shortens the window); packet
+// Stats converts call.Stats. The bitrate is averaged since the previous Stats call, or since
+// the media connected for the first (the booth reads stats every few seconds; an extra
+// reader shortens the window); packet
 // loss is packets lost over packets expected (received plus lost) of the remote streams.
 func (a *activeCall) Stats() booth.CallStats {
 	s := a.call.Stats()
@@ -156,9 +157,16 @@ func (a *activeCall) Stats() booth.CallStats {
 		out.PacketLoss = float64(lost) / expected
 	}
 	now := a.clock.Now()
+	if !s.ConnectedAt.IsZero() && now.After(s.ConnectedAt) {
+		out.MeanSendBitrateKbps = float64(s.BytesSent) * 8 / 1000 / now.Sub(s.ConnectedAt).Seconds()
+	}
 	a.mu.Lock()
-	if !a.prevAt.IsZero() && now.After(a.prevAt) && s.BytesSent >= a.prevBytes {
-		out.SendBitrateKbps = float64(s.BytesSent-a.prevBytes) * 8 / 1000 / now.Sub(a.prevAt).Seconds()
+	since, base := a.prevAt, a.prevBytes
+	if since.IsZero() {
+		since, base = s.ConnectedAt, 0 // the first reading: the mean since the media connected
+	}
+	if !since.IsZero() && now.After(since) && s.BytesSent >= base {
+		out.SendBitrateKbps = float64(s.BytesSent-base) * 8 / 1000 / now.Sub(since).Seconds()
 	}
 	a.prevBytes, a.prevAt = s.BytesSent, now
 	a.mu.Unlock()

@@ -32,8 +32,9 @@ type Quality struct {
 	PacketLossPct float64
 }
 
-// QualitySource supplies call quality by appointment ID. Nothing implements it yet: booths
-// do not report quality to the switchboard.
+// QualitySource supplies call quality by appointment ID, overriding what the appointments
+// carry (booths report quality when a call ends; the switchboard keeps it on the
+// appointment). Nil means the appointments' own.
 type QualitySource interface {
 	CallQuality(appointmentIDs []string) (map[string]Quality, error)
 }
@@ -91,7 +92,7 @@ type Metrics struct {
 }
 
 // NoteQualityNotReported is the note a report carries while no quality is reported.
-const NoteQualityNotReported = "mean_bitrate_kbps and mean_packet_loss_pct: not reported; booths do not send call quality to the switchboard yet"
+const NoteQualityNotReported = "mean_bitrate_kbps and mean_packet_loss_pct: not reported; no booth reported call quality for these appointments"
 
 // ErrRange is returned for a query whose range is empty.
 var ErrRange = errors.New("report: to must be after from")
@@ -150,7 +151,12 @@ func Build(src Source, qs QualitySource, q Query) (*Report, error) {
 		for i := range inRange {
 			a := &inRange[i]
 			v := outcome(a, histories[a.ID], q.Now)
-			if qv, ok := quality[a.ID]; ok && v.attended {
+			qv, ok := quality[a.ID]
+			if !ok && a.Quality != nil {
+				// What the booth reported when the call ended (means over its calls).
+				qv, ok = Quality{BitrateKbps: a.Quality.BitrateKbps, PacketLossPct: a.Quality.PacketLossPct}, true
+			}
+			if ok && v.attended {
 				v.quality = &qv
 				anyQuality = true
 			}

@@ -346,3 +346,39 @@ func TestBuildCountsFailedCallAsReconnect(t *testing.T) {
 		t.Errorf("got attended %d, reconnects %d; want 1 and 1", m.Attended, m.Reconnects)
 	}
 }
+
+// Quality the booth reported, kept on the appointment, is what the report averages when no
+// other source is given; a DNA's is ignored.
+func TestBuildUsesReportedQuality(t *testing.T) {
+	st, c := newFixture(t)
+	as, _ := st.AppointmentsByDevice("devB", day0, day0.AddDate(0, 0, 5))
+	for i, q := range []*store.CallQuality{
+		new(store.CallQuality).With(900, 2, 20, 600).With(700, 0, 10, 300), // two calls: means 800 and 1
+		{Calls: 1, BitrateKbps: 9999, PacketLossPct: 50},                   // as[1] was a DNA: ignored
+		new(store.CallQuality).With(600, 3, 0, 60),
+	} {
+		if _, err := st.UpdateAppointment(as[i].ID, func(a *store.Appointment) error { a.Quality = q; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := report.Build(st, nil, report.Query{From: day0, To: day0.AddDate(0, 0, 5), ClinicIDs: []string{c.ID}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range rep.Clinics[0].Sites {
+		if s.Site != "care-home-tablet" {
+			continue
+		}
+		found = true
+		if s.Metrics.QualitySamples != 2 || !eqPtr(s.Metrics.MeanBitrateKbps, f64(700)) || !eqPtr(s.Metrics.MeanPacketLossPct, f64(2)) {
+			t.Errorf("quality: got %d samples, %v kbps, %v %%; want 2, 700, 2", s.Metrics.QualitySamples, show(s.Metrics.MeanBitrateKbps), show(s.Metrics.MeanPacketLossPct))
+		}
+	}
+	if !found {
+		t.Fatal("no care-home-tablet site in the report")
+	}
+	if len(rep.Notes) != 0 {
+		t.Errorf("notes: got %q, want none when quality is reported", rep.Notes)
+	}
+}

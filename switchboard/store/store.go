@@ -127,6 +127,32 @@ type Appointment struct {
 	ExternalID string `json:"external_id,omitempty"`
 	// Service is the kind of consultation as the source system names it (FHIR serviceType).
 	Service string `json:"service,omitempty"`
+	// Quality is how its calls went, as the booth measured them; nil until a call ended.
+	Quality *CallQuality `json:"quality,omitempty"`
+}
+
+// CallQuality is running means over an appointment's calls (a reconnect makes a second).
+type CallQuality struct {
+	Calls         int     `json:"calls"`
+	BitrateKbps   float64 `json:"bitrate_kbps"`
+	PacketLossPct float64 `json:"packet_loss_pct"`
+	RTTMs         float64 `json:"rtt_ms"`
+	Seconds       float64 `json:"seconds"` // total, not a mean
+}
+
+// With returns q with one more call folded into the means. q may be nil.
+func (q *CallQuality) With(bitrateKbps, lossPct, rttMs, seconds float64) *CallQuality {
+	var n CallQuality
+	if q != nil {
+		n = *q
+	}
+	n.Calls++
+	k := float64(n.Calls)
+	n.BitrateKbps += (bitrateKbps - n.BitrateKbps) / k
+	n.PacketLossPct += (lossPct - n.PacketLossPct) / k
+	n.RTTMs += (rttMs - n.RTTMs) / k
+	n.Seconds += seconds
+	return &n
 }
 
 // Session is a clinician's login, keyed by the hex SHA-256 of its token.
