@@ -159,12 +159,11 @@ func (r *Renderer) Layout(v View) Layout {
 		default:
 			add(Body, white, 0, "Your appointment with "+clinic+" started at "+clock(appt))
 		}
-		if v.AutoJoin {
-			if appt.After(now) {
-				add(Title, yellow, 0.8, "Joining automatically at "+clock(appt))
-			} else {
-				add(Title, yellow, 0.8, "Joining now")
-			}
+		// In auto mode the booth joins at the start time, so still being in the window
+		// after it means it will not by itself (the patient left the waiting room, say):
+		// then, as in button mode, Join is what to press.
+		if v.AutoJoin && appt.After(now) {
+			add(Title, yellow, 0.8, "Joining automatically at "+clock(appt))
 			add(Body, white, 0.8, "You do not need to press anything")
 		} else {
 			blocks = append(blocks, block{role: Title, fg: yellow, dot: green, gap: 0.8,

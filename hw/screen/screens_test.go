@@ -92,6 +92,8 @@ func screenCases(t *testing.T) []screenCase {
 			want: []string{"It is too early to join", "You can join from 10:20am", "Your appointment with Riverside Surgery is at 10:30am"}},
 		{name: "join-button", view: with(func(v *View) { v.Kind = JoinWindow }),
 			want: []string{"Your appointment with Riverside Surgery is at 10:30am", "Press the green button to join"}},
+		{name: "join-auto-after-start", view: with(func(v *View) { v.Kind = JoinWindow; v.AutoJoin = true; v.Now = appt.Add(2 * time.Minute) }),
+			want: []string{"Your appointment with Riverside Surgery started at 10:30am", "Press the green button to join"}},
 		{name: "join-long-name", view: with(func(v *View) {
 			v.Kind = JoinWindow
 			v.ClinicName = "The Very Long Named Community Health and Wellbeing Centre of Little Snoring, Norfolk, at the Old Station Building, Platform Two, Station Road"
