@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/jonboulle/clockwork"
 	"github.com/pion/mediadevices"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -92,7 +93,12 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	caller, err := mediacall.New(engine, mediacall.Config{Metrics: callMetrics, Capture: capture.Config{
+	scr, err := openScreen(cfg.Screen, cfg.Device, clockwork.NewRealClock(), logger)
+	if err != nil {
+		return err
+	}
+	defer scr.Close()
+	caller, err := mediacall.New(engine, mediacall.Config{OnVideoFrame: scr.onVideo(), Metrics: callMetrics, Capture: capture.Config{
 		Video:        cfg.Media.Video,
 		Audio:        cfg.Media.Audio,
 		Width:        cfg.Media.Width,
@@ -116,6 +122,7 @@ func run(ctx context.Context, args []string) error {
 		buttonsDesc = "simulated from the keyboard: j join, e end, E hold end, h help, m mute, +/- volume"
 	}
 	logger.Info("boothd starting",
+		"screen", scr.describe(),
 		"version", version.String(), "device", cfg.Device.Name, "config", *configPath,
 		"buttons", buttonsDesc,
 		"camera", describeSource(cfg.Media.Video, "test picture"),
@@ -131,8 +138,8 @@ func run(ctx context.Context, args []string) error {
 		Role:           cfg.Device.Role,
 		StateDir:       cfg.State.Dir,
 	}, booth.Deps{
-		Caller:     caller,
-		Buttons:    buttons,
+		Caller:     scr.watchCaller(caller),
+		Buttons:    scr.withButtons(buttons),
 		Logger:     logger,
 		Registerer: reg,
 	})
@@ -151,6 +158,7 @@ func run(ctx context.Context, args []string) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.Run(gctx) })
+	scr.start(gctx, g, b)
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("metrics server: %w", err)

@@ -25,6 +25,7 @@ type Config struct {
 	Buttons     Buttons     `toml:"buttons"`
 	Light       Light       `toml:"light"`
 	Speaker     Speaker     `toml:"speaker"`
+	Screen      Screen      `toml:"screen"`
 	Log         Log         `toml:"log"`
 }
 
@@ -267,6 +268,24 @@ type Speaker struct {
 	Voice string `toml:"voice"`
 }
 
+// Screen backends.
+const (
+	ScreenAuto    = "auto"    // the framebuffer when screen.device exists, else the virtual screen
+	ScreenFbdev   = "fbdev"   // the Linux framebuffer device
+	ScreenVirtual = "virtual" // served on localhost for development (MJPEG, PNG, buttons)
+	ScreenOff     = "off"     // no screen
+)
+
+// Screen is where boothd draws its screen (docs/screens.md).
+type Screen struct {
+	// Backend is ScreenAuto (default), ScreenFbdev, ScreenVirtual or ScreenOff.
+	Backend string `toml:"backend"`
+	// Device is the framebuffer device. Default /dev/fb0.
+	Device string `toml:"device"`
+	// Listen is the virtual screen's loopback host:port. Default 127.0.0.1:9102.
+	Listen string `toml:"listen"`
+}
+
 // Log formats.
 const (
 	LogAuto = "auto" // JSON under systemd (JOURNAL_STREAM set), text otherwise
@@ -293,6 +312,7 @@ func Defaults() Config {
 			Debounce: 30 * time.Millisecond, LongPress: 3 * time.Second, EncoderSteps: 4},
 		Light:   Light{Backend: LightSim, Chip: "gpiochip0"},
 		Speaker: Speaker{Device: SpeakerAuto, Volume: 8, Prompts: true, Voice: "en-gb"},
+		Screen:  Screen{Backend: ScreenAuto, Device: "/dev/fb0", Listen: "127.0.0.1:9102"},
 		Log:     Log{Format: LogAuto, Level: "info"},
 	}
 }
@@ -430,6 +450,18 @@ func (c *Config) Validate() error {
 		bad("speaker.voice", v, `must be an espeak-ng voice name such as "en-gb" (espeak-ng --voices=en lists them)`)
 	}
 
+	switch c.Screen.Backend {
+	case ScreenAuto, ScreenFbdev, ScreenVirtual, ScreenOff:
+	default:
+		bad("screen.backend", c.Screen.Backend, `allowed values are "auto", "fbdev", "virtual" and "off"`)
+	}
+	if !strings.HasPrefix(c.Screen.Device, "/dev/") {
+		bad("screen.device", c.Screen.Device, `must be a framebuffer device path such as "/dev/fb0"`)
+	}
+	if host, port, err := net.SplitHostPort(c.Screen.Listen); err != nil || port == "" || !loopbackHost(host) {
+		bad("screen.listen", c.Screen.Listen, `must be a loopback host:port such as "127.0.0.1:9102": the virtual screen shows the call, so it stays on this machine`)
+	}
+
 	if c.Log.Format != LogAuto && c.Log.Format != LogJSON && c.Log.Format != LogText {
 		bad("log.format", c.Log.Format, `allowed values are "auto", "json" and "text"`)
 	}
@@ -539,4 +571,13 @@ func (c *Config) validateGPIO() []string {
 		p = append(p, `light.red, light.green or light.blue is required with light.backend = "gpio": the lines of the LED's colours, e.g. red = 5`)
 	}
 	return p
+}
+
+// loopbackHost reports whether host names this machine only.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
