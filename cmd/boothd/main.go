@@ -85,7 +85,15 @@ func run(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	engine, err := call.NewEngine(call.EngineConfig{Logger: logger})
+	// The speaker: calls hand their Opus packets to the playout, which the speaker pulls.
+	snd, err := newSound(cfg.Speaker, logger)
+	if err != nil {
+		return err
+	}
+	defer snd.Close()
+	reg.MustRegister(snd.playout.Collector())
+
+	engine, err := call.NewEngine(call.EngineConfig{Logger: logger, OnAudioPacket: snd.playout.Push})
 	if err != nil {
 		return fmt.Errorf("media engine: %w", err)
 	}
@@ -139,7 +147,7 @@ func run(ctx context.Context, args []string) error {
 		StateDir:       cfg.State.Dir,
 	}, booth.Deps{
 		Caller:     scr.watchCaller(caller),
-		Buttons:    scr.withButtons(buttons),
+		Buttons:    snd.withVolume(scr.withButtons(buttons)),
 		Logger:     logger,
 		Registerer: reg,
 	})
@@ -157,6 +165,7 @@ func run(ctx context.Context, args []string) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 
 	g, gctx := errgroup.WithContext(ctx)
+	snd.run(gctx, g, b)
 	g.Go(func() error { return b.Run(gctx) })
 	scr.start(gctx, g, b)
 	g.Go(func() error {
