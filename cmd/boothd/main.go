@@ -129,10 +129,26 @@ func run(ctx context.Context, args []string) error {
 		buttons = button.NewKeyboard(term, nil)
 		buttonsDesc = "simulated from the keyboard: j join, e end, E hold end, h help, m mute, +/- volume"
 	}
+	// GPIO buttons and light when the config asks for them (devices.go).
+	chips := &gpioChips{}
+	defer chips.Close()
+	gpioSrc, gpioDesc, err := gpioButtons(cfg.Buttons, chips, logger)
+	if err != nil {
+		return err
+	}
+	if gpioSrc != nil && buttons != nil {
+		buttons, buttonsDesc = button.Merge(gpioSrc, buttons), gpioDesc+"; and "+buttonsDesc
+	} else if gpioSrc != nil {
+		buttons, buttonsDesc = gpioSrc, gpioDesc
+	}
+	statusLight, lightDesc, err := openLight(cfg.Light, chips, logger)
+	if err != nil {
+		return err
+	}
 	logger.Info("boothd starting",
 		"screen", scr.describe(),
 		"version", version.String(), "device", cfg.Device.Name, "config", *configPath,
-		"buttons", buttonsDesc,
+		"buttons", buttonsDesc, "light", lightDesc,
 		"camera", describeSource(cfg.Media.Video, "test picture"),
 		"microphone", describeSource(cfg.Media.Audio, "test tone"),
 		"devices", deviceLabels())
@@ -168,6 +184,8 @@ func run(ctx context.Context, args []string) error {
 	snd.run(gctx, g, b)
 	g.Go(func() error { return b.Run(gctx) })
 	scr.start(gctx, g, b)
+	g.Go(func() error { return statusLight.Run(gctx) })
+	g.Go(func() error { return followBooth(gctx, b, statusLight) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("metrics server: %w", err)

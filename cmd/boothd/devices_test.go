@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/hw/light"
+	"github.com/carebooth/carebooth/provisioning/config"
+)
+
+func TestLightStatus(t *testing.T) {
+	tests := []struct {
+		snap booth.Snapshot
+		want light.Status
+	}{
+		{booth.Snapshot{State: booth.Idle}, light.Status{State: light.Idle}},
+		{booth.Snapshot{State: booth.JoinWindow}, light.Status{State: light.JoinWindow}},
+		{booth.Snapshot{State: booth.Waiting}, light.Status{State: light.Waiting}},
+		{booth.Snapshot{State: booth.InCall, Connected: true}, light.Status{State: light.InCall}},
+		{booth.Snapshot{State: booth.Waiting, Offline: true}, light.Status{State: light.Waiting, Offline: true}},
+	}
+	for _, tt := range tests {
+		if got := lightStatus(tt.snap); got != tt.want {
+			t.Errorf("%+v: got %+v, want %+v", tt.snap, got, tt.want)
+		}
+	}
+}
+
+func TestRunRefusesMissingGPIOChip(t *testing.T) {
+	const chip = "gpiochip4095"
+	if _, err := os.Stat(config.ChipPath(chip)); err == nil {
+		t.Skipf("%s exists on this machine", config.ChipPath(chip))
+	}
+	tests := []struct {
+		name, extra, key string
+	}{
+		{"buttons", "[buttons]\nbackend = \"gpio\"\nchip = \"" + chip + "\"\nend = 27\n", "buttons.chip"},
+		{"light", "[light]\nbackend = \"gpio\"\nchip = \"" + chip + "\"\nred = 5\n", "light.chip"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.extra)
+			err := run(context.Background(), []string{"-config", path, "-keyboard=false"})
+			if err == nil {
+				t.Fatal("got nil, want an error for the missing chip")
+			}
+			for _, want := range []string{tt.key, "/dev/" + chip, "no such GPIO chip"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("got %q, want it to mention %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// recordingLight records what it is shown.
+type recordingLight struct{ shown chan light.Pattern }
+
+func (r recordingLight) Show(p light.Pattern)          { r.shown <- p }
+func (r recordingLight) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+func TestFollowBoothShowsTheBooth(t *testing.T) {
+	b, err := booth.New(booth.Config{
+		SwitchboardURL: "http://127.0.0.1:1", // nobody there: the booth is offline
+		Token:          "tok",
+		JoinMode:       booth.JoinAuto,
+		JoinWindow:     10 * time.Minute,
+		ReconnectMin:   time.Hour,
+		ReconnectMax:   time.Hour,
+	}, booth.Deps{Caller: idleCaller{}, Store: booth.NewMemStore(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.Run(ctx)
+	l := recordingLight{make(chan light.Pattern, 16)}
+	done := make(chan error, 1)
+	go func() { done <- followBooth(ctx, b, l) }()
+
+	want := light.For(light.Status{State: light.Idle, Offline: true})
+	deadline := time.After(20 * time.Second)
+	for got := (light.Pattern{}); got != want; {
+		select {
+		case got = <-l.shown:
+		case <-deadline:
+			t.Fatalf("got %v last, want %v for an idle booth that cannot reach its switchboard", got, want)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("got %v, want nil after cancel", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("followBooth did not return after cancel")
+	}
+}
+
+type idleCaller struct{}
+
+func (idleCaller) StartCall(context.Context, booth.CallParams) (booth.ActiveCall, error) {
+	return nil, context.Canceled
+}
