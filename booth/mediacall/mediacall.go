@@ -68,6 +68,10 @@ func New(engine *call.Engine, cfg Config, clock clockwork.Clock, logger *slog.Lo
 	}
 	c := &Caller{engine: engine, capture: cfg.Capture, log: logger, clock: clock,
 		onVideo: cfg.OnVideoFrame, onAudio: cfg.OnAudio, metrics: cfg.Metrics, open: cfg.OpenMedia}
+	if c.capture.Mute == nil {
+		// One gate for the booth's microphone: a booth has one call at a time.
+		c.capture.Mute = new(capture.Mute)
+	}
 	if c.open == nil {
 		c.open = func() (LocalMedia, error) { return capture.Open(c.capture, c.log) }
 	}
@@ -80,6 +84,7 @@ func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.Activ
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	c.capture.Mute.Set(false) // every call starts with the microphone on
 	stream, err := c.open()
 	if err != nil {
 		return nil, fmt.Errorf("open local media: %w", err)
@@ -101,7 +106,7 @@ func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.Activ
 		stream.Close()
 		return nil, fmt.Errorf("call %s: %w", p.CallID, err)
 	}
-	return &activeCall{call: mc, stream: stream, clock: c.clock, metrics: c.metrics}, nil
+	return &activeCall{call: mc, stream: stream, clock: c.clock, metrics: c.metrics, mute: c.capture.Mute}, nil
 }
 
 // activeCall is one call and the local media it sends.
@@ -110,18 +115,26 @@ type activeCall struct {
 	stream  LocalMedia
 	clock   clockwork.Clock
 	metrics *call.Metrics // may be nil
+	mute    *capture.Mute
 
 	mu        sync.Mutex // guards prevBytes and prevAt
 	prevBytes uint64
 	prevAt    time.Time
 }
 
-// activeCall does not implement booth.Muter yet: media/call has no way to stop sending
-// audio; the Mute button is ignored (and counted) until it has.
 var (
 	_ booth.ActiveCall = (*activeCall)(nil)
 	_ booth.Offerer    = (*activeCall)(nil)
+	_ booth.Muter      = (*activeCall)(nil)
 )
+
+// SetMuted mutes or unmutes the microphone: the clinician hears silence while it is on.
+// Media opened through Config.OpenMedia is not gated unless it was built with the
+// Caller's Capture config.
+func (a *activeCall) SetMuted(muted bool) error {
+	a.mute.Set(muted)
+	return nil
+}
 
 // Offer creates the offer of a call started with Role offerer.
 func (a *activeCall) Offer(ctx context.Context) (string, error) { return a.call.Offer(ctx) }

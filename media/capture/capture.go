@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pion/mediadevices"
+	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/codec/opus"
 	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/mediadevices/pkg/io/video"
@@ -69,6 +70,9 @@ type Config struct {
 	// one buffer with the next frame while another encoder may still be reading it. A booth
 	// has one call and leaves it off, saving a copy per frame.
 	Shared bool
+
+	// Mute, if set, silences the microphone while it is on (see Mute).
+	Mute *Mute
 }
 
 func (c Config) withDefaults() Config {
@@ -114,8 +118,16 @@ func NewCodecSelector(cfg Config) (*mediadevices.CodecSelector, error) {
 			CPUUsed:          cfg.CPUUsed,
 			KeyFrameInterval: vp8.DefaultKeyFrameInterval,
 		}),
-		mediadevices.WithAudioEncoders(&op),
+		mediadevices.WithAudioEncoders(audioEncoder(&op, cfg.Mute)),
 	), nil
+}
+
+// audioEncoder gates b's input through mute, when there is one.
+func audioEncoder(b codec.AudioEncoderBuilder, mute *Mute) codec.AudioEncoderBuilder {
+	if mute == nil {
+		return b
+	}
+	return mutedAudio{AudioEncoderBuilder: b, mute: mute}
 }
 
 // RegisterCodecs registers the codecs capture's encoders produce (VP8, Opus) in m, with the
