@@ -118,6 +118,7 @@ type Snapshot struct {
 	AppointmentID string
 	CallID        string    // the call in progress
 	Connected     bool      // the call's media flows
+	Muted         bool      // the microphone is muted in the call in progress
 	Stats         CallStats // the current (or last) call's stats at the last stats tick
 	Calls         int       // calls started since Run
 	Ignored       int       // button presses that did nothing (e.g. Join outside any window)
@@ -516,6 +517,7 @@ func (b *Booth) publish() {
 	switch {
 	case b.call != nil:
 		s.AppointmentID, s.CallID, s.Connected = b.call.apptID, b.call.id, b.call.connected == nil
+		s.Muted = b.call.muted
 	case b.waiting != "":
 		s.AppointmentID = b.waiting
 	}

@@ -618,6 +618,7 @@ func TestCallAnswerCandidatesAndHangup(t *testing.T) {
 	}
 
 	h.press(button.Mute)
+	h.waitFor("muted", func(s Snapshot) bool { return s.Muted && s.State == InCall })
 	h.press(button.End)
 	if got := sc.next(t, signalling.TypeEnd).(*signalling.End); got.CallID != "call-1" || got.Reason != signalling.EndHangup {
 		t.Errorf("end: got %+v, want hangup for call-1", got)
