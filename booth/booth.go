@@ -132,6 +132,9 @@ type Snapshot struct {
 	// TooEarly is set when Join was pressed before any window was open, until the next
 	// window opens: the screen shows NextWindowAt.
 	TooEarly bool
+	// Help is set once the switchboard has confirmed that staff were told of a Help press,
+	// and cleared when End is pressed outside a call, a call connects, or staff clear it.
+	Help bool
 	// JoinMode is the mode in force: the config's, or the one the switchboard pushed.
 	JoinMode string
 	// Outbox is how many recorded events the switchboard has not acknowledged yet.
@@ -183,6 +186,7 @@ type Booth struct {
 	nextAppt string
 	nextAt   time.Time
 	tooEarly bool
+	help     bool // the switchboard confirmed that staff were told of a Help press
 	outboxN  int
 	sentSeq  uint64            // highest outbox seq sent on this connection
 	inflight map[string]string // key -> appointment of outbox events sent on this connection, not yet acknowledged
@@ -509,6 +513,7 @@ func (b *Booth) publish() {
 		NextAppointmentID: b.nextAppt,
 		NextWindowAt:      b.nextAt,
 		TooEarly:          b.tooEarly,
+		Help:              b.help,
 		JoinMode:          b.joinMode,
 		Outbox:            b.outboxN,
 		Role:              b.cfg.Role,
@@ -814,8 +819,23 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 		default:
 			b.log.Info("join pressed outside an appointment window; ignored", "state", b.state.String())
 		}
+	case button.Help:
+		// Only the switchboard's echo sets b.help: the booth must not say help is coming
+		// until someone has been told.
+		if err := b.link.send(ctx, signalling.TypeHelp, &signalling.Help{Requested: true}); err != nil {
+			b.log.Warn("help not sent", "err", err)
+		} else {
+			b.log.Info("help requested")
+			handled = true
+		}
 	case button.End:
 		switch {
+		case b.help && b.call == nil:
+			b.help = false
+			if err := b.link.send(ctx, signalling.TypeHelp, &signalling.Help{Requested: false}); err != nil && !errors.Is(err, errOffline) {
+				b.log.Warn("send help over", "err", err)
+			}
+			handled = true
 		case b.call != nil:
 			id, appt := b.call.id, b.call.apptID
 			if err := b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: id, Reason: signalling.EndHangup}); err != nil {
@@ -932,6 +952,9 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		if err := b.call.ac.AddCandidate(*m); err != nil {
 			b.link.warn("add remote candidate", "call", m.CallID, "err", err)
 		}
+	case *signalling.Help:
+		b.help = m.Requested
+		b.log.Info("help", "requested", m.Requested, "by", m.DeviceName)
 	case *signalling.End:
 		if b.call == nil || b.call.id != m.CallID {
 			b.log.Debug("end for another call; ignored", "call", m.CallID)
@@ -1033,6 +1056,7 @@ func (b *Booth) onCallFailed(ctx context.Context) {
 
 func (b *Booth) onConnected() {
 	b.call.connected = nil
+	b.help = false // a person is with the patient now
 	b.call.connectedAt = b.clock.Now()
 	if !b.arrivedAt.IsZero() {
 		lat := b.clock.Since(b.arrivedAt)

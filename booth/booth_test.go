@@ -899,3 +899,36 @@ func value(t *testing.T, c prometheus.Collector) float64 {
 	}
 	return m.Gauge.GetValue()
 }
+
+// Help: the booth shows that help is coming only once the switchboard says staff were told;
+// End clears it; offline nothing pretends.
+func TestHelpButton(t *testing.T) {
+	checkGoroutines(t)
+	h := start(t, opts{})
+	h.waitFor("online", func(s Snapshot) bool { return !s.Offline })
+	sc := h.sb.conn(t)
+	h.press(button.Help)
+	if got := sc.next(t, signalling.TypeHelp).(*signalling.Help); !got.Requested {
+		t.Fatalf("help: got %+v, want requested", got)
+	}
+	if h.booth.Snapshot().Help {
+		t.Fatal("got Help before the switchboard confirmed anyone was told, want not yet")
+	}
+	sc.send(t, signalling.TypeHelp, &signalling.Help{Requested: true, DeviceID: "dev-1", DeviceName: "test booth"})
+	h.waitFor("help confirmed", func(s Snapshot) bool { return s.Help })
+	h.press(button.End)
+	if got := sc.next(t, signalling.TypeHelp).(*signalling.Help); got.Requested {
+		t.Errorf("end: got %+v, want the help request over", got)
+	}
+	h.waitFor("help over", func(s Snapshot) bool { return !s.Help })
+}
+
+func TestHelpWhileOffline(t *testing.T) {
+	checkGoroutines(t)
+	h := start(t, opts{down: true})
+	h.press(button.Help)
+	h.waitFor("the press ignored", func(s Snapshot) bool { return s.Ignored == 1 })
+	if s := h.booth.Snapshot(); s.Help {
+		t.Error("got Help while offline, want no promise of help")
+	}
+}

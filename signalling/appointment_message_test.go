@@ -19,6 +19,7 @@ func TestAppointmentMessagesRoundTrip(t *testing.T) {
 		{TypeSettings, &Settings{Seq: 7, JoinMode: JoinButton}},
 		{TypeSettingsAck, &SettingsAck{Seq: 7}},
 		{TypeOutcome, &Outcome{AppointmentID: "a1", Outcome: OutcomeTelephone}},
+		{TypeHelp, &Help{Requested: true, DeviceID: "d1", DeviceName: "library-booth-1"}},
 		{TypeQuality, &Quality{AppointmentID: "a1", CallID: "c1", BitrateKbps: 812.5, PacketLossPct: 0.4, RTTMs: 12, Seconds: 600}},
 	}
 	for i, tt := range tests {

@@ -20,6 +20,8 @@
 //	either -> candidate{call_id,...}     relayed to the other party (trickle ICE)
 //	either -> end{call_id,reason}        relayed; the call is over for both
 //	booth -> quality{appointment_id,...} how the call went (bitrate, loss, RTT), kept for reports
+//	booth -> help{requested}             passed to the clinic's clinicians, then echoed to the
+//	                                     booth as proof someone was told (refused if nobody is)
 //
 // Appointments (package appointment's life cycle):
 //

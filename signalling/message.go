@@ -44,6 +44,7 @@ const (
 	TypeSettingsAck Type = "settings_ack" // device -> switchboard, settings up to seq are applied
 	TypeOutcome     Type = "outcome"      // clinician or clinic device -> switchboard, record a no-show or phone call
 	TypeQuality     Type = "quality"      // device -> switchboard, how a call went, when it ends
+	TypeHelp        Type = "help"         // device -> switchboard -> its clinic's clinicians: the Help button
 )
 
 // Role says who is on the other end of a connection.
@@ -318,6 +319,8 @@ func newBody(t Type) (validator, bool) {
 		return &SettingsAck{}, true
 	case TypeQuality:
 		return &Quality{}, true
+	case TypeHelp:
+		return &Help{}, true
 	case TypeOutcome:
 		return &Outcome{}, true
 	}
@@ -361,6 +364,8 @@ func TypeOf(body any) (Type, error) {
 		return TypeOutcome, nil
 	case *Quality, Quality:
 		return TypeQuality, nil
+	case *Help, Help:
+		return TypeHelp, nil
 	}
 	return "", fmt.Errorf("signalling: no message type for %T (offers and answers need an explicit type)", body)
 }
@@ -609,6 +614,25 @@ func (m *Quality) validate() error {
 		return fmt.Errorf("rtt_ms %v is outside 0..60000", m.RTTMs)
 	case !(m.Seconds >= 0 && m.Seconds <= 86_400):
 		return fmt.Errorf("seconds %v is outside 0..86400", m.Seconds)
+	}
+	return nil
+}
+
+// Help is the booth's Help button: Requested true when pressed, false when the request is
+// over (staff came, or it was cancelled). A booth sends it without DeviceID and DeviceName;
+// the switchboard fills them in when it passes it on to the clinic's clinicians.
+type Help struct {
+	Requested  bool   `json:"requested"`
+	DeviceID   string `json:"device_id,omitempty"`
+	DeviceName string `json:"device_name,omitempty"`
+}
+
+func (m *Help) validate() error {
+	if m.DeviceID != "" && !validID(m.DeviceID) {
+		return fmt.Errorf("device_id %q is not a valid ID", m.DeviceID)
+	}
+	if len(m.DeviceName) > 200 {
+		return errors.New("device_name is longer than 200 characters")
 	}
 	return nil
 }

@@ -333,6 +333,11 @@ func (h *hub) handle(c *client, env signalling.Envelope, body any) error {
 		}
 		c.log.Info("settings acknowledged", "seq", m.Seq)
 		return nil
+	case *signalling.Help:
+		if c.role != signalling.RoleDevice || c.clinicRoom {
+			return refuse(signalling.CodeForbidden, seq, "only booths ask for help")
+		}
+		return h.help(c, seq, m)
 	case *signalling.Quality:
 		if c.role != signalling.RoleDevice {
 			return refuse(signalling.CodeForbidden, seq, "only devices report call quality")
@@ -833,5 +838,27 @@ func (h *hub) quality(c *client, seq uint64, m *signalling.Quality) error {
 		return err
 	}
 	c.log.Info("call quality", "appointment", a.ID, "call", m.CallID, "bitrate_kbps", m.BitrateKbps, "packet_loss_pct", m.PacketLossPct)
+	return nil
+}
+
+// help passes a booth's Help button on to its clinic's connected clinicians (and clinic-room
+// appliances), then echoes it to the booth: the echo is the booth's proof that someone was
+// told, so it never says "help is on its way" when nobody was. Must hold h.mu.
+func (h *hub) help(c *client, seq uint64, m *signalling.Help) error {
+	d, err := h.s.store.Device(c.id)
+	if err != nil {
+		return err
+	}
+	alert := &signalling.Help{Requested: m.Requested, DeviceID: d.ID, DeviceName: d.Name}
+	told := 0
+	for cl := range h.clinicians[c.clinic] {
+		cl.send(signalling.TypeHelp, alert)
+		told++
+	}
+	if m.Requested && told == 0 {
+		return refuse(signalling.CodeConflict, seq, "nobody at the clinic is connected to be told")
+	}
+	c.send(signalling.TypeHelp, alert)
+	c.log.Info("help", "requested", m.Requested, "told", told)
 	return nil
 }

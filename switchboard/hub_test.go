@@ -524,6 +524,37 @@ func TestHubKeepsCallQuality(t *testing.T) {
 	}
 }
 
+// The Help button reaches the clinic's clinicians, and the booth hears back only when
+// someone was told; with nobody connected it is refused.
+func TestHubHelp(t *testing.T) {
+	e := newEnv(t)
+	booth := e.hello(e.boothTok, signalling.RoleDevice)
+	booth.send(signalling.TypeHelp, &signalling.Help{Requested: true})
+	if m := expect[signalling.Error](booth, signalling.TypeError); m.Code != signalling.CodeConflict {
+		t.Errorf("help with nobody connected: got %s, want %s", m.Code, signalling.CodeConflict)
+	}
+
+	doc := e.hello(e.docTok, signalling.RoleClinician)
+	other := e.hello(e.otherDocTok, signalling.RoleClinician)
+	booth.send(signalling.TypeHelp, &signalling.Help{Requested: true})
+	got := expect[signalling.Help](doc, signalling.TypeHelp)
+	if !got.Requested || got.DeviceID != e.booth.ID || got.DeviceName != e.booth.Name {
+		t.Errorf("clinician: got %+v, want a request from %s (%s)", got, e.booth.ID, e.booth.Name)
+	}
+	if ack := expect[signalling.Help](booth, signalling.TypeHelp); !ack.Requested {
+		t.Errorf("booth: got %+v, want the request echoed", ack)
+	}
+	booth.send(signalling.TypeHelp, &signalling.Help{Requested: false})
+	if got := expect[signalling.Help](doc, signalling.TypeHelp); got.Requested {
+		t.Errorf("clinician: got %+v, want the request over", got)
+	}
+	// Clinicians cannot ask for help.
+	other.send(signalling.TypeHelp, &signalling.Help{Requested: true})
+	if m := expect[signalling.Error](other, signalling.TypeError); m.Code != signalling.CodeForbidden {
+		t.Errorf("help from a clinician: got %s, want %s", m.Code, signalling.CodeForbidden)
+	}
+}
+
 func TestHubClosesAfterTooManyRefusals(t *testing.T) {
 	e := newEnv(t)
 	c := e.hello(e.boothTok, signalling.RoleDevice)

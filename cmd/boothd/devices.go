@@ -218,7 +218,7 @@ func followBooth(ctx context.Context, b *booth.Booth, l statusLight) error {
 
 // lightStatus is what the light shows of a booth snapshot.
 func lightStatus(s booth.Snapshot) light.Status {
-	st := light.Status{Offline: s.Offline, Muted: s.Muted}
+	st := light.Status{Offline: s.Offline, Muted: s.Muted, Help: s.Help}
 	switch s.State {
 	case booth.JoinWindow:
 		st.State = light.JoinWindow

@@ -23,6 +23,7 @@ func TestLightStatus(t *testing.T) {
 		{booth.Snapshot{State: booth.Waiting}, light.Status{State: light.Waiting}},
 		{booth.Snapshot{State: booth.InCall, Connected: true}, light.Status{State: light.InCall}},
 		{booth.Snapshot{State: booth.InCall, Connected: true, Muted: true}, light.Status{State: light.InCall, Muted: true}},
+		{booth.Snapshot{State: booth.Idle, Help: true}, light.Status{State: light.Idle, Help: true}},
 		{booth.Snapshot{State: booth.Waiting, Offline: true}, light.Status{State: light.Waiting, Offline: true}},
 	}
 	for _, tt := range tests {

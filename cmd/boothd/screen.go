@@ -184,6 +184,9 @@ func (m *screenView) view(s booth.Snapshot, appts []booth.Appointment, now time.
 			}
 		}
 	}
+	if s.Help && s.State != booth.InCall {
+		v.Kind = screen.HelpRequested // staff were told (the switchboard confirmed it)
+	}
 	if s.Offline && (s.State != booth.Idle || s.Role == booth.RoleClinic) {
 		v.Kind = screen.Reconnecting
 	}

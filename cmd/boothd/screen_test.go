@@ -63,6 +63,8 @@ func TestScreenView(t *testing.T) {
 			kind: screen.Waiting, clinic: "Clinic past", start: now.Add(-10 * time.Minute), since: now},
 		{name: "idle again", snap: booth.Snapshot{State: booth.Idle}, at: 7 * time.Minute,
 			kind: screen.Idle, clinic: "Clinic next", start: now.Add(25 * time.Minute)},
+		{name: "help confirmed", snap: booth.Snapshot{State: booth.Idle, Help: true}, at: 7 * time.Minute,
+			kind: screen.HelpRequested, clinic: "Clinic next", start: now.Add(25 * time.Minute)},
 		{name: "waiting again starts afresh", snap: booth.Snapshot{State: booth.Waiting, AppointmentID: "next"}, at: 8 * time.Minute,
 			kind: screen.Waiting, clinic: "Clinic next", start: now.Add(25 * time.Minute), since: now.Add(8 * time.Minute)},
 	} {

@@ -198,6 +198,9 @@ func promptsFor(prev, cur booth.Snapshot) []prompt.Message {
 		return []prompt.Message{prompt.Reconnecting}
 	}
 	var out []prompt.Message
+	if cur.Help && !prev.Help {
+		out = append(out, prompt.HelpComing) // only once staff were told
+	}
 	if prev.State == booth.InCall && cur.State != booth.InCall {
 		out = append(out, prompt.CallEnded)
 	}

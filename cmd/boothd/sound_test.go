@@ -40,6 +40,8 @@ func TestPromptsFor(t *testing.T) {
 		{"link back, waiting again", offline(waiting), waiting, []prompt.Message{prompt.ClinicianSoon}},
 		{"link lost while idle", idle, offline(idle), nil},
 		{"nothing changed", connected, connected, nil},
+		{"staff told of a Help press", idle, booth.Snapshot{State: booth.Idle, Help: true}, []prompt.Message{prompt.HelpComing}},
+		{"help still coming", booth.Snapshot{State: booth.Idle, Help: true}, booth.Snapshot{State: booth.Idle, Help: true}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := promptsFor(tt.prev, tt.cur); !slices.Equal(got, tt.want) {

@@ -180,6 +180,17 @@ function showMessage(text, kind = "error") {
   ui.message.hidden = false;
 }
 
+// onHelp shows a booth's Help button: someone at the booth needs a person there now.
+function onHelp(body) {
+  const where = typeof body.device_name === "string" && body.device_name ? body.device_name : "a booth";
+  if (body.requested) {
+    showMessage(`Help requested at ${where}: someone at the booth needs a member of staff.`, "error");
+    announce(`Help requested at ${where}.`);
+  } else if (ui.messageText.textContent.startsWith(`Help requested at ${where}`)) {
+    clearMessage();
+  }
+}
+
 function clearMessage() {
   ui.message.hidden = true;
   ui.messageText.textContent = "";
@@ -581,6 +592,9 @@ function onSignal(data) {
       break;
     case "error":
       onServerError(body);
+      break;
+    case "help":
+      onHelp(body);
       break;
     default:
       console.warn(`carebooth: unexpected ${msg.type} message ignored`);
