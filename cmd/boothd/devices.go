@@ -203,7 +203,7 @@ func openLight(cfg config.Light, chips *gpioChips, logger *slog.Logger) (statusL
 }
 
 // followBooth shows the booth's state on the light until ctx is done.
-func followBooth(ctx context.Context, b *booth.Booth, l statusLight) error {
+func followBooth(ctx context.Context, b *booth.Booth, l statusLight, fault bool) error {
 	snaps, stop := b.Subscribe()
 	defer stop()
 	for {
@@ -211,14 +211,14 @@ func followBooth(ctx context.Context, b *booth.Booth, l statusLight) error {
 		case <-ctx.Done():
 			return nil
 		case s := <-snaps:
-			l.Show(light.For(lightStatus(s)))
+			l.Show(light.For(lightStatus(s, fault)))
 		}
 	}
 }
 
 // lightStatus is what the light shows of a booth snapshot.
-func lightStatus(s booth.Snapshot) light.Status {
-	st := light.Status{Offline: s.Offline, Muted: s.Muted, Help: s.Help}
+func lightStatus(s booth.Snapshot, fault bool) light.Status {
+	st := light.Status{Offline: s.Offline, Muted: s.Muted, Help: s.Help, Fault: fault}
 	switch s.State {
 	case booth.JoinWindow:
 		st.State = light.JoinWindow

@@ -10,7 +10,9 @@ import (
 
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/hw/light"
+	"github.com/carebooth/carebooth/hw/screen"
 	"github.com/carebooth/carebooth/provisioning/config"
+	"github.com/pion/mediadevices"
 )
 
 func TestLightStatus(t *testing.T) {
@@ -27,9 +29,43 @@ func TestLightStatus(t *testing.T) {
 		{booth.Snapshot{State: booth.Waiting, Offline: true}, light.Status{State: light.Waiting, Offline: true}},
 	}
 	for _, tt := range tests {
-		if got := lightStatus(tt.snap); got != tt.want {
+		if got := lightStatus(tt.snap, false); got != tt.want {
 			t.Errorf("%+v: got %+v, want %+v", tt.snap, got, tt.want)
 		}
+	}
+}
+
+func TestLightShowsAFault(t *testing.T) {
+	if got := lightStatus(booth.Snapshot{State: booth.Idle}, true); !got.Fault {
+		t.Errorf("got %+v, want a fault", got)
+	}
+}
+
+func TestMediaProblem(t *testing.T) {
+	cam := mediadevices.MediaDeviceInfo{Kind: mediadevices.VideoInput, Label: "video0;usb-cam"}
+	mic := mediadevices.MediaDeviceInfo{Kind: mediadevices.AudioInput, Label: "hw:1,0"}
+	auto := config.Media{Video: config.SourceAuto, Audio: config.SourceAuto}
+	tests := []struct {
+		name                 string
+		media                config.Media
+		speakerWanted, spkOK bool
+		devices              []mediadevices.MediaDeviceInfo
+		want                 string
+	}{
+		{"all there", auto, true, true, []mediadevices.MediaDeviceInfo{cam, mic}, ""},
+		{"no camera", auto, true, true, []mediadevices.MediaDeviceInfo{mic}, screen.ProblemCamera},
+		{"no microphone", auto, true, true, []mediadevices.MediaDeviceInfo{cam}, screen.ProblemMicrophone},
+		{"no speaker", auto, true, false, []mediadevices.MediaDeviceInfo{cam, mic}, screen.ProblemSpeaker},
+		{"speaker off by choice", auto, false, false, []mediadevices.MediaDeviceInfo{cam, mic}, ""},
+		{"test sources by choice", config.Media{Video: config.SourceTest, Audio: config.SourceOff}, false, false,
+			[]mediadevices.MediaDeviceInfo{{Kind: mediadevices.VideoInput, Label: "VideoTest"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := mediaProblem(tt.media, tt.speakerWanted, tt.spkOK, tt.devices); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -84,7 +120,7 @@ func TestFollowBoothShowsTheBooth(t *testing.T) {
 	go b.Run(ctx)
 	l := recordingLight{make(chan light.Pattern, 16)}
 	done := make(chan error, 1)
-	go func() { done <- followBooth(ctx, b, l) }()
+	go func() { done <- followBooth(ctx, b, l, false) }()
 
 	want := light.For(light.Status{State: light.Idle, Offline: true})
 	deadline := time.After(20 * time.Second)

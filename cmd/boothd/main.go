@@ -106,6 +106,11 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer scr.Close()
+	problem := mediaProblem(cfg.Media, cfg.Speaker.Device != config.SpeakerOff, snd.speaker != nil, mediadevices.EnumerateDevices())
+	if problem != "" {
+		logger.Error("fault shown on the booth", "problem", problem)
+	}
+	scr.setProblem(problem)
 	caller, err := mediacall.New(engine, mediacall.Config{OnVideoFrame: scr.onVideo(), Metrics: callMetrics, Capture: capture.Config{
 		Video:        cfg.Media.Video,
 		Audio:        cfg.Media.Audio,
@@ -185,7 +190,7 @@ func run(ctx context.Context, args []string) error {
 	g.Go(func() error { return b.Run(gctx) })
 	scr.start(gctx, g, b)
 	g.Go(func() error { return statusLight.Run(gctx) })
-	g.Go(func() error { return followBooth(gctx, b, statusLight) })
+	g.Go(func() error { return followBooth(gctx, b, statusLight, problem != "") })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("metrics server: %w", err)

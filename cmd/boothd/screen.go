@@ -97,6 +97,14 @@ func (s *boothScreen) describe() string {
 	return s.desc
 }
 
+// setProblem sets the fault to show (screen.Problem*, or "" for none). Call it before the
+// screen runs.
+func (s *boothScreen) setProblem(problem string) {
+	if s != nil {
+		s.view.problem = problem
+	}
+}
+
 // onVideo is the remote video callback for mediacall.Config.OnVideoFrame.
 func (s *boothScreen) onVideo() func(*image.YCbCr) {
 	if s == nil {
@@ -141,6 +149,7 @@ func (s *boothScreen) start(ctx context.Context, g *errgroup.Group, b *booth.Boo
 // screenView works out what the screen shows from the booth's state. It remembers when
 // the booth entered the waiting room.
 type screenView struct {
+	problem      string // a missing camera, microphone or speaker (screen.Problem*), or ""
 	autoJoin     bool
 	loc          *time.Location
 	waitingFor   string
@@ -183,6 +192,10 @@ func (m *screenView) view(s booth.Snapshot, appts []booth.Appointment, now time.
 				v.Queue = append(v.Queue, screen.Waiter{Name: e.Patient, Since: e.Since, InCall: e.InCall})
 			}
 		}
+	}
+	if m.problem != "" && (s.State == booth.Idle || s.State == booth.JoinWindow) && s.Role != booth.RoleClinic {
+		// Never over a waiting patient or a call: those go on as well as they can.
+		v.Kind, v.Problem = screen.Fault, m.problem
 	}
 	if s.Help && s.State != booth.InCall {
 		v.Kind = screen.HelpRequested // staff were told (the switchboard confirmed it)

@@ -75,6 +75,16 @@ func TestScreenView(t *testing.T) {
 				tc.name, v.Kind, v.ClinicName, v.Appointment, v.WaitingSince, v.Muted, tc.kind, tc.clinic, tc.start, tc.since, tc.muted)
 		}
 	}
+	// A missing camera shows while idle or in a join window, never over a waiting patient.
+	faulty := &screenView{autoJoin: true, loc: loc, problem: screen.ProblemCamera}
+	for _, tc := range []struct {
+		state booth.State
+		want  screen.Kind
+	}{{booth.Idle, screen.Fault}, {booth.JoinWindow, screen.Fault}, {booth.Waiting, screen.Waiting}, {booth.InCall, screen.InCall}} {
+		if v := faulty.view(booth.Snapshot{State: tc.state, AppointmentID: "past"}, appts, now, false); v.Kind != tc.want || (tc.want == screen.Fault && v.Problem != screen.ProblemCamera) {
+			t.Errorf("camera missing, %v: got %v %q, want %v", tc.state, v.Kind, v.Problem, tc.want)
+		}
+	}
 	if v := m.view(booth.Snapshot{}, nil, now, false); v.Kind != screen.Idle || !v.Appointment.IsZero() {
 		t.Errorf("no appointments: got %v at %v, want idle with none", v.Kind, v.Appointment)
 	}

@@ -306,3 +306,21 @@ func (s *Stream) Close() error {
 	})
 	return s.closeErr
 }
+
+// Available reports whether the camera and the microphone cfg names are among devices
+// (mediadevices.EnumerateDevices): "off" needs nothing, "test" the test source, a name that
+// device, and "auto" a real one. Open's "auto" falls back to the test sources so a call can
+// still take place, but a booth whose camera or microphone is missing has a fault to show.
+func Available(cfg Config, devices []mediadevices.MediaDeviceInfo) (video, audio bool) {
+	has := func(want string, kind mediadevices.MediaDeviceType, testLabel string) bool {
+		if want == "" {
+			want = SourceAuto
+		}
+		if want == SourceOff {
+			return true
+		}
+		d, err := pick(devices, kind, want, testLabel)
+		return err == nil && (want == SourceTest || d.Label != testLabel)
+	}
+	return has(cfg.Video, mediadevices.VideoInput, videoTestLabel), has(cfg.Audio, mediadevices.AudioInput, audioTestLabel)
+}
