@@ -1,34 +1,20 @@
 package mediacall
 
 import (
-	"context"
-	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/media/call"
 	"github.com/carebooth/carebooth/media/capture"
-	"github.com/carebooth/carebooth/signalling"
 	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
 	_ "github.com/pion/mediadevices/pkg/driver/videotest"
-	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestAnswersARealOffer runs the booth's side of a call against a receive-only pion
 // offerer over loopback and checks that frames flow and the stats say so.
 func TestAnswersARealOffer(t *testing.T) {
-	engine, err := call.NewEngine(call.EngineConfig{
-		Logger:       slog.New(slog.DiscardHandler),
-		Loopback:     true,
-		NetworkTypes: []webrtc.NetworkType{webrtc.NetworkTypeUDP4},
-		DisableMDNS:  true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine := loopbackEngine(t)
 	reg := prometheus.NewRegistry()
 	m, err := call.NewMetrics(reg)
 	if err != nil {
@@ -38,50 +24,7 @@ func TestAnswersARealOffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	toBooth := make(chan signalling.Candidate, 64)
-	toClinician := make(chan signalling.Candidate, 64)
-	clinician, err := engine.NewCall(call.Options{Role: signalling.CallOfferer, OnCandidate: func(c signalling.Candidate) { toBooth <- c }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer clinician.Close()
-	ctx := context.Background()
-	ac, err := caller.StartCall(ctx, booth.CallParams{CallID: "call-1", OnCandidate: func(c signalling.Candidate) { toClinician <- c }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ac.Close()
-
-	offer, err := clinician.Offer(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, err := ac.Answer(ctx, offer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := clinician.SetAnswer(answer); err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	relay := func(from <-chan signalling.Candidate, add func(signalling.Candidate) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				case c := <-from:
-					add(c)
-				}
-			}
-		}()
-	}
-	relay(toBooth, ac.AddCandidate)
-	relay(toClinician, clinician.AddCandidate)
-	defer func() { close(stop); wg.Wait() }()
+	ac, _ := answerClinician(t, engine, caller, call.Options{})
 
 	select {
 	case <-ac.Connected():
