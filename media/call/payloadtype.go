@@ -1,0 +1,59 @@
+package call
+
+import (
+	"strings"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// negotiatedPT makes a local track send with the payload type the SDP negotiated.
+//
+// mediadevices v0.10.0 packetizes with its own payload types (VP8 96, Opus 111) whatever the
+// offer said, and its writer does not rewrite them. Chromium happens to offer those same
+// numbers, so calls with Chromium work; Firefox offers others (VP8 120, Opus 109) and drops
+// every packet, so a clinician on Firefox would neither see nor hear the patient.
+type negotiatedPT struct{ webrtc.TrackLocal }
+
+// Bind tells the track to write through a context that stamps the negotiated payload type.
+// The engine registers one codec per kind, so the sender's codec is the first one that is
+// not a retransmission or FEC format.
+func (t negotiatedPT) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	for _, c := range ctx.CodecParameters() {
+		switch strings.ToLower(c.MimeType) {
+		case "video/rtx", "video/red", "video/ulpfec", "audio/red":
+			continue
+		}
+		return t.TrackLocal.Bind(ptContext{TrackLocalContext: ctx, pt: uint8(c.PayloadType)})
+	}
+	return t.TrackLocal.Bind(ctx) // nothing negotiated: let the track report it
+}
+
+// ptContext is a bind context whose writer stamps pt on every packet. mediadevices keys its
+// bindings by ctx.ID(), which the embedding passes through, so Unbind finds them.
+type ptContext struct {
+	webrtc.TrackLocalContext
+	pt uint8
+}
+
+func (c ptContext) WriteStream() webrtc.TrackLocalWriter {
+	return ptWriter{TrackLocalWriter: c.TrackLocalContext.WriteStream(), pt: c.pt}
+}
+
+type ptWriter struct {
+	webrtc.TrackLocalWriter
+	pt uint8
+}
+
+func (w ptWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	h.PayloadType = w.pt
+	return w.TrackLocalWriter.WriteRTP(h, payload)
+}
+
+// Write takes a marshalled packet; it is rewritten the same way.
+func (w ptWriter) Write(b []byte) (int, error) {
+	if len(b) >= 2 {
+		b[1] = b[1]&0x80 | w.pt&0x7f // keep the marker bit, replace the payload type
+	}
+	return w.TrackLocalWriter.Write(b)
+}
