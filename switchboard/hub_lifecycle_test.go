@@ -236,7 +236,15 @@ func TestHubSettingsPushQueue(t *testing.T) {
 	if now := expect[signalling.Settings](booth, signalling.TypeSettings); now.JoinMode != "auto" || now.Seq <= s.Seq {
 		t.Fatalf("live push: got %+v", now)
 	}
-	ps, _ := e.st.Pushes(e.booth.ID)
+	// The ack travels over the booth's WebSocket, applied by the hub on its own time: wait
+	// for it (a guard, not a speed requirement).
+	var ps []store.Push
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		ps, _ = e.st.Pushes(e.booth.ID)
+		if len(ps) == 1 && ps[0].Seq != s.Seq || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(ps) != 1 || ps[0].Seq == s.Seq {
 		t.Errorf("queue after the first ack: got %+v, want only the unacknowledged second", ps)
 	}
