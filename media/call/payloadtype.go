@@ -45,15 +45,27 @@ type ptWriter struct {
 	pt uint8
 }
 
+// WriteRTP stamps the payload type and never reports a write error. mediadevices v0.10.0
+// (track.go, baseTrack.unbind) races: Unbind takes the binding out of its map, then hands
+// the writer goroutine a channel; if that goroutine ends on a write error at the same
+// moment (just what happens when the remote goes away), nobody receives and Unbind blocks
+// for ever, holding pion's PeerConnection lock. Swallowing the error keeps the goroutine
+// until Unbind or the track's close ends it, and a stopped sender drops what it is given.
 func (w ptWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	h.PayloadType = w.pt
-	return w.TrackLocalWriter.WriteRTP(h, payload)
+	if _, err := w.TrackLocalWriter.WriteRTP(h, payload); err != nil {
+		return len(payload), nil //nolint:nilerr // see above
+	}
+	return len(payload), nil
 }
 
-// Write takes a marshalled packet; it is rewritten the same way.
+// Write takes a marshalled packet; it is rewritten, and errors swallowed, the same way.
 func (w ptWriter) Write(b []byte) (int, error) {
 	if len(b) >= 2 {
 		b[1] = b[1]&0x80 | w.pt&0x7f // keep the marker bit, replace the payload type
 	}
-	return w.TrackLocalWriter.Write(b)
+	if _, err := w.TrackLocalWriter.Write(b); err != nil {
+		return len(b), nil //nolint:nilerr // see WriteRTP
+	}
+	return len(b), nil
 }
