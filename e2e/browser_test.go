@@ -38,17 +38,20 @@ import (
 // to keep the test quick.
 const minFrames = 30
 
-// chromiumPath finds Chromium: /usr/bin/chromium, or chromium on PATH. Without it the
-// test skips on a laptop and fails under CI=true, where a skipped browser test would hide
-// that the web app was never tried.
-func chromiumPath(t *testing.T) string {
+// chromiumPath finds Chromium: /usr/bin/chromium, or chromium on PATH.
+func chromiumPath(t *testing.T) string { return browserPath(t, "chromium") }
+
+// browserPath finds a browser Debian installs as /usr/bin/<name>, or name on PATH. Without
+// it the test skips on a laptop and fails under CI=true, where a skipped browser test would
+// hide that the web app was never tried in that browser.
+func browserPath(t *testing.T, name string) string {
 	t.Helper()
-	for _, name := range []string{"/usr/bin/chromium", "chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
+	for _, cand := range []string{"/usr/bin/" + name, name} {
+		if p, err := exec.LookPath(cand); err == nil {
 			return p
 		}
 	}
-	const why = "no Chromium at /usr/bin/chromium or on PATH (Debian: apt-get install chromium)"
+	why := fmt.Sprintf("no %s at /usr/bin/%s or on PATH (Debian: apt-get install %s)", name, name, name)
 	if os.Getenv("CI") == "true" {
 		t.Fatalf("%s; CI=true needs the browser tests to run", why)
 	}

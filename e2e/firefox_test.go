@@ -71,22 +71,8 @@ var firefoxPrefs = map[string]any{
 	"services.settings.server":                          "http://127.0.0.1:9/",
 }
 
-// firefoxPath finds firefox-esr. Without it the test skips on a laptop and fails under
-// CI=true, where a skipped browser test would hide that Firefox was never tried.
-func firefoxPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"/usr/bin/firefox-esr", "firefox-esr"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	const why = "no firefox-esr at /usr/bin/firefox-esr or on PATH (Debian: apt-get install firefox-esr)"
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s; CI=true needs the browser tests to run", why)
-	}
-	t.Skipf("%s; skipping the Firefox test (with CI=true this is a failure)", why)
-	return ""
-}
+// firefoxPath finds Debian's firefox-esr (see browserPath).
+func firefoxPath(t *testing.T) string { return browserPath(t, "firefox-esr") }
 
 // bidiListening is the line Firefox writes on stderr once its remote agent is up.
 var bidiListening = regexp.MustCompile(`WebDriver BiDi listening on (ws://[^\s]+)`)
