@@ -59,25 +59,27 @@ func answerClinician(t *testing.T, engine *call.Engine, caller *Caller, opts cal
 	if err := clinician.SetAnswer(answer); err != nil {
 		t.Fatal(err)
 	}
+	relayCandidates(t, toBooth, ac.AddCandidate)
+	relayCandidates(t, toClinician, clinician.AddCandidate)
+	return ac, clinician
+}
+
+// relayCandidates adds every candidate from from with add until the test's cleanup, which
+// waits for it. Registered after the calls' cleanups, it runs before them.
+func relayCandidates(t *testing.T, from <-chan signalling.Candidate, add func(signalling.Candidate) error) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	relay := func(from <-chan signalling.Candidate, add func(signalling.Candidate) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				case c := <-from:
-					add(c)
-				}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case c := <-from:
+				add(c) //nolint:errcheck // a bad candidate shows up as no connection
 			}
-		}()
-	}
-	relay(toBooth, ac.AddCandidate)
-	relay(toClinician, clinician.AddCandidate)
-	// Registered last, so it runs first: the relays stop before the calls close.
+		}
+	}()
 	t.Cleanup(func() { close(stop); wg.Wait() })
-	return ac, clinician
 }

@@ -3,8 +3,6 @@ package mediacall
 import (
 	"context"
 	"image"
-	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,21 +11,12 @@ import (
 	"github.com/carebooth/carebooth/media/call"
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/signalling"
-	"github.com/pion/webrtc/v4"
 )
 
 // TestOffersToARealAnswerer runs the clinic-room appliance's side (the offerer) against a
 // receive-only pion answerer over loopback: the answerer decodes the appliance's picture.
 func TestOffersToARealAnswerer(t *testing.T) {
-	engine, err := call.NewEngine(call.EngineConfig{
-		Logger:       slog.New(slog.DiscardHandler),
-		Loopback:     true,
-		NetworkTypes: []webrtc.NetworkType{webrtc.NetworkTypeUDP4},
-		DisableMDNS:  true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine := loopbackEngine(t)
 	caller, err := New(engine, Config{Capture: capture.Config{Video: capture.SourceTest, Audio: capture.SourceTest, Width: 320, Height: 240, FPS: 15}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -64,25 +53,8 @@ func TestOffersToARealAnswerer(t *testing.T) {
 	if err := off.SetAnswer(answer); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	relay := func(from <-chan signalling.Candidate, add func(signalling.Candidate) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				case c := <-from:
-					add(c) //nolint:errcheck // a bad candidate shows up as no connection
-				}
-			}
-		}()
-	}
-	relay(toBooth, boothSide.AddCandidate)
-	relay(toRoom, ac.AddCandidate)
-	defer func() { close(stop); wg.Wait() }()
+	relayCandidates(t, toBooth, boothSide.AddCandidate)
+	relayCandidates(t, toRoom, ac.AddCandidate)
 	select {
 	case <-ac.Connected():
 	case <-ctx.Done():
