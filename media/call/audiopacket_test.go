@@ -1,7 +1,6 @@
 package call
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -69,29 +68,13 @@ func TestAudioPacketSink(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewCall: %v", err)
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	relay(t, &wg, done, off, ans)
-	relay(t, &wg, done, ans, off)
-	ctx := context.Background()
-	offer, err := off.call.Offer(ctx)
-	if err != nil {
-		t.Fatalf("Offer: %v", err)
-	}
-	answer, err := ans.call.Answer(ctx, offer)
-	if err != nil {
-		t.Fatalf("Answer: %v", err)
-	}
-	if err := off.call.SetAnswer(answer); err != nil {
-		t.Fatalf("SetAnswer: %v", err)
-	}
+	stopRelays := handshake(t, off, ans)
 	waitFor(t, "100 audio packets at the sink", func() bool { return log.count() >= 100 },
 		func() string { return fmt.Sprintf("answerer %+v", ans.call.Stats()) })
 	for _, s := range []*side{off, ans} {
 		s.call.Close()
 	}
-	close(done)
-	wg.Wait()
+	stopRelays()
 
 	log.mu.Lock()
 	defer log.mu.Unlock()

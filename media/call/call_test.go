@@ -126,6 +126,13 @@ func connectPair(t testing.TB, e *Engine, tracks, ansTracks []mediadevices.Track
 	t.Helper()
 	off = newSide(t, e, signalling.CallOfferer, tracks)
 	ans = newSide(t, e, signalling.CallAnswerer, ansTracks)
+	return off, ans, handshake(t, off, ans)
+}
+
+// handshake relays candidates between off and ans and runs the offer/answer exchange; the
+// returned func stops the relays.
+func handshake(t testing.TB, off, ans *side) (stop func()) {
+	t.Helper()
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	relay(t, &wg, done, off, ans)
@@ -142,7 +149,7 @@ func connectPair(t testing.TB, e *Engine, tracks, ansTracks []mediadevices.Track
 	if err := off.call.SetAnswer(answer); err != nil {
 		t.Fatalf("SetAnswer: %v", err)
 	}
-	return off, ans, func() { close(done); wg.Wait() }
+	return func() { close(done); wg.Wait() }
 }
 
 func waitFor(t testing.TB, what string, ok func() bool, info func() string) {
