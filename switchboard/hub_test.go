@@ -456,14 +456,21 @@ func TestHubClinicianDropReturnsPatientToWaitingRoom(t *testing.T) {
 	if end.CallID != callID || end.Reason != signalling.EndPeerLost {
 		t.Errorf("end: got %+v, want peer_lost", end)
 	}
-	if q := expect[signalling.Queue](watcher, signalling.TypeQueue); len(q.Entries) != 1 || q.Entries[0].InCall {
-		t.Errorf("queue: got %+v, want the patient waiting again", q)
+	e.expectWaitingAgain(watcher)
+}
+
+// expectWaitingAgain checks, through a clinician's connection, that the env's patient is
+// back in the waiting room after a call and can be admitted again.
+func (e *env) expectWaitingAgain(clinician *wsClient) {
+	e.t.Helper()
+	if q := expect[signalling.Queue](clinician, signalling.TypeQueue); len(q.Entries) != 1 || q.Entries[0].InCall {
+		e.t.Errorf("queue: got %+v, want the patient waiting again", q)
 	}
 	if got := e.status(e.appt.ID); got != store.StatusWaiting {
-		t.Errorf("status: got %s, want waiting", got)
+		e.t.Errorf("status: got %s, want waiting", got)
 	}
-	watcher.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
-	expect[signalling.Call](watcher, signalling.TypeCall)
+	clinician.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
+	expect[signalling.Call](clinician, signalling.TypeCall)
 }
 
 // A call whose media failed while both stayed connected (reported by either side) puts the
@@ -482,14 +489,7 @@ func TestHubFailedCallReturnsPatientToWaitingRoom(t *testing.T) {
 			if end := expect[signalling.End](to, signalling.TypeEnd); end.Reason != signalling.EndFailed {
 				t.Errorf("end: got %+v, want failed", end)
 			}
-			if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 1 || q.Entries[0].InCall {
-				t.Errorf("queue: got %+v, want the patient waiting again", q)
-			}
-			if got := e.status(e.appt.ID); got != store.StatusWaiting {
-				t.Errorf("status: got %s, want waiting", got)
-			}
-			doc.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
-			expect[signalling.Call](doc, signalling.TypeCall)
+			e.expectWaitingAgain(doc)
 		})
 	}
 }
