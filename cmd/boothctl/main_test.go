@@ -14,31 +14,11 @@ import (
 
 	"github.com/carebooth/carebooth/switchboard"
 	"github.com/carebooth/carebooth/switchboard/store"
+	"github.com/jonboulle/clockwork"
 )
 
 func TestBoothctl(t *testing.T) {
-	st := store.NewMemory()
-	hash, err := switchboard.HashPassword("admin password 1", bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateClinician(&store.Clinician{Username: "admin", Name: "Admin", Admin: true, PasswordHash: hash}); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := switchboard.New(switchboard.Config{BcryptCost: bcrypt.MinCost}, switchboard.Deps{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { srv.Close(); ts.Close() })
-
-	cfg := t.TempDir()
-	vars := map[string]string{"XDG_CONFIG_HOME": cfg, "CAREBOOTH_SERVER": ts.URL, "USER": "admin"}
-	boothctl := func(stdin string, args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(context.Background(), args, env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &out, getenv: func(k string) string { return vars[k] }})
-		return out.String(), err
-	}
+	cfg, boothctl := withSwitchboard(t, nil)
 
 	if _, err := boothctl("", "clinics", "list"); err == nil || !strings.Contains(err.Error(), "boothctl login") {
 		t.Errorf("before login: got %v, want advice to log in", err)
@@ -127,5 +107,33 @@ func TestBoothctl(t *testing.T) {
 	}
 	if _, err := boothctl("", "me"); err == nil {
 		t.Error("me after logout: got nil error")
+	}
+}
+
+// withSwitchboard starts an in-process switchboard on clock (nil: the real one) with an
+// admin whose password is "admin password 1", and returns boothctl's config directory and
+// a function that runs boothctl against it with stdin.
+func withSwitchboard(t *testing.T, clock clockwork.Clock) (dir string, boothctl func(stdin string, args ...string) (string, error)) {
+	t.Helper()
+	st := store.NewMemory()
+	hash, err := switchboard.HashPassword("admin password 1", bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateClinician(&store.Clinician{Username: "admin", Name: "Admin", Admin: true, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := switchboard.New(switchboard.Config{BcryptCost: bcrypt.MinCost}, switchboard.Deps{Store: st, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { srv.Close(); ts.Close() })
+	dir = t.TempDir()
+	vars := map[string]string{"XDG_CONFIG_HOME": dir, "CAREBOOTH_SERVER": ts.URL, "USER": "admin"}
+	return dir, func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), args, env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &out, getenv: func(k string) string { return vars[k] }})
+		return out.String(), err
 	}
 }

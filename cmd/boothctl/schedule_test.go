@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,10 +9,6 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/carebooth/carebooth/switchboard"
-	"github.com/carebooth/carebooth/switchboard/store"
 )
 
 const pasBundle = `{"resourceType": "Bundle", "type": "searchset", "entry": [
@@ -30,29 +23,8 @@ const pasBundle = `{"resourceType": "Bundle", "type": "searchset", "entry": [
 ]}`
 
 func TestBoothctlImportAndReport(t *testing.T) {
-	st := store.NewMemory()
-	hash, err := switchboard.HashPassword("admin password 1", bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateClinician(&store.Clinician{Username: "admin", Name: "Admin", Admin: true, PasswordHash: hash}); err != nil {
-		t.Fatal(err)
-	}
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))
-	srv, err := switchboard.New(switchboard.Config{BcryptCost: bcrypt.MinCost}, switchboard.Deps{Store: st, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { srv.Close(); ts.Close() })
-
-	dir := t.TempDir()
-	vars := map[string]string{"XDG_CONFIG_HOME": dir, "CAREBOOTH_SERVER": ts.URL, "USER": "admin"}
-	boothctl := func(stdin string, args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(context.Background(), args, env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &out, getenv: func(k string) string { return vars[k] }})
-		return out.String(), err
-	}
+	dir, boothctl := withSwitchboard(t, clock)
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
