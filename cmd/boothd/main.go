@@ -111,14 +111,7 @@ func run(ctx context.Context, args []string) error {
 		logger.Error("fault shown on the booth", "problem", problem)
 	}
 	scr.setProblem(problem)
-	caller, err := mediacall.New(engine, mediacall.Config{OnVideoFrame: scr.onVideo(), Metrics: callMetrics, Capture: capture.Config{
-		Video:        cfg.Media.Video,
-		Audio:        cfg.Media.Audio,
-		Width:        cfg.Media.Width,
-		Height:       cfg.Media.Height,
-		FPS:          cfg.Media.FPS,
-		VideoBitrate: cfg.Media.VideoBitrateKbps * 1000,
-	}}, nil, logger)
+	caller, err := mediacall.New(engine, mediacall.Config{OnVideoFrame: scr.onVideo(), Metrics: callMetrics, Capture: captureConfig(cfg.Media, scr)}, nil, logger)
 	if err != nil {
 		return err
 	}
@@ -290,4 +283,18 @@ func deviceLabels() string {
 		labels = append(labels, kind+" "+d.Label)
 	}
 	return strings.Join(labels, ", ")
+}
+
+// captureConfig is what each call's camera and microphone are opened with; the screen (if
+// any) gets the camera's frames for the self-view.
+func captureConfig(m config.Media, scr *boothScreen) capture.Config {
+	return capture.Config{
+		Video:        m.Video,
+		Audio:        m.Audio,
+		Width:        m.Width,
+		Height:       m.Height,
+		FPS:          m.FPS,
+		VideoBitrate: m.VideoBitrateKbps * 1000,
+		OnSelfFrame:  scr.onSelf(),
+	}
 }

@@ -113,6 +113,14 @@ func (s *boothScreen) onVideo() func(*image.YCbCr) {
 	return s.display.SetRemoteFrame
 }
 
+// onSelf is the camera callback for the self-view (capture.Config.OnSelfFrame).
+func (s *boothScreen) onSelf() func(*image.YCbCr) {
+	if s == nil {
+		return nil
+	}
+	return s.display.SetSelfFrame
+}
+
 // watchCaller wraps the booth's Caller so the screen knows when the microphone is off.
 func (s *boothScreen) watchCaller(c booth.Caller) booth.Caller {
 	if s == nil {
@@ -257,7 +265,9 @@ func (s *boothScreen) follow(ctx context.Context, b *booth.Booth) error {
 		}
 		lastErr = fmt.Sprint(err)
 		if snap.State != booth.InCall {
-			s.display.SetRemoteFrame(nil) // the last call's picture must not reappear in the next
+			// The last call's pictures must not reappear in the next.
+			s.display.SetRemoteFrame(nil)
+			s.display.SetSelfFrame(nil)
 		}
 		s.display.SetView(s.view.view(snap, appts, s.clock.Now(), mute.Muted()))
 	}

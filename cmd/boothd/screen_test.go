@@ -269,3 +269,93 @@ func screenSameImage(a image.Image, b *image.RGBA) bool {
 	}
 	return true
 }
+
+// TestSelfViewOnTheScreen: the camera frames capture hands over (capture.Config's
+// OnSelfFrame, as boothd opens it) appear in the call screen's self-view box; after the
+// call they are gone.
+func TestSelfViewOnTheScreen(t *testing.T) {
+	scr, err := openScreen(config.Screen{Backend: config.ScreenVirtual, Listen: "127.0.0.1:0", Device: "/dev/fb0"},
+		config.Device{JoinMode: config.JoinAuto}, clockwork.NewRealClock(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scr.Close()
+	cc := captureConfig(config.Media{Video: "test", Audio: "test"}, scr)
+	if cc.OnSelfFrame == nil {
+		t.Fatal("capture.Config.OnSelfFrame is nil: the camera's frames never reach the screen")
+	}
+	if got := captureConfig(config.Media{}, nil).OnSelfFrame; got != nil {
+		t.Error("with no screen, OnSelfFrame should be nil")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return scr.display.Run(gctx) })
+	g.Go(func() error { return scr.virtual.Run(gctx) })
+	defer func() {
+		cancel()
+		if err := g.Wait(); err != nil {
+			t.Errorf("stopping: %v", err)
+		}
+	}()
+
+	// A camera frame of one strong colour: Y'CbCr for about RGB(200, 40, 160).
+	self := image.NewYCbCr(image.Rect(0, 0, 320, 240), image.YCbCrSubsampleRatio420)
+	yy, cb, cr := color.RGBToYCbCr(200, 40, 160)
+	for i := range self.Y {
+		self.Y[i] = yy
+	}
+	for i := range self.Cb {
+		self.Cb[i], self.Cr[i] = cb, cr
+	}
+	v := screen.View{Kind: screen.InCall}
+	r, err := screen.NewRenderer(scr.virtual.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := r.Layout(v).Self
+	if box.Empty() {
+		t.Fatal("the call layout has no self-view box")
+	}
+	centre := image.Pt((box.Min.X+box.Max.X)/2, (box.Min.Y+box.Max.Y)/2)
+	scr.display.SetView(v)
+	cc.OnSelfFrame(self)
+	wantColour := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c := snapshotAt(t, scr.virtual.URL(), centre)
+			near := absDiff(c.R, 200) < 12 && absDiff(c.G, 40) < 12 && absDiff(c.B, 160) < 12
+			if near == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("self-view box centre %v: got %v, want the camera's colour: %v", centre, c, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	wantColour(true)
+	scr.display.SetSelfFrame(nil)
+	wantColour(false)
+}
+
+func snapshotAt(t *testing.T, url string, p image.Point) color.RGBA {
+	t.Helper()
+	resp, err := http.Get(url + "screen.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	img, err := png.Decode(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return color.RGBAModel.Convert(img.At(p.X, p.Y)).(color.RGBA)
+}
+
+func absDiff(a, b uint8) uint8 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}

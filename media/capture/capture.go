@@ -73,6 +73,12 @@ type Config struct {
 
 	// Mute, if set, silences the microphone while it is on (see Mute).
 	Mute *Mute
+
+	// OnSelfFrame, if set, is given every camera frame the encoder takes, for the booth's
+	// self-view. It runs on the encoder's goroutine and must not keep the frame (copy it,
+	// as hw/screen's Display.SetSelfFrame does) or block. Frames that are not YCbCr (a
+	// camera delivering RGB) are not shown.
+	OnSelfFrame func(*image.YCbCr)
 }
 
 func (c Config) withDefaults() Config {
@@ -183,8 +189,13 @@ func Open(cfg Config, logger *slog.Logger) (*Stream, error) {
 			return nil, fmt.Errorf("open camera %q: %w", dev.Label, err)
 		}
 		for _, t := range tracks.GetTracks() {
-			if vt, ok := t.(*mediadevices.VideoTrack); ok && cfg.Shared {
-				vt.Transform(copyFrames)
+			if vt, ok := t.(*mediadevices.VideoTrack); ok {
+				if cfg.Shared {
+					vt.Transform(copyFrames)
+				}
+				if cfg.OnSelfFrame != nil {
+					vt.Transform(tapFrames(cfg.OnSelfFrame))
+				}
 			}
 			s.tracks = append(s.tracks, t)
 		}
@@ -240,6 +251,22 @@ func copyFrames(r video.Reader) video.Reader {
 		}
 		return out, func() {}, nil
 	})
+}
+
+// tapFrames shows each YCbCr frame to see on its way to the encoder (the self-view): one
+// camera, read once, rather than a second reader that would need frames of its own.
+func tapFrames(see func(*image.YCbCr)) video.TransformFunc {
+	return func(r video.Reader) video.Reader {
+		return video.ReaderFunc(func() (image.Image, func(), error) {
+			img, release, err := r.Read()
+			if err == nil {
+				if f, ok := img.(*image.YCbCr); ok {
+					see(f)
+				}
+			}
+			return img, release, err
+		})
+	}
 }
 
 // pick finds the device that want names among devices of kind.

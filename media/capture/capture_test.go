@@ -2,7 +2,9 @@ package capture
 
 import (
 	"errors"
+	"image"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,5 +134,45 @@ func TestLabelMatches(t *testing.T) {
 		if got := labelMatches(tt.label, tt.want); got != tt.match {
 			t.Errorf("labelMatches(%q, %q): got %v, want %v", tt.label, tt.want, got, tt.match)
 		}
+	}
+}
+
+// TestSelfViewSeesWhatIsSent: the self-view is shown each frame the encoder takes, at the
+// size the camera delivers it.
+func TestSelfViewSeesWhatIsSent(t *testing.T) {
+	var mu sync.Mutex
+	var seen int
+	var size image.Point
+	s, err := Open(Config{Video: SourceTest, Audio: SourceOff, CPUUsed: -8,
+		OnSelfFrame: func(f *image.YCbCr) {
+			mu.Lock()
+			seen++
+			size = f.Rect.Size()
+			mu.Unlock()
+		}}, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	r, err := s.Tracks()[0].(*mediadevices.VideoTrack).NewEncodedReader(webrtc.MimeTypeVP8)
+	if err != nil {
+		t.Fatalf("NewEncodedReader: %v", err)
+	}
+	defer r.Close()
+	const frames = 3
+	for range frames {
+		_, release, err := r.Read()
+		if err != nil {
+			t.Fatalf("Read: %v", err)
+		}
+		release()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if seen < frames {
+		t.Errorf("self-view frames: got %d, want at least %d (one per encoded frame)", seen, frames)
+	}
+	if want := image.Pt(DefaultWidth, DefaultHeight); size != want {
+		t.Errorf("self-view frame size: got %v, want %v", size, want)
 	}
 }
