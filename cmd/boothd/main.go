@@ -143,6 +143,9 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if scr.drawLight(statusLight) {
+		lightDesc += "; drawn on the virtual screen"
+	}
 	logger.Info("boothd starting",
 		"screen", scr.describe(),
 		"version", version.String(), "device", cfg.Device.Name, "config", *configPath,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/hw/button"
+	"github.com/carebooth/carebooth/hw/light"
 	"github.com/carebooth/carebooth/hw/screen"
 	"github.com/carebooth/carebooth/hw/screen/fbdev"
 	"github.com/carebooth/carebooth/hw/screen/virtual"
@@ -128,6 +129,17 @@ func (s *boothScreen) watchCaller(c booth.Caller) booth.Caller {
 	}
 	s.mute = newMuteWatch(c)
 	return s.mute
+}
+
+// drawLight has the virtual screen's page draw a simulated light, and says whether it
+// does (a GPIO light is on the booth itself).
+func (s *boothScreen) drawLight(l statusLight) bool {
+	sim, ok := l.(*light.Sim)
+	if s == nil || s.virtual == nil || !ok {
+		return false
+	}
+	s.virtual.ShowLight(sim)
+	return true
 }
 
 // withButtons adds the virtual screen's buttons to src (which may be nil).

@@ -6,8 +6,10 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/hw/light"
 	"github.com/carebooth/carebooth/hw/screen"
 	"github.com/carebooth/carebooth/provisioning/config"
 	"github.com/carebooth/carebooth/signalling"
@@ -358,4 +361,45 @@ func absDiff(a, b uint8) uint8 {
 		return a - b
 	}
 	return b - a
+}
+
+// TestVirtualScreenDrawsTheSimulatedLight: with the simulated light, the virtual screen's
+// page draws it (GET /light answers); without a virtual screen nothing is claimed.
+func TestVirtualScreenDrawsTheSimulatedLight(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	scr, err := openScreen(config.Screen{Backend: config.ScreenVirtual, Listen: "127.0.0.1:0", Device: "/dev/fb0"},
+		config.Device{JoinMode: config.JoinAuto}, clockwork.NewRealClock(), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scr.Close()
+	l, _, err := openLight(config.Light{}, nil, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !scr.drawLight(l) {
+		t.Fatal("drawLight: got false, want the simulated light drawn on the virtual screen")
+	}
+	if (*boothScreen)(nil).drawLight(l) {
+		t.Error("drawLight with no screen: got true, want false")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- scr.virtual.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	l.Show(light.For(light.Status{State: light.InCall}))
+	resp, err := http.Get(scr.virtual.URL() + "light")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"lit":true`) {
+		t.Errorf("GET /light: %s %s, want the lit in-call light", resp.Status, body)
+	}
 }

@@ -45,10 +45,11 @@ type Screen struct {
 	ln  net.Listener
 	url string
 
-	mu      sync.Mutex // guards frame, gen, changed
+	mu      sync.Mutex // guards frame, gen, changed, light
 	frame   *image.RGBA
 	gen     uint64
 	changed chan struct{} // closed and replaced by Show
+	light   LightSource   // nil: not drawn
 
 	encMu   sync.Mutex // guards the JPEG cache; held while encoding
 	jpegGen uint64
@@ -154,13 +155,14 @@ func (s *Screen) Close() error {
 	return err
 }
 
-// Handler serves the page, the stream, the snapshot and the buttons.
+// Handler serves the page, the stream, the snapshot, the buttons and the light.
 func (s *Screen) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.page)
 	mux.HandleFunc("GET /screen.png", s.snapshot)
 	mux.HandleFunc("GET /stream.mjpeg", s.stream)
 	mux.HandleFunc("POST /buttons/{name}", s.button)
+	mux.HandleFunc("GET /light", s.lightNow)
 	return localOnly(mux)
 }
 
