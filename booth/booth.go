@@ -144,6 +144,9 @@ type Snapshot struct {
 	// Queue is the clinic's waiting room (RoleClinic only; nil until the first one).
 	// It is replaced, never changed in place.
 	Queue *signalling.Queue
+	// ClinicPhone is the phone number of the clinic the device belongs to, as the
+	// switchboard last said (empty until it has), for the fault screen.
+	ClinicPhone string
 }
 
 // ErrClosed is returned by Run after Close.
@@ -187,6 +190,7 @@ type Booth struct {
 	nextAt   time.Time
 	tooEarly bool
 	help     bool // the switchboard confirmed that staff were told of a Help press
+	phone    string // the device's clinic's phone number, from the last welcome
 	outboxN  int
 	sentSeq  uint64            // highest outbox seq sent on this connection
 	inflight map[string]string // key -> appointment of outbox events sent on this connection, not yet acknowledged
@@ -518,6 +522,7 @@ func (b *Booth) publish() {
 		Outbox:            b.outboxN,
 		Role:              b.cfg.Role,
 		Queue:             b.queue,
+		ClinicPhone:       b.phone,
 	}
 	switch {
 	case b.call != nil:
@@ -886,6 +891,7 @@ func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 	switch ev.kind {
 	case linkUp:
 		b.offline = false
+		b.phone = ev.welcome.ClinicPhone
 		b.metrics.linkUp.Set(1)
 		b.log.Info("switchboard link up", "device_id", ev.welcome.ID, "clinic", ev.welcome.ClinicName, "outbox", b.outboxN)
 		b.sentSeq = 0

@@ -162,7 +162,8 @@ func (sb *fakeSwitchboard) serve(w http.ResponseWriter, r *http.Request) {
 	sc := &sbConn{c: c, msgs: make(chan msg, 64)}
 	sb.open = append(sb.open, sc)
 	sb.mu.Unlock()
-	if c.Send(ctx, signalling.TypeWelcome, &signalling.Welcome{Role: signalling.RoleDevice, ID: "dev-1", ClinicID: "clinic-1", ServerTime: sb.clock.Now()}) != nil {
+	if c.Send(ctx, signalling.TypeWelcome, &signalling.Welcome{Role: signalling.RoleDevice, ID: "dev-1", ClinicID: "clinic-1",
+		ClinicPhone: "01632 960 123", ServerTime: sb.clock.Now()}) != nil {
 		return
 	}
 	if c.Send(ctx, signalling.TypeSchedule, &signalling.Schedule{Appointments: sched}) != nil {
@@ -478,6 +479,8 @@ func TestScheduleSurvivesRestart(t *testing.T) {
 	{
 		h := start(t, opts{stateDir: dir, appts: []signalling.Appointment{appt("a1", t0.Add(30*time.Minute))}})
 		h.sb.conn(t)
+		// The welcome's phone number is there for the fault screen.
+		h.waitFor("the clinic's phone", func(s Snapshot) bool { return s.ClinicPhone == "01632 960 123" })
 		deadline := time.Now().Add(wait)
 		for {
 			got, err := h.booth.Appointments()

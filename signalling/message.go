@@ -86,23 +86,28 @@ type Hello struct {
 
 // Welcome answers Hello with who the switchboard thinks the peer is.
 type Welcome struct {
-	Role       Role      `json:"role"`
-	ID         string    `json:"id"` // device or clinician ID
-	ClinicID   string    `json:"clinic_id"`
-	ClinicName string    `json:"clinic_name,omitempty"`
-	ServerTime time.Time `json:"server_time"`
+	Role       Role   `json:"role"`
+	ID         string `json:"id"` // device or clinician ID
+	ClinicID   string `json:"clinic_id"`
+	ClinicName string `json:"clinic_name,omitempty"`
+	// ClinicPhone is the clinic's phone number, for a booth's fault screen ("call 01632
+	// 960 123").
+	ClinicPhone string    `json:"clinic_phone,omitempty"`
+	ServerTime  time.Time `json:"server_time"`
 }
 
 // Appointment is an appointment as devices and clinicians see it.
 type Appointment struct {
-	ID         string    `json:"id"`
-	ClinicID   string    `json:"clinic_id"`
-	ClinicName string    `json:"clinic_name,omitempty"`
-	DeviceID   string    `json:"device_id"`
-	Patient    string    `json:"patient"` // display name only, never more
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	Status     string    `json:"status"`
+	ID         string `json:"id"`
+	ClinicID   string `json:"clinic_id"`
+	ClinicName string `json:"clinic_name,omitempty"`
+	// ClinicPhone is the clinic's phone number (for the booth's fault screen).
+	ClinicPhone string    `json:"clinic_phone,omitempty"`
+	DeviceID    string    `json:"device_id"`
+	Patient     string    `json:"patient"` // display name only, never more
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Status      string    `json:"status"`
 }
 
 // Schedule replaces a device's list of upcoming appointments.

@@ -60,7 +60,7 @@ func newEnvWith(t *testing.T, configure func(*Config)) *env {
 	e.srv = srv
 	e.ts = newTestServer(t, srv)
 
-	e.clinic = store.Clinic{Name: "Riverside", Phone: "1"}
+	e.clinic = store.Clinic{Name: "Riverside", Phone: "01632 960 123"}
 	e.otherClinic = store.Clinic{Name: "Hillside", Phone: "2"}
 	must(t, e.st.CreateClinic(&e.clinic))
 	must(t, e.st.CreateClinic(&e.otherClinic))

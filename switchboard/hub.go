@@ -378,7 +378,7 @@ func (h *hub) hello(c *client, seq uint64, m *signalling.Hello) error {
 	w := &signalling.Welcome{Role: c.role, ID: c.id, ClinicID: c.clinic, ServerTime: h.s.clock.Now().UTC()}
 	if c.clinic != "" {
 		if cl, err := h.s.store.Clinic(c.clinic); err == nil {
-			w.ClinicName = cl.Name
+			w.ClinicName, w.ClinicPhone = cl.Name, cl.Phone
 		}
 	}
 	c.hello = true
@@ -762,16 +762,17 @@ func (h *hub) sendSchedule(c *client) {
 		c.log.Error("loading schedule", "err", err)
 		return
 	}
-	names := map[string]string{}
+	clinics := map[string]store.Clinic{}
 	sch := &signalling.Schedule{Appointments: []signalling.Appointment{}}
 	for _, a := range as {
-		if _, ok := names[a.ClinicID]; !ok {
+		if _, ok := clinics[a.ClinicID]; !ok {
 			if cl, err := h.s.store.Clinic(a.ClinicID); err == nil {
-				names[a.ClinicID] = cl.Name
+				clinics[a.ClinicID] = cl
 			}
 		}
+		cl := clinics[a.ClinicID]
 		sch.Appointments = append(sch.Appointments, signalling.Appointment{
-			ID: a.ID, ClinicID: a.ClinicID, ClinicName: names[a.ClinicID], DeviceID: a.DeviceID,
+			ID: a.ID, ClinicID: a.ClinicID, ClinicName: cl.Name, ClinicPhone: cl.Phone, DeviceID: a.DeviceID,
 			Patient: a.Patient, Start: a.Start, End: a.End, Status: a.Status,
 		})
 	}

@@ -654,3 +654,19 @@ func TestHubDisconnectsPeerThatDoesNotAnswerPings(t *testing.T) {
 		t.Errorf("waiting room: got %+v, want empty", q)
 	}
 }
+
+// TestDevicesLearnTheClinicsPhone: a device's welcome and its schedule carry the clinic's
+// name and phone number, for the booth's screens.
+func TestDevicesLearnTheClinicsPhone(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial(e.boothTok)
+	c.send(signalling.TypeHello, &signalling.Hello{Role: signalling.RoleDevice, Agent: "test"})
+	w := expect[signalling.Welcome](c, signalling.TypeWelcome)
+	if w.ClinicName != "Riverside" || w.ClinicPhone != "01632 960 123" {
+		t.Errorf("welcome: got clinic %q phone %q, want Riverside, 01632 960 123", w.ClinicName, w.ClinicPhone)
+	}
+	sch := expect[signalling.Schedule](c, signalling.TypeSchedule)
+	if len(sch.Appointments) != 1 || sch.Appointments[0].ClinicPhone != "01632 960 123" {
+		t.Errorf("schedule: got %+v, want one appointment with the clinic's phone", sch.Appointments)
+	}
+}

@@ -246,6 +246,12 @@ func (m *screenView) view(s booth.Snapshot, appts []booth.Appointment, now time.
 	}
 	if appt != nil {
 		v.ClinicName, v.Appointment = appt.ClinicName, appt.Start
+		v.ClinicPhone = appt.ClinicPhone
+	}
+	if v.ClinicPhone == "" {
+		// No appointment, or an appointment cached before phones were sent: the booth's
+		// own clinic.
+		v.ClinicPhone = s.ClinicPhone
 	}
 	return v
 }

@@ -403,3 +403,19 @@ func TestVirtualScreenDrawsTheSimulatedLight(t *testing.T) {
 		t.Errorf("GET /light: %s %s, want the lit in-call light", resp.Status, body)
 	}
 }
+
+// TestFaultScreenHasThePhoneNumber: the fault screen names the clinic's phone number:
+// the appointment's clinic's, or with no appointment the booth's own clinic's.
+func TestFaultScreenHasThePhoneNumber(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC)
+	appts := []booth.Appointment{{Appointment: signalling.Appointment{ID: "a", ClinicName: "Eye clinic",
+		ClinicPhone: "01632 960 999", Start: now.Add(time.Hour), End: now.Add(80 * time.Minute), Status: "scheduled"}}}
+	m := &screenView{problem: screen.ProblemCamera, loc: time.UTC}
+	snap := booth.Snapshot{State: booth.Idle, ClinicPhone: "01632 960 123"}
+	if v := m.view(snap, appts, now, false); v.Kind != screen.Fault || v.ClinicPhone != "01632 960 999" {
+		t.Errorf("with an appointment: got %v, phone %q, want fault with the appointment's clinic's 01632 960 999", v.Kind, v.ClinicPhone)
+	}
+	if v := m.view(snap, nil, now, false); v.ClinicPhone != "01632 960 123" {
+		t.Errorf("with no appointment: got phone %q, want the booth's clinic's 01632 960 123", v.ClinicPhone)
+	}
+}
