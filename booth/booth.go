@@ -189,7 +189,7 @@ type Booth struct {
 	nextAppt string
 	nextAt   time.Time
 	tooEarly bool
-	help     bool // the switchboard confirmed that staff were told of a Help press
+	help     bool   // the switchboard confirmed that staff were told of a Help press
 	phone    string // the device's clinic's phone number, from the last welcome
 	outboxN  int
 	sentSeq  uint64            // highest outbox seq sent on this connection
