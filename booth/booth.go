@@ -144,6 +144,10 @@ type Snapshot struct {
 	// Queue is the clinic's waiting room (RoleClinic only; nil until the first one).
 	// It is replaced, never changed in place.
 	Queue *signalling.Queue
+	// AutoJoinCancelled is set while the booth will not join the appointment in its join
+	// window by itself: End was held, or the patient left the waiting room. Join still
+	// joins.
+	AutoJoinCancelled bool
 	// ClinicPhone is the phone number of the clinic the device belongs to, as the
 	// switchboard last said (empty until it has), for the fault screen.
 	ClinicPhone string
@@ -523,6 +527,7 @@ func (b *Booth) publish() {
 		Role:              b.cfg.Role,
 		Queue:             b.queue,
 		ClinicPhone:       b.phone,
+		AutoJoinCancelled: b.current != "" && b.left[b.current],
 	}
 	switch {
 	case b.call != nil:
@@ -862,8 +867,20 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 			b.left[b.waiting] = true
 			b.waiting = ""
 			handled = true
+		case ev.Kind == button.LongPress && b.current != "" && !b.left[b.current]:
+			// Holding End in a join window cancels the automatic join: staff whose
+			// resident is not ready stop the booth going into the waiting room by itself.
+			// Join still joins. A short press here means nothing, so a knock does not
+			// cancel anything.
+			b.left[b.current] = true
+			b.tooEarly = false
+			b.log.Info("automatic join cancelled (End held)", "appointment", b.current)
+			handled = true
+		case ev.Kind == button.LongPress && b.tooEarly:
+			b.tooEarly = false
+			handled = true
 		default:
-			b.log.Info("end pressed with no call; ignored")
+			b.log.Info("end pressed with no call; ignored", "kind", ev.Kind.String())
 		}
 	case button.Mute:
 		if b.call != nil {

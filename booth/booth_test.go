@@ -446,6 +446,16 @@ func (h *harness) press(b button.Button) {
 	}
 }
 
+// hold holds a button down past the long-press threshold.
+func (h *harness) hold(b button.Button) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := h.sim.PressContext(ctx, b, button.LongPress); err != nil {
+		h.t.Fatalf("hold %s: %v", b, err)
+	}
+}
+
 // blockUntil waits until n timers or tickers are waiting on the fake clock, so an Advance
 // cannot slip in before the booth has set the timer it is meant to fire.
 func (h *harness) blockUntil(n int) {
@@ -935,3 +945,42 @@ func TestHelpWhileOffline(t *testing.T) {
 		t.Error("got Help while offline, want no promise of help")
 	}
 }
+
+// TestHoldingEndCancelsTheAutomaticJoin: in an auto-join booth's window, a short End press
+// means nothing, holding End stops the booth joining by itself at the start time, and Join
+// still joins. Holding End in the waiting room leaves it, as a press does.
+func TestHoldingEndCancelsTheAutomaticJoin(t *testing.T) {
+	checkGoroutines(t)
+	startAt := t0.Add(5 * time.Minute)
+	h := start(t, opts{mode: JoinAuto, appts: []signalling.Appointment{appt("a1", startAt)}})
+	sc := h.sb.conn(t)
+	h.waitFor("join window, online", func(s Snapshot) bool { return s.State == JoinWindow && !s.Offline })
+
+	h.press(button.End)
+	h.waitFor("the press to be ignored", func(s Snapshot) bool { return s.Ignored == 1 })
+	if h.booth.Snapshot().AutoJoinCancelled {
+		t.Fatal("a short End press cancelled the automatic join")
+	}
+	h.hold(button.End)
+	h.waitFor("the automatic join cancelled", func(s Snapshot) bool { return s.AutoJoinCancelled && s.State == JoinWindow })
+
+	h.blockUntil(1)
+	h.clock.Advance(5 * time.Minute) // the start time
+	sc.none(t)
+	if s := h.booth.Snapshot(); s.State != JoinWindow {
+		t.Fatalf("at the start time after End was held: got %v, want join_window (not joined)", s.State)
+	}
+
+	h.press(button.Join)
+	if got := sc.next(t, signalling.TypeArrive).(*signalling.Arrive); got.AppointmentID != "a1" {
+		t.Errorf("arrive: got %q, want a1", got.AppointmentID)
+	}
+	h.waitFor("waiting, auto-join no longer cancelled", func(s Snapshot) bool { return s.State == Waiting && !s.AutoJoinCancelled })
+
+	h.hold(button.End)
+	if got := sc.next(t, signalling.TypeLeave).(*signalling.Leave); got.AppointmentID != "a1" {
+		t.Errorf("holding End in the waiting room: left %q, want a1", got.AppointmentID)
+	}
+	h.waitFor("back in the window, not rejoining", func(s Snapshot) bool { return s.State == JoinWindow && s.AutoJoinCancelled })
+}
+

@@ -185,6 +185,9 @@ func (m *screenView) view(s booth.Snapshot, appts []booth.Appointment, now time.
 	if s.JoinMode != "" { // the mode in force, which the switchboard may have changed
 		v.AutoJoin = s.JoinMode == booth.JoinAuto
 	}
+	if s.AutoJoinCancelled { // End was held: only the green button joins now
+		v.AutoJoin = false
+	}
 	switch s.State {
 	case booth.JoinWindow:
 		v.Kind = screen.JoinWindow

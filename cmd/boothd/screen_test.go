@@ -419,3 +419,20 @@ func TestFaultScreenHasThePhoneNumber(t *testing.T) {
 		t.Errorf("with no appointment: got phone %q, want the booth's clinic's 01632 960 123", v.ClinicPhone)
 	}
 }
+
+// TestHeldEndShowsTheJoinButton: once End was held in an auto-join window, the screen no
+// longer says the booth will join by itself; it asks for the green button.
+func TestHeldEndShowsTheJoinButton(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC)
+	appts := []booth.Appointment{{Appointment: signalling.Appointment{ID: "a", ClinicName: "Eye clinic",
+		Start: now.Add(5 * time.Minute), End: now.Add(25 * time.Minute), Status: "scheduled"}}}
+	m := &screenView{autoJoin: true, loc: time.UTC}
+	snap := booth.Snapshot{State: booth.JoinWindow, AppointmentID: "a", JoinMode: booth.JoinAuto}
+	if v := m.view(snap, appts, now, false); !v.AutoJoin {
+		t.Fatal("auto-join window: got AutoJoin false, want true")
+	}
+	snap.AutoJoinCancelled = true
+	if v := m.view(snap, appts, now, false); v.AutoJoin || v.Kind != screen.JoinWindow {
+		t.Errorf("after End was held: got %v AutoJoin %v, want the join window asking for the button", v.Kind, v.AutoJoin)
+	}
+}
