@@ -983,4 +983,3 @@ func TestHoldingEndCancelsTheAutomaticJoin(t *testing.T) {
 	}
 	h.waitFor("back in the window, not rejoining", func(s Snapshot) bool { return s.State == JoinWindow && s.AutoJoinCancelled })
 }
-
