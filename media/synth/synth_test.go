@@ -6,12 +6,14 @@ import (
 	"math"
 	"testing"
 
-	"github.com/carebooth/carebooth/media/capture"
+	"github.com/jonboulle/clockwork"
 	"github.com/pion/mediadevices/pkg/wave"
+
+	"github.com/carebooth/carebooth/media/capture"
 )
 
 func TestVideoPatternMovesAndHasBars(t *testing.T) {
-	s := newVideoSource(64, 48, 1000)
+	s := newVideoSource(clockwork.NewRealClock(), 64, 48, 1000)
 	defer s.Close()
 	img, _, err := s.Read()
 	if err != nil {
@@ -42,7 +44,7 @@ func TestVideoPatternMovesAndHasBars(t *testing.T) {
 }
 
 func TestToneFrequency(t *testing.T) {
-	s := newAudioSource(1000)
+	s := newAudioSource(clockwork.NewRealClock(), 1000)
 	defer s.Close()
 	crossings := 0
 	prev := int16(0)
@@ -64,7 +66,7 @@ func TestToneFrequency(t *testing.T) {
 }
 
 func TestCloseUnblocksRead(t *testing.T) {
-	s := newVideoSource(16, 16, 1) // one frame a second
+	s := newVideoSource(clockwork.NewRealClock(), 16, 16, 1) // one frame a second
 	if _, _, err := s.Read(); err != nil {
 		t.Fatal(err)
 	}
