@@ -54,7 +54,7 @@ fuzz-short: ## a short run of every fuzz target (FUZZTIME executions each)
 	done
 
 .PHONY: bench
-bench: deps ## benchmarks: join latency, boothd CPU and RSS, codecs, report and import, outbox and event replay (figures and ratios printed)
+bench: deps ## benchmarks: join latency, boothd CPU and RSS, capture-to-render latency and render/playout CPU, codecs, report and import, outbox and event replay (figures and ratios printed)
 	@scripts/setup test
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 	$(GO) test -run '^$$' -bench . -benchmem ./media/...
