@@ -1,7 +1,8 @@
 // Package screen draws the booth's screen: a pure renderer from a small view model (what
 // the booth is doing, the clinic, the appointment time, the mute state, a fault) plus the
-// latest remote and self-view video frames to an *image.RGBA of the panel's size, and a
-// display loop that redraws on change at most at the panel's frame rate.
+// latest remote and self-view video frames to an *image.RGBA of the panel's size, or to a
+// [Frame] in the panel's own pixel layout (RGB565 on most framebuffers), and a display
+// loop that redraws on change at most at the panel's frame rate.
 //
 // The booth has no browser and its users may be old, hard of hearing or partially sighted,
 // reading from about 2 m away with no keyboard or mouse. So every screen carries one message

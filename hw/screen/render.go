@@ -17,7 +17,8 @@ import (
 
 // Renderer draws Views on a panel of one size. It keeps the last frame and redraws only
 // what changed: the text screens when their Layout changes, and in a call the video every
-// frame with the text boxes, drawn once per change, copied over it. It is not safe for
+// frame with the text boxes, drawn once per change, copied over it. It draws RGBA frames
+// (Render) or frames in a panel's own pixel layout (RenderFrame). It is not safe for
 // concurrent use; Display owns one.
 type Renderer struct {
 	size  image.Point
@@ -27,12 +28,16 @@ type Renderer struct {
 	capPerPx [3]float64
 	faces    map[faceKey]font.Face
 
-	img       *image.RGBA   // the frame returned by Render, reused
-	overlay   []*image.RGBA // a call's text boxes, each its own size, drawn when the layout changes
+	// img is where text is drawn (font.Drawer draws on an image.RGBA); in the RGBA layout
+	// frame is img's pixels, in any other text is converted into frame once per change.
+	img       *image.RGBA
+	rgba      *PixelLayout // img's layout, for Render
+	frame     *Frame       // the frame returned by RenderFrame, reused
+	overlay   []*Frame     // a call's text boxes in frame's layout, each its own size, drawn when the layout changes
 	last      Layout
 	lastKey   layoutKey       // what last was worked out from
 	lastQueue []Waiter        // and the queue (a slice cannot be in the key)
-	drawn     bool            // img holds last
+	drawn     bool            // frame holds last
 	video     image.Rectangle // where the remote picture went last frame
 	hadPic    bool
 	hadSelf   bool
@@ -51,7 +56,7 @@ func NewRenderer(size image.Point) (*Renderer, error) {
 		return nil, fmt.Errorf("screen: panel size %dx%d is too small (at least 320x200)", size.X, size.Y)
 	}
 	r := &Renderer{size: size, pad: size.Y / 40, faces: make(map[faceKey]font.Face),
-		img: image.NewRGBA(image.Rectangle{Max: size})}
+		img: image.NewRGBA(image.Rectangle{Max: size}), rgba: rgbaLayout()}
 	for role, ttf := range map[Role][]byte{Body: gomedium.TTF, Title: gobold.TTF, Clock: gobold.TTF} {
 		f, err := opentype.Parse(ttf)
 		if err != nil {
@@ -104,6 +109,23 @@ func (r *Renderer) dotSize(role Role, scale float64) int {
 // the next Render: show or copy it before calling again. Outside a call the frames are
 // ignored; in a call a nil remote shows "Waiting for the clinician's picture".
 func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool) {
+	_, dirty := r.RenderFrame(v, remote, self, r.rgba)
+	return r.img, !dirty.Empty()
+}
+
+// RenderFrame is Render drawing into a frame in layout, so a panel that stores pixels that
+// way can copy it as it is; it reports the part of the frame that differs from the
+// previous one (empty if none), which is all of it the first time and whenever the layout
+// is not the last call's. The frame is reused by the next call: show or copy it first.
+func (r *Renderer) RenderFrame(v View, remote, self *image.YCbCr, layout *PixelLayout) (*Frame, image.Rectangle) {
+	if r.frame == nil || r.frame.Layout != layout {
+		if layout == r.rgba {
+			r.frame = &Frame{Pix: r.img.Pix, Stride: r.img.Stride, Rect: r.img.Rect, Layout: layout}
+		} else {
+			r.frame = newFrame(r.img.Rect, layout)
+		}
+		r.drawn = false
+	}
 	l := r.last
 	if k := keyOf(v); !r.drawn || k != r.lastKey || !slices.Equal(v.Queue, r.lastQueue) {
 		l = r.Layout(v)
@@ -111,14 +133,16 @@ func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool)
 	}
 	changed := !r.drawn || !l.equal(r.last)
 	r.last, r.drawn = l, true
+	var dirty image.Rectangle
 	if l.Kind != InCall {
 		if changed {
 			fill(r.img, r.img.Rect, l.Background)
 			for _, it := range l.Items {
 				r.drawItem(r.img, it)
 			}
+			dirty = r.textToFrame()
 		}
-		return r.img, changed
+		return r.frame, dirty
 	}
 	if changed {
 		r.drawOverlay(l)
@@ -144,36 +168,49 @@ func (r *Renderer) Render(v View, remote, self *image.YCbCr) (*image.RGBA, bool)
 				}
 			}
 		}
-		changed = true
+		dirty = r.textToFrame()
 	}
 	r.hadPic, r.video, r.hadSelf = pic, video, haveSelf
 	if pic {
-		r.remote.draw(r.img, video, remote, false)
-		changed = true
+		r.remote.draw(r.frame, video, remote, false)
+		dirty = dirty.Union(video)
 	}
 	if haveSelf {
 		// A thin white frame sets the self-view apart from the picture behind it.
 		b := max(2, r.size.Y/240)
-		fill(r.img, l.Self.Inset(-b), white)
-		fill(r.img, l.Self, black)
+		r.frame.fill(l.Self.Inset(-b), white)
+		r.frame.fill(l.Self, black)
 		// Mirrored, as people expect to see themselves.
-		r.self.draw(r.img, fit(self.Rect.Size(), l.Self), self, true)
-		changed = true
+		r.self.draw(r.frame, fit(self.Rect.Size(), l.Self), self, true)
+		dirty = dirty.Union(l.Self.Inset(-b))
 	}
+	// The boxes are the same as last frame, so they add nothing to dirty: where they
+	// cover the picture the picture's rectangle is in it already.
 	for _, o := range r.overlay {
-		copyRect(r.img, o, o.Rect)
+		r.frame.copyFrom(o, o.Rect)
 	}
-	return r.img, changed
+	return r.frame, dirty.Intersect(r.frame.Rect)
 }
 
-// drawOverlay draws a call's boxed items, each into an image of its own.
+// textToFrame puts what was drawn in img into the frame, and returns the frame's bounds:
+// all of it is new.
+func (r *Renderer) textToFrame() image.Rectangle {
+	if r.frame.Layout != r.rgba {
+		r.frame.convertFrom(r.img, r.img.Rect)
+	}
+	return r.frame.Rect
+}
+
+// drawOverlay draws a call's boxed items, each into a frame of its own.
 func (r *Renderer) drawOverlay(l Layout) {
 	r.overlay = r.overlay[:0]
 	for _, it := range l.Items {
 		if it.Box {
 			o := image.NewRGBA(it.Rect)
 			r.drawItem(o, it)
-			r.overlay = append(r.overlay, o)
+			f := newFrame(it.Rect, r.frame.Layout)
+			f.convertFrom(o, o.Rect)
+			r.overlay = append(r.overlay, f)
 		}
 	}
 }
@@ -269,19 +306,6 @@ func fill(dst *image.RGBA, rect image.Rectangle, c color.RGBA) {
 	for y := rect.Min.Y + 1; y < rect.Max.Y; y++ {
 		o := dst.PixOffset(rect.Min.X, y)
 		copy(dst.Pix[o:o+n], first)
-	}
-}
-
-// copyRect copies rect, in both images' coordinates, from src to dst.
-func copyRect(dst, src *image.RGBA, rect image.Rectangle) {
-	rect = rect.Intersect(dst.Rect).Intersect(src.Rect)
-	if rect.Empty() {
-		return
-	}
-	n := 4 * rect.Dx()
-	for y := rect.Min.Y; y < rect.Max.Y; y++ {
-		do, so := dst.PixOffset(rect.Min.X, y), src.PixOffset(rect.Min.X, y)
-		copy(dst.Pix[do:do+n], src.Pix[so:so+n])
 	}
 }
 

@@ -63,6 +63,11 @@ func TestCallShowsTheRemotePicture(t *testing.T) {
 	}
 }
 
+// rgbaFrame is a frame over img's pixels.
+func rgbaFrame(img *image.RGBA) *Frame {
+	return &Frame{Pix: img.Pix, Stride: img.Stride, Rect: img.Rect, Layout: rgbaLayout()}
+}
+
 func rgb(c color.YCbCr) color.RGBA {
 	r, g, b := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
 	return color.RGBA{r, g, b, 0xff}
@@ -85,7 +90,7 @@ func TestScaleMatchesStdlib(t *testing.T) {
 			sub := src.SubImage(image.Rect(3, 5, 67, 45)).(*image.YCbCr)
 			dst := image.NewRGBA(image.Rect(0, 0, 64, 40))
 			var s scaler
-			s.draw(dst, dst.Rect, sub, false)
+			s.draw(rgbaFrame(dst), dst.Rect, sub, false)
 			for y := range 40 {
 				for x := range 64 {
 					want := color.RGBAModel.Convert(sub.At(x+3, y+5)).(color.RGBA)
