@@ -19,6 +19,21 @@ type Panel interface {
 	Show(img *image.RGBA) error
 }
 
+// A FramePanel is a Panel that can also take frames in its own pixel layout and copy them
+// as they are: a framebuffer. The display then draws each frame once, from the video
+// straight into the panel's layout, rather than into RGBA that the panel converts again;
+// for a 1280x720 call on RGB565 that is about half the CPU.
+type FramePanel interface {
+	Panel
+	// PixelLayout is how the panel stores pixels, or nil if the renderer cannot draw that
+	// layout (24 bits a pixel); the display then uses Show.
+	PixelLayout() *PixelLayout
+	// ShowFrame puts the part of f inside dirty on the panel; outside dirty, f is what the
+	// panel shows already. f is the panel's size, in its layout, and is reused once
+	// ShowFrame returns.
+	ShowFrame(f *Frame, dirty image.Rectangle) error
+}
+
 // DisplayConfig configures a Display.
 type DisplayConfig struct {
 	// FPS is the most frames a second the display draws. Default 30.
@@ -34,6 +49,8 @@ type DisplayConfig struct {
 // changed (the clock, the minutes waited).
 type Display struct {
 	panel    Panel
+	frames   FramePanel   // panel, if it takes frames in its layout
+	layout   *PixelLayout // and that layout
 	clock    clockwork.Clock
 	log      *slog.Logger
 	interval time.Duration
@@ -49,7 +66,7 @@ type Display struct {
 	// per frame once the sizes settle.
 	remotePending, remoteDrawing frameBuf
 	selfPending, selfDrawing     frameBuf
-	frames                       int // frames shown, for tests
+	shown                        int // frames shown, for tests
 }
 
 // frameBuf is a reusable copy of a YCbCr frame.
@@ -77,8 +94,14 @@ func NewDisplay(panel Panel, cfg DisplayConfig) (*Display, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Display{panel: panel, clock: cfg.Clock, log: cfg.Logger.With("component", "screen"),
-		interval: time.Second / time.Duration(cfg.FPS), r: r, wake: make(chan struct{}, 1), done: make(chan struct{})}, nil
+	d := &Display{panel: panel, clock: cfg.Clock, log: cfg.Logger.With("component", "screen"),
+		interval: time.Second / time.Duration(cfg.FPS), r: r, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if fp, ok := panel.(FramePanel); ok {
+		if l := fp.PixelLayout(); l != nil {
+			d.frames, d.layout = fp, l
+		}
+	}
+	return d, nil
 }
 
 // SetView sets what the screen shows. View.Now is ignored: the display's clock sets it.
@@ -120,7 +143,7 @@ func (d *Display) poke() {
 func (d *Display) Frames() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.frames
+	return d.shown
 }
 
 // Close stops a running Run (which returns nil). It is idempotent.
@@ -170,17 +193,32 @@ func (d *Display) Run(ctx context.Context) error {
 
 		last = d.clock.Now()
 		v.Now = last
-		img, changed := d.r.Render(v, remote, self)
-		if !changed {
-			continue
-		}
-		if err := d.panel.Show(img); err != nil {
+		shown, err := d.draw(v, remote, self)
+		if err != nil {
 			return fmt.Errorf("screen: show frame: %w", err)
 		}
-		d.mu.Lock()
-		d.frames++
-		d.mu.Unlock()
+		if shown {
+			d.mu.Lock()
+			d.shown++
+			d.mu.Unlock()
+		}
 	}
+}
+
+// draw renders a frame and shows it if anything changed.
+func (d *Display) draw(v View, remote, self *image.YCbCr) (bool, error) {
+	if d.frames != nil {
+		f, dirty := d.r.RenderFrame(v, remote, self, d.layout)
+		if dirty.Empty() {
+			return false, nil
+		}
+		return true, d.frames.ShowFrame(f, dirty)
+	}
+	img, changed := d.r.Render(v, remote, self)
+	if !changed {
+		return false, nil
+	}
+	return true, d.panel.Show(img)
 }
 
 // swap takes a fresh pending frame for drawing (must hold d.mu) and returns the frame to

@@ -191,3 +191,94 @@ func TestNewDisplayRefuses(t *testing.T) {
 		t.Error("a 100x50 panel: no error")
 	}
 }
+
+// framebuffer is a FramePanel keeping its pixels as a framebuffer does: ShowFrame copies
+// only the changed rectangle into them. A nil layout makes it a plain Panel.
+type framebuffer struct {
+	*recorder
+	layout *PixelLayout
+	mem    []byte
+	dirty  chan image.Rectangle
+}
+
+func (p *framebuffer) PixelLayout() *PixelLayout { return p.layout }
+
+func (p *framebuffer) ShowFrame(f *Frame, dirty image.Rectangle) error {
+	for y := dirty.Min.Y; y < dirty.Max.Y; y++ {
+		row := f.row(dirty, y)
+		copy(p.mem[f.offset(dirty.Min.X, y):], row)
+	}
+	p.dirty <- dirty
+	return nil
+}
+
+// TestDisplayDrawsInThePanelsLayout: a panel that takes frames in its own layout gets them
+// (and no RGBA ones), all of the first and then the changes, and ends up showing what a
+// fresh renderer draws.
+func TestDisplayDrawsInThePanelsLayout(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC))
+	size := image.Pt(1024, 600)
+	p := &framebuffer{recorder: newRecorder(size), layout: rgb565(t), mem: make([]byte, 2*size.X*size.Y),
+		dirty: make(chan image.Rectangle, 100)}
+	d := startDisplay(t, p, clock)
+	next := func() image.Rectangle {
+		t.Helper()
+		select {
+		case r := <-p.dirty:
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatal("no frame shown")
+			return image.Rectangle{}
+		}
+	}
+	if got, want := next(), image.Rect(0, 0, 1024, 600); got != want {
+		t.Errorf("first frame: changed %v, want all of it %v", got, want)
+	}
+	// Each frame after the first waits out the frame interval: Run waits on the ticker
+	// and that timer.
+	held := func() {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := clock.BlockUntilContext(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(40 * time.Millisecond)
+	}
+	v := View{Kind: InCall, Muted: true}
+	remote := colourBars(640, 480)
+	d.SetView(v)
+	d.SetRemoteFrame(remote)
+	held()
+	if got, want := next(), image.Rect(0, 0, 1024, 600); got != want {
+		t.Errorf("the call's first frame: changed %v, want all of it %v", got, want)
+	}
+	d.SetRemoteFrame(remote)
+	held()
+	if got, want := next(), fit(remote.Rect.Size(), image.Rect(0, 0, 1024, 600)); got != want {
+		t.Errorf("a new picture: changed %v, want the picture's rectangle %v", got, want)
+	}
+	waitIdle(t, clock)
+	v.Now = clock.Now()
+	r, err := NewRenderer(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := r.RenderFrame(v, remote, nil, p.layout)
+	if i := firstDiff(p.mem, want.Pix); i >= 0 {
+		t.Errorf("the panel shows a different pixel at (%d,%d) than a fresh renderer draws", i%want.Stride/2, i/want.Stride)
+	}
+	p.none(t) // nothing came through Show
+}
+
+// TestDisplayShowsRGBAWithoutALayout: a FramePanel with no layout the renderer can draw
+// gets RGBA frames.
+func TestDisplayShowsRGBAWithoutALayout(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC))
+	p := &framebuffer{recorder: newRecorder(image.Pt(1024, 600)), dirty: make(chan image.Rectangle, 100)}
+	startDisplay(t, p, clock)
+	p.next(t)
+	if len(p.dirty) != 0 {
+		t.Error("ShowFrame was called, want Show only")
+	}
+}

@@ -10,7 +10,12 @@
 // lengths, the line length (stride) and the panning offsets the driver reports. Pixels are
 // written in the CPU's byte order, little-endian on every board the booth runs on.
 //
-// The packing is a pure function ([Pack]) over a byte slice and a [Format], tested without
-// a device. The device itself is reached only on Linux; elsewhere Open says it was built
+// A device with 2 or 4 bytes a pixel is also a screen.FramePanel: the display draws its
+// frames in the device's own layout ([Format.PixelLayout]), and ShowFrame copies only the
+// rectangle that changed, a line at a time ([PackFrame]), rather than converting every
+// RGBA frame.
+//
+// The packing is pure functions ([Pack], [PackFrame]) over a byte slice and a [Format],
+// tested without a device. The device itself is reached only on Linux; elsewhere Open says it was built
 // without framebuffer support.
 package fbdev

@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/carebooth/carebooth/hw/screen"
 )
 
 // From include/uapi/linux/fb.h.
@@ -49,14 +51,17 @@ type fbFixScreenInfo struct {
 	Reserved                      [2]uint16
 }
 
-// FB is an open framebuffer device, mapped into memory. It is a screen.Panel.
+// FB is an open framebuffer device, mapped into memory. It is a screen.FramePanel.
 type FB struct {
 	path   string
 	f      *os.File
 	format Format
+	layout *screen.PixelLayout // nil for a layout the renderer does not draw
 	mem    []byte
 	mu     sync.Mutex // guards mem against Close during Show
 }
+
+var _ screen.FramePanel = (*FB)(nil)
 
 // Open opens and maps the framebuffer device at path (usually /dev/fb0).
 func Open(path string) (*FB, error) {
@@ -74,7 +79,9 @@ func Open(path string) (*FB, error) {
 		f.Close()
 		return nil, fmt.Errorf("framebuffer %s: map %d bytes: %w", path, size, err)
 	}
-	return &FB{path: path, f: f, format: format, mem: mem}, nil
+	// A 24 bpp framebuffer has no layout; the display then sends RGBA frames to Show.
+	layout, _ := format.PixelLayout()
+	return &FB{path: path, f: f, format: format, layout: layout, mem: mem}, nil
 }
 
 // query reads the device's format and the size of its memory.
@@ -138,6 +145,23 @@ func (fb *FB) Show(img *image.RGBA) error {
 		return fmt.Errorf("framebuffer %s: closed", fb.path)
 	}
 	Pack(fb.mem, fb.format, img)
+	return nil
+}
+
+// PixelLayout is the device's pixel layout, or nil if the renderer cannot draw it.
+func (fb *FB) PixelLayout() *screen.PixelLayout { return fb.layout }
+
+// ShowFrame copies the part of f inside dirty into the framebuffer.
+func (fb *FB) ShowFrame(f *screen.Frame, dirty image.Rectangle) error {
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	if fb.mem == nil {
+		return fmt.Errorf("framebuffer %s: closed", fb.path)
+	}
+	if fb.layout == nil || f.Layout != fb.layout {
+		return fmt.Errorf("framebuffer %s: a frame in another pixel layout than %v", fb.path, fb.format)
+	}
+	PackFrame(fb.mem, fb.format, f, dirty)
 	return nil
 }
 

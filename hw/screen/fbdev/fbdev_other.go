@@ -5,6 +5,8 @@ package fbdev
 import (
 	"errors"
 	"image"
+
+	"github.com/carebooth/carebooth/hw/screen"
 )
 
 // ErrUnsupported is returned by Open on systems without Linux framebuffers.
@@ -24,6 +26,12 @@ func (fb *FB) Size() image.Point { return image.Point{} }
 
 // Show fails.
 func (fb *FB) Show(*image.RGBA) error { return ErrUnsupported }
+
+// PixelLayout is nil.
+func (fb *FB) PixelLayout() *screen.PixelLayout { return nil }
+
+// ShowFrame fails.
+func (fb *FB) ShowFrame(*screen.Frame, image.Rectangle) error { return ErrUnsupported }
 
 // Close does nothing.
 func (fb *FB) Close() error { return nil }

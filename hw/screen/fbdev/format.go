@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
+
+	"github.com/carebooth/carebooth/hw/screen"
 )
 
 // Bitfield is where one colour channel sits in a pixel (struct fb_bitfield).
@@ -104,6 +106,39 @@ func Pack(dst []byte, f Format, src *image.RGBA) {
 		o := (f.YOffset+y)*f.Stride + f.XOffset*bpp
 		d := dst[o : o+w*bpp : o+w*bpp]
 		pack(d, s, f)
+	}
+}
+
+// PixelLayout is f's pixel layout for a screen.Renderer to draw frames in, so showing a
+// frame is a copy (PackFrame) rather than a conversion (Pack). It fails for layouts the
+// renderer does not draw (24 bpp).
+func (f Format) PixelLayout() (*screen.PixelLayout, error) {
+	return screen.NewPixelLayout(f.BitsPerPixel/8, f.pixel)
+}
+
+// pixel is the pixel Pack writes for an opaque colour: each channel's top bits at its
+// bitfield, alpha all ones and, in a 32 bpp layout of whole bytes, the byte no channel
+// uses 0xff too.
+func (f Format) pixel(r, g, b uint8) uint32 {
+	v := channel(r, f.Red) | channel(g, f.Green) | channel(b, f.Blue) | channel(0xff, f.Alpha)
+	if f.BitsPerPixel == 32 && bytewise(f) {
+		v |= 0xff << (8 * (6 - f.Red.Offset/8 - f.Green.Offset/8 - f.Blue.Offset/8))
+	}
+	return v
+}
+
+// PackFrame copies the part of src inside rect (in src's coordinates) into the
+// framebuffer memory dst laid out as f, as Pack places an image; src must be in f's
+// PixelLayout. Each line is one copy, the cheapest way to write a framebuffer.
+func PackFrame(dst []byte, f Format, src *screen.Frame, rect image.Rectangle) {
+	bpp := f.BitsPerPixel / 8
+	screenRect := image.Rect(0, 0, f.Width, f.Height).Add(src.Rect.Min)
+	rect = rect.Intersect(src.Rect).Intersect(screenRect)
+	n := rect.Dx() * bpp
+	for y := rect.Min.Y; y < rect.Max.Y; y++ {
+		so := (y-src.Rect.Min.Y)*src.Stride + (rect.Min.X-src.Rect.Min.X)*bpp
+		do := (f.YOffset+y-src.Rect.Min.Y)*f.Stride + (f.XOffset+rect.Min.X-src.Rect.Min.X)*bpp
+		copy(dst[do:do+n], src.Pix[so:so+n])
 	}
 }
 

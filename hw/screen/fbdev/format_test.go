@@ -7,6 +7,9 @@ import (
 	"image/color"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/carebooth/carebooth/hw/screen"
 )
 
 func TestPack(t *testing.T) {
@@ -56,6 +59,18 @@ func TestPack(t *testing.T) {
 					t.Errorf("pixel (%d,%d) %v: got bytes %s, want %s", i%3, i/3, colours[i], got, want)
 				}
 			}
+			// The pixel the renderer draws frames with (PixelLayout) is Pack's.
+			for i, want := range tc.want {
+				c := colours[i]
+				v := f.pixel(c.R, c.G, c.B)
+				got := make([]byte, bpp)
+				for k := range got {
+					got[k] = byte(v >> (8 * k))
+				}
+				if fmt.Sprintf("%x", got) != want || bpp < 4 && v>>(8*bpp) != 0 {
+					t.Errorf("pixel(%v): got %#x, want bytes %s", c, v, want)
+				}
+			}
 			// Nothing outside the picture is touched.
 			for o, b := range mem {
 				x, y := (o%f.Stride)/bpp, o/f.Stride
@@ -66,6 +81,98 @@ func TestPack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPackFrameMatchesPack: in every layout the renderer draws, showing its frames with
+// PackFrame (the changed part only) leaves the framebuffer as Pack of its RGBA frames
+// does, screen after screen of a call, with padded lines and panning, and touches nothing
+// outside the screen.
+func TestPackFrameMatchesPack(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC)
+	call := screen.View{Kind: screen.InCall, Now: now}
+	muted := call
+	muted.Muted = true
+	vga, wide, self := picture(640, 480), picture(1280, 720), picture(320, 180)
+	steps := []struct {
+		v            screen.View
+		remote, self *image.YCbCr
+	}{
+		{screen.View{Now: now}, nil, nil},
+		{call, nil, self},
+		{call, vga, self},
+		{call, vga, self},
+		{muted, wide, self},
+		{muted, wide, nil},
+		{muted, vga, self},
+		{call, nil, nil},
+	}
+	for _, tc := range []struct {
+		name   string
+		format Format
+	}{
+		{"RGB565", rgb565},
+		{"XRGB8888", xrgb8888},
+		{"ARGB8888", Format{BitsPerPixel: 32, Red: Bitfield{16, 8}, Green: Bitfield{8, 8}, Blue: Bitfield{0, 8}, Alpha: Bitfield{24, 8}}},
+		{"XBGR8888", Format{BitsPerPixel: 32, Red: Bitfield{0, 8}, Green: Bitfield{8, 8}, Blue: Bitfield{16, 8}}},
+		{"RGBX8888", Format{BitsPerPixel: 32, Red: Bitfield{24, 8}, Green: Bitfield{16, 8}, Blue: Bitfield{8, 8}}},
+		{"BGR565", Format{BitsPerPixel: 16, Red: Bitfield{0, 5}, Green: Bitfield{5, 6}, Blue: Bitfield{11, 5}}},
+		{"XRGB2101010", Format{BitsPerPixel: 32, Red: Bitfield{20, 10}, Green: Bitfield{10, 10}, Blue: Bitfield{0, 10}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bpp := tc.format.BitsPerPixel / 8
+			f := tc.format
+			f.Width, f.Height, f.XOffset, f.YOffset, f.Stride = 640, 360, 3, 2, 645*bpp+3
+			if err := f.Check(); err != nil {
+				t.Fatal(err)
+			}
+			layout, err := f.PixelLayout()
+			if err != nil {
+				t.Fatal(err)
+			}
+			packed, copied := bytes.Repeat([]byte{0xee}, f.Stride*363), bytes.Repeat([]byte{0xee}, f.Stride*363)
+			viaRGBA, direct := newRenderer(t, f), newRenderer(t, f)
+			for i, s := range steps {
+				if img, changed := viaRGBA.Render(s.v, s.remote, s.self); changed {
+					Pack(packed, f, img)
+				}
+				frame, dirty := direct.RenderFrame(s.v, s.remote, s.self, layout)
+				PackFrame(copied, f, frame, dirty)
+				if o := firstDiff(copied, packed); o >= 0 {
+					t.Fatalf("step %d: byte %d (line %d): got %#x, want %#x as Pack writes", i, o, o/f.Stride, copied[o], packed[o])
+				}
+			}
+		})
+	}
+}
+
+func newRenderer(t *testing.T, f Format) *screen.Renderer {
+	t.Helper()
+	r, err := screen.NewRenderer(image.Pt(f.Width, f.Height))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// picture is a w x h 4:2:0 picture with every sample different from its neighbours.
+func picture(w, h int) *image.YCbCr {
+	p := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	for i := range p.Y {
+		p.Y[i] = uint8(i*7 + i/13)
+	}
+	for i := range p.Cb {
+		p.Cb[i], p.Cr[i] = uint8(i*13), uint8(255-i*5)
+	}
+	return p
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
 }
 
 func TestPackClipsToTheScreen(t *testing.T) {
