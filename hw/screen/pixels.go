@@ -33,8 +33,11 @@ func NewPixelLayout(n int, pixel func(r, g, b uint8) uint32) (*PixelLayout, erro
 		c := uint8(i)
 		for _, rgb := range [][3]uint8{{c, c, c}, {c, 255 - c, c * 7}, {c * 3, c, 255 - c}} {
 			want := pixel(rgb[0], rgb[1], rgb[2])
-			if got := l.colour(color.RGBA{rgb[0], rgb[1], rgb[2], 0xff}); got != want || n == 2 && want > 0xffff {
-				return nil, fmt.Errorf("screen: pixel layout: %v is %#x, not the OR of its channels (%#x) or too wide for %d bytes", rgb, want, got, n)
+			if n == 2 && want > 0xffff {
+				return nil, fmt.Errorf("screen: pixel layout: %v is %#x, too wide for 2 bytes", rgb, want)
+			}
+			if got := l.colour(color.RGBA{rgb[0], rgb[1], rgb[2], 0xff}); got != want {
+				return nil, fmt.Errorf("screen: pixel layout: %v is %#x, not the OR of its channels' bits (%#x)", rgb, want, got)
 			}
 		}
 	}

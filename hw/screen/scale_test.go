@@ -233,3 +233,21 @@ func TestRenderFrameMatchesRender(t *testing.T) {
 		prev = append(prev[:0], f.Pix...)
 	}
 }
+
+// TestChannelTablesMatchStdlib converts every Y, Cb and Cr with the tables and wants
+// image/color's YCbCrToRGB, exactly.
+func TestChannelTablesMatchStdlib(t *testing.T) {
+	tab := &rgbaLayout().tab
+	for cb := range 256 {
+		for cr := range 256 {
+			r, g, b := tab.chroma(uint8(cb), uint8(cr))
+			for y := range 256 {
+				got := tab.pixel(uint8(y), r, g, b)
+				wr, wg, wb := color.YCbCrToRGB(uint8(y), uint8(cb), uint8(cr))
+				if want := uint32(wr) | uint32(wg)<<8 | uint32(wb)<<16 | 0xff000000; got != want {
+					t.Fatalf("Y %d Cb %d Cr %d: got %#08x, want %#08x", y, cb, cr, got, want)
+				}
+			}
+		}
+	}
+}

@@ -172,6 +172,11 @@ func TestRenderInCallAllocatesNothing(t *testing.T) {
 	if n := testing.AllocsPerRun(3, func() { r.Render(v, remote, self) }); n != 0 {
 		t.Errorf("Render in a call: %v allocations a frame, want 0", n)
 	}
+	l := rgb565(t)
+	r.RenderFrame(v, remote, self, l)
+	if n := testing.AllocsPerRun(3, func() { r.RenderFrame(v, remote, self, l) }); n != 0 {
+		t.Errorf("RenderFrame in RGB565 in a call: %v allocations a frame, want 0", n)
+	}
 }
 
 // TestPalette checks every text/background pair the layout uses, and the green button's
