@@ -207,26 +207,39 @@ func (p *renderProbe) shown(fb image.Image) {
 	}
 }
 
-// fbPanel is a framebuffer panel in ordinary memory: Show packs the frame as fbdev.FB's
-// Show does into /dev/fb0's mapping.
+// fbPanel is a framebuffer panel in ordinary memory, taking frames as fbdev.FB does: the
+// display draws in the framebuffer's RGB565 layout and ShowFrame copies the changed lines
+// (fbdev.PackFrame) into what stands for /dev/fb0's mapping.
 type fbPanel struct {
 	format fbdev.Format
+	layout *screen.PixelLayout
 	mem    []byte
 	probe  *renderProbe
 }
 
-var _ screen.Panel = (*fbPanel)(nil)
+var _ screen.FramePanel = (*fbPanel)(nil)
 
-func newFBPanel(w, h int, probe *renderProbe) *fbPanel {
+func newFBPanel(tb testing.TB, w, h int, probe *renderProbe) *fbPanel {
 	f := fbdev.Format{BitsPerPixel: 16, Red: fbdev.Bitfield{Offset: 11, Length: 5},
 		Green: fbdev.Bitfield{Offset: 5, Length: 6}, Blue: fbdev.Bitfield{Length: 5}}.WithSize(w, h)
-	return &fbPanel{format: f, mem: make([]byte, f.Size()), probe: probe}
+	layout, err := f.PixelLayout()
+	if err != nil {
+		tb.Fatalf("RGB565 pixel layout: %v", err)
+	}
+	return &fbPanel{format: f, layout: layout, mem: make([]byte, f.Size()), probe: probe}
 }
 
-func (p *fbPanel) Size() image.Point { return image.Pt(p.format.Width, p.format.Height) }
+func (p *fbPanel) Size() image.Point                { return image.Pt(p.format.Width, p.format.Height) }
+func (p *fbPanel) PixelLayout() *screen.PixelLayout { return p.layout }
 
 func (p *fbPanel) Show(img *image.RGBA) error {
 	fbdev.Pack(p.mem, p.format, img)
+	p.probe.shown(rgb565{p.format, p.mem})
+	return nil
+}
+
+func (p *fbPanel) ShowFrame(f *screen.Frame, dirty image.Rectangle) error {
+	fbdev.PackFrame(p.mem, p.format, f, dirty)
 	p.probe.shown(rgb565{p.format, p.mem})
 	return nil
 }
@@ -298,8 +311,8 @@ func runRenderCall(b *testing.B, clock clockwork.Clock, callFor time.Duration) r
 	}
 	defer media.Close()
 
-	panel := newFBPanel(1280, 720, probe)
-	display, err := screen.NewDisplay(panel, screen.DisplayConfig{FPS: 30, Clock: clock, Logger: logger})
+	panel := newFBPanel(b, 1280, 720, probe)
+	display, err := screen.NewDisplay(panel, screen.DisplayConfig{Clock: clock, Logger: logger})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -558,7 +571,7 @@ func (r renderResult) report(b *testing.B, encodeWall, decodeCPU time.Duration) 
 	fmt.Printf("  CPU, %% of one core (%d cores, %s):\n", runtime.NumCPU(), runtime.GOARCH)
 	fmt.Printf("    decode   %5.1f%%  media/call's video receive goroutine: RTP read and pion's interceptors, VP8 depacketising, libvpx decode (%.1f%% at %s a frame outside the call)\n",
 		pct(r.decode), decodeCPU.Seconds()*float64(r.decoded)/r.wall.Seconds()*100, ms(decodeCPU))
-	fmt.Printf("    draw     %5.1f%%  display thread %.1f%% (render to RGBA with the call overlay, pack into RGB565, its loop) + SetRemoteFrame's copy %.1f%%\n",
+	fmt.Printf("    draw     %5.1f%%  display thread %.1f%% (draw the call straight into the RGB565 layout with its overlay, copy the changed lines into the framebuffer, its loop) + SetRemoteFrame's copy %.1f%%\n",
 		pct(r.draw), pct(r.drawThread), pct(r.copy))
 	fmt.Printf("    playout  %5.1f%%  Push %.1f%% (jitter buffer) + Read %.1f%% (Opus decode, stretch, volume; %d periods of 10 ms)\n",
 		pct(r.play), pct(r.push), pct(r.speak), r.speakerReads)

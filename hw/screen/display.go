@@ -36,7 +36,10 @@ type FramePanel interface {
 
 // DisplayConfig configures a Display.
 type DisplayConfig struct {
-	// FPS is the most frames a second the display draws. Default 30.
+	// FPS is the most frames a second the display draws. Default 60, a panel's usual
+	// refresh rate: a 30 fps call is then drawn as each frame arrives. At a cap of 30 a
+	// frame could be drawn only a whole 1/30 s after the last, so the network's jitter
+	// made frames wait up to a frame interval and some were never shown.
 	FPS int
 	// Clock is the time source (the real clock if nil); it also sets View.Now.
 	Clock  clockwork.Clock
@@ -79,7 +82,7 @@ type frameBuf struct {
 // NewDisplay returns a display for panel.
 func NewDisplay(panel Panel, cfg DisplayConfig) (*Display, error) {
 	if cfg.FPS == 0 {
-		cfg.FPS = 30
+		cfg.FPS = 60
 	}
 	if cfg.FPS < 1 || cfg.FPS > 120 {
 		return nil, fmt.Errorf("screen: frame rate %d is out of range (1 to 120)", cfg.FPS)
@@ -187,12 +190,19 @@ func (d *Display) Run(ctx context.Context) error {
 		}
 		d.mu.Lock()
 		v := d.view
+		fresh := d.remotePending.fresh || d.selfPending.fresh
 		remote := swap(&d.remotePending, &d.remoteDrawing)
 		self := swap(&d.selfPending, &d.selfDrawing)
 		d.mu.Unlock()
 
-		last = d.clock.Now()
-		v.Now = last
+		now := d.clock.Now()
+		v.Now = now
+		if v.Kind == InCall && !fresh && !d.r.textChanged(v) {
+			// The once-a-second check in a call: no new picture and the same words, so
+			// nothing to draw (the renderer would redraw the whole picture).
+			continue
+		}
+		last = now
 		shown, err := d.draw(v, remote, self)
 		if err != nil {
 			return fmt.Errorf("screen: show frame: %w", err)

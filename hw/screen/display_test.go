@@ -282,3 +282,37 @@ func TestDisplayShowsRGBAWithoutALayout(t *testing.T) {
 		t.Error("ShowFrame was called, want Show only")
 	}
 }
+
+// TestDisplayInACallDrawsOnlyWhatIsNew: in a call, the once-a-second check draws nothing
+// when no new picture came and the words are the same; a new picture, or new words, are
+// drawn. It runs on the real clock for two of those checks (the fake clock's ticker cannot
+// say when Run has dealt with a tick).
+func TestDisplayInACallDrawsOnlyWhatIsNew(t *testing.T) {
+	p := newRecorder(image.Pt(1024, 600))
+	d, err := NewDisplay(p, DisplayConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	p.next(t) // idle
+	d.SetView(View{Kind: InCall})
+	d.SetRemoteFrame(solid(64, 48, bars[5]))
+	for got := p.next(t); got.RGBAAt(512, 300) != rgb(bars[5]); got = p.next(t) {
+	}
+	time.Sleep(2500 * time.Millisecond)
+	p.none(t)
+	d.SetRemoteFrame(solid(64, 48, bars[6]))
+	if got, want := p.next(t).RGBAAt(512, 300), rgb(bars[6]); got != want {
+		t.Errorf("centre pixel %v, want the new frame's %v", got, want)
+	}
+	d.SetView(View{Kind: InCall, Muted: true})
+	p.next(t) // the mute banner: new words, the same picture
+}

@@ -201,6 +201,19 @@ func (r *Renderer) textToFrame() image.Rectangle {
 	return r.frame.Rect
 }
 
+// textChanged reports whether drawing v would change the words on the screen (or nothing
+// has been drawn yet).
+func (r *Renderer) textChanged(v View) bool {
+	if !r.drawn {
+		return true
+	}
+	if keyOf(v) == r.lastKey && slices.Equal(v.Queue, r.lastQueue) {
+		return false
+	}
+	// The key also changes when the minute turns, which a call's words do not show.
+	return !r.Layout(v).equal(r.last)
+}
+
 // drawOverlay draws a call's boxed items, each into a frame of its own.
 func (r *Renderer) drawOverlay(l Layout) {
 	r.overlay = r.overlay[:0]
