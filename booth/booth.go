@@ -82,6 +82,11 @@ type Config struct {
 	JoinWindow time.Duration
 	// Role is RoleBooth (the default) or RoleClinic.
 	Role string
+	// StaffCall says a staff call (a desk buzzer, a lamp over the booth, a nurse-call
+	// input) is wired at the booth's site and follows Snapshot.Help. Help then counts as
+	// given the moment it is pressed, online or not, because the people on site are
+	// called at once; the clinic's clinicians are told as well when the link is up.
+	StaffCall bool
 	// StateDir holds booth.db when Deps.Store is nil.
 	StateDir string
 	// StatsInterval is how often a call's stats are read into the metrics. Default 2s.
@@ -830,10 +835,17 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 			b.log.Info("join pressed outside an appointment window; ignored", "state", b.state.String())
 		}
 	case button.Help:
-		// Only the switchboard's echo sets b.help: the booth must not say help is coming
-		// until someone has been told.
+		// Without a staff call on site only the switchboard's echo sets b.help: the booth
+		// must not say help is coming until someone has been told.
+		if b.cfg.StaffCall && !b.help {
+			b.help = true
+			b.log.Info("help requested: staff on site called")
+			handled = true
+		}
 		if err := b.link.send(ctx, signalling.TypeHelp, &signalling.Help{Requested: true}); err != nil {
-			b.log.Warn("help not sent", "err", err)
+			if !b.cfg.StaffCall || !errors.Is(err, errOffline) {
+				b.log.Warn("help not sent to the clinic", "err", err, "staff_on_site_called", b.cfg.StaffCall)
+			}
 		} else {
 			b.log.Info("help requested")
 			handled = true

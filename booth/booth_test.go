@@ -346,6 +346,7 @@ type opts struct {
 	url      string // "" uses the fake switchboard
 	token    string // "" uses the one the fake switchboard accepts
 	appts    []signalling.Appointment
+	staff    bool // a staff call is wired on site (Config.StaffCall)
 }
 
 func appt(id string, start time.Time) signalling.Appointment {
@@ -395,6 +396,7 @@ func start(t *testing.T, o opts) *harness {
 		DeviceName:     "test booth",
 		JoinMode:       o.mode,
 		Role:           o.role,
+		StaffCall:      o.staff,
 		JoinWindow:     10 * time.Minute,
 		StateDir:       o.stateDir,
 		ReconnectMin:   time.Second,
@@ -944,6 +946,33 @@ func TestHelpWhileOffline(t *testing.T) {
 	if s := h.booth.Snapshot(); s.Help {
 		t.Error("got Help while offline, want no promise of help")
 	}
+}
+
+// TestHelpCallsStaffOnSite: with a staff call wired on site, Help is given the moment it is
+// pressed, even offline (the people on site are called, not the clinic); End clears it.
+// Once the link is up the clinic is told as well.
+func TestHelpCallsStaffOnSite(t *testing.T) {
+	checkGoroutines(t)
+	h := start(t, opts{down: true, staff: true})
+	h.press(button.Help)
+	h.waitFor("help given while offline", func(s Snapshot) bool { return s.Help && s.Offline })
+	h.press(button.End)
+	h.waitFor("help cleared", func(s Snapshot) bool { return !s.Help })
+	if got := h.booth.Snapshot().Ignored; got != 0 {
+		t.Errorf("ignored presses: got %d, want 0", got)
+	}
+
+	h.sb.down.Store(false)
+	h.blockUntil(1)
+	h.clock.Advance(time.Minute) // past the link's backoff
+	sc := h.sb.conn(t)
+	h.waitFor("online", func(s Snapshot) bool { return !s.Offline })
+	h.press(button.Help)
+	if got := sc.next(t, signalling.TypeHelp).(*signalling.Help); !got.Requested {
+		t.Errorf("help sent to the switchboard: got %+v, want requested", got)
+	}
+	// The fake switchboard does not echo: Help comes from the press alone.
+	h.waitFor("help given before any echo", func(s Snapshot) bool { return s.Help })
 }
 
 // TestHoldingEndCancelsTheAutomaticJoin: in an auto-join booth's window, a short End press

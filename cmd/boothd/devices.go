@@ -231,3 +231,58 @@ func lightStatus(s booth.Snapshot, fault bool) light.Status {
 	}
 	return st
 }
+
+// openStaffCall returns the staff call output the config wires (nil when none) and a
+// description for the start-up log.
+func openStaffCall(cfg config.StaffCall, chips *gpioChips) (gpio.PinOut, string, error) {
+	if cfg.Line == "" {
+		return nil, "none (Help reaches the clinic's clinicians)", nil
+	}
+	chip, err := chips.chip("staff_call.chip", cfg.Chip)
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := chips.line(chip, "staff_call.line", cfg.Line)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := ln.Out(staffCallLevel(false, cfg.ActiveLow)); err != nil {
+		return nil, "", fmt.Errorf("staff_call.line = %s: %w", cfg.Line, err)
+	}
+	return ln, fmt.Sprintf("GPIO on %s (line=%s)", chip.Path(), cfg.Line), nil
+}
+
+// staffCallLevel is the level that calls the staff (help) or stops calling them.
+func staffCallLevel(help, activeLow bool) gpio.Level {
+	return gpio.Level(help != activeLow)
+}
+
+// followStaffCall drives out from the booth's Help until ctx is done, then stops calling.
+// snaps is the booth's Subscribe channel. A failed write is logged (once per change) and
+// retried with the next snapshot: the booth goes on either way.
+func followStaffCall(ctx context.Context, snaps <-chan booth.Snapshot, out gpio.PinOut, activeLow bool, logger *slog.Logger) error {
+	calling := false
+	set := func(help bool) {
+		if err := out.Out(staffCallLevel(help, activeLow)); err != nil {
+			logger.Error("staff call output", "calling", help, "err", err)
+			return
+		}
+		if help != calling {
+			logger.Info("staff call", "calling", help)
+		}
+		calling = help
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			if calling {
+				set(false)
+			}
+			return nil
+		case s := <-snaps:
+			if s.Help != calling {
+				set(s.Help)
+			}
+		}
+	}
+}

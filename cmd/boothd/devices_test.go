@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/carebooth/carebooth/hw/screen"
 	"github.com/carebooth/carebooth/provisioning/config"
 	"github.com/pion/mediadevices"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpiotest"
 )
 
 func TestLightStatus(t *testing.T) {
@@ -146,4 +149,57 @@ type idleCaller struct{}
 
 func (idleCaller) StartCall(context.Context, booth.CallParams) (booth.ActiveCall, error) {
 	return nil, context.Canceled
+}
+
+// TestStaffCallFollowsHelp: the staff call output is driven while Help is on, at the
+// configured level, and released when Help ends and when boothd stops.
+func TestStaffCallFollowsHelp(t *testing.T) {
+	for _, activeLow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("active_low=%v", activeLow), func(t *testing.T) {
+			calling, idle := gpio.High, gpio.Low
+			if activeLow {
+				calling, idle = gpio.Low, gpio.High
+			}
+			pin := &gpiotest.Pin{N: "GPIO16", L: idle}
+			snaps := make(chan booth.Snapshot)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- followStaffCall(ctx, snaps, pin, activeLow, slog.New(slog.DiscardHandler))
+			}()
+			level := func() gpio.Level {
+				pin.Lock()
+				defer pin.Unlock()
+				return pin.L
+			}
+			for _, step := range []struct {
+				help bool
+				want gpio.Level
+			}{{false, idle}, {true, calling}, {true, calling}, {false, idle}, {true, calling}} {
+				snaps <- booth.Snapshot{Help: step.help}
+				snaps <- booth.Snapshot{Help: step.help} // the loop has dealt with the first
+				if got := level(); got != step.want {
+					t.Errorf("help %v: line %v, want %v", step.help, got, step.want)
+				}
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("got %v, want nil after cancel", err)
+			}
+			if got := level(); got != idle {
+				t.Errorf("after stopping while calling: line %v, want %v (not calling)", got, idle)
+			}
+		})
+	}
+}
+
+func TestOpenStaffCallNone(t *testing.T) {
+	out, desc, err := openStaffCall(config.StaffCall{Chip: "gpiochip0"}, &gpioChips{})
+	if out != nil || err != nil || !strings.Contains(desc, "none") {
+		t.Errorf("no line: got %v, %q, %v, want no output", out, desc, err)
+	}
+	_, _, err = openStaffCall(config.StaffCall{Chip: "gpiochip97", Line: "16"}, &gpioChips{})
+	if err == nil || !strings.Contains(err.Error(), `staff_call.chip = "gpiochip97"`) {
+		t.Errorf("missing chip: got %v, want an error naming staff_call.chip", err)
+	}
 }

@@ -146,10 +146,14 @@ func run(ctx context.Context, args []string) error {
 	if scr.drawLight(statusLight) {
 		lightDesc += "; drawn on the virtual screen"
 	}
+	staffCall, staffDesc, err := openStaffCall(cfg.StaffCall, chips)
+	if err != nil {
+		return err
+	}
 	logger.Info("boothd starting",
 		"screen", scr.describe(),
 		"version", version.String(), "device", cfg.Device.Name, "config", *configPath,
-		"buttons", buttonsDesc, "light", lightDesc,
+		"buttons", buttonsDesc, "light", lightDesc, "staff_call", staffDesc,
 		"camera", describeSource(cfg.Media.Video, "test picture"),
 		"microphone", describeSource(cfg.Media.Audio, "test tone"),
 		"devices", deviceLabels())
@@ -161,6 +165,7 @@ func run(ctx context.Context, args []string) error {
 		JoinMode:       cfg.Device.JoinMode,
 		JoinWindow:     cfg.Device.JoinWindow,
 		Role:           cfg.Device.Role,
+		StaffCall:      staffCall != nil,
 		StateDir:       cfg.State.Dir,
 	}, booth.Deps{
 		Caller:     scr.watchCaller(caller),
@@ -187,6 +192,13 @@ func run(ctx context.Context, args []string) error {
 	scr.start(gctx, g, b)
 	g.Go(func() error { return statusLight.Run(gctx) })
 	g.Go(func() error { return followBooth(gctx, b, statusLight, problem != "") })
+	if staffCall != nil {
+		snaps, stop := b.Subscribe()
+		defer stop()
+		g.Go(func() error {
+			return followStaffCall(gctx, snaps, staffCall, cfg.StaffCall.ActiveLow, logger.With("component", "staff_call"))
+		})
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("metrics server: %w", err)

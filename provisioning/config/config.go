@@ -24,6 +24,7 @@ type Config struct {
 	Metrics     Metrics     `toml:"metrics"`
 	Buttons     Buttons     `toml:"buttons"`
 	Light       Light       `toml:"light"`
+	StaffCall   StaffCall   `toml:"staff_call"`
 	Speaker     Speaker     `toml:"speaker"`
 	Screen      Screen      `toml:"screen"`
 	Log         Log         `toml:"log"`
@@ -253,6 +254,19 @@ const (
 	SpeakerOff  = "off"  // no sound output
 )
 
+// StaffCall is an output that calls the staff on site while Help is requested: a relay
+// for a buzzer or a lamp at the desk, a call light over the booth, a nurse-call input. It
+// is on from the Help press until End, a connected call, or staff clearing it.
+type StaffCall struct {
+	// Chip is the GPIO chip the output is wired to. Default gpiochip0.
+	Chip string `toml:"chip"`
+	// Line is the output's line, as for the buttons; empty (the default) is none, and Help
+	// then reaches the clinic's clinicians only.
+	Line Line `toml:"line"`
+	// ActiveLow: the line is driven low to call (a relay board that switches on low).
+	ActiveLow bool `toml:"active_low"`
+}
+
 // Speaker is the sound output: the clinician's voice and the spoken prompts.
 type Speaker struct {
 	// Device is SpeakerAuto, SpeakerOff or part of an ALSA playback device's name, as
@@ -310,10 +324,11 @@ func Defaults() Config {
 		Metrics: Metrics{Listen: "127.0.0.1:9101"},
 		Buttons: Buttons{Backend: ButtonsSim, Chip: "gpiochip0", ActiveLow: true, Pull: PullAuto,
 			Debounce: 30 * time.Millisecond, LongPress: 3 * time.Second, EncoderSteps: 4},
-		Light:   Light{Backend: LightSim, Chip: "gpiochip0"},
-		Speaker: Speaker{Device: SpeakerAuto, Volume: 8, Prompts: true, Voice: "en-gb"},
-		Screen:  Screen{Backend: ScreenAuto, Device: "/dev/fb0", Listen: "127.0.0.1:9102"},
-		Log:     Log{Format: LogAuto, Level: "info"},
+		Light:     Light{Backend: LightSim, Chip: "gpiochip0"},
+		StaffCall: StaffCall{Chip: "gpiochip0"},
+		Speaker:   Speaker{Device: SpeakerAuto, Volume: 8, Prompts: true, Voice: "en-gb"},
+		Screen:    Screen{Backend: ScreenAuto, Device: "/dev/fb0", Listen: "127.0.0.1:9102"},
+		Log:       Log{Format: LogAuto, Level: "info"},
 	}
 }
 
@@ -558,6 +573,11 @@ func (c *Config) validateGPIO() []string {
 	}
 	claim(b.Backend == ButtonsGPIO, b.Chip, "buttons", append(b.ButtonLines(), b.encoderLines()...))
 	claim(l.Backend == LightGPIO, l.Chip, "light", l.ColourLines())
+	sc := &c.StaffCall
+	if !chipName.MatchString(sc.Chip) {
+		bad("staff_call.chip", sc.Chip, `must be a GPIO chip such as "gpiochip0" (or "/dev/gpiochip0"); gpioinfo lists them`)
+	}
+	claim(true, sc.Chip, "staff_call", []KeyLine{{"line", sc.Line}})
 
 	if b.Backend == ButtonsGPIO {
 		if b.End == "" {

@@ -86,6 +86,10 @@ func TestParseRefuses(t *testing.T) {
 		{"bad light backend", minimal + "[light]\nbackend = \"dmx\"\n", []string{`light.backend = "dmx"`}},
 		{"gpio light without lines", minimal + "[light]\nbackend = \"gpio\"\n", []string{"light.red, light.green or light.blue is required"}},
 		{"bad light chip", minimal + "[light]\nchip = \"\"\n", []string{`light.chip = ""`}},
+		{"staff call on the light's line", minimal + "[light]\nbackend = \"gpio\"\nred = 5\n[staff_call]\nline = 5\n", []string{`staff_call.line = "5"`, "already used by light.red"}},
+		{"staff call on a button's line", minimal + "[buttons]\nbackend = \"gpio\"\nend = 27\n[staff_call]\nline = \"27\"\n", []string{`staff_call.line = "27"`, "already used by buttons.end"}},
+		{"bad staff call line", minimal + "[staff_call]\nline = -1\n", []string{"staff_call.line", "must be 0 or more"}},
+		{"bad staff call chip", minimal + "[staff_call]\nchip = \"chip\"\nline = 16\n", []string{`staff_call.chip = "chip"`}},
 		{"bad log format", minimal + "[log]\nformat = \"xml\"\n", []string{`log.format = "xml"`}},
 		{"bad log level", minimal + "[log]\nlevel = \"loud\"\n", []string{`log.level = "loud"`}},
 	}
@@ -227,3 +231,23 @@ func TestParseSpeaker(t *testing.T) {
 		t.Errorf("speaker: got %+v, want %+v", cfg.Speaker, want)
 	}
 }
+
+// TestStaffCall: the staff call output is off unless a line is given; then it is taken
+// with its chip and level.
+func TestStaffCall(t *testing.T) {
+	c, err := Parse("boothd.toml", []byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StaffCall.Line != "" || c.StaffCall.Chip != "gpiochip0" {
+		t.Errorf("default: got %+v, want no line on gpiochip0", c.StaffCall)
+	}
+	c, err = Parse("boothd.toml", []byte(minimal+"[staff_call]\nline = 16\nactive_low = true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StaffCall.Line != "16" || !c.StaffCall.ActiveLow {
+		t.Errorf("got %+v, want line 16, active low", c.StaffCall)
+	}
+}
+
