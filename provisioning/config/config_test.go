@@ -250,4 +250,3 @@ func TestStaffCall(t *testing.T) {
 		t.Errorf("got %+v, want line 16, active low", c.StaffCall)
 	}
 }
-
