@@ -11,8 +11,10 @@
 // [Options.OnCandidate] and [Call.AddCandidate], and candidates that arrive before the remote
 // description are kept until it is set.
 //
-// Receiving: VP8 RTP packets (RFC 7741) are reassembled into frames with pion's sample
-// builder, which waits a little for NACKed packets, and decoded. Until the decoder has a
+// Receiving: VP8 RTP packets (RFC 7741) are reassembled into frames by the call's own
+// assembler, which hands each frame to the decoder with its marker packet (pion's sample
+// builder held it until the next frame began, a frame interval later) and, for a gap, waits
+// a little for the NACKed packet, keeping frames in order. Until the decoder has a
 // keyframe, and after a lost packet breaks the chain of reference frames, the receiver shows
 // nothing new and sends a picture loss indication (PLI, RFC 4585 section 6.3.1) every
 // PLIInterval until a keyframe comes; it also asks when packets arrive but no frame has
