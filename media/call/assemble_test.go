@@ -368,17 +368,7 @@ func TestAssemblerPadding(t *testing.T) {
 			for _, k := range tt.order {
 				h.push(order[k])
 			}
-			if len(h.got) != len(frames) {
-				t.Fatalf("got %d frames released, want %d", len(h.got), len(frames))
-			}
-			for i, r := range h.got {
-				if d := sameFrame(r, frames[i]); d != "" {
-					t.Errorf("frame %d: got %s", i, d)
-				}
-				if r.dropped != 0 {
-					t.Errorf("frame %d: got %d dropped packets before it, want 0", i, r.dropped)
-				}
-			}
+			h.wantAllWhole(t, frames)
 		})
 	}
 }
@@ -411,17 +401,7 @@ func TestAssemblerUnreadable(t *testing.T) {
 			for _, p := range tt.order {
 				h.push(p)
 			}
-			if len(h.got) != len(frames) {
-				t.Fatalf("got %d frames released, want %d", len(h.got), len(frames))
-			}
-			for i, r := range h.got {
-				if d := sameFrame(r, frames[i]); d != "" {
-					t.Errorf("frame %d: got %s", i, d)
-				}
-				if r.dropped != 0 {
-					t.Errorf("frame %d: got %d dropped packets before it, want 0", i, r.dropped)
-				}
-			}
+			h.wantAllWhole(t, frames)
 		})
 	}
 }
@@ -673,3 +653,20 @@ func BenchmarkFrameAssembler(b *testing.B) {
 		}
 	}
 }
+
+// wantAllWhole checks that every frame was released, in order, whole, none flagged lost.
+func (h *harness) wantAllWhole(t *testing.T, frames []sentFrame) {
+	t.Helper()
+	if len(h.got) != len(frames) {
+		t.Fatalf("got %d frames released, want %d", len(h.got), len(frames))
+	}
+	for i, r := range h.got {
+		if d := sameFrame(r, frames[i]); d != "" {
+			t.Errorf("frame %d: got %s", i, d)
+		}
+		if r.dropped != 0 {
+			t.Errorf("frame %d: got %d dropped packets before it, want 0", i, r.dropped)
+		}
+	}
+}
+
