@@ -69,6 +69,7 @@ type Display struct {
 	// per frame once the sizes settle.
 	remotePending, remoteDrawing frameBuf
 	selfPending, selfDrawing     frameBuf
+	remoteAt                     time.Time // when the last remote picture came
 	shown                        int // frames shown, for tests
 }
 
@@ -117,13 +118,37 @@ func (d *Display) SetView(v View) {
 
 // SetRemoteFrame sets the clinician's latest picture; nil clears it. The frame is copied,
 // so the caller may reuse it (as media/call's decoder does) once this returns.
-func (d *Display) SetRemoteFrame(f *image.YCbCr) { d.setFrame(&d.remotePending, f) }
+func (d *Display) SetRemoteFrame(f *image.YCbCr) {
+	d.mu.Lock()
+	d.setFrame(&d.remotePending, f)
+	if f != nil {
+		d.remoteAt = d.clock.Now()
+	}
+	d.mu.Unlock()
+	d.poke()
+}
+
+// selfAlone is how long after the clinician's last picture the self-view is drawn on its
+// own again (the remote video has stopped or stalled).
+const selfAlone = 200 * time.Millisecond
 
 // SetSelfFrame sets the local camera's latest picture for the self-view; nil hides it.
-func (d *Display) SetSelfFrame(f *image.YCbCr) { d.setFrame(&d.selfPending, f) }
-
-func (d *Display) setFrame(buf *frameBuf, f *image.YCbCr) {
+// While the clinician's picture keeps arriving, a new self-view frame waits to be drawn
+// with the next one: drawn on its own it would redraw the whole picture as well (the
+// self-view sits on it), doubling the screen's cost for a camera and a clinician each
+// at 30 fps. The self-view then lags by at most a remote frame interval.
+func (d *Display) SetSelfFrame(f *image.YCbCr) {
 	d.mu.Lock()
+	d.setFrame(&d.selfPending, f)
+	remoteLive := (d.remotePending.valid || d.remoteDrawing.valid) && d.clock.Since(d.remoteAt) < selfAlone
+	d.mu.Unlock()
+	if f == nil || !remoteLive {
+		d.poke()
+	}
+}
+
+// setFrame copies f (nil: none) into buf. Must hold d.mu.
+func (d *Display) setFrame(buf *frameBuf, f *image.YCbCr) {
 	if f == nil {
 		buf.valid = false
 	} else {
@@ -131,8 +156,6 @@ func (d *Display) setFrame(buf *frameBuf, f *image.YCbCr) {
 		buf.valid = true
 	}
 	buf.fresh = true
-	d.mu.Unlock()
-	d.poke()
 }
 
 func (d *Display) poke() {

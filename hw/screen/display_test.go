@@ -316,3 +316,50 @@ func TestDisplayInACallDrawsOnlyWhatIsNew(t *testing.T) {
 	d.SetView(View{Kind: InCall, Muted: true})
 	p.next(t) // the mute banner: new words, the same picture
 }
+
+// TestDisplaySelfViewWaitsForTheRemotePicture: while the clinician's picture keeps
+// coming, a self-view frame is drawn with the next remote frame rather than on its own
+// (which would redraw the whole picture); once the remote picture stalls it is drawn alone.
+func TestDisplaySelfViewWaitsForTheRemotePicture(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC))
+	p := newRecorder(image.Pt(1024, 600))
+	d := startDisplay(t, p, clock)
+	p.next(t) // idle
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// nextAfterInterval waits for Run to hold a frame back to the frame interval, lets the
+	// interval pass, and returns the frame.
+	nextAfterInterval := func() *image.RGBA {
+		t.Helper()
+		if err := clock.BlockUntilContext(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(40 * time.Millisecond)
+		return p.next(t)
+	}
+	v := View{Kind: InCall}
+	d.SetView(v)
+	d.SetRemoteFrame(solid(64, 48, bars[5]))
+	nextAfterInterval()
+	r, err := NewRenderer(p.size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := r.Layout(v).Self
+	centre := image.Pt((box.Min.X+box.Max.X)/2, (box.Min.Y+box.Max.Y)/2)
+
+	d.SetSelfFrame(solid(32, 18, bars[6]))
+	clock.Advance(40 * time.Millisecond) // a frame interval: a woken Run would draw now
+	time.Sleep(100 * time.Millisecond)
+	p.none(t)
+	d.SetRemoteFrame(solid(64, 48, bars[5]))
+	if got, want := p.next(t).RGBAAt(centre.X, centre.Y), rgb(bars[6]); got != want {
+		t.Errorf("self-view drawn with the next remote frame: centre %v, want %v", got, want)
+	}
+
+	clock.Advance(selfAlone) // the remote picture has stalled
+	d.SetSelfFrame(solid(32, 18, bars[4]))
+	if got, want := p.next(t).RGBAAt(centre.X, centre.Y), rgb(bars[4]); got != want {
+		t.Errorf("self-view alone after the remote stalled: centre %v, want %v", got, want)
+	}
+}
