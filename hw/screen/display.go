@@ -70,7 +70,7 @@ type Display struct {
 	remotePending, remoteDrawing frameBuf
 	selfPending, selfDrawing     frameBuf
 	remoteAt                     time.Time // when the last remote picture came
-	shown                        int // frames shown, for tests
+	shown                        int       // frames shown, for tests
 }
 
 // frameBuf is a reusable copy of a YCbCr frame.
