@@ -110,6 +110,7 @@ type renderProbe struct {
 	// CPU time (ns) spent in the measured pieces, always counting; the window's figures
 	// are differences of snapshots.
 	copyCPU      atomic.Int64 // Display.SetRemoteFrame (the display's copy of the frame)
+	selfCPU      atomic.Int64 // Display.SetSelfFrame (the copy of the camera's frame)
 	recvReadCPU  atomic.Int64 // reading the stamp off the decoded frame (benchmark only)
 	showReadCPU  atomic.Int64 // reading the stamp off the framebuffer (benchmark only)
 	pushCPU      atomic.Int64 // playout.Push
@@ -264,7 +265,7 @@ func (m rgb565) At(x, y int) color.Color {
 type cpuSnapshot struct {
 	at                    time.Time
 	recvThread, display   time.Duration
-	copy, recvRead        time.Duration
+	copy, recvRead, self  time.Duration
 	showRead, push, speak time.Duration
 	reads                 int64
 }
@@ -281,6 +282,7 @@ func (p *renderProbe) snapshot(tb testing.TB) cpuSnapshot {
 	}
 	return cpuSnapshot{at: p.clock.Now(), recvThread: recv, display: disp,
 		copy: time.Duration(p.copyCPU.Load()), recvRead: time.Duration(p.recvReadCPU.Load()),
+		self:     time.Duration(p.selfCPU.Load()),
 		showRead: time.Duration(p.showReadCPU.Load()), push: time.Duration(p.pushCPU.Load()),
 		speak: time.Duration(p.speakerCPU.Load()), reads: p.speakerReads.Load()}
 }
@@ -293,6 +295,7 @@ type renderResult struct {
 	decoded, unreadable, redraws  int
 	decode, draw, play            time.Duration // CPU over wall
 	drawThread, copy, push, speak time.Duration
+	self                          time.Duration // the self-view's copies
 	speakerReads                  int64
 	audio                         playout.Stats
 	bitrate                       float64 // bits per second received
@@ -328,7 +331,11 @@ func runRenderCall(b *testing.B, clock clockwork.Clock, callFor time.Duration) r
 	defer wg.Wait()
 	defer cancel()
 	displayErr := make(chan error, 1)
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		feedSelfView(ctx, clock, display, probe)
+	}()
 	go func() {
 		defer wg.Done()
 		// Locked for the whole run, so this thread's CPU clock is the display's.
@@ -404,7 +411,8 @@ func runRenderCall(b *testing.B, clock clockwork.Clock, callFor time.Duration) r
 	r.copy = s1.copy - s0.copy
 	r.decode = (s1.recvThread - s0.recvThread) - r.copy - (s1.recvRead - s0.recvRead)
 	r.drawThread = (s1.display - s0.display) - (s1.showRead - s0.showRead)
-	r.draw = r.drawThread + r.copy
+	r.self = s1.self - s0.self
+	r.draw = r.drawThread + r.copy + r.self
 	r.push, r.speak = s1.push-s0.push, s1.speak-s0.speak
 	r.play = r.push + r.speak
 	r.speakerReads = s1.reads - s0.reads
@@ -420,6 +428,32 @@ func runRenderCall(b *testing.B, clock clockwork.Clock, callFor time.Duration) r
 
 // speak is the speaker: it pulls 10 ms periods from the playout at the (clock's) sound
 // card's pace until ctx ends, timing each Read on its own locked thread.
+// feedSelfView hands the display a 1280x720 camera frame 30 times a second for the
+// self-view, as boothd's capture does (capture.Config.OnSelfFrame), timing the copy.
+func feedSelfView(ctx context.Context, clock clockwork.Clock, d *screen.Display, probe *renderProbe) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	frame := image.NewYCbCr(image.Rect(0, 0, hd.Width, hd.Height), image.YCbCrSubsampleRatio420)
+	for i := range frame.Y {
+		frame.Y[i] = uint8(i / hd.Width)
+	}
+	for i := range frame.Cb {
+		frame.Cb[i], frame.Cr[i] = 90, 160
+	}
+	tick := clock.NewTicker(time.Second / time.Duration(hd.FPS))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.Chan():
+		}
+		c0 := ownCPU()
+		d.SetSelfFrame(frame)
+		probe.selfCPU.Add(int64(ownCPU() - c0))
+	}
+}
+
 func speak(ctx context.Context, clock clockwork.Clock, pl *playout.Playout, probe *renderProbe) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -571,8 +605,8 @@ func (r renderResult) report(b *testing.B, encodeWall, decodeCPU time.Duration) 
 	fmt.Printf("  CPU, %% of one core (%d cores, %s):\n", runtime.NumCPU(), runtime.GOARCH)
 	fmt.Printf("    decode   %5.1f%%  media/call's video receive goroutine: RTP read and pion's interceptors, VP8 depacketising, libvpx decode (%.1f%% at %s a frame outside the call)\n",
 		pct(r.decode), decodeCPU.Seconds()*float64(r.decoded)/r.wall.Seconds()*100, ms(decodeCPU))
-	fmt.Printf("    draw     %5.1f%%  display thread %.1f%% (draw the call straight into the RGB565 layout with its overlay, copy the changed lines into the framebuffer, its loop) + SetRemoteFrame's copy %.1f%%\n",
-		pct(r.draw), pct(r.drawThread), pct(r.copy))
+	fmt.Printf("    draw     %5.1f%%  display thread %.1f%% (draw the call straight into the RGB565 layout with its overlay and a self-view from a 1280x720 30 fps camera, copy the changed lines into the framebuffer, its loop) + SetRemoteFrame's copy %.1f%% + SetSelfFrame's copy %.1f%%\n",
+		pct(r.draw), pct(r.drawThread), pct(r.copy), pct(r.self))
 	fmt.Printf("    playout  %5.1f%%  Push %.1f%% (jitter buffer) + Read %.1f%% (Opus decode, stretch, volume; %d periods of 10 ms)\n",
 		pct(r.play), pct(r.push), pct(r.speak), r.speakerReads)
 	fmt.Printf("    render + playout %.1f%% (target <= %.0f%%: %.2fx of target)\n", renderPlay, renderCPUTarget, renderPlay/renderCPUTarget)
