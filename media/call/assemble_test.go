@@ -669,4 +669,3 @@ func (h *harness) wantAllWhole(t *testing.T, frames []sentFrame) {
 		}
 	}
 }
-
