@@ -377,27 +377,10 @@ func visible(p *principal, a *store.Appointment) bool {
 
 func (s *Server) handleListAppointments(w http.ResponseWriter, r *http.Request, p *principal) {
 	now := s.clock.Now()
-	from, to := now.Add(-time.Hour), now.Add(48*time.Hour)
 	qs := r.URL.Query()
-	for _, x := range []struct {
-		name string
-		t    *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := qs.Get(x.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeFieldError(w, badField(x.name, "%q is not an RFC 3339 time such as 2026-11-21T09:00:00Z", v))
-				return
-			}
-			*x.t = t
-		}
-	}
-	if !to.After(from) {
-		writeFieldError(w, badField("to", "must be after from"))
-		return
-	}
-	if to.Sub(from) > 400*24*time.Hour {
-		writeFieldError(w, badField("to", "the range may span at most 400 days"))
+	from, to, fe := timeRange(qs, now.Add(-time.Hour), now.Add(48*time.Hour), 400*24*time.Hour, "the range")
+	if fe != nil {
+		writeFieldError(w, fe)
 		return
 	}
 	var (

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 )
 
 // maxBodyBytes bounds every request body; the largest legitimate one is a few hundred bytes.
@@ -41,6 +43,31 @@ func (e *fieldError) Error() string { return e.Field + ": " + e.Msg }
 
 func badField(field, format string, args ...any) *fieldError {
 	return &fieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// timeRange reads the from and to query parameters (RFC 3339) over the defaults given,
+// and checks that to is after from and the range spans at most max; span names the range
+// in that error ("the range", "the import window").
+func timeRange(qs url.Values, from, to time.Time, max time.Duration, span string) (time.Time, time.Time, *fieldError) {
+	for _, x := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := qs.Get(x.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return from, to, badField(x.name, "%q is not an RFC 3339 time such as 2026-11-21T09:00:00Z", v)
+			}
+			*x.t = t
+		}
+	}
+	if !to.After(from) {
+		return from, to, badField("to", "must be after from")
+	}
+	if to.Sub(from) > max {
+		return from, to, badField("to", "%s may span at most %d days", span, int(max/(24*time.Hour)))
+	}
+	return from, to, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -62,28 +62,12 @@ func (s *Server) handleImportAppointments(w http.ResponseWriter, r *http.Request
 		dryRun = b
 	}
 	now := s.clock.Now().UTC()
-	from, to := now, now.Add(defaultImportHorizon)
-	for _, x := range []struct {
-		name string
-		t    *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := qs.Get(x.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeFieldError(w, badField(x.name, "%q is not an RFC 3339 time such as 2026-11-21T09:00:00Z", v))
-				return
-			}
-			*x.t = t.UTC()
-		}
-	}
-	if !to.After(from) {
-		writeFieldError(w, badField("to", "must be after from"))
+	from, to, fe := timeRange(qs, now, now.Add(defaultImportHorizon), maxImportWindow, "the import window")
+	if fe != nil {
+		writeFieldError(w, fe)
 		return
 	}
-	if to.Sub(from) > maxImportWindow {
-		writeFieldError(w, badField("to", "the import window may span at most 400 days"))
-		return
-	}
+	from, to = from.UTC(), to.UTC()
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxImportBytes))
 	if err != nil {
