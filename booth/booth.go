@@ -1011,13 +1011,16 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 	}
 }
 
-func (b *Booth) onCall(ctx context.Context, m *signalling.Call) {
-	refuse := func(why string) {
-		b.log.Warn("refusing call", "call", m.CallID, "why", why)
-		if err := b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: m.CallID, Reason: signalling.EndFailed}); err != nil {
-			b.log.Warn("send end", "call", m.CallID, "err", err)
-		}
+// refuseCall turns down a call the switchboard started, telling it the call failed.
+func (b *Booth) refuseCall(ctx context.Context, callID, why string) {
+	b.log.Warn("refusing call", "call", callID, "why", why)
+	if err := b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: callID, Reason: signalling.EndFailed}); err != nil {
+		b.log.Warn("send end", "call", callID, "err", err)
 	}
+}
+
+func (b *Booth) onCall(ctx context.Context, m *signalling.Call) {
+	refuse := func(why string) { b.refuseCall(ctx, m.CallID, why) }
 	switch {
 	case m.Role != signalling.CallAnswerer:
 		refuse("the booth only answers calls, got role " + string(m.Role))
@@ -1248,12 +1251,7 @@ func (b *Booth) admitNext(ctx context.Context) bool {
 
 // onOffererCall starts a call the clinic-room appliance admitted: it offers.
 func (b *Booth) onOffererCall(ctx context.Context, m *signalling.Call) {
-	refuse := func(why string) {
-		b.log.Warn("refusing call", "call", m.CallID, "why", why)
-		if err := b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: m.CallID, Reason: signalling.EndFailed}); err != nil {
-			b.log.Warn("send end", "call", m.CallID, "err", err)
-		}
-	}
+	refuse := func(why string) { b.refuseCall(ctx, m.CallID, why) }
 	switch {
 	case m.Role != signalling.CallOfferer:
 		refuse("the clinic-room appliance only offers, got role " + string(m.Role))
