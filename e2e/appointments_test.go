@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"net"
@@ -224,21 +223,7 @@ func (e *env) startDevice(t *testing.T, token, role, mode string, clock clockwor
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb.Booth = b
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	var once sync.Once
-	rb.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("booth.Run: %v", err)
-			}
-			b.Close()
-		})
-	}
-	t.Cleanup(rb.stop)
+	rb.run(t, b)
 	return rb
 }
 

@@ -152,21 +152,7 @@ func (e *env) startBoothWithStore(t testing.TB, clock clockwork.Clock, mode stri
 	if err != nil {
 		t.Fatalf("booth.New: %v", err)
 	}
-	rb.Booth = b
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	var once sync.Once
-	rb.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-				t.Errorf("booth.Run: %v", err)
-			}
-			b.Close()
-		})
-	}
-	t.Cleanup(rb.stop)
+	rb.run(t, b)
 	return rb
 }
 
@@ -461,4 +447,23 @@ func (c *clinician) queueLen(t testing.TB) int {
 
 func describe(s booth.Snapshot) string {
 	return fmt.Sprintf("%+v", s)
+}
+
+// run starts b as rb's booth until the test ends (or rb.stop).
+func (rb *runningBooth) run(t testing.TB, b *booth.Booth) {
+	rb.Booth = b
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	var once sync.Once
+	rb.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("booth.Run: %v", err)
+			}
+			b.Close()
+		})
+	}
+	t.Cleanup(rb.stop)
 }
