@@ -179,4 +179,6 @@ type Record struct {
 	// (say, the clinician had marked a no-show meanwhile). It is kept, so the history shows
 	// everything the booth did, and it changed nothing (To equals From).
 	Refused string `json:"refused,omitempty"`
+	// CallID is the call an admit started.
+	CallID string `json:"call_id,omitempty"`
 }

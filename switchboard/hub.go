@@ -54,6 +54,9 @@ type hub struct {
 	devices    map[string]map[*client]struct{} // device ID -> connections after hello
 	waiting    map[string][]*waiter            // clinic ID -> waiting room, by arrival
 	calls      map[string]*call                // call ID -> call
+	helpOn     map[string]helpAlert            // device ID -> its help request, while it stands
+
+	throttle *throttle // paces each device's messages; not guarded by mu
 }
 
 // client is one signalling connection.
@@ -73,6 +76,15 @@ type client struct {
 	stop   chan struct{} // closed when the reader has finished: drain out and exit
 	cancel context.CancelFunc
 	log    *slog.Logger
+	// sampled keeps repeated warnings about what this connection sends out of the log.
+	sampled *logSampler
+
+	// Snapshots (the waiting room, a schedule, a help alert) that did not fit in out wait
+	// here, newest per kind, and go out once out is empty: a reader that falls behind on
+	// them gets the latest state late rather than being disconnected.
+	ovMu     sync.Mutex
+	overflow map[string]outMsg
+	ovKick   chan struct{} // cap 1: there is overflow to send
 
 	// guarded by hub.mu
 	hello   bool
@@ -117,6 +129,8 @@ func newHub(s *Server) *hub {
 		devices:    map[string]map[*client]struct{}{},
 		waiting:    map[string][]*waiter{},
 		calls:      map[string]*call{},
+		helpOn:     map[string]helpAlert{},
+		throttle:   newThrottle(s.cfg.DeviceLimits, s.clock),
 	}
 }
 
@@ -148,13 +162,16 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, p *principal) {
 	ctx, cancel := context.WithCancel(h.ctx)
 	defer cancel()
 	c := &client{
-		p:      p,
-		ws:     ws,
-		conn:   signalling.NewConn(ws),
-		out:    make(chan outMsg, sendQueueLen),
-		stop:   make(chan struct{}),
-		cancel: cancel,
-		calls:  map[string]*call{},
+		p:        p,
+		ws:       ws,
+		conn:     signalling.NewConn(ws),
+		out:      make(chan outMsg, sendQueueLen),
+		stop:     make(chan struct{}),
+		cancel:   cancel,
+		calls:    map[string]*call{},
+		sampled:  newLogSampler(h.s.clock, time.Minute, 5),
+		overflow: map[string]outMsg{},
+		ovKick:   make(chan struct{}, 1),
 	}
 	if p.device != nil {
 		c.role, c.id, c.clinic, c.name = signalling.RoleDevice, p.device.ID, p.device.ClinicID, p.device.Name
@@ -187,6 +204,17 @@ func (h *hub) readLoop(ctx context.Context, c *client) (websocket.StatusCode, st
 	refusals := 0
 	for {
 		env, body, err := c.conn.Recv(ctx)
+		if err == nil && c.role == signalling.RoleDevice {
+			// Paced before anything is stored or fanned out; the wait holds up only this
+			// device's own connection.
+			waited, werr := h.throttle.wait(ctx, c.id, env.Type)
+			if werr != nil {
+				return websocket.StatusGoingAway, "switchboard closing"
+			}
+			if waited {
+				h.s.metrics.deviceThrottled.WithLabelValues(string(env.Type)).Inc()
+			}
+		}
 		if err == nil {
 			err = h.handle(c, env, body)
 			if err == nil {
@@ -224,12 +252,29 @@ func (h *hub) writeLoop(ctx context.Context, c *client) {
 		}
 		return true
 	}
+	// flush sends the overflow once out is empty: every snapshot in out is older than the
+	// overflow's of the same kind.
+	flush := func() bool {
+		if len(c.out) > 0 {
+			return true
+		}
+		for _, m := range c.takeOverflow() {
+			if !write(m) {
+				return false
+			}
+		}
+		return true
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case m := <-c.out:
-			if !write(m) {
+			if !write(m) || !flush() {
+				return
+			}
+		case <-c.ovKick:
+			if !flush() {
 				return
 			}
 		case <-c.stop:
@@ -240,6 +285,7 @@ func (h *hub) writeLoop(ctx context.Context, c *client) {
 						return
 					}
 				default:
+					flush()
 					return
 				}
 			}
@@ -275,13 +321,65 @@ func (h *hub) pingLoop(ctx context.Context, c *client) {
 }
 
 // send queues a message for c without blocking. Must hold h.mu, or be the reader.
+//
+// A snapshot (see snapshotKind) never disconnects c: when out is full it waits in the
+// overflow, replacing an older one of its kind. Anything else that does not fit means c
+// has stopped reading, and it is disconnected.
 func (c *client) send(t signalling.Type, body any) {
+	m := outMsg{t, body}
+	kind := snapshotKind(t, body)
+	if kind != "" {
+		c.ovMu.Lock()
+		defer c.ovMu.Unlock()
+		if _, ok := c.overflow[kind]; ok {
+			c.overflow[kind] = m // keep the order: out must not overtake an older snapshot
+			return
+		}
+	}
 	select {
-	case c.out <- outMsg{t, body}:
+	case c.out <- m:
+		return
 	default:
+	}
+	if kind == "" {
 		c.log.Warn("send queue full, disconnecting slow client", "type", t)
 		c.cancel()
+		return
 	}
+	if len(c.overflow) == 0 {
+		c.log.Info("send queue full, keeping the latest state to send", "type", t)
+	}
+	c.overflow[kind] = m
+	select {
+	case c.ovKick <- struct{}{}:
+	default:
+	}
+}
+
+// takeOverflow empties and returns c's overflow.
+func (c *client) takeOverflow() []outMsg {
+	c.ovMu.Lock()
+	defer c.ovMu.Unlock()
+	ms := make([]outMsg, 0, len(c.overflow))
+	for k, m := range c.overflow {
+		ms = append(ms, m)
+		delete(c.overflow, k)
+	}
+	return ms
+}
+
+// snapshotKind names what a message is the whole current state of (only the latest of a
+// kind matters), or "" when it is not one.
+func snapshotKind(t signalling.Type, body any) string {
+	switch t {
+	case signalling.TypeQueue, signalling.TypeSchedule:
+		return string(t)
+	case signalling.TypeHelp:
+		if m, ok := body.(*signalling.Help); ok && m.DeviceID != "" {
+			return string(t) + "/" + m.DeviceID
+		}
+	}
+	return ""
 }
 
 func refuse(code string, seq uint64, format string, args ...any) error {
@@ -397,6 +495,13 @@ func (h *hub) hello(c *client, seq uint64, m *signalling.Hello) error {
 		addConn(h.clinicians, c.clinic, c)
 		c.send(signalling.TypeQueue, h.queueLocked(c.clinic))
 	}
+	if c.role == signalling.RoleClinician || c.clinicRoom {
+		for _, alert := range h.helpOn { // help asked for before this clinician came
+			if alert.clinic == c.clinic {
+				c.send(signalling.TypeHelp, alert.msg)
+			}
+		}
+	}
 	c.log.Info("hello", "agent", m.Agent)
 	return nil
 }
@@ -480,6 +585,9 @@ func (h *hub) arrive(c *client, seq uint64, id string) error {
 	if appointment.Status(a.Status).Final() {
 		return refuse(signalling.CodeUnknownAppointment, seq, "appointment %s is %s", id, a.Status)
 	}
+	if err := outsideJoinWindow(a, h.s.clock.Now()); err != "" {
+		return refuse(signalling.CodeConflict, seq, "%s", err)
+	}
 	if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
 		if w.call != nil {
 			return refuse(signalling.CodeConflict, seq, "appointment %s is already in a call", id)
@@ -555,14 +663,16 @@ func (h *hub) admit(c *client, seq uint64, id string) error {
 	if w.call != nil {
 		return refuse(signalling.CodeConflict, seq, "appointment %s has already been admitted", id)
 	}
-	if _, _, err := h.s.store.Apply(a.ID, h.event(appointment.Admit, actorOf(c))); err != nil {
+	admit := h.event(appointment.Admit, actorOf(c))
+	admit.CallID = store.NewID()
+	if _, _, err := h.s.store.Apply(a.ID, admit); err != nil {
 		if errors.Is(err, appointment.ErrIllegal) {
 			return refuse(signalling.CodeConflict, seq, "appointment %s: %v", id, err)
 		}
 		return err
 	}
 	now := h.s.clock.Now()
-	cl := &call{id: store.NewID(), appt: a.ID, clinic: a.ClinicID, offerer: c, answerer: w.c, admitted: now}
+	cl := &call{id: admit.CallID, appt: a.ID, clinic: a.ClinicID, offerer: c, answerer: w.c, admitted: now}
 	w.call = cl
 	h.calls[cl.id] = cl
 	c.calls[cl.id] = cl
@@ -831,8 +941,24 @@ func (h *hub) quality(c *client, seq uint64, m *signalling.Quality) error {
 	if a.DeviceID != c.id {
 		return refuse(signalling.CodeForbidden, seq, "appointment %s is not this device's", m.AppointmentID)
 	}
+	if a.Quality.Has(m.CallID) {
+		return refuse(signalling.CodeConflict, seq, "the figures of call %s are already kept: a call is reported once", m.CallID)
+	}
+	lasted, err := h.callLasted(a.ID, m.CallID)
+	if err != nil {
+		return err
+	}
+	if lasted < 0 {
+		return refuse(signalling.CodeNotInCall, seq, "appointment %s had no call %s", a.ID, m.CallID)
+	}
+	if limit := lasted + qualitySlack; time.Duration(m.Seconds*float64(time.Second)) > limit {
+		return refuse(signalling.CodeBadMessage, seq, "seconds %.0f is longer than call %s lasted (%.0f s)", m.Seconds, m.CallID, lasted.Seconds())
+	}
 	_, err = h.s.store.UpdateAppointment(a.ID, func(a *store.Appointment) error {
-		a.Quality = a.Quality.With(m.BitrateKbps, m.PacketLossPct, m.RTTMs, m.Seconds)
+		if a.Quality.Has(m.CallID) {
+			return nil
+		}
+		a.Quality = a.Quality.With(m.CallID, m.BitrateKbps, m.PacketLossPct, m.RTTMs, m.Seconds)
 		return nil
 	})
 	if err != nil {
@@ -840,6 +966,39 @@ func (h *hub) quality(c *client, seq uint64, m *signalling.Quality) error {
 	}
 	c.log.Info("call quality", "appointment", a.ID, "call", m.CallID, "bitrate_kbps", m.BitrateKbps, "packet_loss_pct", m.PacketLossPct)
 	return nil
+}
+
+// qualitySlack is how much longer than the switchboard saw a call last a booth may say
+// its media flowed (the two clocks start the call a round trip apart).
+const qualitySlack = 10 * time.Second
+
+// callLasted returns how long call id of appointment apptID has lasted by the
+// switchboard's records: from its admit to the event that ended it, or to now while it is
+// live. It is negative when the appointment's history has no such call. Must hold h.mu.
+func (h *hub) callLasted(apptID, id string) (time.Duration, error) {
+	recs, err := h.s.store.History(apptID)
+	if err != nil {
+		return 0, err
+	}
+	for i, r := range recs {
+		if r.Event != appointment.Admit || r.CallID != id || r.Refused != "" {
+			continue
+		}
+		admitted := r.Received
+		for _, after := range recs[i+1:] {
+			if after.Refused == "" && after.From == appointment.InCall && after.To != appointment.InCall {
+				return after.Received.Sub(admitted), nil
+			}
+		}
+		return h.s.clock.Since(admitted), nil
+	}
+	return -1, nil
+}
+
+// helpAlert is a help request that stands, as the clinic's clinicians were told of it.
+type helpAlert struct {
+	clinic string
+	msg    *signalling.Help
 }
 
 // help passes a booth's Help button on to its clinic's connected clinicians (and clinic-room
@@ -851,13 +1010,27 @@ func (h *hub) help(c *client, seq uint64, m *signalling.Help) error {
 		return err
 	}
 	alert := &signalling.Help{Requested: m.Requested, DeviceID: d.ID, DeviceName: d.Name}
-	told := 0
-	for cl := range h.clinicians[c.clinic] {
-		cl.send(signalling.TypeHelp, alert)
-		told++
-	}
+	told := len(h.clinicians[c.clinic])
 	if m.Requested && told == 0 {
 		return refuse(signalling.CodeConflict, seq, "nobody at the clinic is connected to be told")
+	}
+	_, standing := h.helpOn[c.id]
+	if standing == m.Requested {
+		// Pressed again (or cancelled again): the clinicians already know, and hear of it
+		// once. The booth still gets its proof that they were told.
+		c.send(signalling.TypeHelp, alert)
+		if ok, n := c.sampled.allow("help repeated"); ok {
+			c.log.Info("help repeated, not passed on", "requested", m.Requested, "suppressed", n)
+		}
+		return nil
+	}
+	if m.Requested {
+		h.helpOn[c.id] = helpAlert{clinic: c.clinic, msg: alert}
+	} else {
+		delete(h.helpOn, c.id)
+	}
+	for cl := range h.clinicians[c.clinic] {
+		cl.send(signalling.TypeHelp, alert)
 	}
 	c.send(signalling.TypeHelp, alert)
 	c.log.Info("help", "requested", m.Requested, "told", told)

@@ -3,6 +3,7 @@ package switchboard
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -495,16 +496,38 @@ func TestHubFailedCallReturnsPatientToWaitingRoom(t *testing.T) {
 }
 
 // A booth reports how each call went when it ends; the switchboard keeps running means on
-// the appointment for the commissioners' report. Only the appointment's own booth may.
+// the appointment for the commissioners' report. Only the appointment's own booth may, only
+// for a call the appointment had, once per call, and for no longer than the call lasted.
 func TestHubKeepsCallQuality(t *testing.T) {
 	e := newEnv(t)
 	doc, booth, callID := e.inCall()
+	e.clock.Advance(10 * time.Minute)
 	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 900, PacketLossPct: 2, RTTMs: 30, Seconds: 600})
-	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 700, PacketLossPct: 0, RTTMs: 10, Seconds: 300})
+	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 1, Seconds: 1})
+	booth.expectError(signalling.CodeConflict, 4) // the same call again
+
+	// The media failed; the patient is admitted again and the second call lasts 5 minutes.
+	booth.send(signalling.TypeEnd, &signalling.End{CallID: callID, Reason: signalling.EndFailed})
+	expect[signalling.End](doc, signalling.TypeEnd)
+	e.expectWaitingAgain(doc)
+	var second string
+	for second == "" {
+		if typ, body := booth.recv(); typ == signalling.TypeCall {
+			second = body.(*signalling.Call).CallID
+		}
+	}
+	expect[signalling.Schedule](booth, signalling.TypeSchedule) // in a call again
+	e.clock.Advance(5 * time.Minute)
+	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: second, BitrateKbps: 1, Seconds: 3600})
+	booth.expectError(signalling.CodeBadMessage, 6) // longer than the call
+	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: second, BitrateKbps: 700, PacketLossPct: 0, RTTMs: 10, Seconds: 300})
+	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: store.NewID(), BitrateKbps: 1, Seconds: 1})
+	booth.expectError(signalling.CodeNotInCall, 8) // no such call
 
 	intruder := e.hello(e.otherBoothTok, signalling.RoleDevice)
 	intruder.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 1, Seconds: 1})
 	intruder.expectError(signalling.CodeForbidden, 2)
+	expect[signalling.Queue](doc, signalling.TypeQueue) // in a call again
 	doc.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 1, Seconds: 1})
 	if m := expect[signalling.Error](doc, signalling.TypeError); m.Code != signalling.CodeForbidden {
 		t.Errorf("quality from a clinician: got %s, want %s", m.Code, signalling.CodeForbidden)
@@ -518,8 +541,8 @@ func TestHubKeepsCallQuality(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.CallQuality{Calls: 2, BitrateKbps: 800, PacketLossPct: 1, RTTMs: 20, Seconds: 900}
-	if a.Quality == nil || *a.Quality != want {
+	want := store.CallQuality{Calls: 2, BitrateKbps: 800, PacketLossPct: 1, RTTMs: 20, Seconds: 900, CallIDs: []string{callID, second}}
+	if a.Quality == nil || !reflect.DeepEqual(*a.Quality, want) {
 		t.Errorf("quality: got %+v, want %+v", a.Quality, want)
 	}
 }

@@ -25,6 +25,18 @@ const maxJoinWindow = 2 * time.Hour
 // maxClockSkew bounds how far in the future a booth's event time is believed.
 const maxClockSkew = time.Minute
 
+// outsideJoinWindow says why a patient may not arrive for a at t, or "" when they may: from
+// the earliest a booth's join window can open (maxJoinWindow before the start) until the
+// appointment's end, when a late patient can still be seen.
+func outsideJoinWindow(a store.Appointment, t time.Time) string {
+	open, shut := a.Start.Add(-maxJoinWindow), a.End
+	if !t.Before(open) && t.Before(shut) {
+		return ""
+	}
+	return fmt.Sprintf("appointment %s can be joined from %s until %s (UTC), not at %s",
+		a.ID, open.UTC().Format("2006-01-02 15:04"), shut.UTC().Format("2006-01-02 15:04"), t.UTC().Format("2006-01-02 15:04"))
+}
+
 // deviceEvent applies one event from a booth's outbox, at most once per key, and always
 // acknowledges it so the booth can forget it: applied, a duplicate, or refused for good
 // (no longer legal, or not this booth's appointment). Must hold h.mu.
@@ -37,21 +49,47 @@ func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
 		// The same answer for "no such appointment" and "not yours", so IDs cannot be probed.
 		ack.Refused = fmt.Sprintf("appointment %s is not this device's", m.AppointmentID)
 		h.s.metrics.deviceEvents.WithLabelValues("refused").Inc()
-		c.log.Warn("event for an appointment that is not this device's", "appointment", m.AppointmentID, "key", m.Key)
+		if ok, n := c.sampled.allow("event not this device's"); ok {
+			c.log.Warn("event for an appointment that is not this device's", "appointment", m.AppointmentID, "key", m.Key, "suppressed", n)
+		}
 		c.send(signalling.TypeEventAck, ack)
 		return nil
 	case err != nil:
 		return err
+	}
+	lim := h.s.cfg.DeviceLimits
+	// unkept acknowledges an event as refused without keeping it: the appointment already
+	// holds as much from this booth as it may.
+	unkept := func(why string) error {
+		h.s.metrics.deviceEvents.WithLabelValues("refused").Inc()
+		ack.Status, ack.Refused = a.Status, why
+		if ok, n := c.sampled.allow("event not kept"); ok {
+			c.log.Warn("booth event refused and not kept", "appointment", a.ID, "event", m.Event, "why", why, "suppressed", n)
+		}
+		c.send(signalling.TypeEventAck, ack)
+		return nil
+	}
+	if a.BoothEvents >= lim.BoothEventsPerAppointment {
+		return unkept(fmt.Sprintf("appointment %s already holds %d events from its booth, the most kept", a.ID, a.BoothEvents))
 	}
 	at := m.At
 	if at.After(now.Add(maxClockSkew)) {
 		at = now // a booth whose clock runs ahead does not get to queue-jump
 	}
 	in := store.EventInput{Key: m.Key, Event: deviceEvents[m.Event], Actor: actorOf(c), At: at, Received: now}
+	if in.Event == appointment.Arrive || in.Event == appointment.OpenWindow {
+		if why := outsideJoinWindow(a, at); why != "" {
+			return unkept(why)
+		}
+	}
 	chain := []store.EventInput{in}
 	_, w := h.findWaiter(a.ClinicID, a.ID)
 	if in.Event == appointment.Arrive && w == nil {
 		chain = h.arriveChain(a, in)
+	}
+	if a.RefusedEvents >= lim.RefusedEventsPerAppointment && !legal(a, chain) && !legal(a, chain[len(chain)-1:]) {
+		_, err := appointment.Next(appointment.Status(a.Status), in.Event, in.Actor.Kind)
+		return unkept(fmt.Sprintf("%v (appointment %s already holds %d refused events, the most kept)", err, a.ID, a.RefusedEvents))
 	}
 	got, _, err := h.s.store.Apply(a.ID, chain...)
 	if errors.Is(err, appointment.ErrIllegal) && len(chain) > 1 {
@@ -67,7 +105,9 @@ func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
 	case errors.Is(err, appointment.ErrIllegal):
 		h.s.metrics.deviceEvents.WithLabelValues("refused").Inc()
 		ack.Status, ack.Refused = got.Status, err.Error()
-		c.log.Info("booth event no longer applies", "appointment", a.ID, "event", m.Event, "key", m.Key, "why", err)
+		if ok, n := c.sampled.allow("event refused"); ok {
+			c.log.Info("booth event no longer applies", "appointment", a.ID, "event", m.Event, "key", m.Key, "why", err, "suppressed", n)
+		}
 		if in.Event == appointment.Arrive && w != nil && w.call == nil && w.c != c {
 			w.c = c // the booth reconnected while waiting: the new connection takes the place
 		}
@@ -95,6 +135,19 @@ func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
 	}
 	c.send(signalling.TypeEventAck, ack)
 	return nil
+}
+
+// legal reports whether the chain of events would apply to a, by the life cycle alone.
+func legal(a store.Appointment, chain []store.EventInput) bool {
+	s := appointment.Status(a.Status)
+	for _, in := range chain {
+		next, err := appointment.Next(s, in.Event, in.Actor.Kind)
+		if err != nil {
+			return false
+		}
+		s = next
+	}
+	return true
 }
 
 // earlier returns the earlier time.

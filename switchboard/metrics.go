@@ -15,6 +15,8 @@ type metrics struct {
 	httpRequests  *prometheus.CounterVec // route, status
 	httpSeconds   *prometheus.HistogramVec
 	deviceEvents  *prometheus.CounterVec // result
+	// deviceThrottled counts device messages that waited for their rate, by type.
+	deviceThrottled *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -45,9 +47,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: prometheus.DefBuckets}, []string{"route"}),
 		deviceEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "device_events_total", Help: "Booth outbox events received, by result (applied, duplicate, refused)."}, []string{"result"}),
+		deviceThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "device_messages_throttled_total", Help: "Device signalling messages held back to their rate limit, by type."}, []string{"type"}),
 	}
 	for _, c := range []prometheus.Collector{m.callsStarted, m.callsEnded, m.callsActive, m.waitSeconds,
-		m.answerSeconds, m.waitingRoom, m.connections, m.sigErrors, m.httpRequests, m.httpSeconds, m.deviceEvents} {
+		m.answerSeconds, m.waitingRoom, m.connections, m.sigErrors, m.httpRequests, m.httpSeconds, m.deviceEvents, m.deviceThrottled} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

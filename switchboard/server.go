@@ -44,6 +44,9 @@ type Config struct {
 	PingInterval time.Duration
 	// BcryptCost is the cost for new password hashes; 0 means bcrypt.DefaultCost.
 	BcryptCost int
+	// DeviceLimits bound what one device can make the switchboard store, log and fan out;
+	// the zero value is DefaultDeviceLimits.
+	DeviceLimits DeviceLimits
 }
 
 // Deps are the switchboard's collaborators.
@@ -93,6 +96,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.PingInterval == 0 {
 		cfg.PingInterval = 15 * time.Second
 	}
+	cfg.DeviceLimits = cfg.DeviceLimits.withDefaults()
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = bcrypt.DefaultCost
 	}

@@ -353,9 +353,9 @@ func TestBuildUsesReportedQuality(t *testing.T) {
 	st, c := newFixture(t)
 	as, _ := st.AppointmentsByDevice("devB", day0, day0.AddDate(0, 0, 5))
 	for i, q := range []*store.CallQuality{
-		new(store.CallQuality).With(900, 2, 20, 600).With(700, 0, 10, 300), // two calls: means 800 and 1
-		{Calls: 1, BitrateKbps: 9999, PacketLossPct: 50},                   // as[1] was a DNA: ignored
-		new(store.CallQuality).With(600, 3, 0, 60),
+		new(store.CallQuality).With("c1", 900, 2, 20, 600).With("c2", 700, 0, 10, 300), // two calls: means 800 and 1
+		{Calls: 1, BitrateKbps: 9999, PacketLossPct: 50},                               // as[1] was a DNA: ignored
+		new(store.CallQuality).With("c3", 600, 3, 0, 60),
 	} {
 		if _, err := st.UpdateAppointment(as[i].ID, func(a *store.Appointment) error { a.Quality = q; return nil }); err != nil {
 			t.Fatal(err)

@@ -19,8 +19,9 @@ import (
 //
 // Version 2 added external IDs (imports). Version 3 added the appointment history, the
 // applied event keys and the device push queue (the statuses window_open, no_show and
-// telephone need no layout change).
-const SchemaVersion = 3
+// telephone need no layout change). Version 4 counts each appointment's booth events
+// (Appointment.BoothEvents, RefusedEvents) from the history it already holds.
+const SchemaVersion = 4
 
 var (
 	bktMeta          = []byte("meta")
@@ -61,6 +62,50 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	3: migrateBoothEventCounts,
+}
+
+// migrateBoothEventCounts sets each appointment's BoothEvents and RefusedEvents from its
+// history.
+func migrateBoothEventCounts(tx *bolt.Tx) error {
+	type counts struct{ booth, refused int }
+	byID := map[string]*counts{}
+	err := tx.Bucket(bktHistory).ForEach(func(k, v []byte) error {
+		var r appointment.Record
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode history record %x: %w", k, err)
+		}
+		if r.Key == "" {
+			return nil
+		}
+		c := byID[r.AppointmentID]
+		if c == nil {
+			c = &counts{}
+			byID[r.AppointmentID] = c
+		}
+		c.booth++
+		if r.Refused != "" {
+			c.refused++
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b := tx.Bucket(bktAppointments)
+	for id, c := range byID {
+		var a Appointment
+		if err := getJSON(b, id, &a, "appointment"); errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		a.BoothEvents, a.RefusedEvents = c.booth, c.refused
+		if err := putJSON(b, id, &a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Bolt is a Store in a bbolt file. Every write is one fsync'd transaction.
@@ -591,7 +636,10 @@ func (s *Bolt) Apply(id string, evs ...EventInput) (Appointment, []appointment.R
 			illegal = err
 			r := refusedRecord(&a, evs[0], err)
 			recs = []appointment.Record{r}
-			return putRecord(tx, &r)
+			if err := putRecord(tx, &r); err != nil {
+				return err
+			}
+			return putJSON(b, id, &a)
 		}
 		for i := range recs {
 			if err := putRecord(tx, &recs[i]); err != nil {
@@ -624,6 +672,31 @@ func (s *Bolt) History(id string) ([]appointment.Record, error) {
 		return nil
 	})
 	return out, err
+}
+
+func (s *Bolt) HistoryPage(id string, offset, limit int) ([]appointment.Record, int, error) {
+	out := []appointment.Record{}
+	total := 0
+	prefix := append([]byte(id), 0)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bktAppointments).Get([]byte(id)) == nil {
+			return fmt.Errorf("appointment %s: %w", id, ErrNotFound)
+		}
+		c := tx.Bucket(bktHistory).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			total++
+			if total <= offset || len(out) >= limit {
+				continue // counted, not decoded
+			}
+			var r appointment.Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode history of %s: %w", id, err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, total, err
 }
 
 func (s *Bolt) PruneEventKeys(before time.Time) (int, error) {

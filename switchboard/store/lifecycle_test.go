@@ -140,6 +140,73 @@ func TestStoresLifecycle(t *testing.T) {
 					t.Errorf("k2 after prune: got %v, want ErrDuplicate", err)
 				}
 			})
+			t.Run("booth events counted with their records", func(t *testing.T) {
+				s := open(t)
+				a := newAppt(t, s)
+				// Two booth events applied, one switchboard event, one booth event refused.
+				if _, _, err := s.Apply(a.ID, ev(appointment.OpenWindow, dev, 0, "c1"), ev(appointment.Arrive, dev, 1, "c2")); err != nil {
+					t.Fatal(err)
+				}
+				admit := ev(appointment.Admit, doc, 2, "")
+				admit.CallID = "call-1"
+				if _, _, err := s.Apply(a.ID, admit); err != nil {
+					t.Fatal(err)
+				}
+				got, recs, err := s.Apply(a.ID, ev(appointment.Arrive, dev, 3, "c3"))
+				if !errors.Is(err, appointment.ErrIllegal) || len(recs) != 1 {
+					t.Fatalf("arrive in a call: got %+v, %v, want one refused record", recs, err)
+				}
+				if got.BoothEvents != 3 || got.RefusedEvents != 1 {
+					t.Errorf("returned counts: got %d booth, %d refused, want 3 and 1", got.BoothEvents, got.RefusedEvents)
+				}
+				stored, _ := s.Appointment(a.ID)
+				if stored.BoothEvents != 3 || stored.RefusedEvents != 1 || stored.Status != StatusInCall {
+					t.Errorf("stored: got %d booth, %d refused, %s, want 3, 1, in_call", stored.BoothEvents, stored.RefusedEvents, stored.Status)
+				}
+				// A refused chain counts nothing.
+				if _, _, err := s.Apply(a.ID, ev(appointment.OpenWindow, dev, 4, "c4"), ev(appointment.Leave, dev, 4, "c5")); !errors.Is(err, appointment.ErrIllegal) {
+					t.Fatalf("chain: got %v, want ErrIllegal", err)
+				}
+				if again, _ := s.Appointment(a.ID); again.BoothEvents != 3 {
+					t.Errorf("after a refused chain: got %d booth events, want 3", again.BoothEvents)
+				}
+				h, _ := s.History(a.ID)
+				if len(h) != 4 || h[2].CallID != "call-1" {
+					t.Errorf("history: got %+v, want 4 records and the admit's call ID", h)
+				}
+			})
+			t.Run("history in pages", func(t *testing.T) {
+				s := open(t)
+				a := newAppt(t, s)
+				if _, _, err := s.Apply(a.ID, ev(appointment.OpenWindow, dev, 0, "")); err != nil {
+					t.Fatal(err)
+				}
+				for i := range 6 {
+					e := appointment.Arrive
+					if i%2 == 1 {
+						e = appointment.Leave
+					}
+					if _, _, err := s.Apply(a.ID, ev(e, dev, i+1, fmt.Sprintf("p%d", i))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				all, _ := s.History(a.ID)
+				for _, c := range []struct{ offset, limit, want int }{{0, 3, 3}, {3, 3, 3}, {6, 3, 1}, {7, 3, 0}, {100, 3, 0}, {2, 0, 0}} {
+					page, total, err := s.HistoryPage(a.ID, c.offset, c.limit)
+					if err != nil || total != 7 || len(page) != c.want {
+						t.Errorf("offset %d limit %d: got %d records of %d, %v, want %d of 7", c.offset, c.limit, len(page), total, err, c.want)
+						continue
+					}
+					for i, r := range page {
+						if r != all[c.offset+i] {
+							t.Errorf("offset %d: record %d is %+v, want %+v", c.offset, i, r, all[c.offset+i])
+						}
+					}
+				}
+				if _, _, err := s.HistoryPage("nope", 0, 10); !errors.Is(err, ErrNotFound) {
+					t.Errorf("unknown appointment: got %v, want ErrNotFound", err)
+				}
+			})
 			t.Run("push queue", func(t *testing.T) {
 				s := open(t)
 				d := Device{Name: "b", ClinicID: "c1", Role: RoleBooth}
@@ -215,12 +282,56 @@ func TestBoltMigratesVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(); err != nil || v != SchemaVersion || SchemaVersion != 3 {
+	if v, err := s.SchemaVersion(); err != nil || v != SchemaVersion || SchemaVersion != 4 {
 		t.Errorf("schema version: got %d, %v, want %d", v, err, SchemaVersion)
 	}
 	got, _, err := s.Apply("a1", EventInput{Event: appointment.Admit, Actor: appointment.Actor{Kind: appointment.ActorClinician}, At: time.Unix(1500, 0)})
 	if err != nil || got.Status != StatusInCall || got.Patient != "P" {
 		t.Errorf("apply after migration: got %+v, %v, want in_call with the old data", got, err)
+	}
+}
+
+// A version 3 file gets its appointments' booth-event counts from the history it holds.
+func TestBoltMigratesVersion3Counts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "switchboard.db")
+	s, err := OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1000, 0).UTC()
+	a := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: StatusScheduled}
+	if err := s.CreateAppointment(&a); err != nil {
+		t.Fatal(err)
+	}
+	dev := appointment.Actor{Kind: appointment.ActorDevice, ID: "d1"}
+	s.Apply(a.ID, EventInput{Key: "k1", Event: appointment.OpenWindow, Actor: dev, At: t0})                                      //nolint:errcheck
+	s.Apply(a.ID, EventInput{Key: "k2", Event: appointment.Leave, Actor: dev, At: t0})                                           //nolint:errcheck // refused
+	s.Apply(a.ID, EventInput{Event: appointment.MarkNoShow, Actor: appointment.Actor{Kind: appointment.ActorClinician}, At: t0}) //nolint:errcheck
+	// Make it a version 3 file again: no counts, the old version number.
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		var old Appointment
+		if err := getJSON(tx.Bucket(bktAppointments), a.ID, &old, "appointment"); err != nil {
+			return err
+		}
+		old.BoothEvents, old.RefusedEvents = 0, 0
+		if err := putJSON(tx.Bucket(bktAppointments), a.ID, &old); err != nil {
+			return err
+		}
+		return tx.Bucket(bktMeta).Put(keySchemaVersion, []byte("3"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Appointment(a.ID)
+	if err != nil || got.BoothEvents != 2 || got.RefusedEvents != 1 || got.Status != StatusNoShow {
+		t.Errorf("after migration: got %d booth, %d refused, %s, %v, want 2, 1, no_show", got.BoothEvents, got.RefusedEvents, got.Status, err)
 	}
 }
 

@@ -368,6 +368,7 @@ func (m *Memory) Apply(id string, evs ...EventInput) (Appointment, []appointment
 		a = m.appointments[id]
 		r := refusedRecord(&a, evs[0], err)
 		m.putRecord(r)
+		m.appointments[id] = a
 		return a, []appointment.Record{r}, err
 	}
 	for _, r := range recs {
@@ -392,6 +393,18 @@ func (m *Memory) History(id string) ([]appointment.Record, error) {
 		return nil, fmt.Errorf("appointment %s: %w", id, ErrNotFound)
 	}
 	return append([]appointment.Record{}, m.history[id]...), nil
+}
+
+func (m *Memory) HistoryPage(id string, offset, limit int) ([]appointment.Record, int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.appointments[id]; !ok {
+		return nil, 0, fmt.Errorf("appointment %s: %w", id, ErrNotFound)
+	}
+	h := m.history[id]
+	lo := min(max(offset, 0), len(h))
+	hi := min(lo+max(limit, 0), len(h))
+	return append([]appointment.Record{}, h[lo:hi]...), len(h), nil
 }
 
 func (m *Memory) PruneEventKeys(before time.Time) (int, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -109,6 +110,9 @@ type EventInput struct {
 	Actor    appointment.Actor
 	At       time.Time // when it happened, by the actor's clock
 	Received time.Time // when the switchboard learnt of it
+	// CallID names the call an admit started, so that what is later said about the call
+	// (its quality figures) can be checked against a call that really happened.
+	CallID string
 }
 
 // Appointment is a booked consultation between a clinic and a patient at a device.
@@ -129,6 +133,12 @@ type Appointment struct {
 	Service string `json:"service,omitempty"`
 	// Quality is how its calls went, as the booth measured them; nil until a call ended.
 	Quality *CallQuality `json:"quality,omitempty"`
+	// BoothEvents counts the booth's outbox events kept in the history (applied or
+	// refused), and RefusedEvents the refused ones among them. Apply keeps them in the
+	// same transaction as the records, so the switchboard can bound what one device may
+	// write about one appointment.
+	BoothEvents   int `json:"booth_events,omitempty"`
+	RefusedEvents int `json:"refused_events,omitempty"`
 }
 
 // CallQuality is running means over an appointment's calls (a reconnect makes a second).
@@ -138,14 +148,22 @@ type CallQuality struct {
 	PacketLossPct float64 `json:"packet_loss_pct"`
 	RTTMs         float64 `json:"rtt_ms"`
 	Seconds       float64 `json:"seconds"` // total, not a mean
+	// CallIDs are the calls whose figures are folded in, so that each call counts once.
+	CallIDs []string `json:"call_ids,omitempty"`
 }
 
-// With returns q with one more call folded into the means. q may be nil.
-func (q *CallQuality) With(bitrateKbps, lossPct, rttMs, seconds float64) *CallQuality {
+// Has reports whether the figures of call id are already folded in. q may be nil.
+func (q *CallQuality) Has(id string) bool {
+	return q != nil && slices.Contains(q.CallIDs, id)
+}
+
+// With returns q with one more call, id, folded into the means. q may be nil.
+func (q *CallQuality) With(id string, bitrateKbps, lossPct, rttMs, seconds float64) *CallQuality {
 	var n CallQuality
 	if q != nil {
 		n = *q
 	}
+	n.CallIDs = append(slices.Clip(n.CallIDs), id)
 	n.Calls++
 	k := float64(n.Calls)
 	n.BitrateKbps += (bitrateKbps - n.BitrateKbps) / k
@@ -199,6 +217,9 @@ type Store interface {
 	Apply(id string, evs ...EventInput) (Appointment, []appointment.Record, error)
 	// History returns an appointment's records, oldest first.
 	History(id string) ([]appointment.Record, error)
+	// HistoryPage returns at most limit of an appointment's records, oldest first,
+	// skipping the first offset, and how many records it has in all.
+	HistoryPage(id string, offset, limit int) (recs []appointment.Record, total int, err error)
 	// PruneEventKeys forgets idempotency keys applied before t (a booth retries an
 	// unacknowledged event within minutes, not weeks).
 	PruneEventKeys(before time.Time) (int, error)
@@ -268,8 +289,11 @@ func applyEvents(a *Appointment, evs []EventInput) ([]appointment.Record, error)
 			return recs, fmt.Errorf("appointment %s: %w", a.ID, err)
 		}
 		recs = append(recs, appointment.Record{Key: in.Key, AppointmentID: a.ID, Event: in.Event, From: from, To: to,
-			Actor: in.Actor, At: in.At.UTC(), Received: in.Received.UTC()})
+			Actor: in.Actor, At: in.At.UTC(), Received: in.Received.UTC(), CallID: in.CallID})
 		a.Status = string(to)
+		if in.Key != "" {
+			a.BoothEvents++
+		}
 		if !in.Received.IsZero() {
 			a.UpdatedAt = in.Received.UTC()
 		} else {
@@ -279,8 +303,11 @@ func applyEvents(a *Appointment, evs []EventInput) ([]appointment.Record, error)
 	return recs, nil
 }
 
-// refusedRecord is the history entry of a keyed event that was no longer legal.
+// refusedRecord is the history entry of a keyed event that was no longer legal. It counts
+// the record on a, which the caller writes back.
 func refusedRecord(a *Appointment, in EventInput, err error) appointment.Record {
+	a.BoothEvents++
+	a.RefusedEvents++
 	s := appointment.Status(a.Status)
 	return appointment.Record{Key: in.Key, AppointmentID: a.ID, Event: in.Event, From: s, To: s,
 		Actor: in.Actor, At: in.At.UTC(), Received: in.Received.UTC(), Refused: err.Error()}
