@@ -212,7 +212,7 @@ type Booth struct {
 	current   string          // appointment whose window is open
 	waiting   string          // appointment arrived for
 	arrivedAt time.Time       // first arrive for waiting
-	left      map[string]bool // appointments the patient left with End: no auto re-arrive
+	left      map[string]bool // appointments with an End press in force (kept in the store too): no auto re-arrive
 	done      map[string]bool // appointments whose call ended (also marked in the store)
 	call      *callCtl
 	calls     int
@@ -336,6 +336,16 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 	}
 	if evs, err := b.store.Outbox(0, 0); err == nil {
 		b.outboxN = len(evs)
+	}
+	// What End decided before a restart (a power cut) still holds.
+	if appts, err := b.store.Upcoming(b.clock.Now()); err != nil {
+		b.log.Error("read End presses; the booth may join appointments the patient ended", "err", err)
+	} else {
+		for _, a := range appts {
+			if a.EndPress != NoEndPress {
+				b.left[a.ID] = true
+			}
+		}
 	}
 	b.snap = Snapshot{State: Idle, Offline: true, JoinMode: b.joinMode, Role: cfg.Role, Outbox: b.outboxN}
 	b.metrics.setState(Idle)
@@ -722,6 +732,32 @@ func (b *Booth) record(ctx context.Context, id string, ev appointment.Event) boo
 	return true
 }
 
+// decide keeps an End press (or, with NoEndPress, Join undoing it) for appointment id,
+// durably and in one transaction with ev when there is one, before the screen can show
+// it. It reports whether ev was recorded, as record does.
+func (b *Booth) decide(ctx context.Context, id string, end EndPress, ev appointment.Event) bool {
+	if end == NoEndPress {
+		delete(b.left, id)
+	} else {
+		b.left[id] = true // holds until a restart even if the store fails
+	}
+	e, recorded, err := b.store.Decide(id, end, ev, b.clock.Now())
+	switch {
+	case err != nil:
+		b.log.Error("keep End press", "appointment", id, "end_press", end, "event", ev, "err", err)
+		return false
+	case !recorded:
+		if ev != "" {
+			b.log.Debug("event not recorded: the booth's view of the appointment does not allow it", "appointment", id, "event", ev)
+		}
+		return false
+	}
+	b.outboxN++
+	b.log.Info("event recorded", "appointment", id, "event", ev, "key", e.Key)
+	b.flushOutbox(ctx)
+	return true
+}
+
 // flushOutbox sends recorded events in order, keeping at most outboxWindow of them
 // unacknowledged, while the link is up.
 func (b *Booth) flushOutbox(ctx context.Context) {
@@ -797,11 +833,10 @@ collect:
 
 func (b *Booth) arrive(ctx context.Context, id string) {
 	b.waiting, b.arrivedAt, b.state = id, b.clock.Now(), Waiting
-	delete(b.left, id)
 	if a, err := b.store.Get(id); err == nil && localOf(a) == appointment.Scheduled {
 		b.record(ctx, id, appointment.OpenWindow)
 	}
-	if b.record(ctx, id, appointment.Arrive) {
+	if b.decide(ctx, id, NoEndPress, appointment.Arrive) {
 		b.log.Info("arrived in the waiting room", "appointment", id, "offline", b.offline)
 		return
 	}
@@ -870,21 +905,21 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 			// Recorded, so the switchboard learns of it even if the link is down now. If
 			// the booth's record does not allow it, say it live (offline there is nothing
 			// to tell: the switchboard took us out of the room when the link dropped).
-			if !b.record(ctx, b.waiting, appointment.Leave) {
+			// The End press is kept with it: a restart must not put the booth back.
+			if !b.decide(ctx, b.waiting, EndLeft, appointment.Leave) {
 				if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil && !errors.Is(err, errOffline) {
 					b.log.Warn("send leave", "appointment", b.waiting, "err", err)
 				}
 			}
 			b.log.Info("left the waiting room", "appointment", b.waiting)
-			b.left[b.waiting] = true
 			b.waiting = ""
 			handled = true
 		case ev.Kind == button.LongPress && b.current != "" && !b.left[b.current]:
 			// Holding End in a join window cancels the automatic join: staff whose
 			// resident is not ready stop the booth going into the waiting room by itself.
 			// Join still joins. A short press here means nothing, so a knock does not
-			// cancel anything.
-			b.left[b.current] = true
+			// cancel anything. Kept in the store, so a restart does not undo it.
+			b.decide(ctx, b.current, EndHeld, "")
 			b.tooEarly = false
 			b.log.Info("automatic join cancelled (End held)", "appointment", b.current)
 			handled = true

@@ -19,14 +19,17 @@ import (
 // crashChildEnv names the state directory when the test binary runs as crashChild.
 const crashChildEnv = "CAREBOOTH_OUTBOX_CRASH_CHILD"
 
-// TestMain lets the test binary be the child of TestOutboxSurvivesSIGKILL.
+// TestMain lets the test binary be the child of TestOutboxSurvivesSIGKILL,
+// TestEndPressIsAtomicAcrossSIGKILL and TestEndPressSurvivesSIGKILL.
 func TestMain(m *testing.M) {
-	if dir := os.Getenv(crashChildEnv); dir != "" {
-		if err := crashChild(dir); err != nil {
-			fmt.Fprintln(os.Stderr, "crash child:", err)
-			os.Exit(2)
+	for env, child := range map[string]func(string) error{crashChildEnv: crashChild, decideChildEnv: decideChild, endChildEnv: endChild} {
+		if arg := os.Getenv(env); arg != "" {
+			if err := child(arg); err != nil {
+				fmt.Fprintln(os.Stderr, "crash child:", err)
+				os.Exit(2)
+			}
+			os.Exit(0)
 		}
-		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

@@ -22,7 +22,11 @@
 // when the link is up, replays the outbox in order (at most 32 unacknowledged) when it
 // returns, and forgets an event once the switchboard acknowledges it. Offline the booth
 // keeps working from its cached schedule: windows open, Join and End work, and nothing is
-// lost across power cuts. Snapshot.NextWindowAt and TooEarly tell a patient who pressed
+// lost across power cuts. What End decides outside a call (the patient left the waiting
+// room, or held End to cancel the automatic join) is kept with the appointment
+// (Appointment.EndPress, written by Store.Decide in the transaction of the leave it
+// records) before the screen shows it, so a restart never puts the booth back in a waiting
+// room the patient left; Join undoes it. Snapshot.NextWindowAt and TooEarly tell a patient who pressed
 // Join too early when the window opens; settings the switchboard pushes (the join mode)
 // are stored and acknowledged.
 //

@@ -33,7 +33,24 @@ type Appointment struct {
 	// have led to. It follows the switchboard's Status whenever the booth has no
 	// undelivered events for the appointment.
 	Local appointment.Status `json:"local,omitempty"`
+	// EndPress is what the patient's End outside a call decided about the appointment:
+	// the booth does not join it by itself (Join still joins). Kept across power cuts, so
+	// a restart never puts the next person in front of the last patient's clinician.
+	EndPress EndPress `json:"end_press,omitempty"`
 }
+
+// EndPress is a decision the patient made with End outside a call.
+type EndPress string
+
+// End presses. The string values are stored in booth.db; never change them.
+const (
+	// NoEndPress: none in force (never pressed, or Join pressed since).
+	NoEndPress EndPress = ""
+	// EndLeft: End pressed in the waiting room; the patient left it.
+	EndLeft EndPress = "left"
+	// EndHeld: End held in the join window; the automatic join is cancelled.
+	EndHeld EndPress = "held"
+)
 
 // OutboxEvent is one appointment event the booth recorded, waiting for the switchboard
 // to acknowledge it.
@@ -71,6 +88,11 @@ type Store interface {
 	// Local status, in one transaction; an event the life cycle does not allow from
 	// Local is refused (appointment.ErrIllegal) and nothing is written.
 	Record(id string, ev appointment.Event, at time.Time) (OutboxEvent, error)
+	// Decide keeps an End press (or NoEndPress, once Join undoes it) with the appointment
+	// and, when ev is not empty, records ev as Record does, in one transaction: a power
+	// cut keeps both or neither. It reports whether ev was recorded: one the life cycle
+	// does not allow from Local is not, and the End press is kept all the same.
+	Decide(id string, end EndPress, ev appointment.Event, at time.Time) (OutboxEvent, bool, error)
 	// Outbox returns up to limit undelivered events with a Seq above after, oldest first
 	// (limit <= 0: all of them).
 	Outbox(after uint64, limit int) ([]OutboxEvent, error)
@@ -162,10 +184,10 @@ func (m *MemStore) ReplaceSchedule(appts []signalling.Appointment) error {
 	return nil
 }
 
-// merge is the stored appointment after a schedule brings a: Done kept, Local following
-// the switchboard unless the booth has undelivered events for it.
+// merge is the stored appointment after a schedule brings a: Done and EndPress kept, Local
+// following the switchboard unless the booth has undelivered events for it.
 func merge(old Appointment, a signalling.Appointment, pending bool) Appointment {
-	n := Appointment{Appointment: a, Done: old.Done, Local: serverStatus(a.Status)}
+	n := Appointment{Appointment: a, Done: old.Done, EndPress: old.EndPress, Local: serverStatus(a.Status)}
 	if pending && old.Local != "" {
 		n.Local = old.Local
 	}
@@ -214,16 +236,45 @@ func (m *MemStore) Record(id string, ev appointment.Event, at time.Time) (Outbox
 	if !ok {
 		return OutboxEvent{}, fmt.Errorf("appointment %q: %w", id, ErrNotFound)
 	}
-	to, err := appointment.Next(localOf(a), ev, appointment.ActorDevice)
+	e, err := m.record(&a, ev, at)
 	if err != nil {
-		return OutboxEvent{}, fmt.Errorf("appointment %s: %w", id, err)
+		return OutboxEvent{}, err
+	}
+	m.appts[id] = a
+	return e, nil
+}
+
+// record moves a's Local by ev and appends ev to the outbox; the caller stores a. Must
+// hold m.mu.
+func (m *MemStore) record(a *Appointment, ev appointment.Event, at time.Time) (OutboxEvent, error) {
+	to, err := appointment.Next(localOf(*a), ev, appointment.ActorDevice)
+	if err != nil {
+		return OutboxEvent{}, fmt.Errorf("appointment %s: %w", a.ID, err)
 	}
 	m.seq++
-	e := OutboxEvent{Seq: m.seq, Key: eventKey(m.id, m.seq), AppointmentID: id, Event: ev, At: at.UTC()}
+	e := OutboxEvent{Seq: m.seq, Key: eventKey(m.id, m.seq), AppointmentID: a.ID, Event: ev, At: at.UTC()}
 	a.Local = to
-	m.appts[id] = a
 	m.outbox = append(m.outbox, e)
 	return e, nil
+}
+
+func (m *MemStore) Decide(id string, end EndPress, ev appointment.Event, at time.Time) (OutboxEvent, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.appts[id]
+	if !ok {
+		return OutboxEvent{}, false, fmt.Errorf("appointment %q: %w", id, ErrNotFound)
+	}
+	a.EndPress = end
+	var e OutboxEvent
+	var err error
+	if ev != "" {
+		if e, err = m.record(&a, ev, at); err != nil && !errors.Is(err, appointment.ErrIllegal) {
+			return OutboxEvent{}, false, err
+		}
+	}
+	m.appts[id] = a
+	return e, ev != "" && err == nil, nil
 }
 
 func localOf(a Appointment) appointment.Status {
@@ -283,11 +334,12 @@ func (m *MemStore) SaveSettings(s Settings) error {
 
 // BoltStore is the Store boothd uses: a bbolt file under the state directory.
 //
-// Layout, schema version 2: bucket "meta" holds "schema_version" (uint32, big-endian),
+// Layout, schema version 3: bucket "meta" holds "schema_version" (uint32, big-endian),
 // "store_id" (the prefix of idempotency keys) and "settings" (JSON); bucket
-// "appointments" maps appointment ID to the JSON of an Appointment; bucket "outbox" maps
-// a big-endian sequence from NextSequence to the JSON of an OutboxEvent. Version 1 had
-// no outbox, store ID or settings.
+// "appointments" maps appointment ID to the JSON of an apptRecord; bucket "outbox" maps
+// a big-endian sequence from NextSequence to the JSON of an OutboxEvent. Version 2 kept
+// the JSON of an Appointment (the protocol's, with Done and Local) and no End presses;
+// version 1 had no outbox, store ID or settings.
 type BoltStore struct {
 	db         *bolt.DB
 	id         string
@@ -296,7 +348,7 @@ type BoltStore struct {
 
 var _ Store = (*BoltStore)(nil)
 
-const boltSchemaVersion = 2
+const boltSchemaVersion = 3
 
 var (
 	bucketMeta   = []byte("meta")
@@ -320,6 +372,7 @@ var boltMigrations = []func(tx *bolt.Tx) error{
 		}
 		return tx.Bucket(bucketMeta).Put(keyStoreID, []byte(newStoreID()))
 	},
+	2: migrateRecords,
 }
 
 // BoltFile is the store's file name inside the state directory.
@@ -388,19 +441,23 @@ func (s *BoltStore) Close() error { return s.db.Close() }
 func (s *BoltStore) Compaction() Compaction { return s.compaction }
 
 func getAppt(b *bolt.Bucket, id string) (Appointment, error) {
-	var a Appointment
 	v := b.Get([]byte(id))
 	if v == nil {
-		return a, fmt.Errorf("appointment %q: %w", id, ErrNotFound)
+		return Appointment{}, fmt.Errorf("appointment %q: %w", id, ErrNotFound)
 	}
-	if err := json.Unmarshal(v, &a); err != nil {
-		return a, fmt.Errorf("appointment %q: %w", id, err)
+	return decodeAppt(id, v)
+}
+
+func decodeAppt(id string, v []byte) (Appointment, error) {
+	var r apptRecord
+	if err := json.Unmarshal(v, &r); err != nil {
+		return Appointment{}, fmt.Errorf("appointment %q: %w", id, err)
 	}
-	return a, nil
+	return r.appointment(), nil
 }
 
 func putAppt(b *bolt.Bucket, a *Appointment) error {
-	data, err := json.Marshal(a)
+	data, err := json.Marshal(recordOf(a))
 	if err != nil {
 		return err
 	}
@@ -427,8 +484,7 @@ func (s *BoltStore) ReplaceSchedule(appts []signalling.Appointment) error {
 		old := map[string]Appointment{}
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var a Appointment
-			if json.Unmarshal(v, &a) == nil {
+			if a, err := decodeAppt(string(k), v); err == nil {
 				old[string(k)] = a
 			}
 		}
@@ -457,9 +513,9 @@ func (s *BoltStore) Upcoming(now time.Time) ([]Appointment, error) {
 	var out []Appointment
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketAppts).ForEach(func(k, v []byte) error {
-			var a Appointment
-			if err := json.Unmarshal(v, &a); err != nil {
-				return fmt.Errorf("appointment %q: %w", k, err)
+			a, err := decodeAppt(string(k), v)
+			if err != nil {
+				return err
 			}
 			if a.End.After(now) {
 				out = append(out, a)
@@ -504,27 +560,58 @@ func (s *BoltStore) Record(id string, ev appointment.Event, at time.Time) (Outbo
 		if err != nil {
 			return err
 		}
-		to, err := appointment.Next(localOf(a), ev, appointment.ActorDevice)
-		if err != nil {
-			return fmt.Errorf("appointment %s: %w", id, err)
-		}
-		a.Local = to
-		if err := putAppt(b, &a); err != nil {
+		if e, err = s.record(tx, &a, ev, at); err != nil {
 			return err
 		}
-		out := tx.Bucket(bucketOutbox)
-		seq, err := out.NextSequence()
-		if err != nil {
-			return err
-		}
-		e = OutboxEvent{Seq: seq, Key: eventKey(s.id, seq), AppointmentID: id, Event: ev, At: at.UTC()}
-		data, err := json.Marshal(&e)
-		if err != nil {
-			return err
-		}
-		return out.Put(binary.BigEndian.AppendUint64(nil, seq), data)
+		return putAppt(b, &a)
 	})
 	return e, err
+}
+
+// record moves a's Local by ev and appends ev to the outbox, in tx; the caller stores a.
+func (s *BoltStore) record(tx *bolt.Tx, a *Appointment, ev appointment.Event, at time.Time) (OutboxEvent, error) {
+	to, err := appointment.Next(localOf(*a), ev, appointment.ActorDevice)
+	if err != nil {
+		return OutboxEvent{}, fmt.Errorf("appointment %s: %w", a.ID, err)
+	}
+	a.Local = to
+	out := tx.Bucket(bucketOutbox)
+	seq, err := out.NextSequence()
+	if err != nil {
+		return OutboxEvent{}, err
+	}
+	e := OutboxEvent{Seq: seq, Key: eventKey(s.id, seq), AppointmentID: a.ID, Event: ev, At: at.UTC()}
+	data, err := json.Marshal(&e)
+	if err != nil {
+		return OutboxEvent{}, err
+	}
+	return e, out.Put(binary.BigEndian.AppendUint64(nil, seq), data)
+}
+
+func (s *BoltStore) Decide(id string, end EndPress, ev appointment.Event, at time.Time) (OutboxEvent, bool, error) {
+	var e OutboxEvent
+	recorded := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAppts)
+		a, err := getAppt(b, id)
+		if err != nil {
+			return err
+		}
+		a.EndPress = end
+		if ev != "" {
+			switch e, err = s.record(tx, &a, ev, at); {
+			case err == nil:
+				recorded = true
+			case !errors.Is(err, appointment.ErrIllegal):
+				return err
+			}
+		}
+		return putAppt(b, &a)
+	})
+	if err != nil {
+		return OutboxEvent{}, false, err
+	}
+	return e, recorded, nil
 }
 
 func (s *BoltStore) Outbox(after uint64, limit int) ([]OutboxEvent, error) {
