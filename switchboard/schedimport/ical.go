@@ -3,14 +3,10 @@ package schedimport
 import (
 	"bytes"
 	"fmt"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/teambition/rrule-go"
 )
 
 // ICalOptions bound an iCalendar import.
@@ -22,37 +18,65 @@ type ICalOptions struct {
 	DefaultZone *time.Location
 }
 
-// maxInstancesPerRule bounds the work one RRULE may cause, counting instances before the
-// window too.
-const maxInstancesPerRule = 100000
-
-// prop is one content line: NAME;PARAM=V:VALUE.
+// prop is one content line: NAME;PARAM=V:VALUE. Its strings are slices of the file.
 type prop struct {
 	line   int
 	name   string
-	params map[string][]string
+	params string // ";PARAM=V...:" as written, checked; read by param
 	value  string
 }
 
+// param is the first value of the parameter name (upper case), or "".
 func (p *prop) param(name string) string {
-	if v := p.params[name]; len(v) > 0 {
-		return v[0]
+	var v string
+	eachParam(p.params, p.name, p.line, func(n, value string) bool { //nolint:errcheck // checked when read
+		if n == name {
+			v = value
+			return false
+		}
+		return true
+	})
+	return v
+}
+
+// keptProps are the properties an import reads; the others are checked and dropped, so a
+// file's unread lines (DESCRIPTION, X-...) cost no memory.
+func keptProp(name string) bool {
+	switch name {
+	case "X-WR-TIMEZONE", "METHOD", "TZID", "UID", "RECURRENCE-ID", "DTSTART", "DTEND", "DURATION", "STATUS",
+		"ORGANIZER", "X-CAREBOOTH-DEVICE", "ATTENDEE", "LOCATION", "SUMMARY", "RRULE", "RDATE", "EXDATE",
+		"TZOFFSETFROM", "TZOFFSETTO":
+		return true
 	}
-	return ""
+	return false
+}
+
+// keptComponent says whether an import reads a component inside parent: events and time
+// zones in a calendar, and a time zone's observances. Alarms, to-dos and the like are
+// checked for nesting and dropped.
+func keptComponent(parent, name string) bool {
+	switch parent {
+	case "VCALENDAR":
+		return name == "VEVENT" || name == "VTIMEZONE"
+	case "VTIMEZONE":
+		return name == "STANDARD" || name == "DAYLIGHT"
+	}
+	return false
 }
 
 // component is a BEGIN/END block.
 type component struct {
 	name  string
 	line  int
-	props []*prop
+	props []prop
 	subs  []*component
+	kept  bool // false: a component the import does not read, whose lines are dropped
 }
 
 func (c *component) get(name string) *prop {
-	for _, p := range c.props {
-		if p.name == name {
-			return p
+	for i := range c.props {
+		if c.props[i].name == name {
+			return &c.props[i]
 		}
 	}
 	return nil
@@ -60,9 +84,9 @@ func (c *component) get(name string) *prop {
 
 func (c *component) all(name string) []*prop {
 	var out []*prop
-	for _, p := range c.props {
-		if p.name == name {
-			out = append(out, p)
+	for i := range c.props {
+		if c.props[i].name == name {
+			out = append(out, &c.props[i])
 		}
 	}
 	return out
@@ -82,27 +106,40 @@ func parseICalComponents(data []byte) ([]*component, error) {
 		line := bytes.Count(data[:firstInvalidUTF8(data)], []byte("\n")) + 1
 		return nil, &Error{Line: line, Msg: "not UTF-8 text: save the calendar as UTF-8"}
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	s := string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
 	var tops []*component
 	var stack []*component
-	physical := strings.Split(string(data), "\n")
-	for i := 0; i < len(physical); {
-		start := i
-		line := strings.TrimSuffix(physical[i], "\r")
-		i++
+	pos, lineNo := 0, 0
+	// physical takes the next physical line, without its line ending.
+	physical := func() string {
+		var l string
+		if end := strings.IndexByte(s[pos:], '\n'); end >= 0 {
+			l, pos = s[pos:pos+end], pos+end+1
+		} else {
+			l, pos = s[pos:], len(s)
+		}
+		lineNo++
+		return strings.TrimSuffix(l, "\r")
+	}
+	folded := func() bool { return pos < len(s) && (s[pos] == ' ' || s[pos] == '\t') }
+	for pos < len(s) {
+		line := physical()
+		start := lineNo
 		if line == "" {
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return nil, &Error{Line: start + 1, Msg: "a folded continuation line with no line before it to continue"}
+			return nil, &Error{Line: start, Msg: "a folded continuation line with no line before it to continue"}
 		}
-		var sb strings.Builder
-		sb.WriteString(line)
-		for i < len(physical) && len(physical[i]) > 0 && (physical[i][0] == ' ' || physical[i][0] == '\t') {
-			sb.WriteString(strings.TrimSuffix(physical[i][1:], "\r"))
-			i++
+		if folded() {
+			var sb strings.Builder
+			sb.WriteString(line)
+			for folded() {
+				sb.WriteString(physical()[1:])
+			}
+			line = sb.String()
 		}
-		p, err := parseContentLine(sb.String(), start+1)
+		p, err := parseContentLine(line, start)
 		if err != nil {
 			return nil, err
 		}
@@ -110,18 +147,20 @@ func parseICalComponents(data []byte) ([]*component, error) {
 		case "BEGIN":
 			name := strings.ToUpper(p.value)
 			if !validName(name) {
-				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("BEGIN:%s is not a component name", p.value)}
+				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("BEGIN:%s is not a component name", clip(p.value))}
 			}
 			if len(stack) == 0 && name != "VCALENDAR" {
-				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("BEGIN:%s outside a VCALENDAR: is this an iCalendar (.ics) file?", name)}
+				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("BEGIN:%s outside a VCALENDAR: is this an iCalendar (.ics) file?", clip(name))}
 			}
 			if len(stack) > 8 {
 				return nil, &Error{Line: p.line, Msg: "components are nested too deeply"}
 			}
-			c := &component{name: name, line: p.line}
+			c := &component{name: name, line: p.line, kept: len(stack) == 0}
 			if len(stack) > 0 {
-				parent := stack[len(stack)-1]
-				parent.subs = append(parent.subs, c)
+				if parent := stack[len(stack)-1]; parent.kept && keptComponent(parent.name, name) {
+					c.kept = true
+					parent.subs = append(parent.subs, c)
+				}
 			} else {
 				tops = append(tops, c)
 			}
@@ -129,23 +168,24 @@ func parseICalComponents(data []byte) ([]*component, error) {
 		case "END":
 			name := strings.ToUpper(p.value)
 			if len(stack) == 0 {
-				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("END:%s with no BEGIN", name)}
+				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("END:%s with no BEGIN", clip(name))}
 			}
 			if top := stack[len(stack)-1]; top.name != name {
-				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("END:%s, but the open component is %s (from line %d)", name, top.name, top.line)}
+				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("END:%s, but the open component is %s (from line %d)", clip(name), top.name, top.line)}
 			}
 			stack = stack[:len(stack)-1]
 		default:
 			if len(stack) == 0 {
-				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("%s outside a VCALENDAR", p.name)}
+				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("%s outside a VCALENDAR", clip(p.name))}
 			}
-			c := stack[len(stack)-1]
-			c.props = append(c.props, p)
+			if c := stack[len(stack)-1]; c.kept && keptProp(p.name) {
+				c.props = append(c.props, p)
+			}
 		}
 	}
 	if len(stack) > 0 {
 		top := stack[len(stack)-1]
-		return nil, &Error{Line: len(physical), Msg: fmt.Sprintf("the file ends inside %s (from line %d): it is cut short", top.name, top.line)}
+		return nil, &Error{Line: strings.Count(s, "\n") + 1, Msg: fmt.Sprintf("the file ends inside %s (from line %d): it is cut short", top.name, top.line)}
 	}
 	if len(tops) == 0 {
 		return nil, &Error{Line: 1, Msg: "no BEGIN:VCALENDAR: is this an iCalendar (.ics) file?"}
@@ -177,21 +217,33 @@ func validName(s string) bool {
 }
 
 // parseContentLine parses name *(";" param) ":" value (RFC 5545 section 3.1).
-func parseContentLine(s string, line int) (*prop, error) {
+func parseContentLine(s string, line int) (prop, error) {
 	i := strings.IndexAny(s, ";:")
 	if i <= 0 {
-		return nil, &Error{Line: line, Msg: fmt.Sprintf("%q is not a content line (NAME:VALUE)", clip(s))}
+		return prop{}, &Error{Line: line, Msg: fmt.Sprintf("%q is not a content line (NAME:VALUE)", clip(s))}
 	}
-	p := &prop{line: line, name: strings.ToUpper(s[:i])}
+	p := prop{line: line, name: strings.ToUpper(s[:i])}
 	if !validName(p.name) {
-		return nil, &Error{Line: line, Msg: fmt.Sprintf("%q is not a property name", clip(s[:i]))}
+		return prop{}, &Error{Line: line, Msg: fmt.Sprintf("%q is not a property name", clip(s[:i]))}
 	}
-	rest := s[i:]
-	for rest[0] == ';' {
+	rest, err := eachParam(s[i:], p.name, line, nil)
+	if err != nil {
+		return prop{}, err
+	}
+	p.params = s[i : len(s)-len(rest)+1]
+	p.value = rest[1:]
+	return p, nil
+}
+
+// eachParam reads the parameters at the start of rest (";NAME=V,V;NAME=V:..."), calling fn
+// (if not nil) with each name in upper case and each value until it returns false, and
+// returns rest from the ':' before the property's value.
+func eachParam(rest, propName string, line int, fn func(name, value string) bool) (string, error) {
+	for rest != "" && rest[0] == ';' {
 		rest = rest[1:]
 		eq := strings.IndexByte(rest, '=')
 		if eq <= 0 || !validName(rest[:eq]) {
-			return nil, &Error{Line: line, Msg: fmt.Sprintf("%s has a malformed parameter (want NAME=VALUE)", p.name)}
+			return "", &Error{Line: line, Msg: fmt.Sprintf("%s has a malformed parameter (want NAME=VALUE)", propName)}
 		}
 		pname := strings.ToUpper(rest[:eq])
 		rest = rest[eq+1:]
@@ -200,22 +252,21 @@ func parseContentLine(s string, line int) (*prop, error) {
 			if strings.HasPrefix(rest, `"`) {
 				end := strings.IndexByte(rest[1:], '"')
 				if end < 0 {
-					return nil, &Error{Line: line, Msg: fmt.Sprintf("%s parameter %s has an unclosed quote", p.name, pname)}
+					return "", &Error{Line: line, Msg: fmt.Sprintf("%s parameter %s has an unclosed quote", propName, pname)}
 				}
 				v, rest = rest[1:1+end], rest[end+2:]
 			} else {
 				end := strings.IndexAny(rest, ",;:")
 				if end < 0 {
-					return nil, &Error{Line: line, Msg: fmt.Sprintf("%s has no ':' before its value", p.name)}
+					return "", &Error{Line: line, Msg: fmt.Sprintf("%s has no ':' before its value", propName)}
 				}
 				v, rest = rest[:end], rest[end:]
 			}
-			if p.params == nil {
-				p.params = map[string][]string{}
+			if fn != nil && !fn(pname, v) {
+				return rest, nil
 			}
-			p.params[pname] = append(p.params[pname], v)
 			if rest == "" {
-				return nil, &Error{Line: line, Msg: fmt.Sprintf("%s has no ':' before its value", p.name)}
+				return "", &Error{Line: line, Msg: fmt.Sprintf("%s has no ':' before its value", propName)}
 			}
 			if rest[0] != ',' {
 				break
@@ -224,10 +275,9 @@ func parseContentLine(s string, line int) (*prop, error) {
 		}
 	}
 	if rest == "" || rest[0] != ':' {
-		return nil, &Error{Line: line, Msg: fmt.Sprintf("%s has no ':' before its value", p.name)}
+		return "", &Error{Line: line, Msg: fmt.Sprintf("%s has no ':' before its value", propName)}
 	}
-	p.value = rest[1:]
-	return p, nil
+	return rest, nil
 }
 
 func clip(s string) string {
@@ -259,7 +309,11 @@ func unescapeText(s string) string {
 }
 
 // ParseICal reads an iCalendar file's VEVENTs into entries, expanding recurring events over
-// the window. Everything is checked before anything is returned.
+// the window. Everything is checked before anything is returned. The work and memory an
+// import takes are bounded whatever the file: a file that would hold more than MaxEntries
+// appointments, a series with more than maxSeriesInstances instances in the window, or
+// rules that take more than maxExpandWork steps to expand are refused as soon as that is
+// known, naming the event.
 func ParseICal(data []byte, opt ICalOptions) (*Batch, error) {
 	if !opt.To.After(opt.From) {
 		return nil, fmt.Errorf("import window: to %s is not after from %s", opt.To, opt.From)
@@ -276,13 +330,11 @@ func ParseICal(data []byte, opt ICalOptions) (*Batch, error) {
 		return nil, err
 	}
 	b := &Batch{Format: "ical"}
+	w := &work{left: maxExpandWork}
 	for _, cal := range tops {
-		if err := icalCalendar(cal, opt, b); err != nil {
+		if err := icalCalendar(cal, opt, w, b); err != nil {
 			return nil, err
 		}
-	}
-	if len(b.Entries) > MaxEntries {
-		return nil, &Error{Line: 1, Msg: fmt.Sprintf("the window holds %d appointments; import at most %d at a time (narrow the window)", len(b.Entries), MaxEntries)}
 	}
 	return b, nil
 }
@@ -292,6 +344,7 @@ type zones struct {
 	defs     map[string]*component // VTIMEZONE by TZID
 	resolved map[string]zone
 	floating zone
+	work     *work // the parse's, shared with time zones' rules
 }
 
 func (z *zones) lookup(p *prop) (zone, error) {
@@ -305,7 +358,7 @@ func (z *zones) lookup(p *prop) (zone, error) {
 	if zz, ok := z.resolved[tzid]; ok {
 		return zz, nil
 	}
-	zz, err := resolveTZID(tzid, z.defs[tzid])
+	zz, err := resolveTZID(tzid, z.defs[tzid], z.work)
 	if err != nil {
 		return nil, &Error{Line: p.line, Msg: fmt.Sprintf("%s: %v", p.name, err)}
 	}
@@ -313,8 +366,8 @@ func (z *zones) lookup(p *prop) (zone, error) {
 	return zz, nil
 }
 
-func icalCalendar(cal *component, opt ICalOptions, b *Batch) error {
-	z := &zones{defs: map[string]*component{}, resolved: map[string]zone{}, floating: ianaZone{opt.DefaultZone}}
+func icalCalendar(cal *component, opt ICalOptions, w *work, b *Batch) error {
+	z := &zones{defs: map[string]*component{}, resolved: map[string]zone{}, floating: ianaZone{opt.DefaultZone}, work: w}
 	if p := cal.get("X-WR-TIMEZONE"); p != nil {
 		loc, err := loadLocation(unescapeText(p.value))
 		if err != nil {
@@ -365,6 +418,13 @@ func icalCalendar(cal *component, opt ICalOptions, b *Batch) error {
 		g := groups[uid]
 		if err := icalGroup(uid, g.master, g.overrides, z, methodCancel, opt, b); err != nil {
 			return err
+		}
+		if w.exhausted() { // in a time zone's rules
+			c := g.master
+			if c == nil {
+				c = g.overrides[0]
+			}
+			return &Error{Line: c.line, Msg: tooMuchWork("VEVENT " + seriesName(uid, c) + " and its time zone")}
 		}
 	}
 	return nil
@@ -504,7 +564,7 @@ func icalGroup(uid string, master *component, overrides []*component, z *zones, 
 		if err != nil {
 			return err
 		}
-		starts, recurring, err := occurrences(master, ev, z, opt)
+		starts, recurring, err := occurrences(master, ev, z, opt, seriesName(uid, master), roomFor(ev, b, opt))
 		if err != nil {
 			return err
 		}
@@ -550,8 +610,14 @@ func icalGroup(uid string, master *component, overrides []*component, z *zones, 
 			continue
 		}
 		if in.ev.why != "" {
+			if len(b.Skipped) >= MaxEntries {
+				return &Error{Line: in.ev.c.line, Msg: "VEVENT " + seriesName(uid, in.ev.c) + " " + tooManySkipped(in.ev.why)}
+			}
 			b.Skipped = append(b.Skipped, Skip{ExternalID: in.extID, Where: in.where, Reason: in.ev.why})
 			continue
+		}
+		if len(b.Entries) >= MaxEntries {
+			return &Error{Line: in.ev.c.line, Msg: "VEVENT " + seriesName(uid, in.ev.c) + " " + tooManyEntries()}
 		}
 		b.Entries = append(b.Entries, Entry{
 			ExternalID: in.extID, Where: in.where, Patient: in.ev.patient, DeviceRefs: in.ev.refs,
@@ -562,150 +628,6 @@ func icalGroup(uid string, master *component, overrides []*component, z *zones, 
 }
 
 func inWindow(t time.Time, opt ICalOptions) bool { return !t.Before(opt.From) && t.Before(opt.To) }
-
-// occurrences expands RRULE, RDATE and EXDATE. Recurrence is computed on wall-clock time in
-// the event's zone, as RFC 5545 requires, so a weekly 09:30 stays at 09:30 across a change
-// of summer time. It returns the instance starts that may fall in the window (plus a
-// margin) and whether the event recurs at all.
-func occurrences(c *component, ev *icalEvent, z *zones, opt ICalOptions) ([]time.Time, bool, error) {
-	rules, rdates, exdates := c.all("RRULE"), c.all("RDATE"), c.all("EXDATE")
-	if len(rules) == 0 && len(rdates) == 0 {
-		return nil, false, nil
-	}
-	if len(rules) > 1 {
-		return nil, true, &Error{Line: rules[1].line, Msg: "more than one RRULE in a VEVENT: split the event"}
-	}
-	if ev.allDay {
-		return nil, true, nil // skipped whole; no need to expand
-	}
-	// Work on walls with a day's margin either side: no zone is more than 14 h off UTC.
-	lo, hi := opt.From.Add(-26*time.Hour), opt.To.Add(26*time.Hour)
-	var walls []time.Time
-	if len(rules) == 1 {
-		rp := rules[0]
-		ro, err := rrule.StrToROptionInLocation(rp.value, time.UTC)
-		if err != nil {
-			return nil, true, &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE %q: %v", clip(rp.value), err)}
-		}
-		if ro.Freq == rrule.SECONDLY || ro.Freq == rrule.MINUTELY {
-			return nil, true, &Error{Line: rp.line, Msg: "RRULE repeats every second or minute: that is not an appointment schedule"}
-		}
-		untilUTC := strings.Contains(strings.ToUpper(rp.value), "UNTIL=") && untilIsUTC(rp.value)
-		until := ro.Until
-		if untilIsDate(rp.value) {
-			until = until.Add(24*time.Hour - time.Second) // a DATE includes its whole day
-		}
-		ro.Until = time.Time{}
-		ro.Dtstart = ev.startWall
-		err = expandSafely(rp.line, func() error {
-			r, err := rrule.NewRRule(*ro)
-			if err != nil {
-				return &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE %q: %v", clip(rp.value), err)}
-			}
-			next := r.Iterator()
-			for n := 0; ; n++ {
-				w, ok := next()
-				if !ok {
-					return nil
-				}
-				if n >= maxInstancesPerRule {
-					return &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE yields more than %d instances before the end of the import window", maxInstancesPerRule)}
-				}
-				if !until.IsZero() {
-					if untilUTC && ev.zone.instant(w).After(until) || !untilUTC && w.After(until) {
-						return nil
-					}
-				}
-				if w.After(hi) {
-					return nil
-				}
-				if !w.Before(lo) {
-					walls = append(walls, w)
-				}
-			}
-		})
-		if err != nil {
-			return nil, true, err
-		}
-	}
-	starts := make([]time.Time, 0, len(walls))
-	for _, w := range walls {
-		starts = append(starts, ev.zone.instant(w))
-	}
-	if !ev.startWall.Before(lo) && !ev.startWall.After(hi) && !slices.ContainsFunc(starts, ev.start.Equal) {
-		starts = append(starts, ev.start) // DTSTART is always the first instance
-	}
-	for _, rp := range rdates {
-		if strings.EqualFold(rp.param("VALUE"), "PERIOD") {
-			return nil, true, &Error{Line: rp.line, Msg: "RDATE;VALUE=PERIOD is not supported: give start times"}
-		}
-		ts, err := dateList(rp, z)
-		if err != nil {
-			return nil, true, err
-		}
-		for _, t := range ts {
-			if !slices.ContainsFunc(starts, t.Equal) {
-				starts = append(starts, t)
-			}
-		}
-	}
-	for _, xp := range exdates {
-		ts, err := dateList(xp, z)
-		if err != nil {
-			return nil, true, err
-		}
-		starts = slices.DeleteFunc(starts, func(s time.Time) bool {
-			return slices.ContainsFunc(ts, s.Equal)
-		})
-	}
-	starts = slices.DeleteFunc(starts, func(s time.Time) bool { return !inWindow(s, opt) })
-	sort.Slice(starts, func(i, j int) bool { return starts[i].Before(starts[j]) })
-	for i := range starts {
-		starts[i] = starts[i].UTC()
-	}
-	return starts, true, nil
-}
-
-func untilIsUTC(rule string) bool {
-	for _, part := range strings.Split(strings.ToUpper(rule), ";") {
-		if v, ok := strings.CutPrefix(part, "UNTIL="); ok {
-			return strings.HasSuffix(v, "Z")
-		}
-	}
-	return false
-}
-
-func untilIsDate(rule string) bool {
-	for _, part := range strings.Split(strings.ToUpper(rule), ";") {
-		if v, ok := strings.CutPrefix(part, "UNTIL="); ok {
-			return len(v) == 8
-		}
-	}
-	return false
-}
-
-// dateList reads a comma-separated RDATE or EXDATE as instants.
-func dateList(p *prop, z *zones) ([]time.Time, error) {
-	zz, err := z.lookup(p)
-	if err != nil {
-		return nil, err
-	}
-	var out []time.Time
-	for _, v := range strings.Split(p.value, ",") {
-		q := *p
-		q.value = strings.TrimSpace(v)
-		w, _, err := parseDateTime(&q)
-		if err != nil {
-			return nil, err
-		}
-		zz := zz
-		if strings.HasSuffix(q.value, "Z") {
-			zz = utcZone{}
-		}
-		out = append(out, zz.instant(w))
-	}
-	return out, nil
-}
 
 // parseDateTime reads a DATE-TIME or DATE value as a wall clock (in UTC's location).
 func parseDateTime(p *prop) (time.Time, bool, error) {
@@ -736,18 +658,6 @@ func checkYear(p *prop, t time.Time) error {
 		return &Error{Line: p.line, Msg: fmt.Sprintf("%s is in the year %d", p.name, y)}
 	}
 	return nil
-}
-
-// expandSafely runs fn, which calls the RRULE library, turning a panic in it (a rule it
-// cannot handle) into an error naming the line, so no calendar file can crash the
-// switchboard.
-func expandSafely(line int, fn func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = &Error{Line: line, Msg: fmt.Sprintf("RRULE cannot be expanded: %v", r)}
-		}
-	}()
-	return fn()
 }
 
 // parseDuration reads an RFC 5545 DURATION such as PT20M, PT1H30M or P1D.

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/teambition/rrule-go"
 )
 
 // zone turns a wall clock (a time in UTC's location whose fields are the local date and
@@ -63,7 +61,7 @@ func loadLocation(name string) (*time.Location, error) {
 
 // resolveTZID finds the zone a TZID names: an IANA name (also inside a path such as
 // /mozilla.org/20050126_1/Europe/London), a Windows name, or else the VTIMEZONE of the file.
-func resolveTZID(tzid string, def *component) (zone, error) {
+func resolveTZID(tzid string, def *component, w *work) (zone, error) {
 	if loc, err := loadLocation(tzid); err == nil {
 		return ianaZone{loc}, nil
 	}
@@ -77,20 +75,26 @@ func resolveTZID(tzid string, def *component) (zone, error) {
 	if def == nil {
 		return nil, fmt.Errorf("TZID %q is not a known time zone and the file has no VTIMEZONE for it", tzid)
 	}
-	return newRuleZone(def)
+	return newRuleZone(def, w)
 }
 
 // ruleZone is a VTIMEZONE's STANDARD and DAYLIGHT observances. It belongs to one parse
-// (not safe for concurrent use): transitions are cached by year.
+// (not safe for concurrent use): transitions are cached by year, and expanding the rules
+// spends the parse's work (which ParseICal checks after each event).
 type ruleZone struct {
 	obs   []observance
 	cache map[int][]transition
+	work  *work
 }
+
+// maxZoneChanges bounds an observance's onsets in three years: a time zone changes its
+// offset at most a few times a year.
+const maxZoneChanges = 12
 
 type observance struct {
 	startWall  time.Time
 	from, to   time.Duration
-	rule       *rrule.RRule // nil: one onset, plus rdates
+	rule       *recurRule // nil: one onset, plus rdates
 	rdateWalls []time.Time
 }
 
@@ -99,8 +103,8 @@ type transition struct {
 	from, to time.Duration
 }
 
-func newRuleZone(def *component) (zone, error) {
-	z := &ruleZone{}
+func newRuleZone(def *component, w *work) (zone, error) {
+	z := &ruleZone{work: w}
 	for _, c := range def.subs {
 		if c.name != "STANDARD" && c.name != "DAYLIGHT" {
 			continue
@@ -128,30 +132,35 @@ func newRuleZone(def *component) (zone, error) {
 			}
 		}
 		if rp := c.get("RRULE"); rp != nil {
-			ro, err := rrule.StrToROptionInLocation(rp.value, time.UTC)
+			parts, err := readRRule(rp.value)
 			if err != nil {
 				return nil, &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE %q: %v", clip(rp.value), err)}
 			}
-			if ro.Freq != rrule.YEARLY {
+			if parts.freq != yearly {
 				return nil, &Error{Line: rp.line, Msg: "a time zone's RRULE must be yearly"}
 			}
-			ro.Dtstart = w
-			if !ro.Until.IsZero() && untilIsUTC(rp.value) {
-				ro.Until = ro.Until.Add(o.from) // compare on the wall clock before the change
-			}
-			if o.rule, err = rrule.NewRRule(*ro); err != nil {
+			if o.rule, err = parts.rule(w); err != nil {
 				return nil, &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE %q: %v", clip(rp.value), err)}
 			}
+			o.rule.until = parts.until
+			if parts.untilUTC {
+				o.rule.until = parts.until.Add(o.from) // compare on the wall clock before the change
+			}
 			// Try it once here, where an error can still name the line.
-			if err := expandSafely(rp.line, func() error {
-				o.rule.Between(w, w.AddDate(3, 0, 0), true)
-				return nil
-			}); err != nil {
-				return nil, err
+			n := 0
+			err = o.rule.expand(w, w.AddDate(3, 0, 0), z.work, func(time.Time) bool { n++; return n <= maxZoneChanges })
+			switch {
+			case errors.Is(err, errTooMuchWork):
+				return nil, &Error{Line: rp.line, Msg: tooMuchWork("the time zone's RRULE")}
+			case n > maxZoneChanges:
+				return nil, &Error{Line: rp.line, Msg: fmt.Sprintf("RRULE %q changes the time zone's offset more than %d times in three years: a time zone changes it at most a few times a year", clip(rp.value), maxZoneChanges)}
 			}
 		}
 		for _, rp := range c.all("RDATE") {
 			for _, v := range strings.Split(rp.value, ",") {
+				if !z.work.spend(1) {
+					return nil, &Error{Line: rp.line, Msg: tooMuchWork("the time zone's RDATE")}
+				}
 				q := *rp
 				q.value = v
 				rw, _, err := parseDateTime(&q)
@@ -191,20 +200,21 @@ func parseOffset(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// transitions lists the zone's changes between two years either side of wall. A rule the
-// RRULE library cannot expand there (it was tried at load) gives no transitions rather
-// than a crash.
+// transitions lists the zone's changes between two years either side of wall, at most a
+// few times maxZoneChanges for each observance. When the parse's work runs out it lists
+// what it has; the import is refused anyway.
 func (z *ruleZone) transitions(wall time.Time) (ts []transition) {
-	defer func() {
-		if recover() != nil {
-			ts = nil
-		}
-	}()
 	lo, hi := wall.AddDate(-2, 0, 0), wall.AddDate(2, 0, 0)
 	for _, o := range z.obs {
+		z.work.spend(len(o.rdateWalls))
 		onsets := append([]time.Time{}, o.rdateWalls...)
 		if o.rule != nil {
-			onsets = append(onsets, o.rule.Between(lo, hi, true)...)
+			n := 0
+			o.rule.expand(lo, hi, z.work, func(w time.Time) bool { //nolint:errcheck // see above
+				onsets = append(onsets, w)
+				n++
+				return n < 2*maxZoneChanges
+			})
 		} else {
 			onsets = append(onsets, o.startWall)
 		}
