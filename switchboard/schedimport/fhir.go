@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -38,6 +39,7 @@ type fhirReference struct {
 type fhirParticipant struct {
 	Actor  *fhirReference `json:"actor"`
 	Status string         `json:"status"`
+	index  int            // in Appointment.participant, kept by compactAppointment
 }
 
 type fhirAppointment struct {
@@ -70,16 +72,6 @@ type fhirResource struct {
 	} `json:"deviceName"`
 }
 
-type fhirEntry struct {
-	FullURL  string          `json:"fullUrl"`
-	Resource json.RawMessage `json:"resource"`
-}
-
-type fhirBundle struct {
-	ResourceType string      `json:"resourceType"`
-	Entry        []fhirEntry `json:"entry"`
-}
-
 // fhirStatus maps Appointment.status: import it, cancel it, or skip it with a reason.
 var fhirStatus = map[string]struct {
 	cancelled bool
@@ -97,67 +89,102 @@ var fhirStatus = map[string]struct {
 	"noshow":           {skip: "status noshow: already took place (Carebooth records attendance itself)"},
 }
 
+// Bounds of a FHIR import, checked as the Bundle is read: no Bundle, however written, makes
+// the parser hold more than about its own size.
+const (
+	// maxBundleResources bounds a Bundle's entries: the Appointments and what they include.
+	maxBundleResources = 2*MaxEntries + 1000
+	// maxResourceBytes bounds one resource; an Appointment or Patient is a few KB.
+	maxResourceBytes = 1 << 20
+	// maxDeviceParticipants bounds the Device and Location participants of an Appointment
+	// that are tried as its booth.
+	maxDeviceParticipants = 64
+)
+
+// fhirIncluded is what is kept of an included Patient, Device or Location: the names a
+// participant's reference may need.
+type fhirIncluded struct {
+	patient string   // a Patient's display name
+	refs    []string // identifier values, device names, a Location's name
+}
+
+// fhirAppt is an Appointment as kept until the Bundle's end: only what fhirEntryOf reads.
+type fhirAppt struct {
+	path string
+	a    fhirAppointment
+}
+
+// fhirReader reads a Bundle's entries, one at a time, in place.
+type fhirReader struct {
+	appts  []fhirAppt
+	others map[string]*fhirIncluded
+	err    error
+	res    fhirResource // decoded into, reused
+}
+
 // ParseFHIR reads a FHIR R4 Bundle of Appointments (with any included Patient, Device and
 // Location resources), or a single Appointment, as JSON. Resources of other types in the
-// Bundle are ignored. Every Appointment is checked before any is returned.
+// Bundle are ignored. Every Appointment is checked before any is returned. A Bundle of
+// more than MaxEntries Appointments or maxBundleResources resources, or with a resource
+// over maxResourceBytes, is refused when that entry is reached.
 func ParseFHIR(data []byte) (*Batch, error) {
-	var bundle fhirBundle
-	if err := strictDecode(data, &bundle); err != nil {
-		return nil, jsonError(data, "", err)
+	if !json.Valid(data) {
+		return nil, jsonError(data, "", strictDecode(data, &struct{}{}))
 	}
-	b := &Batch{Format: "fhir"}
-	var entries []fhirEntry
-	var entryPath func(i int) string
-	switch bundle.ResourceType {
+	doc := data[skipSpace(data, 0):]
+	if doc[0] != '{' {
+		return nil, &Error{Path: "", Msg: fmt.Sprintf("must be a JSON object, not %s", jsonKind(doc))}
+	}
+	var resourceType string
+	var entry []byte
+	var err error
+	eachMember(doc, func(key, val []byte) bool {
+		switch {
+		case isKey(key, "resourceType"):
+			if jsonKind(val) != "null" {
+				resourceType = ""
+				if e := json.Unmarshal(val, &resourceType); e != nil {
+					err = &Error{Path: "resourceType", Msg: fmt.Sprintf("must be a string, not %s", jsonKind(val))}
+					return false
+				}
+			}
+		case isKey(key, "entry"):
+			entry = val
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &fhirReader{others: map[string]*fhirIncluded{}}
+	switch resourceType {
 	case "Bundle":
-		entries = bundle.Entry
-		entryPath = func(i int) string { return fmt.Sprintf("entry[%d].resource", i) }
+		switch jsonKind(entry) {
+		case "array":
+			eachElement(entry, r.entry)
+		case "nothing", "null":
+		default:
+			return nil, &Error{Path: "entry", Msg: fmt.Sprintf("must be an array, not %s", jsonKind(entry))}
+		}
 	case "Appointment":
-		entries = []fhirEntry{{Resource: data}}
-		entryPath = func(int) string { return "" }
+		if len(doc) > maxResourceBytes {
+			return nil, &Error{Msg: fmt.Sprintf("the Appointment is %d bytes of JSON; Carebooth reads resources of at most %d (a few KB is usual)", len(doc), maxResourceBytes)}
+		}
+		r.resource(func() string { return "" }, "", doc)
 	case "":
 		return nil, &Error{Path: "resourceType", Msg: `is missing: want "Bundle" or "Appointment" (a FHIR R4 resource in JSON)`}
 	default:
-		return nil, &Error{Path: "resourceType", Msg: fmt.Sprintf(`is %q: want "Bundle" or "Appointment"`, bundle.ResourceType)}
+		return nil, &Error{Path: "resourceType", Msg: fmt.Sprintf(`is %q: want "Bundle" or "Appointment"`, resourceType)}
 	}
-	if len(entries) > 2*MaxEntries+1000 {
-		return nil, &Error{Path: "entry", Msg: fmt.Sprintf("holds %d resources; import at most %d Appointments at a time", len(entries), MaxEntries)}
-	}
-
-	// Each resource is decoded once; the included ones that references may point at are
-	// kept by reference and full URL.
-	resources := make([]fhirResource, len(entries))
-	others := map[string]*fhirResource{}
-	var appts []int
-	for i, e := range entries {
-		p := entryPath(i)
-		if len(e.Resource) == 0 || string(e.Resource) == "null" {
-			return nil, &Error{Path: join(p, ""), Msg: "is missing: every Bundle entry needs a resource"}
-		}
-		o := &resources[i]
-		if err := json.Unmarshal(e.Resource, o); err != nil {
-			return nil, jsonError(e.Resource, p, err)
-		}
-		switch o.ResourceType {
-		case "Appointment":
-			appts = append(appts, i)
-		case "Patient", "Device", "Location":
-			others[o.ResourceType+"/"+o.ID] = o
-			if e.FullURL != "" {
-				others[e.FullURL] = o
-			}
-		case "":
-			return nil, &Error{Path: join(p, "resourceType"), Msg: "is missing"}
-		}
-	}
-	if len(appts) > MaxEntries {
-		return nil, &Error{Path: "entry", Msg: fmt.Sprintf("holds %d Appointments; import at most %d at a time", len(appts), MaxEntries)}
+	if r.err != nil {
+		return nil, r.err
 	}
 
+	b := &Batch{Format: "fhir"}
 	seen := map[string]string{}
-	for _, i := range appts {
-		p := entryPath(i)
-		e, skip, err := fhirEntryOf(&resources[i].fhirAppointment, p, others)
+	for i := range r.appts {
+		p := r.appts[i].path
+		e, skip, err := fhirEntryOf(&r.appts[i].a, p, r.others)
 		if err != nil {
 			return nil, err
 		}
@@ -174,9 +201,127 @@ func ParseFHIR(data []byte) (*Batch, error) {
 	return b, nil
 }
 
+// entry reads the Bundle's entry i; false stops at the first problem.
+func (r *fhirReader) entry(i int, elem []byte) bool {
+	p := func(field string) string { return join(fmt.Sprintf("entry[%d]", i), field) } // for messages only
+	if i >= maxBundleResources {
+		r.err = &Error{Path: "entry", Msg: fmt.Sprintf("holds more than %d resources; import at most %d Appointments at a time (split the Bundle, by date for example)", maxBundleResources, MaxEntries)}
+		return false
+	}
+	var fullURL string
+	var res []byte
+	switch jsonKind(elem) {
+	case "object":
+		eachMember(elem, func(key, val []byte) bool {
+			switch {
+			case isKey(key, "resource"):
+				res = val
+			case isKey(key, "fullUrl") && jsonKind(val) != "null":
+				if json.Unmarshal(val, &fullURL) != nil {
+					r.err = &Error{Path: p("fullUrl"), Msg: fmt.Sprintf("must be a string, not %s", jsonKind(val))}
+					return false
+				}
+			}
+			return true
+		})
+	case "null":
+	default:
+		r.err = &Error{Path: p(""), Msg: fmt.Sprintf("must be a JSON object, not %s", jsonKind(elem))}
+	}
+	if r.err != nil {
+		return false
+	}
+	if len(res) == 0 || jsonKind(res) == "null" {
+		r.err = &Error{Path: p("resource"), Msg: "is missing: every Bundle entry needs a resource"}
+		return false
+	}
+	if len(res) > maxResourceBytes {
+		r.err = &Error{Path: p("resource"), Msg: fmt.Sprintf("is %d bytes of JSON; Carebooth reads resources of at most %d (a few KB is usual): export the Bundle without attachments", len(res), maxResourceBytes)}
+		return false
+	}
+	return r.resource(func() string { return p("resource") }, fullURL, res)
+}
+
+// resource reads one resource at the path path() and keeps what the import needs of it.
+func (r *fhirReader) resource(path func() string, fullURL string, res []byte) bool {
+	r.res = fhirResource{}
+	o := &r.res
+	if err := json.Unmarshal(res, o); err != nil {
+		r.err = jsonError(res, path(), err)
+		return false
+	}
+	switch o.ResourceType {
+	case "Appointment":
+		p := path()
+		if len(r.appts) == MaxEntries {
+			r.err = &Error{Path: strings.TrimSuffix(p, ".resource"), Msg: fmt.Sprintf("is Appointment number %d: import at most %d at a time (split the Bundle, by date for example)", MaxEntries+1, MaxEntries)}
+			return false
+		}
+		r.appts = append(r.appts, fhirAppt{path: p, a: compactAppointment(o.fhirAppointment)})
+	case "Patient", "Device", "Location":
+		inc := &fhirIncluded{patient: patientName(o.Name)}
+		for _, id := range o.Identifier {
+			inc.refs = addUnique(inc.refs, id.Value)
+		}
+		for _, dn := range o.DeviceName {
+			inc.refs = addUnique(inc.refs, dn.Name)
+		}
+		var locName string
+		if json.Unmarshal(o.Name, &locName) == nil {
+			inc.refs = addUnique(inc.refs, locName)
+		}
+		r.others[o.ResourceType+"/"+o.ID] = inc
+		if fullURL != "" {
+			r.others[fullURL] = inc
+		}
+	case "":
+		r.err = &Error{Path: join(path(), "resourceType"), Msg: "is missing"}
+		return false
+	}
+	return true
+}
+
+// compactAppointment keeps what fhirEntryOf reads, in slices of their own so that the
+// decoded arrays can go: the first identifier and service type, the first Patient
+// participant and the first Device and Location ones, with their places in the array.
+func compactAppointment(a fhirAppointment) fhirAppointment {
+	a.Identifier = slices.Clone(a.Identifier[:min(len(a.Identifier), 1)])
+	a.ServiceType = slices.Clone(a.ServiceType[:min(len(a.ServiceType), 1)])
+	if len(a.ServiceType) == 1 {
+		st := &a.ServiceType[0]
+		n := 0
+		for n < len(st.Coding) && st.Coding[n].Display == "" {
+			n++
+		}
+		st.Coding = slices.Clone(st.Coding[:min(n+1, len(st.Coding))])
+	}
+	var kept []fhirParticipant
+	patient, devices := false, 0
+	for j, pt := range a.Participant {
+		if pt.Actor == nil {
+			continue
+		}
+		pt.index = j
+		switch refType(pt.Actor) {
+		case "Patient":
+			if !patient {
+				patient = true
+				kept = append(kept, pt)
+			}
+		case "Device", "Location":
+			if devices < maxDeviceParticipants {
+				devices++
+				kept = append(kept, pt)
+			}
+		}
+	}
+	a.Participant = kept
+	return a
+}
+
 // fhirEntryOf converts one Appointment. A non-empty skip means the entry is valid but not
 // imported; an error refuses the file.
-func fhirEntryOf(a *fhirAppointment, p string, others map[string]*fhirResource) (e Entry, skip string, err error) {
+func fhirEntryOf(a *fhirAppointment, p string, others map[string]*fhirIncluded) (e Entry, skip string, err error) {
 	e.Where = p
 	if p == "" {
 		e.Where = "Appointment"
@@ -243,11 +388,11 @@ func fhirEntryOf(a *fhirAppointment, p string, others map[string]*fhirResource) 
 	}
 
 	patient := ""
-	for j, pt := range a.Participant {
+	for _, pt := range a.Participant {
 		if pt.Actor == nil {
 			continue
 		}
-		pp := join(p, fmt.Sprintf("participant[%d].actor", j))
+		pp := join(p, fmt.Sprintf("participant[%d].actor", pt.index))
 		kind := refType(pt.Actor)
 		switch kind {
 		case "Patient":
@@ -257,7 +402,7 @@ func fhirEntryOf(a *fhirAppointment, p string, others map[string]*fhirResource) 
 			name := pt.Actor.Display
 			if name == "" {
 				if o := others[pt.Actor.Reference]; o != nil {
-					name = patientName(o.Name)
+					name = o.patient
 				}
 			}
 			n, why := cleanName(name)
@@ -278,15 +423,8 @@ func fhirEntryOf(a *fhirAppointment, p string, others map[string]*fhirResource) 
 			}
 			e.DeviceRefs = addUnique(e.DeviceRefs, ref.Display)
 			if o := others[ref.Reference]; o != nil {
-				for _, id := range o.Identifier {
-					e.DeviceRefs = addUnique(e.DeviceRefs, id.Value)
-				}
-				for _, dn := range o.DeviceName {
-					e.DeviceRefs = addUnique(e.DeviceRefs, dn.Name)
-				}
-				var locName string
-				if json.Unmarshal(o.Name, &locName) == nil {
-					e.DeviceRefs = addUnique(e.DeviceRefs, locName)
+				for _, s := range o.refs {
+					e.DeviceRefs = addUnique(e.DeviceRefs, s)
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package schedimport
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -70,7 +71,6 @@ type component struct {
 	line  int
 	props []prop
 	subs  []*component
-	kept  bool // false: a component the import does not read, whose lines are dropped
 }
 
 func (c *component) get(name string) *prop {
@@ -108,7 +108,13 @@ func parseICalComponents(data []byte) ([]*component, error) {
 	}
 	s := string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
 	var tops []*component
-	var stack []*component
+	// open is a component being read; c is nil for one the import does not read.
+	type open struct {
+		name string
+		line int
+		c    *component
+	}
+	var stack []open
 	pos, lineNo := 0, 0
 	// physical takes the next physical line, without its line ending.
 	physical := func() string {
@@ -155,16 +161,15 @@ func parseICalComponents(data []byte) ([]*component, error) {
 			if len(stack) > 8 {
 				return nil, &Error{Line: p.line, Msg: "components are nested too deeply"}
 			}
-			c := &component{name: name, line: p.line, kept: len(stack) == 0}
-			if len(stack) > 0 {
-				if parent := stack[len(stack)-1]; parent.kept && keptComponent(parent.name, name) {
-					c.kept = true
-					parent.subs = append(parent.subs, c)
-				}
-			} else {
-				tops = append(tops, c)
+			o := open{name: name, line: p.line}
+			if len(stack) == 0 {
+				o.c = &component{name: name, line: p.line}
+				tops = append(tops, o.c)
+			} else if parent := stack[len(stack)-1].c; parent != nil && keptComponent(parent.name, name) {
+				o.c = &component{name: name, line: p.line}
+				parent.subs = append(parent.subs, o.c)
 			}
-			stack = append(stack, c)
+			stack = append(stack, o)
 		case "END":
 			name := strings.ToUpper(p.value)
 			if len(stack) == 0 {
@@ -178,7 +183,7 @@ func parseICalComponents(data []byte) ([]*component, error) {
 			if len(stack) == 0 {
 				return nil, &Error{Line: p.line, Msg: fmt.Sprintf("%s outside a VCALENDAR", clip(p.name))}
 			}
-			if c := stack[len(stack)-1]; c.kept && keptProp(p.name) {
+			if c := stack[len(stack)-1].c; c != nil && keptProp(p.name) {
 				c.props = append(c.props, p)
 			}
 		}
@@ -359,7 +364,11 @@ func (z *zones) lookup(p *prop) (zone, error) {
 		return zz, nil
 	}
 	zz, err := resolveTZID(tzid, z.defs[tzid], z.work)
-	if err != nil {
+	var inZone *Error
+	switch {
+	case errors.As(err, &inZone): // a fault of the VTIMEZONE, which names its line
+		return nil, inZone
+	case err != nil:
 		return nil, &Error{Line: p.line, Msg: fmt.Sprintf("%s: %v", p.name, err)}
 	}
 	z.resolved[tzid] = zz

@@ -320,10 +320,14 @@ func checkTimes(start, end time.Time) string {
 	return ""
 }
 
-// addUnique appends s to refs unless it is empty or already there.
+// maxDeviceRefs bounds the names an entry gives for its booth: real files give one to
+// three, and each is tried against the clinic's devices.
+const maxDeviceRefs = 16
+
+// addUnique appends s to refs unless it is empty or already there, or refs is full.
 func addUnique(refs []string, s string) []string {
 	s = strings.TrimSpace(s)
-	if s == "" || slices.Contains(refs, s) {
+	if s == "" || len(refs) >= maxDeviceRefs || slices.Contains(refs, s) {
 		return refs
 	}
 	return append(refs, s)

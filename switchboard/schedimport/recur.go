@@ -593,6 +593,8 @@ func (r *recurRule) expand(lo, hi time.Time, w *work, yield func(time.Time) bool
 	left := r.count // COUNT left; unused when 0
 	var yi yearInfo
 	var days, picks []int
+	dayOf := struct{ n, year, month, yday int }{n: -1 << 40}
+	loDay, hiDay := dayNumber(lo), dayNumber(hi)
 	for {
 		ps := r.periodStart(p)
 		if ps.After(hi) {
@@ -612,9 +614,13 @@ func (r *recurRule) expand(lo, hi time.Time, w *work, yield func(time.Time) bool
 			yi.load(r, year, p.n%12+1)
 			first, end = yi.mrange[p.n%12], yi.mrange[p.n%12+1]
 		default:
-			year = ps.Year()
-			yi.load(r, year, int(ps.Month()))
-			first = ps.YearDay() - 1
+			if p.n != dayOf.n { // an HOURLY rule's hours share their day
+				y, m, _ := ps.Date()
+				dayOf = struct{ n, year, month, yday int }{p.n, y, int(m), ps.YearDay() - 1}
+			}
+			year = dayOf.year
+			yi.load(r, year, dayOf.month)
+			first = dayOf.yday
 			end = first + 1
 			if r.freq == weekly {
 				for end < first+7 && yi.wd(end) != r.wkst {
@@ -631,8 +637,8 @@ func (r *recurRule) expand(lo, hi time.Time, w *work, yield func(time.Time) bool
 			}
 		}
 		jan1 := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
-		at := func(day, t int) time.Time {
-			return jan1.AddDate(0, 0, day).Add(base + time.Duration(t)*time.Second)
+		at := func(day, t int) time.Time { // wall clocks have no summer time: a day is 24 h
+			return jan1.Add(time.Duration(day)*24*time.Hour + base + time.Duration(t)*time.Second)
 		}
 		// emit gives one instance; false: expansion is over.
 		var stop bool
@@ -654,40 +660,60 @@ func (r *recurRule) expand(lo, hi time.Time, w *work, yield func(time.Time) bool
 			}
 			return !stop
 		}
+		// Without BYSETPOS, days after the window need no look, nor days before it unless
+		// COUNT counts them; a YEARLY rule's days outside its BYMONTH never pass.
+		if len(r.setpos) == 0 {
+			jan1Day := int(jan1.Unix() / 86400)
+			if r.count == 0 {
+				first = max(first, loDay-jan1Day)
+			}
+			end = min(end, hiDay-jan1Day+1)
+		}
 		filtered := false
 		days = days[:0]
-		for i := first; i < end; i++ {
-			if !w.spend(1) {
-				return errTooMuchWork
+		for m := 1; m <= 12; m++ {
+			from, to := first, end
+			if r.freq == yearly && len(r.month) > 0 {
+				if !slices.Contains(r.month, m) {
+					continue
+				}
+				from, to = max(from, yi.mrange[m-1]), min(to, yi.mrange[m])
+			} else if m > 1 {
+				break
 			}
-			if !r.dayOK(&yi, i) {
-				filtered = true
-				continue
-			}
-			if len(r.setpos) > 0 {
-				days = append(days, i)
-				continue
-			}
-			if len(times) == 0 {
-				continue
-			}
-			// A day (or hour) over before lo: count it without looking at each time.
-			if day0 := at(i, 0); !day0.Add(time.Duration(times[len(times)-1]) * time.Second).Before(lo) {
-				if !w.spend(len(times)) {
+			for i := from; i < to; i++ {
+				if !w.spend(1) {
 					return errTooMuchWork
 				}
-				for _, t := range times {
-					if !emit(at(i, t)) {
+				if !r.dayOK(&yi, i) {
+					filtered = true
+					continue
+				}
+				if len(r.setpos) > 0 {
+					days = append(days, i)
+					continue
+				}
+				if len(times) == 0 {
+					continue
+				}
+				// A day (or hour) over before lo: count it without looking at each time.
+				if day0 := at(i, 0); !day0.Add(time.Duration(times[len(times)-1]) * time.Second).Before(lo) {
+					if !w.spend(len(times)) {
+						return errTooMuchWork
+					}
+					for _, t := range times {
+						if !emit(at(i, t)) {
+							return nil
+						}
+					}
+				} else if r.count > 0 && !at(i, times[len(times)-1]).Before(r.start) {
+					n := len(times)
+					for n > 0 && at(i, times[len(times)-n]).Before(r.start) {
+						n--
+					}
+					if left -= n; left <= 0 {
 						return nil
 					}
-				}
-			} else if r.count > 0 && !at(i, times[len(times)-1]).Before(r.start) {
-				n := len(times)
-				for n > 0 && at(i, times[len(times)-n]).Before(r.start) {
-					n--
-				}
-				if left -= n; left <= 0 {
-					return nil
 				}
 			}
 		}
