@@ -1,6 +1,7 @@
 package booth
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
 	"strings"
@@ -114,15 +115,20 @@ func (m *metrics) clearCallGauges() {
 }
 
 // MetricsHandler serves g in the Prometheus text format. With a non-empty token, requests
-// must carry "Authorization: Bearer <token>".
+// must carry "Authorization: Bearer <token>". An empty token is for a loopback listener
+// only; provisioning/config refuses one beyond loopback.
 func MetricsHandler(g prometheus.Gatherer, token string) http.Handler {
 	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{})
-	if token == "" {
-		return h
-	}
+	want := sha256.Sum256([]byte(token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if token == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		gotSum := sha256.Sum256([]byte(got)) // compared as digests: the token's length stays secret
+		if !ok || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="boothd metrics"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return

@@ -76,26 +76,31 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 		return
 	}
 	ip := clientIP(r)
-	if ok, wait := s.limiter.allowed(ip, q.Username); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		writeError(w, http.StatusTooManyRequests, codeRateLimited, "too many failed logins; try again in %d minutes", int(wait.Minutes())+1)
+	// Reserved before the password is checked: parallel guesses count at once.
+	att, wait := s.limiter.reserve(ip, q.Username)
+	if att == nil {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.log.Info("login rate limited", "username", q.Username, "addr", ip, "retry_after", secs)
+		writeError(w, http.StatusTooManyRequests, codeRateLimited, "too many failed logins; try again in %s", waitText(secs))
 		return
 	}
 	c, err := s.store.ClinicianByUsername(q.Username)
 	hash := c.PasswordHash
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
+			s.limiter.cancelled(att)
 			s.internalError(w, r, err)
 			return
 		}
 		hash = s.dummyHash // spend the same time as for a wrong password
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(q.Password)) != nil || err != nil {
-		s.limiter.failed(ip, q.Username)
+	if s.verifyPassword(hash, []byte(q.Password)) != nil || err != nil {
 		s.log.Info("login refused", "username", q.Username, "addr", ip)
 		writeError(w, http.StatusUnauthorized, codeUnauthorized, "username or password is wrong")
 		return
 	}
+	s.limiter.succeeded(att)
 	now := s.clock.Now()
 	s.store.DeleteExpiredSessions(now) //nolint:errcheck // housekeeping, retried at next login
 	tok := newToken(sessionTokenPrefix)
@@ -106,20 +111,34 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: tok, Path: "/", Expires: sess.Expires,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(r),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r),
 	})
-	s.log.Info("login", "username", c.Username)
+	s.log.Info("login", "username", c.Username, "addr", ip)
 	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "expires": sess.Expires, "clinician": viewClinician(&c)})
 }
 
+// waitText says secs as a person would.
+func waitText(secs int) string {
+	switch {
+	case secs == 1:
+		return "1 second"
+	case secs < 120:
+		return strconv.Itoa(secs) + " seconds"
+	}
+	return strconv.Itoa((secs+59)/60) + " minutes"
+}
+
+// handleLogout ends the session and closes its signalling connections, so a browser left
+// open stops receiving the waiting room at once.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p *principal) {
 	if err := s.store.DeleteSession(p.sessionHash); err != nil {
 		s.internalError(w, r, err)
 		return
 	}
+	s.sockets.endSession(p.sessionHash, "logged out")
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.secureCookies(r),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r),
 	})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -97,6 +97,7 @@ func TestLogin(t *testing.T) {
 
 	// The cookie works as well as the bearer token.
 	req, _ := http.NewRequest("POST", e.ts.URL+"/api/v1/login", strings.NewReader(`{"username":"dr.patel","password":"`+testPassword+`"}`))
+	req.Header.Set("Content-Type", "application/json")
 	r, err := e.ts.Client().Do(req)
 	must(t, err)
 	r.Body.Close()
@@ -153,16 +154,16 @@ func TestLoginRefused(t *testing.T) {
 	if got := e.snapshot(); got != before {
 		t.Errorf("store changed by failed logins")
 	}
-	for range maxFailsPerUser {
+	for range defaultLoginLimits.FreeFails {
 		wrongPw("dr.other")
 	}
 	code, body := e.do("POST", "/api/v1/login", "", map[string]string{"username": "dr.other", "password": testPassword})
 	if code != http.StatusTooManyRequests {
-		t.Errorf("login after %d failures: got %d %s, want 429", maxFailsPerUser, code, body)
+		t.Errorf("login after %d failures: got %d %s, want 429", defaultLoginLimits.FreeFails, code, body)
 	}
-	e.clock.Advance(loginWindow)
+	e.clock.Advance(defaultLoginLimits.BaseDelay)
 	if code, body := e.do("POST", "/api/v1/login", "", map[string]string{"username": "dr.other", "password": testPassword}); code != http.StatusOK {
-		t.Errorf("login after the window: got %d %s, want 200", code, body)
+		t.Errorf("login after the backoff: got %d %s, want 200", code, body)
 	}
 }
 

@@ -7,13 +7,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/jonboulle/clockwork"
 
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -27,9 +23,10 @@ const (
 // principal is who made a request: a clinician (with the session that authenticated
 // it) or a device.
 type principal struct {
-	clinician   *store.Clinician
-	sessionHash string // set when a session authenticated the clinician
-	device      *store.Device
+	clinician      *store.Clinician
+	sessionHash    string    // set when a session authenticated the clinician
+	sessionExpires time.Time // with sessionHash
+	device         *store.Device
 }
 
 func (p *principal) clinicID() string {
@@ -88,13 +85,14 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		}
 		if !sess.Expires.After(s.clock.Now()) {
 			s.store.DeleteSession(h) //nolint:errcheck // best effort; expired anyway
+			s.sockets.endSession(h, "session expired")
 			return nil, errUnauthenticated
 		}
 		c, err := s.store.Clinician(sess.ClinicianID)
 		if err != nil {
 			return nil, errUnauthenticated
 		}
-		return &principal{clinician: &c, sessionHash: h}, nil
+		return &principal{clinician: &c, sessionHash: h, sessionExpires: sess.Expires}, nil
 	}
 	return nil, errUnauthenticated
 }
@@ -110,73 +108,4 @@ func (s *Server) metricsAuthorized(r *http.Request) bool {
 	}
 	a, b := sha256.Sum256([]byte(tok)), sha256.Sum256([]byte(s.cfg.MetricsToken))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
-
-func (s *Server) secureCookies(r *http.Request) bool {
-	return r.TLS != nil || s.cfg.SecureCookies || s.cfg.TLSCertFile != ""
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// loginLimiter counts failed logins per client address and per (address, username) in
-// fixed windows. It is deliberately simple: it slows guessing from one place, it is not a
-// defence against a botnet.
-type loginLimiter struct {
-	clock clockwork.Clock
-	mu    sync.Mutex
-	fails map[string]*window
-}
-
-type window struct {
-	n     int
-	reset time.Time
-}
-
-const (
-	loginWindow        = 15 * time.Minute
-	maxFailsPerUser    = 10
-	maxFailsPerAddress = 50
-)
-
-func newLoginLimiter(clock clockwork.Clock) *loginLimiter {
-	return &loginLimiter{clock: clock, fails: map[string]*window{}}
-}
-
-// allowed reports whether a login attempt may proceed, and if not, for how long to wait.
-func (l *loginLimiter) allowed(ip, username string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.clock.Now()
-	for k, w := range l.fails { // the map holds at most a window's worth of failures
-		if !now.Before(w.reset) {
-			delete(l.fails, k)
-		}
-	}
-	if w := l.fails[ip+"\x00"+username]; w != nil && w.n >= maxFailsPerUser {
-		return false, w.reset.Sub(now)
-	}
-	if w := l.fails[ip]; w != nil && w.n >= maxFailsPerAddress {
-		return false, w.reset.Sub(now)
-	}
-	return true, 0
-}
-
-func (l *loginLimiter) failed(ip, username string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.clock.Now()
-	for _, k := range []string{ip + "\x00" + username, ip} {
-		w := l.fails[k]
-		if w == nil {
-			w = &window{reset: now.Add(loginWindow)}
-			l.fails[k] = w
-		}
-		w.n++
-	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +24,7 @@ const (
 	codeNotFound     = "not_found"
 	codeConflict     = "conflict"
 	codeTooLarge     = "too_large"
+	codeMediaType    = "unsupported_media_type"
 	codeRateLimited  = "rate_limited"
 	codeInternal     = "internal"
 )
@@ -92,7 +95,14 @@ type validatable interface{ validate() *fieldError }
 
 // decodeBody reads a strict JSON object into v and validates it. It writes the error
 // response itself and reports whether the handler should go on.
+//
+// The body must be labelled application/json: a page on another site can send a
+// text/plain or form body without a CORS preflight, never a JSON one.
 func decodeBody(w http.ResponseWriter, r *http.Request, v validatable) bool {
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		writeError(w, http.StatusUnsupportedMediaType, codeMediaType, "send the body as JSON with Content-Type: application/json, not %q", ct)
+		return false
+	}
 	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
@@ -109,7 +119,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v validatable) bool {
 		var mbe *http.MaxBytesError
 		var ute *json.UnmarshalTypeError
 		var se *json.SyntaxError
+		var ne net.Error
 		switch {
+		case errors.As(err, &ne) && ne.Timeout():
+			// The server's ReadTimeout passed: the connection is closed after this.
+			writeError(w, http.StatusRequestTimeout, codeBadRequest, "the request body arrived too slowly; send it all at once")
 		case errors.As(err, &mbe):
 			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, "request body is larger than %d bytes", maxBodyBytes)
 		case errors.As(err, &ute):
@@ -138,6 +152,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v validatable) bool {
 		return false
 	}
 	return true
+}
+
+// isJSON reports whether a Content-Type is application/json, parameters aside.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 func jsonKind(goKind string) string {

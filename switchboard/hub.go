@@ -153,6 +153,11 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, p *principal) {
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer h.wg.Done()
+	sk, ok := h.s.openSocket(w, r, p)
+	if !ok {
+		return // openSocket has written the response
+	}
+	defer h.s.sockets.release(sk)
 
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.s.cfg.AllowedOrigins})
 	if err != nil {
@@ -187,9 +192,10 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, p *principal) {
 	pingCtx, stopPing := context.WithCancel(ctx)
 	defer stopPing()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); h.writeLoop(ctx, c) }()
 	go func() { defer wg.Done(); h.pingLoop(pingCtx, c) }()
+	go func() { defer wg.Done(); sk.closeOnKick(pingCtx, ws, cancel, c.log) }()
 
 	status, reason := h.readLoop(ctx, c)
 	stopPing()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // access says who may call a route.
@@ -42,7 +43,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/devices", adminOnly, s.handleCreateDevice},
 		{"GET", "/api/v1/appointments", anyPrincipal, s.handleListAppointments},
 		{"POST", "/api/v1/appointments", clinicianOnly, s.handleCreateAppointment},
-		{"POST", "/api/v1/appointments/import", clinicianOnly, s.handleImportAppointments},
+		{"POST", "/api/v1/appointments/import", clinicianOnly, s.longRequest(s.handleImportAppointments)},
 		{"GET", "/api/v1/appointments/{id}", anyPrincipal, s.handleGetAppointment},
 		{"DELETE", "/api/v1/appointments/{id}", clinicianOnly, s.handleCancelAppointment},
 		{"POST", "/api/v1/appointments/{id}/no-show", clinicianOnly, s.handleNoShow},
@@ -69,7 +70,7 @@ func (s *Server) buildHandler(webapp http.Handler) http.Handler {
 		webapp = http.NotFoundHandler()
 	}
 	mux.Handle("/", webapp)
-	return mux
+	return s.edge(mux)
 }
 
 // wrap authenticates and authorises a request for rt and records its metrics.
@@ -82,6 +83,12 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.metrics.httpRequests.WithLabelValues(label, strconv.Itoa(rec.status)).Inc()
 			s.metrics.httpSeconds.WithLabelValues(label).Observe(s.clock.Since(start).Seconds())
 		}()
+		if why := s.crossSiteWrite(r); why != "" {
+			s.log.Info("cross-site write refused", "method", r.Method, "path", r.URL.Path,
+				"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "addr", clientIP(r))
+			writeError(rec, http.StatusForbidden, codeForbidden, "%s", why)
+			return
+		}
 		var p *principal
 		switch rt.access {
 		case public:
@@ -110,6 +117,20 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		rt.handler(rec, r, p)
 	})
+}
+
+// longRequest gives an authenticated request ConnLimits.ImportTimeout, instead of
+// ReadTimeout and WriteTimeout, to send its body and get its answer: only once its
+// sender is known may it hold a connection that long.
+func (s *Server) longRequest(h func(http.ResponseWriter, *http.Request, *principal)) func(http.ResponseWriter, *http.Request, *principal) {
+	return func(w http.ResponseWriter, r *http.Request, p *principal) {
+		rc := http.NewResponseController(w)
+		until := time.Now().Add(s.cfg.ConnLimits.ImportTimeout) // real time: deadlines are the network's
+		// Under httptest or another server without deadlines these fail; nothing to extend.
+		rc.SetReadDeadline(until)  //nolint:errcheck
+		rc.SetWriteDeadline(until) //nolint:errcheck
+		h(w, r, p)
+	}
 }
 
 // statusRecorder remembers the response status for metrics. It unwraps for

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -20,22 +21,28 @@ import (
 
 // Config is the switchboard's configuration, usually from flags.
 type Config struct {
-	// Addr is the listen address for Run, e.g. ":8080".
+	// Addr is the listen address for Run, e.g. "127.0.0.1:8080". Serving plain HTTP
+	// beyond loopback is logged as a warning at start.
 	Addr string
 	// TLSCertFile and TLSKeyFile enable HTTPS when both are set. Session cookies are
-	// then marked Secure.
+	// then marked Secure and responses carry Strict-Transport-Security.
 	TLSCertFile string
 	TLSKeyFile  string
-	// SecureCookies marks session cookies Secure without TLS here, for a switchboard
-	// behind a TLS-terminating proxy.
+	// SecureCookies does the same without TLS here, for a switchboard behind a
+	// TLS-terminating proxy.
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For (the client's address,
+	// for the login limit and logs) and X-Forwarded-Proto are believed. From any other
+	// peer those headers are ignored. See ParseTrustedProxies.
+	TrustedProxies []netip.Prefix
 	// MetricsToken is the bearer token /metrics requires. Empty refuses every request.
 	MetricsToken string
 	// SessionTTL is how long a clinician login lasts; 0 means 12 hours.
 	SessionTTL time.Duration
 	// AllowedOrigins are extra host patterns (path.Match syntax, e.g. "app.example.org")
-	// whose browser pages may open the signalling WebSocket. The switchboard's own host is
-	// always allowed; clients that send no Origin (booths) are not checked.
+	// whose browser pages may open the signalling WebSocket and make writes with the
+	// session cookie. The switchboard's own host is always allowed; clients that send no
+	// Origin (booths) are not checked on the WebSocket.
 	AllowedOrigins []string
 	// ICEServers are handed to both parties of every call.
 	ICEServers []signalling.ICEServer
@@ -47,6 +54,9 @@ type Config struct {
 	// DeviceLimits bound what one device can make the switchboard store, log and fan out;
 	// the zero value is DefaultDeviceLimits.
 	DeviceLimits DeviceLimits
+	// ConnLimits are the HTTP timeouts and the cap on signalling connections per
+	// credential; the zero value is DefaultConnLimits.
+	ConnLimits ConnLimits
 }
 
 // Deps are the switchboard's collaborators.
@@ -78,6 +88,9 @@ type Server struct {
 	handler  http.Handler
 	hub      *hub
 	limiter  *loginLimiter
+	sockets  *sockets
+	// verifyPassword is bcrypt.CompareHashAndPassword; tests count the calls.
+	verifyPassword func(hash, password []byte) error
 	// dummyHash is compared against when a login names an unknown user, so that
 	// failure takes as long as a wrong password.
 	dummyHash []byte
@@ -97,6 +110,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg.PingInterval = 15 * time.Second
 	}
 	cfg.DeviceLimits = cfg.DeviceLimits.withDefaults()
+	cfg.ConnLimits = cfg.ConnLimits.withDefaults()
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = bcrypt.DefaultCost
 	}
@@ -135,8 +149,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		log:       deps.Log.With("component", "switchboard"),
 		metrics:   m,
 		gatherer:  deps.Gatherer,
-		limiter:   newLoginLimiter(deps.Clock),
+		limiter:   newLoginLimiter(deps.Clock, defaultLoginLimits),
+		sockets:   newSockets(deps.Clock, cfg.ConnLimits),
 		dummyHash: dummy,
+
+		verifyPassword: bcrypt.CompareHashAndPassword,
 	}
 	s.hub = newHub(s)
 	s.handler = s.buildHandler(deps.WebApp)
@@ -165,10 +182,13 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully and closes the
 // server. A cancelled context is a clean exit (nil error).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	lim := s.cfg.ConnLimits
 	hs := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		ReadTimeout:       lim.ReadTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		IdleTimeout:       lim.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -181,6 +201,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	s.log.Info("serving", "addr", ln.Addr().String(), "tls", s.cfg.TLSCertFile != "")
+	if s.cfg.TLSCertFile == "" {
+		if warning := plainHTTPWarning(ln.Addr()); warning != "" {
+			s.log.Warn(warning, "addr", ln.Addr().String())
+		}
+	}
 	var err error
 	select {
 	case err = <-errc:
@@ -204,4 +229,24 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) Close() error {
 	s.closeOnce.Do(s.hub.close)
 	return nil
+}
+
+// plainHTTPWarning says what is wrong with serving plain HTTP on addr, or "" when addr is
+// loopback only.
+func plainHTTPWarning(addr net.Addr) string {
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return "" // not TCP/IP: a test's or a socket-activated listener
+	}
+	a := ap.Addr().Unmap()
+	switch {
+	case a.IsLoopback():
+		return ""
+	case a.IsUnspecified():
+		return "SERVING PLAIN HTTP ON ALL INTERFACES: passwords, session and device tokens cross the network unencrypted; " +
+			"set -tls-cert and -tls-key, or listen on 127.0.0.1 behind a TLS proxy"
+	default:
+		return "SERVING PLAIN HTTP BEYOND LOOPBACK: passwords, session and device tokens cross the network unencrypted; " +
+			"set -tls-cert and -tls-key, or listen on 127.0.0.1 behind a TLS proxy"
+	}
 }

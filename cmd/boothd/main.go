@@ -184,7 +184,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", booth.MetricsHandler(reg, metricsToken))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// Scrapes are small GETs: a client slower than this is not a scraper.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	g, gctx := errgroup.WithContext(ctx)
 	snd.run(gctx, g, b)

@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		listen       = fs.String("listen", ":8080", "listen address")
+		listen       = fs.String("listen", "127.0.0.1:8080", "listen address; plain HTTP beyond loopback is warned about at start (use -tls-cert, or a TLS proxy)")
 		stateDir     = fs.String("state", defaultStateDir(), "state directory (default $STATE_DIRECTORY or ./state)")
 		tlsCert      = fs.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key, serve HTTPS")
 		tlsKey       = fs.String("tls-key", "", "TLS private key file (PEM)")
@@ -61,7 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		metricsToken = fs.String("metrics-token", os.Getenv("CAREBOOTH_METRICS_TOKEN"), "bearer token for /metrics (default $CAREBOOTH_METRICS_TOKEN)")
 		metricsFile  = fs.String("metrics-token-file", "", "file holding the bearer token for /metrics")
 		sessionTTL   = fs.Duration("session-ttl", 12*time.Hour, "how long a clinician login lasts")
-		origins      = fs.String("allow-origin", "", "comma-separated extra host patterns whose pages may open the signalling WebSocket")
+		origins      = fs.String("allow-origin", "", "comma-separated extra host patterns whose pages may open the signalling WebSocket and write with the session cookie")
+		proxies      = fs.String("trusted-proxies", "", "comma-separated addresses and CIDR prefixes of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (e.g. 10.0.0.0/8,::1)")
 		iceURLs      = fs.String("ice-urls", "", "comma-separated STUN/TURN URLs handed to both parties of every call")
 		demo         = fs.Bool("demo", false, "ensure demo data (clinic, clinicians, a booth, an appointment) and print how to use it")
 		createAdmin  = fs.String("create-admin", "", "create admin `USER` (or reset their password) with the password read from stdin, then exit")
@@ -92,6 +93,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	log := slog.New(handler)
 
+	trusted, err := switchboard.ParseTrustedProxies(*proxies)
+	if err != nil {
+		return fmt.Errorf("-trusted-proxies: %w", err)
+	}
 	if *metricsFile != "" {
 		b, err := os.ReadFile(*metricsFile)
 		if err != nil {
@@ -118,8 +123,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if *tlsCert != "" {
 		scheme = "https"
 	}
-	if strings.HasPrefix(host, ":") {
-		host = "localhost" + host
+	if h, port, err := net.SplitHostPort(host); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
+		host = net.JoinHostPort("localhost", port)
 	}
 	if *demo {
 		d, err := switchboard.SeedDemo(ctx, st, clock, filepath.Join(*stateDir, "demo"), 0)
@@ -134,6 +139,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cfg := switchboard.Config{
 		Addr: *listen, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, SecureCookies: *secureCookie,
 		MetricsToken: *metricsToken, SessionTTL: *sessionTTL, AllowedOrigins: splitList(*origins),
+		TrustedProxies: trusted,
 	}
 	if urls := splitList(*iceURLs); len(urls) > 0 {
 		cfg.ICEServers = []signalling.ICEServer{{URLs: urls}}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -50,5 +51,70 @@ func TestCreateAdminThenServeDemo(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestFlagsRefusedWithTheirName(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-trusted-proxies", "10.0.0.0/8,10.0.0.0/33"}, `-trusted-proxies: "10.0.0.0/33" is not an IP address or CIDR prefix`},
+		{[]string{"-trusted-proxies", "proxy.example.org"}, `-trusted-proxies: "proxy.example.org"`},
+	} {
+		err := run(context.Background(), append([]string{"-state", t.TempDir()}, tt.args...), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: got %v, want an error containing %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+// The default is loopback only: serving beyond it is a choice made with -listen.
+func TestListensOnLoopbackByDefault(t *testing.T) {
+	var help bytes.Buffer
+	if err := run(context.Background(), []string{"-help"}, strings.NewReader(""), &help, &help); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(help.String(), `(default "127.0.0.1:8080")`) {
+		t.Errorf("-listen default: got\n%s\nwant 127.0.0.1:8080", help.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer run may write to while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestWarnsOfPlainHTTPOnAllInterfaces(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-state", t.TempDir(), "-listen", ":0"}, strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "SERVING PLAIN HTTP ON ALL INTERFACES") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning at start; the log was:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }

@@ -98,7 +98,8 @@ type Media struct {
 type Metrics struct {
 	// Listen is host:port for /metrics. Default 127.0.0.1:9101.
 	Listen string `toml:"listen"`
-	// TokenFile, if set, holds a bearer token scrapers must send.
+	// TokenFile, if set, holds a bearer token scrapers must send. It is required when
+	// Listen is not a loopback address: the metrics name the booth's state and calls.
 	TokenFile string `toml:"token_file"`
 }
 
@@ -449,8 +450,11 @@ func (c *Config) Validate() error {
 	intRange("media.fps", c.Media.FPS, 1, 60)
 	intRange("media.video_bitrate_kbps", c.Media.VideoBitrateKbps, 100, 8000)
 
-	if _, port, err := net.SplitHostPort(c.Metrics.Listen); err != nil || port == "" {
+	if host, port, err := net.SplitHostPort(c.Metrics.Listen); err != nil || port == "" {
 		bad("metrics.listen", c.Metrics.Listen, `must be host:port, e.g. "127.0.0.1:9101"`)
+	} else if c.Metrics.TokenFile == "" && !loopbackHost(host) {
+		bad("metrics.listen", c.Metrics.Listen, "listens beyond loopback, so metrics.token_file is required "+
+			"(a file holding the bearer token scrapers must send); or listen on 127.0.0.1")
 	}
 
 	p = append(p, c.validateGPIO()...)

@@ -65,6 +65,9 @@ func TestParseRefuses(t *testing.T) {
 		{"bad voice", minimal + "[speaker]\nvoice = \"-w /tmp/x\"\n", []string{"speaker.voice", "espeak-ng"}},
 		{"prompts not a bool", minimal + "[speaker]\nprompts = \"yes\"\n", []string{"speaker.prompts"}},
 		{"bad metrics listen", minimal + "[metrics]\nlisten = \"9101\"\n", []string{`metrics.listen = "9101"`, "host:port"}},
+		{"metrics on all interfaces without a token", minimal + "[metrics]\nlisten = \":9101\"\n", []string{`metrics.listen = ":9101"`, "metrics.token_file is required"}},
+		{"metrics on the LAN without a token", minimal + "[metrics]\nlisten = \"192.0.2.5:9101\"\n", []string{`metrics.listen = "192.0.2.5:9101"`, "metrics.token_file is required"}},
+		{"metrics by host name without a token", minimal + "[metrics]\nlisten = \"booth-1.lan:9101\"\n", []string{"metrics.token_file is required"}},
 		{"gpio without end", minimal + "[buttons]\nbackend = \"gpio\"\n", []string{"buttons.end is required"}},
 		{"gpio button mode without join", minimal + "[device]\njoin_mode = \"button\"\n[buttons]\nbackend = \"gpio\"\nend = 27\n", []string{"buttons.join is required"}},
 		{"bad backend", minimal + "[buttons]\nbackend = \"usb\"\n", []string{`buttons.backend = "usb"`, `"sim" and "gpio"`}},
@@ -248,5 +251,21 @@ func TestStaffCall(t *testing.T) {
 	}
 	if c.StaffCall.Line != "16" || !c.StaffCall.ActiveLow {
 		t.Errorf("got %+v, want line 16, active low", c.StaffCall)
+	}
+}
+
+// Metrics may listen beyond loopback only with a token; loopback needs none.
+func TestMetricsListen(t *testing.T) {
+	for _, tt := range []struct{ listen, token string }{
+		{"127.0.0.1:9101", ""},
+		{"[::1]:9101", ""},
+		{"localhost:9101", ""},
+		{":9101", "/etc/carebooth/metrics-token"},
+		{"192.0.2.5:9101", "/etc/carebooth/metrics-token"},
+	} {
+		doc := minimal + "[metrics]\nlisten = \"" + tt.listen + "\"\ntoken_file = \"" + tt.token + "\"\n"
+		if _, err := Parse("boothd.toml", []byte(doc)); err != nil {
+			t.Errorf("listen %q, token_file %q: got %v, want it accepted", tt.listen, tt.token, err)
+		}
 	}
 }
