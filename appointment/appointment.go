@@ -95,9 +95,12 @@ type rule struct {
 
 // table is the whole life cycle. Anything not here is illegal.
 var table = map[Event]rule{
-	OpenWindow:    {[]Status{Scheduled}, WindowOpen, []ActorKind{ActorDevice, ActorSystem}},
-	Arrive:        {[]Status{WindowOpen}, Waiting, []ActorKind{ActorDevice}},
-	Leave:         {[]Status{Waiting}, WindowOpen, []ActorKind{ActorDevice}},
+	OpenWindow: {[]Status{Scheduled}, WindowOpen, []ActorKind{ActorDevice, ActorSystem}},
+	Arrive:     {[]Status{WindowOpen}, Waiting, []ActorKind{ActorDevice}},
+	// From scheduled: the booth's link dropped while the patient waited (device_lost) and
+	// they pressed End before it was back. The End the booth kept still ends their
+	// attendance when it is replayed, and leads where an online one does.
+	Leave:         {[]Status{Waiting, Scheduled}, WindowOpen, []ActorKind{ActorDevice}},
 	Admit:         {[]Status{Waiting}, InCall, []ActorKind{ActorClinician, ActorDevice}},
 	End:           {[]Status{InCall}, Ended, []ActorKind{ActorClinician, ActorDevice}},
 	ClinicianLost: {[]Status{InCall}, Waiting, []ActorKind{ActorSystem}},

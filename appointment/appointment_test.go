@@ -19,6 +19,7 @@ var legal = []struct {
 	{Scheduled, OpenWindow, ActorSystem, WindowOpen},
 	{WindowOpen, Arrive, ActorDevice, Waiting},
 	{Waiting, Leave, ActorDevice, WindowOpen},
+	{Scheduled, Leave, ActorDevice, WindowOpen}, // an End pressed offline, replayed after the device_lost reset
 	{Waiting, Admit, ActorClinician, InCall},
 	{Waiting, Admit, ActorDevice, InCall}, // the clinic-room appliance's Next button
 	{InCall, End, ActorClinician, Ended},

@@ -8,6 +8,7 @@
 //	                             +---------leave----------+  +-clinician_lost-+
 //	                                                            +-call_failed---+
 //	waiting, in_call --device_lost--> scheduled   (the booth's connection went: it rejoins)
+//	scheduled --leave--> window_open              (End pressed while that booth was offline)
 //	scheduled, window_open --no_show--> no_show
 //	scheduled, window_open, waiting, in_call --telephone--> telephone
 //	scheduled, window_open, waiting --cancel--> cancelled

@@ -108,6 +108,29 @@ func TestHubDeviceEventRefusedButKept(t *testing.T) {
 	doc.expectError(signalling.CodeForbidden, 2)
 }
 
+// The patient pressed End while the booth was offline and the switchboard had already put
+// the appointment back to scheduled (device_lost): the replayed leave still applies.
+func TestHubOfflineLeaveAppliesAfterDeviceLost(t *testing.T) {
+	e := newEnv(t)
+	doc := e.hello(e.docTok, signalling.RoleClinician)
+	booth := e.hello(e.boothTok, signalling.RoleDevice)
+	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
+	expect[signalling.Schedule](booth, signalling.TypeSchedule)
+	expect[signalling.Queue](doc, signalling.TypeQueue)
+	booth.ws.CloseNow()
+	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
+		t.Fatalf("queue after the booth went: got %+v", q)
+	}
+	booth = e.hello(e.boothTok, signalling.RoleDevice)
+	if ack := sendEvent(booth, "end-offline", e.appt.ID, signalling.EventLeave, t0); ack.Refused != "" || ack.Status != store.StatusWindowOpen {
+		t.Errorf("replayed leave: got %+v, want applied, window_open", ack)
+	}
+	want := "window_open:scheduled>window_open arrive:window_open>waiting device_lost:waiting>scheduled leave:scheduled>window_open"
+	if got := e.history(e.appt.ID); got != want {
+		t.Errorf("history: got %s, want %s", got, want)
+	}
+}
+
 func TestHubOutcomes(t *testing.T) {
 	t.Run("no-show", func(t *testing.T) {
 		e := newEnv(t)
