@@ -68,7 +68,10 @@ type env struct {
 	Token string // the booth's device token
 }
 
-func startSwitchboard(t testing.TB) *env {
+func startSwitchboard(t testing.TB) *env { return startSwitchboardWith(t, switchboard.Config{}) }
+
+// startSwitchboardWith is startSwitchboard with cfg (BcryptCost is set here).
+func startSwitchboardWith(t testing.TB, cfg switchboard.Config) *env {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.OpenBolt(filepath.Join(dir, "switchboard.db"))
@@ -85,7 +88,8 @@ func startSwitchboard(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := switchboard.New(switchboard.Config{BcryptCost: bcrypt.MinCost}, switchboard.Deps{
+	cfg.BcryptCost = bcrypt.MinCost
+	srv, err := switchboard.New(cfg, switchboard.Deps{
 		Store: st, Log: testLogger(t), WebApp: webapp.Handler(),
 	})
 	if err != nil {

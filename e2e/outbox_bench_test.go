@@ -8,6 +8,7 @@ import (
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -17,7 +18,12 @@ import (
 func BenchmarkOutboxReplay(b *testing.B) {
 	const events = 5000
 	for range b.N {
-		e := startSwitchboard(b)
+		// The replay's speed is measured, not the pacing (50 events a second per device)
+		// nor the cap of 200 events an appointment keeps from its booth.
+		e := startSwitchboardWith(b, switchboard.Config{DeviceLimits: switchboard.DeviceLimits{
+			Rates:                     map[signalling.Type]switchboard.Rate{signalling.TypeEvent: {PerSecond: 1e9, Burst: 1 << 20}},
+			BoothEventsPerAppointment: events + 1,
+		}})
 		st, err := booth.OpenBoltStore(b.TempDir())
 		if err != nil {
 			b.Fatal(err)

@@ -2,7 +2,9 @@ package switchboard
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
@@ -41,17 +43,60 @@ func (s *Server) outcome(w http.ResponseWriter, r *http.Request, p *principal, o
 	}
 }
 
+// Pages of an appointment's history: limit records from offset.
+const (
+	defaultEventsPage = 100
+	maxEventsPage     = 500
+)
+
+// historyResponse is the body of GET /api/v1/appointments/{id}/events. NextOffset is set
+// when more records follow.
+type historyResponse struct {
+	AppointmentID string               `json:"appointment_id"`
+	Status        string               `json:"status"`
+	Events        []appointment.Record `json:"events"`
+	Total         int                  `json:"total"`
+	NextOffset    *int                 `json:"next_offset,omitempty"`
+}
+
 func (s *Server) handleAppointmentEvents(w http.ResponseWriter, r *http.Request, p *principal) {
+	offset, fe := intParam(r, "offset", 0, 0, math.MaxInt32)
+	if fe != nil {
+		writeFieldError(w, fe)
+		return
+	}
+	limit, fe := intParam(r, "limit", defaultEventsPage, 1, maxEventsPage)
+	if fe != nil {
+		writeFieldError(w, fe)
+		return
+	}
 	a, ok := s.appointmentFor(w, r, p)
 	if !ok {
 		return
 	}
-	h, err := s.store.History(a.ID)
+	h, total, err := s.store.HistoryPage(a.ID, offset, limit)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"appointment_id": a.ID, "status": a.Status, "events": h})
+	out := historyResponse{AppointmentID: a.ID, Status: a.Status, Events: h, Total: total}
+	if next := offset + len(h); next < total {
+		out.NextOffset = &next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// intParam reads an optional integer query parameter in [lo, hi].
+func intParam(r *http.Request, name string, def, lo, hi int) (int, *fieldError) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, badField(name, "%q is not a whole number from %d to %d", v, lo, hi)
+	}
+	return n, nil
 }
 
 type deviceSettingsRequest struct {

@@ -46,7 +46,11 @@ func BenchmarkHubAppliesQueuedEvents(b *testing.B) {
 func replayInto(b *testing.B, st store.Store, events int) float64 {
 	b.Helper()
 	t0 := time.Now()
-	srv, err := New(Config{BcryptCost: bcrypt.MinCost}, Deps{Store: st, Clock: clockwork.NewRealClock()})
+	// The storage is measured, not the pacing: DefaultDeviceLimits would let one booth
+	// send 50 events a second and keep 200 on one appointment.
+	unpaced := Rate{PerSecond: 1e9, Burst: 1 << 20}
+	limits := DeviceLimits{Rates: map[signalling.Type]Rate{signalling.TypeEvent: unpaced}, BoothEventsPerAppointment: events + 1}
+	srv, err := New(Config{BcryptCost: bcrypt.MinCost, DeviceLimits: limits}, Deps{Store: st, Clock: clockwork.NewRealClock()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package apiclient
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strconv"
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
@@ -28,17 +30,36 @@ func (c *Client) outcome(ctx context.Context, id, what string) (Appointment, err
 	return out, err
 }
 
-// AppointmentEvents returns an appointment's history, oldest first.
+// AppointmentEvents returns an appointment's whole history, oldest first, following the
+// switchboard's pages.
 func (c *Client) AppointmentEvents(ctx context.Context, id string) ([]appointment.Record, error) {
-	var out struct {
-		Events []appointment.Record `json:"events"`
-	}
 	if !signalling.ValidID(id) {
 		return nil, fmt.Errorf("appointment ID %q is not valid", id)
 	}
-	err := c.do(ctx, "GET", "/api/v1/appointments/"+id+"/events", nil, nil, &out)
-	return out.Events, err
+	var all []appointment.Record
+	offset := 0
+	for {
+		var page struct {
+			Events     []appointment.Record `json:"events"`
+			NextOffset *int                 `json:"next_offset"`
+		}
+		q := url.Values{"offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(eventsPage)}}
+		if err := c.do(ctx, "GET", "/api/v1/appointments/"+id+"/events", q, nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Events...)
+		if page.NextOffset == nil {
+			return all, nil
+		}
+		if *page.NextOffset <= offset {
+			return nil, fmt.Errorf("appointment %s history: the switchboard gave next_offset %d after offset %d", id, *page.NextOffset, offset)
+		}
+		offset = *page.NextOffset
+	}
 }
+
+// eventsPage is the largest page of history the switchboard gives.
+const eventsPage = 500
 
 // SetJoinMode changes a device's join mode ("auto" or "button"); the switchboard pushes
 // it to the device now or when it next connects. sentNow says whether it was connected.

@@ -2,7 +2,12 @@ package apiclient_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +55,51 @@ func TestClientLifecycle(t *testing.T) {
 	}
 	if _, err := admin.MarkNoShow(ctx, "../x"); err == nil {
 		t.Error("bad ID: got nil error")
+	}
+}
+
+// AppointmentEvents follows next_offset to the last page, and refuses a server that sends
+// it back where it was.
+func TestClientFollowsHistoryPages(t *testing.T) {
+	var asked []string
+	stuck := false
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.RawQuery)
+		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		var page struct {
+			Events     []appointment.Record `json:"events"`
+			NextOffset *int                 `json:"next_offset,omitempty"`
+		}
+		for i := off; i < min(off+2, 5); i++ {
+			page.Events = append(page.Events, appointment.Record{Key: fmt.Sprint("k", i)})
+		}
+		if next := off + len(page.Events); next < 5 {
+			if stuck {
+				next = off
+			}
+			page.NextOffset = &next
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(page) //nolint:errcheck
+	}))
+	defer ts.Close()
+	c, err := apiclient.New(ts.URL, "tok", ts.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := c.AppointmentEvents(context.Background(), "appt1")
+	var keys []string
+	for _, r := range recs {
+		keys = append(keys, r.Key)
+	}
+	if err != nil || strings.Join(keys, " ") != "k0 k1 k2 k3 k4" {
+		t.Errorf("records: got %v (%v), want k0 to k4", keys, err)
+	}
+	if got, want := strings.Join(asked, " "), "limit=500&offset=0 limit=500&offset=2 limit=500&offset=4"; got != want {
+		t.Errorf("asked: got %s, want %s", got, want)
+	}
+	stuck = true
+	if _, err := c.AppointmentEvents(context.Background(), "appt1"); err == nil || !strings.Contains(err.Error(), "next_offset 0 after offset 0") {
+		t.Errorf("a server that does not advance: got %v, want an error naming next_offset", err)
 	}
 }
