@@ -337,3 +337,44 @@ func TestAppointmentEventsPaged(t *testing.T) {
 		}
 	}
 }
+
+// A device flooding call figures for calls that never happened, or the same call again,
+// changes neither the appointment nor the clinic's report.
+func TestHubQualityFloodChangesNothing(t *testing.T) {
+	e := newEnvWith(t, fastDevices(0, 0))
+	report := func() string {
+		code, body := e.do("GET", "/api/v1/reports?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z", e.docTok, nil)
+		if code != http.StatusOK {
+			t.Fatalf("report: got %d %s", code, body)
+		}
+		return string(body)
+	}
+	_, booth, callID := e.inCall()
+	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 900, Seconds: 5})
+	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 1, Seconds: 1})
+	expect[signalling.Error](booth, signalling.TypeError) // the first is in once this is answered
+	before := report()
+	a0, err := e.st.Appointment(e.appt.ID)
+	must(t, err)
+	// As many as a connection may have refused before it is closed (TestHubClosesAfterTooManyRefusals);
+	// a device that reconnects to go on is still paced, per device, by DeviceLimits.
+	for i := range maxRefusals - 1 {
+		q := &signalling.Quality{AppointmentID: e.appt.ID, CallID: store.NewID(), BitrateKbps: 1, PacketLossPct: 90, Seconds: 2}
+		want := signalling.CodeNotInCall
+		if i%3 == 0 {
+			q.CallID, want = callID, signalling.CodeConflict // the real call, again
+		}
+		booth.send(signalling.TypeQuality, q)
+		if m := expect[signalling.Error](booth, signalling.TypeError); m.Code != want {
+			t.Fatalf("quality %d (%s): got %s %q, want %s", i, q.CallID, m.Code, m.Message, want)
+		}
+	}
+	a, err := e.st.Appointment(e.appt.ID)
+	must(t, err)
+	if a.Quality == nil || a.Quality.Calls != 1 || a.Quality.BitrateKbps != 900 || a.UpdatedAt != a0.UpdatedAt {
+		t.Errorf("quality after the flood: got %+v (updated %v), want the one call's figures as before", a.Quality, a.UpdatedAt)
+	}
+	if got := report(); got != before {
+		t.Errorf("report changed by the flood:\n got %s\nwant %s", got, before)
+	}
+}
