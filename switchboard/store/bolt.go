@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -655,23 +656,8 @@ func (s *Bolt) Apply(id string, evs ...EventInput) (Appointment, []appointment.R
 }
 
 func (s *Bolt) History(id string) ([]appointment.Record, error) {
-	out := []appointment.Record{}
-	prefix := append([]byte(id), 0)
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if tx.Bucket(bktAppointments).Get([]byte(id)) == nil {
-			return fmt.Errorf("appointment %s: %w", id, ErrNotFound)
-		}
-		c := tx.Bucket(bktHistory).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var r appointment.Record
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode history of %s: %w", id, err)
-			}
-			out = append(out, r)
-		}
-		return nil
-	})
-	return out, err
+	recs, _, err := s.HistoryPage(id, 0, math.MaxInt)
+	return recs, err
 }
 
 func (s *Bolt) HistoryPage(id string, offset, limit int) ([]appointment.Record, int, error) {

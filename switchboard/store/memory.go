@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -387,12 +388,8 @@ func (m *Memory) putRecord(r appointment.Record) {
 }
 
 func (m *Memory) History(id string) ([]appointment.Record, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.appointments[id]; !ok {
-		return nil, fmt.Errorf("appointment %s: %w", id, ErrNotFound)
-	}
-	return append([]appointment.Record{}, m.history[id]...), nil
+	recs, _, err := m.HistoryPage(id, 0, math.MaxInt)
+	return recs, err
 }
 
 func (m *Memory) HistoryPage(id string, offset, limit int) ([]appointment.Record, int, error) {
@@ -403,7 +400,7 @@ func (m *Memory) HistoryPage(id string, offset, limit int) ([]appointment.Record
 	}
 	h := m.history[id]
 	lo := min(max(offset, 0), len(h))
-	hi := min(lo+max(limit, 0), len(h))
+	hi := lo + min(max(limit, 0), len(h)-lo)
 	return append([]appointment.Record{}, h[lo:hi]...), len(h), nil
 }
 
