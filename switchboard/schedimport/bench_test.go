@@ -118,3 +118,42 @@ func BenchmarkImportFHIR(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkRefuseAmplifying times and weighs the refusal of files built to amplify: the
+// issue's 6 KB calendar of 40 hourly events at every minute (before the bounds: 10 s and
+// 2.6 GB), hourly rules from 1601 with a huge COUNT, and a 16 MiB-class FHIR Bundle of
+// 20,001 Appointments. Run with -benchtime 1x; it prints each figure.
+func BenchmarkRefuseAmplifying(b *testing.B) {
+	var appts []string
+	for i := range MaxEntries + 1 {
+		appts = append(appts, appointmentJSON(i))
+	}
+	bundle := bundleOf(appts)
+	files := []struct {
+		name  string
+		data  []byte
+		parse func([]byte) error
+	}{
+		{"ical 40 hourly events x 60 minutes", recurringCal(40, "20261123T090000Z", "FREQ=HOURLY;BYMINUTE="+numbers(0, 59), ""),
+			func(d []byte) error { _, err := ParseICal(d, window); return err }},
+		{"ical hourly from 1601, COUNT=2e9", recurringCal(3, "16010101T090000Z", "FREQ=HOURLY;BYMINUTE=0,30;COUNT=2000000000", ""),
+			func(d []byte) error { _, err := ParseICal(d, window); return err }},
+		{"fhir 20,001 Appointments", bundle,
+			func(d []byte) error { _, err := ParseFHIR(d); return err }},
+	}
+	for _, f := range files {
+		b.Run(f.name, func(b *testing.B) {
+			for range b.N {
+				var err error
+				start := time.Now()
+				mb := allocated(func() { err = f.parse(f.data) })
+				elapsed := time.Since(start)
+				if err == nil {
+					b.Fatal("accepted")
+				}
+				b.ReportMetric(mb, "MB-alloc")
+				fmt.Printf("refused %s (%.1f KB) in %v, allocating %.1f MB\n", f.name, float64(len(f.data))/1e3, elapsed.Round(time.Millisecond), mb)
+			}
+		})
+	}
+}
