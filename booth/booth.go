@@ -994,10 +994,6 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		}
 		b.log.Info("schedule updated", "appointments", len(m.Appointments))
 	case *signalling.Call:
-		if b.cfg.Role == RoleClinic {
-			b.onOffererCall(ctx, m)
-			return
-		}
 		b.onCall(ctx, m)
 	case *signalling.SDP:
 		switch {
@@ -1046,87 +1042,6 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 	}
 }
 
-// refuseCall turns down a call the switchboard started, telling it the call failed.
-func (b *Booth) refuseCall(ctx context.Context, callID, why string) {
-	b.log.Warn("refusing call", "call", callID, "why", why)
-	if err := b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: callID, Reason: signalling.EndFailed}); err != nil {
-		b.log.Warn("send end", "call", callID, "err", err)
-	}
-}
-
-func (b *Booth) onCall(ctx context.Context, m *signalling.Call) {
-	refuse := func(why string) { b.refuseCall(ctx, m.CallID, why) }
-	switch {
-	case m.Role != signalling.CallAnswerer:
-		refuse("the booth only answers calls, got role " + string(m.Role))
-		return
-	case b.call != nil:
-		refuse("already in call " + b.call.id)
-		return
-	case b.waiting == "":
-		refuse("not in the waiting room")
-		return
-	}
-	appt := m.AppointmentID
-	if appt == "" {
-		appt = b.waiting
-	}
-	cc := &callCtl{id: m.CallID, apptID: appt, link: b.link, ctx: ctx, log: b.log}
-	ac, err := b.caller.StartCall(ctx, CallParams{
-		CallID:        m.CallID,
-		AppointmentID: appt,
-		ICEServers:    m.ICEServers,
-		OnCandidate:   cc.onCandidate,
-	})
-	if err != nil {
-		b.log.Error("start call", "call", m.CallID, "err", err)
-		refuse("media did not start")
-		return
-	}
-	cc.ac, cc.connected = ac, ac.Connected()
-	b.call, b.waiting, b.stats = cc, "", CallStats{}
-	b.calls++
-	b.ticker = b.clock.NewTicker(b.cfg.StatsInterval)
-	b.mu.Lock()
-	b.active = ac
-	b.mu.Unlock()
-	b.log.Info("call started", "call", m.CallID, "appointment", appt, "peer", m.Peer)
-}
-
-func (b *Booth) onOffer(ctx context.Context, m *signalling.SDP) {
-	if b.call == nil || b.call.id != m.CallID {
-		b.log.Warn("offer for a call we are not in; ignored", "call", m.CallID)
-		return
-	}
-	cc := b.call
-	answer, err := cc.ac.Answer(ctx, m.SDP)
-	if err == nil {
-		err = b.link.send(ctx, signalling.TypeAnswer, &signalling.SDP{CallID: cc.id, SDP: answer})
-	}
-	if err != nil {
-		b.log.Error("answer offer", "call", cc.id, "err", err)
-		b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: cc.id, Reason: signalling.EndFailed})
-		b.closeCall("failed")
-		b.arrive(ctx, cc.apptID) // the switchboard puts a failed call's patient back in the waiting room
-		return
-	}
-	cc.flushCandidates()
-}
-
-func (b *Booth) onCallFailed(ctx context.Context) {
-	cc := b.call
-	b.log.Warn("call media failed", "call", cc.id)
-	if err := b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: cc.id, Reason: signalling.EndFailed}); err != nil {
-		b.log.Warn("send end", "call", cc.id, "err", err)
-	}
-	b.closeCall("failed")
-	if b.cfg.Role != RoleClinic {
-		// A failed call is not a consultation: wait to be admitted again (the switchboard
-		// has put the patient back in the waiting room).
-		b.arrive(ctx, cc.apptID)
-	}
-}
-
 func (b *Booth) onConnected() {
 	b.call.connected = nil
 	b.help = false // a person is with the patient now
@@ -1135,32 +1050,6 @@ func (b *Booth) onConnected() {
 		lat := b.clock.Since(b.arrivedAt)
 		b.metrics.joinLatency.Observe(lat.Seconds())
 		b.log.Info("call connected", "call", b.call.id, "join_latency", lat)
-	}
-}
-
-func (b *Booth) readStats() {
-	s := b.call.ac.Stats()
-	b.metrics.addStats(b.stats, s)
-	b.stats = s
-}
-
-// reportQuality tells the switchboard how a call that carried media went, for the
-// commissioners' report. Best effort: a booth that is offline as the call ends keeps
-// nothing (the call itself was online).
-func (b *Booth) reportQuality(cc *callCtl) {
-	if cc.connectedAt.IsZero() || b.cfg.Role == RoleClinic {
-		return // no media flowed, or the appointment is a booth's to report
-	}
-	q := signalling.Quality{
-		AppointmentID: cc.apptID,
-		CallID:        cc.id,
-		BitrateKbps:   min(max(b.stats.MeanSendBitrateKbps, 0), 100_000),
-		PacketLossPct: min(max(b.stats.PacketLoss*100, 0), 100),
-		RTTMs:         min(float64(b.stats.RTT)/float64(time.Millisecond), 60_000),
-		Seconds:       min(b.clock.Since(cc.connectedAt).Seconds(), 86_400),
-	}
-	if err := b.link.send(cc.ctx, signalling.TypeQuality, &q); err != nil {
-		b.log.Debug("call quality not sent", "call", cc.id, "err", err)
 	}
 }
 
@@ -1282,67 +1171,4 @@ func (b *Booth) admitNext(ctx context.Context) bool {
 	}
 	b.log.Info("next pressed with nobody waiting; ignored")
 	return false
-}
-
-// onOffererCall starts a call the clinic-room appliance admitted: it offers.
-func (b *Booth) onOffererCall(ctx context.Context, m *signalling.Call) {
-	refuse := func(why string) { b.refuseCall(ctx, m.CallID, why) }
-	switch {
-	case m.Role != signalling.CallOfferer:
-		refuse("the clinic-room appliance only offers, got role " + string(m.Role))
-		return
-	case b.call != nil:
-		refuse("already in call " + b.call.id)
-		return
-	}
-	cc := &callCtl{id: m.CallID, apptID: m.AppointmentID, link: b.link, ctx: ctx, log: b.log}
-	ac, err := b.caller.StartCall(ctx, CallParams{
-		CallID:        m.CallID,
-		AppointmentID: m.AppointmentID,
-		Role:          signalling.CallOfferer,
-		ICEServers:    m.ICEServers,
-		OnCandidate:   cc.onCandidate,
-	})
-	if err != nil {
-		b.log.Error("start call", "call", m.CallID, "err", err)
-		refuse("media did not start")
-		return
-	}
-	off, ok := ac.(Offerer)
-	var sdp string
-	if ok {
-		sdp, err = off.Offer(ctx)
-	}
-	if err == nil && ok {
-		err = b.link.send(ctx, signalling.TypeOffer, &signalling.SDP{CallID: m.CallID, SDP: sdp})
-	}
-	if !ok || err != nil {
-		ac.Close()
-		b.log.Error("offer", "call", m.CallID, "offerer", ok, "err", err)
-		refuse("could not offer")
-		return
-	}
-	cc.ac, cc.connected = ac, ac.Connected()
-	b.call, b.stats = cc, CallStats{}
-	b.calls++
-	b.arrivedAt = b.clock.Now()
-	b.ticker = b.clock.NewTicker(b.cfg.StatsInterval)
-	b.mu.Lock()
-	b.active = ac
-	b.mu.Unlock()
-	b.log.Info("call started", "call", m.CallID, "appointment", m.AppointmentID, "patient", m.Peer)
-	cc.flushCandidates() // the offer is out: the switchboard relays candidates now
-}
-
-func (b *Booth) onAnswer(ctx context.Context, m *signalling.SDP) {
-	if b.call == nil || b.call.id != m.CallID {
-		b.log.Warn("answer for a call we are not in; ignored", "call", m.CallID)
-		return
-	}
-	cc := b.call
-	if err := cc.ac.(Offerer).SetAnswer(m.SDP); err != nil {
-		b.log.Error("apply answer", "call", cc.id, "err", err)
-		b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: cc.id, Reason: signalling.EndFailed}) //nolint:errcheck // the call is being closed anyway
-		b.closeCall("failed")
-	}
 }

@@ -167,3 +167,23 @@ func TestBoothRefusesOffererCall(t *testing.T) {
 		t.Errorf("got %+v, want end failed", got)
 	}
 }
+
+// The clinic-room appliance takes only the offering side; a call on the other is refused
+// and no media starts.
+func TestClinicRoleRefusesAnswererCall(t *testing.T) {
+	checkGoroutines(t)
+	h := start(t, opts{role: RoleClinic})
+	sc := h.sb.conn(t)
+	sc.send(t, signalling.TypeCall, &signalling.Call{CallID: "call-1", AppointmentID: "a1", Role: signalling.CallAnswerer})
+	if got := sc.next(t, signalling.TypeEnd).(*signalling.End); got.CallID != "call-1" || got.Reason != signalling.EndFailed {
+		t.Errorf("got %+v, want end failed for call-1", got)
+	}
+	select {
+	case c := <-h.caller.started:
+		t.Errorf("media started for a refused call: %+v", c.params)
+	default:
+	}
+	if s := h.booth.Snapshot(); s.State == InCall {
+		t.Errorf("state: got %s, want not in a call", s.State)
+	}
+}

@@ -1,0 +1,175 @@
+package booth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/carebooth/carebooth/signalling"
+)
+
+var errNotOfferer = errors.New("the call cannot take the offering side")
+
+// callSide is the side of the SDP exchange a device of each role takes: a booth answers
+// the clinician's offer; the clinic-room appliance, taking the clinician's place, offers.
+func (b *Booth) callSide() (signalling.CallRole, string) {
+	if b.cfg.Role == RoleClinic {
+		return signalling.CallOfferer, "the clinic-room appliance only offers"
+	}
+	return signalling.CallAnswerer, "the booth only answers calls"
+}
+
+// onCall starts a call the switchboard set up, on the side the booth's role takes: one
+// path for both, which differ only in what must hold first (a booth answers only from
+// the waiting room) and in who speaks first (the offerer sends its offer at once; the
+// answerer waits for one, in onOffer).
+func (b *Booth) onCall(ctx context.Context, m *signalling.Call) {
+	refuse := func(why string) { b.refuseCall(ctx, m.CallID, why) }
+	side, only := b.callSide()
+	appt := m.AppointmentID
+	switch {
+	case m.Role != side:
+		refuse(only + ", got role " + string(m.Role))
+		return
+	case b.call != nil:
+		refuse("already in call " + b.call.id)
+		return
+	case side == signalling.CallAnswerer && b.waiting == "":
+		refuse("not in the waiting room")
+		return
+	}
+	if appt == "" && side == signalling.CallAnswerer {
+		appt = b.waiting
+	}
+	cc := &callCtl{id: m.CallID, apptID: appt, link: b.link, ctx: ctx, log: b.log}
+	ac, err := b.caller.StartCall(ctx, CallParams{
+		CallID:        m.CallID,
+		AppointmentID: appt,
+		Role:          side,
+		ICEServers:    m.ICEServers,
+		OnCandidate:   cc.onCandidate,
+	})
+	if err != nil {
+		b.log.Error("start call", "call", m.CallID, "err", err)
+		refuse("media did not start")
+		return
+	}
+	if side == signalling.CallOfferer {
+		if err := b.offer(ctx, m.CallID, ac); err != nil {
+			ac.Close()
+			b.log.Error("offer", "call", m.CallID, "err", err)
+			refuse("could not offer")
+			return
+		}
+	}
+	cc.ac, cc.connected = ac, ac.Connected()
+	b.call, b.stats = cc, CallStats{}
+	if side == signalling.CallAnswerer {
+		b.waiting = "" // in the call now, out of the waiting room
+	} else {
+		b.arrivedAt = b.clock.Now()
+	}
+	b.calls++
+	b.ticker = b.clock.NewTicker(b.cfg.StatsInterval)
+	b.mu.Lock()
+	b.active = ac
+	b.mu.Unlock()
+	b.log.Info("call started", "call", m.CallID, "appointment", appt, "peer", m.Peer, "side", side)
+	if side == signalling.CallOfferer {
+		cc.flushCandidates() // the offer is out: the switchboard relays candidates now
+	}
+}
+
+// offer creates the local offer of a call the clinic-room appliance starts and sends it.
+func (b *Booth) offer(ctx context.Context, callID string, ac ActiveCall) error {
+	off, ok := ac.(Offerer)
+	if !ok {
+		return errNotOfferer
+	}
+	sdp, err := off.Offer(ctx)
+	if err != nil {
+		return err
+	}
+	return b.link.send(ctx, signalling.TypeOffer, &signalling.SDP{CallID: callID, SDP: sdp})
+}
+
+// refuseCall turns down a call the switchboard started, telling it the call failed.
+func (b *Booth) refuseCall(ctx context.Context, callID, why string) {
+	b.log.Warn("refusing call", "call", callID, "why", why)
+	if err := b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: callID, Reason: signalling.EndFailed}); err != nil {
+		b.log.Warn("send end", "call", callID, "err", err)
+	}
+}
+
+func (b *Booth) onOffer(ctx context.Context, m *signalling.SDP) {
+	if b.call == nil || b.call.id != m.CallID {
+		b.log.Warn("offer for a call we are not in; ignored", "call", m.CallID)
+		return
+	}
+	cc := b.call
+	answer, err := cc.ac.Answer(ctx, m.SDP)
+	if err == nil {
+		err = b.link.send(ctx, signalling.TypeAnswer, &signalling.SDP{CallID: cc.id, SDP: answer})
+	}
+	if err != nil {
+		b.log.Error("answer offer", "call", cc.id, "err", err)
+		b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: cc.id, Reason: signalling.EndFailed})
+		b.closeCall("failed")
+		b.arrive(ctx, cc.apptID) // the switchboard puts a failed call's patient back in the waiting room
+		return
+	}
+	cc.flushCandidates()
+}
+
+func (b *Booth) onAnswer(ctx context.Context, m *signalling.SDP) {
+	if b.call == nil || b.call.id != m.CallID {
+		b.log.Warn("answer for a call we are not in; ignored", "call", m.CallID)
+		return
+	}
+	cc := b.call
+	if err := cc.ac.(Offerer).SetAnswer(m.SDP); err != nil {
+		b.log.Error("apply answer", "call", cc.id, "err", err)
+		b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: cc.id, Reason: signalling.EndFailed}) //nolint:errcheck // the call is being closed anyway
+		b.closeCall("failed")
+	}
+}
+
+func (b *Booth) onCallFailed(ctx context.Context) {
+	cc := b.call
+	b.log.Warn("call media failed", "call", cc.id)
+	if err := b.link.send(ctx, signalling.TypeEnd, &signalling.End{CallID: cc.id, Reason: signalling.EndFailed}); err != nil {
+		b.log.Warn("send end", "call", cc.id, "err", err)
+	}
+	b.closeCall("failed")
+	if b.cfg.Role != RoleClinic {
+		// A failed call is not a consultation: wait to be admitted again (the switchboard
+		// has put the patient back in the waiting room).
+		b.arrive(ctx, cc.apptID)
+	}
+}
+
+func (b *Booth) readStats() {
+	s := b.call.ac.Stats()
+	b.metrics.addStats(b.stats, s)
+	b.stats = s
+}
+
+// reportQuality tells the switchboard how a call that carried media went, for the
+// commissioners' report. Best effort: a booth that is offline as the call ends keeps
+// nothing (the call itself was online).
+func (b *Booth) reportQuality(cc *callCtl) {
+	if cc.connectedAt.IsZero() || b.cfg.Role == RoleClinic {
+		return // no media flowed, or the appointment is a booth's to report
+	}
+	q := signalling.Quality{
+		AppointmentID: cc.apptID,
+		CallID:        cc.id,
+		BitrateKbps:   min(max(b.stats.MeanSendBitrateKbps, 0), 100_000),
+		PacketLossPct: min(max(b.stats.PacketLoss*100, 0), 100),
+		RTTMs:         min(float64(b.stats.RTT)/float64(time.Millisecond), 60_000),
+		Seconds:       min(b.clock.Since(cc.connectedAt).Seconds(), 86_400),
+	}
+	if err := b.link.send(cc.ctx, signalling.TypeQuality, &q); err != nil {
+		b.log.Debug("call quality not sent", "call", cc.id, "err", err)
+	}
+}
