@@ -200,9 +200,7 @@ type Booth struct {
 	tooEarly bool
 	help     bool   // the switchboard confirmed that staff were told of a Help press
 	phone    string // the device's clinic's phone number, from the last welcome
-	outboxN  int
-	sentSeq  uint64            // highest outbox seq sent on this connection
-	inflight map[string]string // key -> appointment of outbox events sent on this connection, not yet acknowledged
+	out      *outbox
 	queue    *signalling.Queue
 	// presence: after the link returned while waiting, say arrive again once the outbox
 	// is delivered (the switchboard took the booth out of the room when the link dropped).
@@ -285,7 +283,6 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		offline:  true,
 		left:     map[string]bool{},
 		done:     map[string]bool{},
-		inflight: map[string]string{},
 	}
 	if b.clock == nil {
 		b.clock = clockwork.NewRealClock()
@@ -334,9 +331,7 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 	} else if set.JoinMode != "" {
 		b.joinMode = set.JoinMode
 	}
-	if evs, err := b.store.Outbox(0, 0); err == nil {
-		b.outboxN = len(evs)
-	}
+	b.out = newOutbox(b.store, b.link, b.log)
 	// What End decided before a restart (a power cut) still holds.
 	if appts, err := b.store.Upcoming(b.clock.Now()); err != nil {
 		b.log.Error("read End presses; the booth may join appointments the patient ended", "err", err)
@@ -347,7 +342,7 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 			}
 		}
 	}
-	b.snap = Snapshot{State: Idle, Offline: true, JoinMode: b.joinMode, Role: cfg.Role, Outbox: b.outboxN}
+	b.snap = Snapshot{State: Idle, Offline: true, JoinMode: b.joinMode, Role: cfg.Role, Outbox: b.out.pending}
 	b.metrics.setState(Idle)
 	return b, nil
 }
@@ -371,7 +366,7 @@ func (b *Booth) Run(ctx context.Context) error {
 	defer cancel()
 
 	b.log.Info("booth starting", "device", b.cfg.DeviceName, "role", b.cfg.Role, "switchboard", b.cfg.SwitchboardURL,
-		"join_mode", b.joinMode, "join_window", b.cfg.JoinWindow.String(), "outbox", b.outboxN)
+		"join_mode", b.joinMode, "join_window", b.cfg.JoinWindow.String(), "outbox", b.out.pending)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.link.run(gctx) })
 	if b.buttons != nil {
@@ -538,7 +533,7 @@ func (b *Booth) publish() {
 		TooEarly:          b.tooEarly,
 		Help:              b.help,
 		JoinMode:          b.joinMode,
-		Outbox:            b.outboxN,
+		Outbox:            b.out.pending,
 		Role:              b.cfg.Role,
 		Queue:             b.queue,
 		ClinicPhone:       b.phone,
@@ -726,9 +721,7 @@ func (b *Booth) record(ctx context.Context, id string, ev appointment.Event) boo
 		}
 		return false
 	}
-	b.outboxN++
-	b.log.Info("event recorded", "appointment", id, "event", ev, "key", e.Key)
-	b.flushOutbox(ctx)
+	b.out.added(ctx, e, !b.offline)
 	return true
 }
 
@@ -752,34 +745,8 @@ func (b *Booth) decide(ctx context.Context, id string, end EndPress, ev appointm
 		}
 		return false
 	}
-	b.outboxN++
-	b.log.Info("event recorded", "appointment", id, "event", ev, "key", e.Key)
-	b.flushOutbox(ctx)
+	b.out.added(ctx, e, !b.offline)
 	return true
-}
-
-// flushOutbox sends recorded events in order, keeping at most outboxWindow of them
-// unacknowledged, while the link is up.
-func (b *Booth) flushOutbox(ctx context.Context) {
-	if b.offline || len(b.inflight) >= outboxWindow {
-		return
-	}
-	evs, err := b.store.Outbox(b.sentSeq, outboxWindow-len(b.inflight))
-	if err != nil {
-		b.log.Error("read outbox", "err", err)
-		return
-	}
-	for _, e := range evs {
-		err := b.link.send(ctx, signalling.TypeEvent, &signalling.Event{Key: e.Key, AppointmentID: e.AppointmentID, Event: string(e.Event), At: e.At})
-		if err != nil {
-			if !errors.Is(err, errOffline) {
-				b.link.warn("send outbox event; resending when the link is back", "key", e.Key, "err", err)
-			}
-			return
-		}
-		b.sentSeq = e.Seq
-		b.inflight[e.Key] = e.AppointmentID
-	}
 }
 
 // onAcks forgets acknowledged events: ack and any others already waiting on the link,
@@ -801,30 +768,7 @@ collect:
 			break collect
 		}
 	}
-	keys := make([]string, 0, len(acks))
-	status := map[string]string{}
-	for _, a := range acks {
-		keys = append(keys, a.Key)
-		if a.Refused != "" {
-			b.log.Warn("switchboard refused a recorded event", "key", a.Key, "status", a.Status, "why", a.Refused)
-		}
-	}
-	n := 0
-	for _, a := range acks {
-		if id, ok := b.inflight[a.Key]; ok {
-			n++
-			delete(b.inflight, a.Key)
-			if a.Status != "" {
-				status[id] = a.Status
-			}
-		}
-	}
-	if err := b.store.Ack(status, keys...); err != nil {
-		b.log.Error("forget acknowledged events", "err", err)
-	} else {
-		b.outboxN = max(0, b.outboxN-n)
-	}
-	b.flushOutbox(ctx)
+	b.out.acked(ctx, acks, !b.offline)
 	b.sayPresence(ctx)
 	if next != nil {
 		b.onLink(ctx, *next)
@@ -957,17 +901,16 @@ func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 		b.offline = false
 		b.phone = ev.welcome.ClinicPhone
 		b.metrics.linkUp.Set(1)
-		b.log.Info("switchboard link up", "device_id", ev.welcome.ID, "clinic", ev.welcome.ClinicName, "outbox", b.outboxN)
-		b.sentSeq = 0
-		clear(b.inflight)
+		b.log.Info("switchboard link up", "device_id", ev.welcome.ID, "clinic", ev.welcome.ClinicName, "outbox", b.out.pending)
+		b.out.linkChanged()
 		b.presence = b.waiting != ""
-		b.flushOutbox(ctx)
+		b.out.flush(ctx, true)
 		b.sayPresence(ctx)
 	case linkDown:
 		b.offline = true
 		b.metrics.linkUp.Set(0)
 		b.presence = false
-		clear(b.inflight)
+		b.out.linkChanged()
 		if b.call != nil && b.cfg.Role == RoleClinic {
 			b.log.Warn("link lost during a call; ending it", "call", b.call.id)
 			b.closeCall("link_lost")
@@ -1118,7 +1061,7 @@ func (cc *callCtl) sendCandidate(c signalling.Candidate) {
 // sayPresence tells the switchboard, once the outbox has been delivered after the link
 // returned, that the booth is still waiting.
 func (b *Booth) sayPresence(ctx context.Context) {
-	if !b.presence || b.offline || b.waiting == "" || b.outboxN > 0 {
+	if !b.presence || b.offline || b.waiting == "" || b.out.pending > 0 {
 		return
 	}
 	b.presence = false
