@@ -11,13 +11,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
-	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 )
 
 // State is what the booth is doing, as the screen would show it.
@@ -610,145 +611,6 @@ func (b *Booth) loop(ctx context.Context) error {
 // recheckEvery bounds how long the booth goes without re-reading the clock and schedule.
 const recheckEvery = time.Minute
 
-// joinable reports whether the booth may still join a.
-func (b *Booth) joinable(a Appointment) bool {
-	if a.Done || b.done[a.ID] {
-		return false
-	}
-	switch a.Status {
-	case "canceled", "done", "completed":
-		return false
-	}
-	return !appointment.Status(a.Status).Final() && !a.Local.Final()
-}
-
-// evaluate works out the state from the schedule and the clock, arrives in auto mode at
-// the start time, and sets the timer for the next moment anything changes.
-func (b *Booth) evaluate(ctx context.Context) {
-	now := b.clock.Now()
-	all, err := b.store.Upcoming(now)
-	if err != nil {
-		b.link.warn("read appointments", "err", err)
-		return
-	}
-	var appts []Appointment
-	for _, a := range all {
-		if b.joinable(a) {
-			appts = append(appts, a)
-		}
-	}
-	b.current, b.nextAppt, b.nextAt = "", "", time.Time{}
-	next := time.Time{}
-	consider := func(t time.Time) {
-		if t.After(now) && (next.IsZero() || t.Before(next)) {
-			next = t
-		}
-	}
-	// Timers run on the monotonic clock, the schedule on the wall clock. A Raspberry Pi has
-	// no real-time clock and NTP may step its wall clock long after boot, so look again at
-	// least every recheckEvery rather than trusting one long timer.
-	consider(now.Add(recheckEvery))
-	defer func() {
-		// Reset re-arms a running timer in one step, so the clock never sees it missing
-		// (tests count the fake clock's waiters). Until, not next.Sub(now): if the clock
-		// moved on while we decided, the timer fires at once rather than late.
-		switch {
-		case next.IsZero() && b.timer != nil:
-			b.timer.Stop()
-		case next.IsZero():
-		case b.timer == nil:
-			b.timer = b.clock.NewTimer(b.clock.Until(next))
-		default:
-			b.timer.Reset(b.clock.Until(next))
-		}
-	}()
-
-	if b.call != nil {
-		b.state = InCall
-		return
-	}
-	if b.waiting != "" {
-		for _, a := range appts {
-			if a.ID == b.waiting {
-				b.state = Waiting
-				consider(a.End)
-				return
-			}
-		}
-		b.log.Info("appointment over, cancelled or closed while waiting; leaving the waiting room", "appointment", b.waiting)
-		if a, err := b.store.Get(b.waiting); err != nil || !appointment.Status(a.Status).Final() {
-			if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil && !errors.Is(err, errOffline) {
-				b.log.Warn("send leave", "err", err)
-			}
-		}
-		b.waiting = ""
-	}
-	b.state = Idle
-	for _, a := range appts {
-		open := a.Start.Add(-b.cfg.JoinWindow)
-		consider(open)
-		consider(a.End)
-		if b.joinMode == JoinAuto {
-			consider(a.Start)
-		}
-		if b.current == "" && !now.Before(open) {
-			b.current = a.ID
-			b.state = JoinWindow
-			b.tooEarly = false
-			if localOf(a) == appointment.Scheduled {
-				b.record(ctx, a.ID, appointment.OpenWindow)
-			}
-			if b.joinMode == JoinAuto && !now.Before(a.Start) && !b.left[a.ID] {
-				b.arrive(ctx, a.ID)
-			}
-		}
-		if b.current == "" && b.nextAppt == "" && now.Before(open) {
-			b.nextAppt, b.nextAt = a.ID, open
-		}
-	}
-}
-
-// record appends an event to the durable outbox and sends it if the link is up. It
-// reports whether the event was recorded: one the life cycle does not allow from the
-// booth's view of the appointment is not.
-func (b *Booth) record(ctx context.Context, id string, ev appointment.Event) bool {
-	e, err := b.store.Record(id, ev, b.clock.Now())
-	if err != nil {
-		if errors.Is(err, appointment.ErrIllegal) {
-			b.log.Debug("event not recorded", "appointment", id, "event", ev, "why", err)
-		} else {
-			b.log.Error("record event", "appointment", id, "event", ev, "err", err)
-		}
-		return false
-	}
-	b.out.added(ctx, e, !b.offline)
-	return true
-}
-
-// decide keeps an End press (or, with NoEndPress, Join undoing it) for appointment id,
-// durably and in one transaction with ev when there is one, before the screen can show
-// it. It reports whether ev was recorded, as record does.
-func (b *Booth) decide(ctx context.Context, id string, end EndPress, ev appointment.Event) bool {
-	if end == NoEndPress {
-		delete(b.left, id)
-	} else {
-		b.left[id] = true // holds until a restart even if the store fails
-	}
-	e, recorded, err := b.store.Decide(id, end, ev, b.clock.Now())
-	switch {
-	case err != nil:
-		b.log.Error("keep End press", "appointment", id, "end_press", end, "event", ev, "err", err)
-		return false
-	case !recorded:
-		if ev != "" {
-			b.log.Debug("event not recorded: the booth's view of the appointment does not allow it", "appointment", id, "event", ev)
-		}
-		return false
-	}
-	b.out.added(ctx, e, !b.offline)
-	return true
-}
-
 // onAcks forgets acknowledged events: ack and any others already waiting on the link,
 // in one transaction.
 func (b *Booth) onAcks(ctx context.Context, ack *signalling.EventAck) {
@@ -772,28 +634,6 @@ collect:
 	b.sayPresence(ctx)
 	if next != nil {
 		b.onLink(ctx, *next)
-	}
-}
-
-func (b *Booth) arrive(ctx context.Context, id string) {
-	b.waiting, b.arrivedAt, b.state = id, b.clock.Now(), Waiting
-	if a, err := b.store.Get(id); err == nil && localOf(a) == appointment.Scheduled {
-		b.record(ctx, id, appointment.OpenWindow)
-	}
-	if b.decide(ctx, id, NoEndPress, appointment.Arrive) {
-		b.log.Info("arrived in the waiting room", "appointment", id, "offline", b.offline)
-		return
-	}
-	// By the booth's own record it is in the room already (the clinician's connection
-	// dropped, say): say so live, which the switchboard takes as harmless.
-	err := b.link.send(ctx, signalling.TypeArrive, &signalling.Arrive{AppointmentID: id})
-	switch {
-	case errors.Is(err, errOffline):
-		b.log.Info("arrived while offline; telling the switchboard when the link is back", "appointment", id)
-	case err != nil:
-		b.log.Warn("send arrive; resending when the link is back", "appointment", id, "err", err)
-	default:
-		b.log.Info("arrived in the waiting room", "appointment", id)
 	}
 }
 
@@ -1017,59 +857,6 @@ func (b *Booth) closeCall(result string) {
 	b.log.Info("call closed", "call", cc.id, "result", result)
 }
 
-func (b *Booth) markDone(id string) {
-	b.done[id] = true
-	b.waiting = ""
-	if err := b.store.MarkDone(id); err != nil && !errors.Is(err, ErrNotFound) {
-		b.log.Warn("mark appointment done", "appointment", id, "err", err)
-	}
-}
-
-// onCandidate sends a local candidate, holding it back until the answer has gone: the
-// offerer cannot add candidates before it has our answer.
-func (cc *callCtl) onCandidate(c signalling.Candidate) {
-	c.CallID = cc.id
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if cc.closed {
-		return
-	}
-	if !cc.answered {
-		cc.pending = append(cc.pending, c)
-		return
-	}
-	cc.sendCandidate(c)
-}
-
-func (cc *callCtl) flushCandidates() {
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	cc.answered = true
-	for _, c := range cc.pending {
-		cc.sendCandidate(c)
-	}
-	cc.pending = nil
-}
-
-// sendCandidate must hold cc.mu.
-func (cc *callCtl) sendCandidate(c signalling.Candidate) {
-	if err := cc.link.send(cc.ctx, signalling.TypeCandidate, &c); err != nil {
-		cc.link.warn("send candidate", "call", cc.id, "err", err)
-	}
-}
-
-// sayPresence tells the switchboard, once the outbox has been delivered after the link
-// returned, that the booth is still waiting.
-func (b *Booth) sayPresence(ctx context.Context) {
-	if !b.presence || b.offline || b.waiting == "" || b.out.pending > 0 {
-		return
-	}
-	b.presence = false
-	if err := b.link.send(ctx, signalling.TypeArrive, &signalling.Arrive{AppointmentID: b.waiting}); err != nil {
-		b.log.Warn("resend arrive", "appointment", b.waiting, "err", err)
-	}
-}
-
 // onSettings applies settings the switchboard pushed, once per seq, and acknowledges
 // them (again, if they were applied before the last acknowledgement got lost).
 func (b *Booth) onSettings(ctx context.Context, m *signalling.Settings) {
@@ -1091,27 +878,4 @@ func (b *Booth) onSettings(ctx context.Context, m *signalling.Settings) {
 	if err := b.link.send(ctx, signalling.TypeSettingsAck, &signalling.SettingsAck{Seq: m.Seq}); err != nil {
 		b.log.Warn("acknowledge settings", "seq", m.Seq, "err", err)
 	}
-}
-
-// admitNext (the clinic-room appliance's Next button) admits the patient who has waited
-// longest and is not in a call. The switchboard decides: if someone else admitted them a
-// moment earlier, it refuses with a conflict and the queue that follows shows it.
-func (b *Booth) admitNext(ctx context.Context) bool {
-	if b.call != nil || b.queue == nil {
-		b.log.Info("next pressed with a call in progress or no waiting room yet; ignored")
-		return false
-	}
-	for _, e := range b.queue.Entries {
-		if e.InCall {
-			continue
-		}
-		if err := b.link.send(ctx, signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.AppointmentID}); err != nil {
-			b.log.Warn("send admit", "appointment", e.AppointmentID, "err", err)
-			return false
-		}
-		b.log.Info("admitting the patient who has waited longest", "appointment", e.AppointmentID, "since", e.Since)
-		return true
-	}
-	b.log.Info("next pressed with nobody waiting; ignored")
-	return false
 }

@@ -173,3 +173,36 @@ func (b *Booth) reportQuality(cc *callCtl) {
 		b.log.Debug("call quality not sent", "call", cc.id, "err", err)
 	}
 }
+
+// onCandidate sends a local candidate, holding it back until the answer has gone: the
+// offerer cannot add candidates before it has our answer.
+func (cc *callCtl) onCandidate(c signalling.Candidate) {
+	c.CallID = cc.id
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.closed {
+		return
+	}
+	if !cc.answered {
+		cc.pending = append(cc.pending, c)
+		return
+	}
+	cc.sendCandidate(c)
+}
+
+func (cc *callCtl) flushCandidates() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.answered = true
+	for _, c := range cc.pending {
+		cc.sendCandidate(c)
+	}
+	cc.pending = nil
+}
+
+// sendCandidate must hold cc.mu.
+func (cc *callCtl) sendCandidate(c signalling.Candidate) {
+	if err := cc.link.send(cc.ctx, signalling.TypeCandidate, &c); err != nil {
+		cc.link.warn("send candidate", "call", cc.id, "err", err)
+	}
+}
