@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/carebooth/carebooth/appointment"
@@ -20,144 +19,6 @@ import (
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
 )
-
-// State is what the booth is doing, as the screen would show it.
-type State int
-
-// Booth states. Being offline is not a state but a flag (Snapshot.Offline): a booth can be
-// in its join window, or even waiting, while the link is down.
-const (
-	Idle       State = iota // no appointment's window is open
-	JoinWindow              // an appointment can be joined: start-join_window <= now < end
-	Waiting                 // arrived in the waiting room
-	InCall                  // in a call
-)
-
-func (s State) String() string {
-	switch s {
-	case Idle:
-		return "idle"
-	case JoinWindow:
-		return "join_window"
-	case Waiting:
-		return "waiting"
-	case InCall:
-		return "in_call"
-	}
-	return fmt.Sprintf("state(%d)", int(s))
-}
-
-// Join modes, as in the config file.
-const (
-	JoinAuto   = "auto"
-	JoinButton = "button"
-)
-
-// Device roles, as in the config file.
-const (
-	// RoleBooth is a patient's booth: it keeps a schedule and joins waiting rooms.
-	RoleBooth = "booth"
-	// RoleClinic is the clinic-room appliance: it shows its clinic's waiting room, its
-	// Join button (Next) admits the patient who has waited longest and End ends the
-	// call. It offers; its Caller's calls must implement Offerer.
-	RoleClinic = "clinic"
-)
-
-// outboxWindow bounds the outbox events sent and not yet acknowledged, so a long replay
-// never has more acknowledgements in flight than the switchboard queues for one
-// connection (64).
-const outboxWindow = 32
-
-// Config is what a Booth needs to know. cmd/boothd fills it from the config file.
-type Config struct {
-	// SwitchboardURL is the switchboard's base URL; the booth dials <URL>/api/v1/signal.
-	SwitchboardURL string
-	// Token is the device token, sent as a bearer token.
-	Token string
-	// DeviceName is for logs.
-	DeviceName string
-	// JoinMode is JoinAuto (arrive at the start time) or JoinButton (arrive on Join). In
-	// both modes Join pressed during the window arrives at once.
-	JoinMode string
-	// JoinWindow is how long before the start an appointment can be joined.
-	JoinWindow time.Duration
-	// Role is RoleBooth (the default) or RoleClinic.
-	Role string
-	// StaffCall says a staff call (a desk buzzer, a lamp over the booth, a nurse-call
-	// input) is wired at the booth's site and follows Snapshot.Help. Help then counts as
-	// given the moment it is pressed, online or not, because the people on site are
-	// called at once; the clinic's clinicians are told as well when the link is up.
-	StaffCall bool
-	// StateDir holds booth.db when Deps.Store is nil.
-	StateDir string
-	// StatsInterval is how often a call's stats are read into the metrics. Default 2s.
-	StatsInterval time.Duration
-	// ReconnectMin and ReconnectMax bound the link's backoff. Defaults 1s and 60s.
-	ReconnectMin, ReconnectMax time.Duration
-}
-
-// Deps are the Booth's collaborators. Caller is required; the rest have defaults.
-type Deps struct {
-	// Caller starts calls (media/call in boothd, a fake in tests).
-	Caller Caller
-	// Buttons is the button source, e.g. a *button.Sim. Nil means no buttons.
-	Buttons button.Source
-	// Store is the appointment store. Nil opens a BoltStore in Config.StateDir, which
-	// Close closes; a Store passed in is left open.
-	Store Store
-	// Clock drives the schedule and backoff. Default the real clock.
-	Clock clockwork.Clock
-	// Logger defaults to discarding.
-	Logger *slog.Logger
-	// Registerer receives the booth's metrics. Nil registers nothing.
-	Registerer prometheus.Registerer
-	// HTTPClient dials the switchboard. Default http.DefaultClient.
-	HTTPClient *http.Client
-}
-
-// Snapshot is the booth's state at one moment, for the screen, metrics and tests.
-type Snapshot struct {
-	State   State
-	Offline bool // the switchboard link is down
-	// AppointmentID is the appointment whose window is open, which the booth waits for or
-	// whose call is in progress; empty when Idle.
-	AppointmentID string
-	CallID        string    // the call in progress
-	Connected     bool      // the call's media flows
-	Muted         bool      // the microphone is muted in the call in progress
-	Stats         CallStats // the current (or last) call's stats at the last stats tick
-	Calls         int       // calls started since Run
-	Ignored       int       // button presses that did nothing (e.g. Join outside any window)
-	Connects      int       // link connection attempts
-
-	// NextAppointmentID and NextWindowAt are the next appointment whose join window has
-	// not opened yet and when it opens (zero when there is none), so the screen can say
-	// "your appointment opens at 10:50".
-	NextAppointmentID string
-	NextWindowAt      time.Time
-	// TooEarly is set when Join was pressed before any window was open, until the next
-	// window opens: the screen shows NextWindowAt.
-	TooEarly bool
-	// Help is set once the switchboard has confirmed that staff were told of a Help press,
-	// and cleared when End is pressed outside a call, a call connects, or staff clear it.
-	Help bool
-	// JoinMode is the mode in force: the config's, or the one the switchboard pushed.
-	JoinMode string
-	// Outbox is how many recorded events the switchboard has not acknowledged yet.
-	Outbox int
-	// Role is RoleBooth or RoleClinic.
-	Role string
-	// Queue is the clinic's waiting room (RoleClinic only; nil until the first one).
-	// It is replaced, never changed in place.
-	Queue *signalling.Queue
-	// AutoJoinCancelled is set while the booth will not join the appointment in its join
-	// window by itself: End was held, or the patient left the waiting room. Join still
-	// joins.
-	AutoJoinCancelled bool
-	// ClinicPhone is the phone number of the clinic the device belongs to, as the
-	// switchboard last said (empty until it has), for the fault screen.
-	ClinicPhone string
-}
 
 // ErrClosed is returned by Run after Close.
 var ErrClosed = errors.New("booth closed")
@@ -433,13 +294,6 @@ func (b *Booth) Ping(ctx context.Context) error {
 // State returns the booth's current state.
 func (b *Booth) State() State { return b.Snapshot().State }
 
-// Snapshot returns the booth's current state and counters.
-func (b *Booth) Snapshot() Snapshot {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.snap
-}
-
 // Appointments returns the stored appointments that have not ended.
 func (b *Booth) Appointments() ([]Appointment, error) {
 	return b.store.Upcoming(b.clock.Now())
@@ -456,40 +310,6 @@ func (b *Booth) CallStats() (CallStats, bool) {
 	return ac.Stats(), true
 }
 
-// Subscribe returns a channel that receives the latest Snapshot whenever it changes (older
-// unread snapshots are replaced, so a slow reader sees the newest), and a function that
-// ends the subscription.
-func (b *Booth) Subscribe() (<-chan Snapshot, func()) {
-	ch := make(chan Snapshot, 1)
-	b.mu.Lock()
-	id := b.nextSub
-	b.nextSub++
-	b.subs[id] = ch
-	ch <- b.snap
-	b.mu.Unlock()
-	return ch, func() {
-		b.mu.Lock()
-		delete(b.subs, id)
-		b.mu.Unlock()
-	}
-}
-
-// WaitFor waits until cond holds for a Snapshot and returns that Snapshot.
-func (b *Booth) WaitFor(ctx context.Context, cond func(Snapshot) bool) (Snapshot, error) {
-	ch, cancel := b.Subscribe()
-	defer cancel()
-	for {
-		select {
-		case s := <-ch:
-			if cond(s) {
-				return s, nil
-			}
-		case <-ctx.Done():
-			return b.Snapshot(), fmt.Errorf("wait for booth state (last %+v): %w", b.Snapshot(), ctx.Err())
-		}
-	}
-}
-
 func (b *Booth) onLinkAttempt(reconnect bool) {
 	b.mu.Lock()
 	b.connects++
@@ -500,61 +320,6 @@ func (b *Booth) onLinkAttempt(reconnect bool) {
 	if reconnect {
 		b.metrics.reconnects.Inc()
 	}
-}
-
-// setSnapLocked stores s and hands it to subscribers, replacing what they have not read.
-// Must hold b.mu.
-func (b *Booth) setSnapLocked(s Snapshot) {
-	b.snap = s
-	for _, ch := range b.subs {
-		select {
-		case <-ch:
-		default:
-		}
-		ch <- s
-	}
-}
-
-// publish copies the loop's state into the snapshot and tells subscribers. Called only by
-// the loop.
-func (b *Booth) publish() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := Snapshot{
-		State:         b.state,
-		Offline:       b.offline,
-		Stats:         b.stats,
-		Calls:         b.calls,
-		Ignored:       b.ignored,
-		Connects:      b.connects,
-		AppointmentID: b.current,
-
-		NextAppointmentID: b.nextAppt,
-		NextWindowAt:      b.nextAt,
-		TooEarly:          b.tooEarly,
-		Help:              b.help,
-		JoinMode:          b.joinMode,
-		Outbox:            b.out.pending,
-		Role:              b.cfg.Role,
-		Queue:             b.queue,
-		ClinicPhone:       b.phone,
-		AutoJoinCancelled: b.current != "" && b.left[b.current],
-	}
-	switch {
-	case b.call != nil:
-		s.AppointmentID, s.CallID, s.Connected = b.call.apptID, b.call.id, b.call.connected == nil
-		s.Muted = b.call.muted
-	case b.waiting != "":
-		s.AppointmentID = b.waiting
-	}
-	if s == b.snap {
-		return
-	}
-	if s.State != b.snap.State {
-		b.metrics.setState(s.State)
-	}
-	b.metrics.outbox.Set(float64(s.Outbox))
-	b.setSnapLocked(s)
 }
 
 func (b *Booth) loop(ctx context.Context) error {

@@ -8,6 +8,11 @@ import (
 	"github.com/carebooth/carebooth/signalling"
 )
 
+// outboxWindow bounds the outbox events sent and not yet acknowledged, so a long replay
+// never has more acknowledgements in flight than the switchboard queues for one
+// connection (64).
+const outboxWindow = 32
+
 // outbox sends the events the booth recorded (in its Store, before anything else knew of
 // them) to the switchboard in order, at most outboxWindow unacknowledged at a time, and
 // forgets each once it is acknowledged. The Store keeps them across restarts; outbox

@@ -1,0 +1,75 @@
+package booth
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/carebooth/carebooth/hw/button"
+)
+
+// Join modes, as in the config file.
+const (
+	JoinAuto   = "auto"
+	JoinButton = "button"
+)
+
+// Device roles, as in the config file.
+const (
+	// RoleBooth is a patient's booth: it keeps a schedule and joins waiting rooms.
+	RoleBooth = "booth"
+	// RoleClinic is the clinic-room appliance: it shows its clinic's waiting room, its
+	// Join button (Next) admits the patient who has waited longest and End ends the
+	// call. It offers; its Caller's calls must implement Offerer.
+	RoleClinic = "clinic"
+)
+
+// Config is what a Booth needs to know. cmd/boothd fills it from the config file.
+type Config struct {
+	// SwitchboardURL is the switchboard's base URL; the booth dials <URL>/api/v1/signal.
+	SwitchboardURL string
+	// Token is the device token, sent as a bearer token.
+	Token string
+	// DeviceName is for logs.
+	DeviceName string
+	// JoinMode is JoinAuto (arrive at the start time) or JoinButton (arrive on Join). In
+	// both modes Join pressed during the window arrives at once.
+	JoinMode string
+	// JoinWindow is how long before the start an appointment can be joined.
+	JoinWindow time.Duration
+	// Role is RoleBooth (the default) or RoleClinic.
+	Role string
+	// StaffCall says a staff call (a desk buzzer, a lamp over the booth, a nurse-call
+	// input) is wired at the booth's site and follows Snapshot.Help. Help then counts as
+	// given the moment it is pressed, online or not, because the people on site are
+	// called at once; the clinic's clinicians are told as well when the link is up.
+	StaffCall bool
+	// StateDir holds booth.db when Deps.Store is nil.
+	StateDir string
+	// StatsInterval is how often a call's stats are read into the metrics. Default 2s.
+	StatsInterval time.Duration
+	// ReconnectMin and ReconnectMax bound the link's backoff. Defaults 1s and 60s.
+	ReconnectMin, ReconnectMax time.Duration
+}
+
+// Deps are the Booth's collaborators. Caller is required; the rest have defaults.
+type Deps struct {
+	// Caller starts calls (media/call in boothd, a fake in tests).
+	Caller Caller
+	// Buttons is the button source, e.g. a *button.Sim. Nil means no buttons.
+	Buttons button.Source
+	// Store is the appointment store. Nil opens a BoltStore in Config.StateDir, which
+	// Close closes; a Store passed in is left open.
+	Store Store
+	// Clock drives the schedule and backoff. Default the real clock.
+	Clock clockwork.Clock
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Registerer receives the booth's metrics. Nil registers nothing.
+	Registerer prometheus.Registerer
+	// HTTPClient dials the switchboard. Default http.DefaultClient.
+	HTTPClient *http.Client
+}
