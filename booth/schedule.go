@@ -193,3 +193,26 @@ func (b *Booth) sayPresence(ctx context.Context) {
 		b.log.Warn("resend arrive", "appointment", b.waiting, "err", err)
 	}
 }
+
+// onSettings applies settings the switchboard pushed, once per seq, and acknowledges
+// them (again, if they were applied before the last acknowledgement got lost).
+func (b *Booth) onSettings(ctx context.Context, m *signalling.Settings) {
+	cur, err := b.store.Settings()
+	if err != nil {
+		b.log.Error("read settings", "err", err)
+		return
+	}
+	if m.Seq > cur.Seq {
+		if err := b.store.SaveSettings(Settings{Seq: m.Seq, JoinMode: m.JoinMode}); err != nil {
+			b.log.Error("store pushed settings; not acknowledging them", "err", err)
+			return
+		}
+		if m.JoinMode != b.joinMode {
+			b.log.Info("join mode changed by the switchboard", "from", b.joinMode, "to", m.JoinMode)
+		}
+		b.joinMode = m.JoinMode
+	}
+	if err := b.link.send(ctx, signalling.TypeSettingsAck, &signalling.SettingsAck{Seq: m.Seq}); err != nil {
+		b.log.Warn("acknowledge settings", "seq", m.Seq, "err", err)
+	}
+}
