@@ -30,6 +30,10 @@ type Compaction struct {
 // moment leaves either the old file or the complete new one (plus, at worst, a stale
 // path+".compact" that the next call removes).
 func Compact(path string, minFree int64) (Compaction, error) {
+	return compact(path, minFree, DefaultTimeout)
+}
+
+func compact(path string, minFree int64, timeout time.Duration) (Compaction, error) {
 	res := Compaction{Threshold: minFree}
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -43,7 +47,7 @@ func Compact(path string, minFree int64) (Compaction, error) {
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return res, fmt.Errorf("compact %s: remove stale copy: %w", path, err)
 	}
-	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 	if err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)
 	}
@@ -53,7 +57,7 @@ func Compact(path string, minFree int64) (Compaction, error) {
 	if res.FreeBytes < minFree {
 		return res, nil
 	}
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: timeout})
 	if err != nil {
 		return res, fmt.Errorf("compact %s: create copy: %w", path, err)
 	}
