@@ -9,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/carebooth/carebooth/atomicfile"
 )
 
 // Compaction reports what Compact did.
@@ -79,7 +81,7 @@ func compact(path string, minFree int64, timeout time.Duration) (Compaction, err
 		os.Remove(tmp)
 		return res, fmt.Errorf("compact %s: rename copy into place: %w", path, err)
 	}
-	if err := syncFile(filepath.Dir(path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)
 	}
 	res.Done = true
