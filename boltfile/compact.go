@@ -9,6 +9,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/carebooth/carebooth/atomicfile"
 )
 
 // Compaction reports what Compact did.
@@ -30,6 +32,10 @@ type Compaction struct {
 // moment leaves either the old file or the complete new one (plus, at worst, a stale
 // path+".compact" that the next call removes).
 func Compact(path string, minFree int64) (Compaction, error) {
+	return compact(path, minFree, DefaultTimeout)
+}
+
+func compact(path string, minFree int64, timeout time.Duration) (Compaction, error) {
 	res := Compaction{Threshold: minFree}
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -43,7 +49,7 @@ func Compact(path string, minFree int64) (Compaction, error) {
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return res, fmt.Errorf("compact %s: remove stale copy: %w", path, err)
 	}
-	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 	if err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)
 	}
@@ -53,7 +59,7 @@ func Compact(path string, minFree int64) (Compaction, error) {
 	if res.FreeBytes < minFree {
 		return res, nil
 	}
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: timeout})
 	if err != nil {
 		return res, fmt.Errorf("compact %s: create copy: %w", path, err)
 	}
@@ -75,7 +81,7 @@ func Compact(path string, minFree int64) (Compaction, error) {
 		os.Remove(tmp)
 		return res, fmt.Errorf("compact %s: rename copy into place: %w", path, err)
 	}
-	if err := syncFile(filepath.Dir(path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		return res, fmt.Errorf("compact %s: %w", path, err)
 	}
 	res.Done = true

@@ -411,3 +411,9 @@ func TestBoltStoreMigratesVersion2(t *testing.T) {
 		t.Errorf("a2 reopened: got %q, %s, want held, window_open", got.EndPress, got.Local)
 	}
 }
+
+func TestBoltSchemaVersionIsMigrations(t *testing.T) {
+	if len(boltMigrations) != boltSchemaVersion {
+		t.Errorf("got %d migrations, want boltSchemaVersion %d", len(boltMigrations), boltSchemaVersion)
+	}
+}

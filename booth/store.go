@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/boltfile"
 	"github.com/carebooth/carebooth/signalling"
 	bolt "go.etcd.io/bbolt"
 )
@@ -348,20 +349,22 @@ type BoltStore struct {
 
 var _ Store = (*BoltStore)(nil)
 
+// boltSchemaVersion is the layout this code writes: len(boltMigrations), which
+// boltfile.Open stores (TestBoltSchemaVersionIsMigrations).
 const boltSchemaVersion = 3
 
 var (
-	bucketMeta   = []byte("meta")
+	bucketMeta   = []byte(boltfile.MetaBucket)
 	bucketAppts  = []byte("appointments")
 	bucketOutbox = []byte("outbox")
-	keySchema    = []byte("schema_version")
+	keySchema    = []byte(boltfile.SchemaVersionKey)
 	keyStoreID   = []byte("store_id")
 	keySettings  = []byte("settings")
 )
 
 // boltMigrations[v] upgrades a file from schema version v to v+1 inside the opening
 // transaction. Version 0 is a new, empty file.
-var boltMigrations = []func(tx *bolt.Tx) error{
+var boltMigrations = []boltfile.Migration{
 	0: func(tx *bolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketAppts)
 		return err
@@ -391,46 +394,16 @@ func OpenBoltStore(dir string) (*BoltStore, error) { return OpenBoltStoreWith(di
 // never compact).
 func OpenBoltStoreWith(dir string, compactFree int64) (*BoltStore, error) {
 	path := filepath.Join(dir, BoltFile)
-	var comp Compaction
-	if compactFree >= 0 {
-		var err error
-		if comp, err = compactFile(path, compactFree); err != nil {
-			return nil, fmt.Errorf("open appointment store: %w", err)
-		}
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, res, err := boltfile.OpenWith(path, boltMigrations,
+		boltfile.Options{Compact: compactFree >= 0, CompactFree: compactFree, Timeout: time.Second})
 	if err != nil {
-		return nil, fmt.Errorf("open appointment store %s: %w", path, err)
+		return nil, fmt.Errorf("open appointment store: %w", err)
 	}
-	s := &BoltStore{db: db, compaction: comp}
-	err = db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
-		}
-		v := uint32(0)
-		switch raw := meta.Get(keySchema); {
-		case raw == nil:
-		case len(raw) != 4:
-			return fmt.Errorf("schema version is %d bytes, want 4", len(raw))
-		default:
-			v = binary.BigEndian.Uint32(raw)
-		}
-		if v > boltSchemaVersion {
-			return fmt.Errorf("schema version %d is newer than this boothd's %d: upgrade boothd or move the file away", v, boltSchemaVersion)
-		}
-		for ; v < boltSchemaVersion; v++ {
-			if err := boltMigrations[v](tx); err != nil {
-				return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
-			}
-		}
-		s.id = string(meta.Get(keyStoreID))
-		return meta.Put(keySchema, binary.BigEndian.AppendUint32(nil, boltSchemaVersion))
+	s := &BoltStore{db: db, compaction: res.Compaction}
+	db.View(func(tx *bolt.Tx) error {
+		s.id = string(tx.Bucket(bucketMeta).Get(keyStoreID))
+		return nil
 	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open appointment store %s: %w", path, err)
-	}
 	return s, nil
 }
 

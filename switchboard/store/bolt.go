@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/boltfile"
 )
 
 // SchemaVersion is the layout this package writes. Open migrates older files forward and
@@ -22,10 +22,15 @@ import (
 // applied event keys and the device push queue (the statuses window_open, no_show and
 // telephone need no layout change). Version 4 counts each appointment's booth events
 // (Appointment.BoothEvents, RefusedEvents) from the history it already holds.
+//
+// boltfile.Open keeps the version as a big-endian uint32 in the meta bucket; files that
+// hold it as decimal text (every switchboard.db before boltfile) are read and rewritten in
+// the opening transaction. A switchboard older than that refuses such a file ("not a
+// number") rather than misreading it.
 const SchemaVersion = 4
 
 var (
-	bktMeta          = []byte("meta")
+	bktMeta          = []byte(boltfile.MetaBucket)
 	bktClinics       = []byte("clinics")
 	bktClinicians    = []byte("clinicians")
 	bktByUsername    = []byte("clinicians_by_username")
@@ -38,14 +43,14 @@ var (
 	bktHistory       = []byte("appointment_history") // appointment ID, 0, big-endian seq -> appointment.Record
 	bktEventKeys     = []byte("event_keys")          // idempotency key -> appliedKey
 	bktPushes        = []byte("device_pushes")       // device ID, 0, big-endian seq -> Push
-	keySchemaVersion = []byte("schema_version")
+	keySchemaVersion = []byte(boltfile.SchemaVersionKey)
 	allBuckets       = [][]byte{bktMeta, bktClinics, bktClinicians, bktByUsername, bktDevices, bktByToken, bktAppointments, bktApptByClinic, bktApptByDevice, bktSessions}
 )
 
 // migrations[v] upgrades a file from schema version v to v+1 inside one write
 // transaction. Version 0 is a new, empty file. Append a function here when the layout
 // changes and bump SchemaVersion.
-var migrations = []func(tx *bolt.Tx) error{
+var migrations = []boltfile.Migration{
 	0: func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -121,7 +126,7 @@ var _ Store = (*Bolt)(nil)
 // BoltOptions tune OpenBoltWith.
 type BoltOptions struct {
 	// CompactFree: at open, a file whose free pages hold at least this many bytes is
-	// compacted first (CompactFile). 0 means DefaultCompactFree; negative never compacts.
+	// compacted first (boltfile.Compact). 0 means DefaultCompactFree; negative never compacts.
 	CompactFree int64
 }
 
@@ -134,47 +139,11 @@ func OpenBoltWith(path string, o BoltOptions) (*Bolt, error) {
 	if o.CompactFree == 0 {
 		o.CompactFree = DefaultCompactFree
 	}
-	var comp Compaction
-	if o.CompactFree > 0 {
-		var err error
-		if comp, err = CompactFile(path, o.CompactFree); err != nil {
-			return nil, fmt.Errorf("open state file %s: %w (is another switchboard running on this state directory?)", path, err)
-		}
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	db, res, err := boltfile.OpenWith(path, migrations, boltfile.Options{Compact: o.CompactFree > 0, CompactFree: o.CompactFree})
 	if err != nil {
-		return nil, fmt.Errorf("open state file %s: %w (is another switchboard running on this state directory?)", path, err)
+		return nil, fmt.Errorf("open state file: %w", err)
 	}
-	s := &Bolt{db: db, path: path, compaction: comp}
-	if err := s.migrate(); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-func (s *Bolt) migrate() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		v := 0
-		if meta := tx.Bucket(bktMeta); meta != nil {
-			if raw := meta.Get(keySchemaVersion); raw != nil {
-				n, err := strconv.Atoi(string(raw))
-				if err != nil {
-					return fmt.Errorf("state file %s: schema_version %q is not a number", s.path, raw)
-				}
-				v = n
-			}
-		}
-		if v > SchemaVersion {
-			return fmt.Errorf("state file %s has schema version %d, this switchboard knows up to %d: run a newer switchboard", s.path, v, SchemaVersion)
-		}
-		for ; v < SchemaVersion; v++ {
-			if err := migrations[v](tx); err != nil {
-				return fmt.Errorf("state file %s: migrate schema %d to %d: %w", s.path, v, v+1, err)
-			}
-		}
-		return tx.Bucket(bktMeta).Put(keySchemaVersion, []byte(strconv.Itoa(SchemaVersion)))
-	})
+	return &Bolt{db: db, path: path, compaction: res.Compaction}, nil
 }
 
 // Compaction reports what OpenBolt's compaction did.
@@ -184,7 +153,7 @@ func (s *Bolt) Compaction() Compaction { return s.compaction }
 func (s *Bolt) SchemaVersion() (int, error) {
 	var v int
 	err := s.db.View(func(tx *bolt.Tx) error {
-		n, err := strconv.Atoi(string(tx.Bucket(bktMeta).Get(keySchemaVersion)))
+		n, err := boltfile.Version(tx)
 		v = n
 		return err
 	})

@@ -286,3 +286,9 @@ func TestBoltRefusesNewerSchema(t *testing.T) {
 		t.Fatal("OpenBolt of a version 99 file: got nil error, want a refusal")
 	}
 }
+
+func TestSchemaVersionIsMigrations(t *testing.T) {
+	if len(migrations) != SchemaVersion {
+		t.Errorf("got %d migrations, want SchemaVersion %d", len(migrations), SchemaVersion)
+	}
+}
