@@ -232,6 +232,7 @@ func (sb *fakeSwitchboard) close() {
 type fakeCaller struct {
 	started chan *fakeCall
 	err     error
+	noMute  atomic.Bool // the calls it starts cannot mute (not Muters)
 }
 
 func newFakeCaller() *fakeCaller { return &fakeCaller{started: make(chan *fakeCall, 4)} }
@@ -242,6 +243,9 @@ func (f *fakeCaller) StartCall(ctx context.Context, p CallParams) (ActiveCall, e
 	}
 	c := &fakeCall{params: p, done: make(chan struct{}), connected: make(chan struct{})}
 	f.started <- c
+	if f.noMute.Load() {
+		return struct{ ActiveCall }{c}, nil
+	}
 	return c, nil
 }
 
@@ -263,12 +267,13 @@ type fakeCall struct {
 	done      chan struct{} // closed by a test: the media failed
 	connected chan struct{}
 
-	mu     sync.Mutex
-	offer  string
-	cands  []signalling.Candidate
-	stats  CallStats
-	closed bool
-	muted  bool
+	mu      sync.Mutex
+	offer   string
+	cands   []signalling.Candidate
+	stats   CallStats
+	closed  bool
+	muted   bool
+	muteErr error // SetMuted fails with it
 }
 
 func (c *fakeCall) Answer(ctx context.Context, offer string) (string, error) {
@@ -307,6 +312,9 @@ func (c *fakeCall) Stats() CallStats {
 func (c *fakeCall) SetMuted(m bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.muteErr != nil {
+		return c.muteErr
+	}
 	c.muted = m
 	return nil
 }

@@ -202,36 +202,6 @@ func openLight(cfg config.Light, chips *gpioChips, logger *slog.Logger) (statusL
 	return l, fmt.Sprintf("GPIO on %s (%s)", chip.Path(), strings.Join(wired, " ")), nil
 }
 
-// followBooth shows the booth's state on the light until ctx is done.
-func followBooth(ctx context.Context, b *booth.Booth, l statusLight, fault bool) error {
-	snaps, stop := b.Subscribe()
-	defer stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case s := <-snaps:
-			l.Show(light.For(lightStatus(s, fault)))
-		}
-	}
-}
-
-// lightStatus is what the light shows of a booth snapshot.
-func lightStatus(s booth.Snapshot, fault bool) light.Status {
-	st := light.Status{Offline: s.Offline, Muted: s.Muted, Help: s.Help, Fault: fault}
-	switch s.State {
-	case booth.JoinWindow:
-		st.State = light.JoinWindow
-	case booth.Waiting:
-		st.State = light.Waiting
-	case booth.InCall:
-		st.State = light.InCall
-	default:
-		st.State = light.Idle
-	}
-	return st
-}
-
 // openStaffCall returns the staff call output the config wires (nil when none) and a
 // description for the start-up log.
 func openStaffCall(cfg config.StaffCall, chips *gpioChips) (gpio.PinOut, string, error) {

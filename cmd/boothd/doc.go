@@ -1,6 +1,7 @@
 // Command boothd is the Carebooth appliance daemon: it reads its config file, keeps the
 // link to the switchboard, joins consultations and runs the call. The logic lives in
-// package booth; this command only wires it up.
+// package booth, what the screen, the light and the voice make of the booth's state in
+// package booth/present; this command opens the devices and wires them up.
 //
 // Usage:
 //

@@ -24,6 +24,7 @@ import (
 
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/booth/mediacall"
+	"github.com/carebooth/carebooth/booth/present"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/call"
@@ -168,7 +169,7 @@ func run(ctx context.Context, args []string) error {
 		StaffCall:      staffCall != nil,
 		StateDir:       cfg.State.Dir,
 	}, booth.Deps{
-		Caller:     scr.watchCaller(caller),
+		Caller:     caller,
 		Buttons:    snd.withVolume(scr.withButtons(buttons)),
 		Logger:     logger,
 		Registerer: reg,
@@ -193,7 +194,7 @@ func run(ctx context.Context, args []string) error {
 	g.Go(func() error { return b.Run(gctx) })
 	scr.start(gctx, g, b)
 	g.Go(func() error { return statusLight.Run(gctx) })
-	g.Go(func() error { return followBooth(gctx, b, statusLight, problem != "") })
+	g.Go(func() error { return present.FollowLight(gctx, b, statusLight, problem != "") })
 	if staffCall != nil {
 		snaps, stop := b.Subscribe()
 		defer stop()

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/booth/present"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/hw/speaker"
 	"github.com/carebooth/carebooth/media/playout"
@@ -96,7 +97,7 @@ func (s *sound) run(ctx context.Context, g *errgroup.Group, b *booth.Booth) {
 	snaps, unsubscribe := b.Subscribe()
 	g.Go(func() error {
 		defer unsubscribe()
-		return announce(ctx, snaps, s.prompts.Say)
+		return present.Announce(ctx, snaps, s.prompts.Say)
 	})
 }
 
@@ -165,54 +166,4 @@ func (v *volumeButtons) Run(ctx context.Context, out chan<- button.Event) error 
 			v.log.Info("volume", "level", level)
 		}
 	}
-}
-
-// announce speaks the booth's state changes, from its snapshots, until ctx is done.
-func announce(ctx context.Context, snaps <-chan booth.Snapshot, say func(prompt.Message)) error {
-	var prev booth.Snapshot
-	first := true
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case cur, ok := <-snaps:
-			if !ok {
-				return nil
-			}
-			if !first {
-				for _, m := range promptsFor(prev, cur) {
-					say(m)
-				}
-			}
-			prev, first = cur, false
-		}
-	}
-}
-
-// promptsFor is what to say when the booth goes from prev to cur. Help is not announced
-// here: the booth does not yet send a help request, and the booth must not promise help
-// that is not coming.
-func promptsFor(prev, cur booth.Snapshot) []prompt.Message {
-	active := func(s booth.Snapshot) bool { return s.State == booth.Waiting || s.State == booth.InCall }
-	if cur.Offline && !prev.Offline && active(prev) {
-		return []prompt.Message{prompt.Reconnecting}
-	}
-	var out []prompt.Message
-	if cur.Help && !prev.Help {
-		out = append(out, prompt.HelpComing) // only once staff were told
-	}
-	if prev.State == booth.InCall && cur.State != booth.InCall {
-		out = append(out, prompt.CallEnded)
-	}
-	switch {
-	case cur.State == booth.JoinWindow && prev.State == booth.Idle:
-		out = append(out, prompt.AppointmentReady)
-	case cur.State == booth.Waiting && prev.State != booth.Waiting:
-		out = append(out, prompt.ClinicianSoon)
-	case cur.State == booth.Waiting && prev.Offline && !cur.Offline:
-		out = append(out, prompt.ClinicianSoon) // back after "Reconnecting"
-	case cur.State == booth.InCall && cur.Connected && !(prev.State == booth.InCall && prev.Connected):
-		out = append(out, prompt.Connected)
-	}
-	return out
 }
