@@ -1140,7 +1140,7 @@ func (b *Booth) onConnected() {
 
 func (b *Booth) readStats() {
 	s := b.call.ac.Stats()
-	b.metrics.addStats(b.stats, s)
+	b.metrics.setCallGauges(s)
 	b.stats = s
 }
 
