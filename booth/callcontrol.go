@@ -150,7 +150,7 @@ func (b *Booth) onCallFailed(ctx context.Context) {
 
 func (b *Booth) readStats() {
 	s := b.call.ac.Stats()
-	b.metrics.addStats(b.stats, s)
+	b.metrics.setCallGauges(s)
 	b.stats = s
 }
 

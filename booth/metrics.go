@@ -11,19 +11,16 @@ import (
 )
 
 type metrics struct {
-	state         *prometheus.GaugeVec
-	linkUp        prometheus.Gauge
-	reconnects    prometheus.Counter
-	calls         *prometheus.CounterVec
-	joinLatency   prometheus.Histogram
-	presses       *prometheus.CounterVec
-	framesSent    prometheus.Counter
-	framesDecoded prometheus.Counter
-	audioDecoded  prometheus.Counter
-	bitrate       prometheus.Gauge
-	packetLoss    prometheus.Gauge
-	rtt           prometheus.Gauge
-	outbox        prometheus.Gauge
+	state       *prometheus.GaugeVec
+	linkUp      prometheus.Gauge
+	reconnects  prometheus.Counter
+	calls       *prometheus.CounterVec
+	joinLatency prometheus.Histogram
+	presses     *prometheus.CounterVec
+	bitrate     prometheus.Gauge
+	packetLoss  prometheus.Gauge
+	rtt         prometheus.Gauge
+	outbox      prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -48,15 +45,6 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		presses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "carebooth_booth_button_presses_total", Help: "Button presses, by button and whether they did something.",
 		}, []string{"button", "result"}),
-		framesSent: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "carebooth_booth_call_frames_sent_total", Help: "Video frames sent in calls.",
-		}),
-		framesDecoded: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "carebooth_booth_call_frames_decoded_total", Help: "Remote video frames decoded in calls.",
-		}),
-		audioDecoded: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "carebooth_booth_call_audio_packets_decoded_total", Help: "Remote audio packets decoded in calls.",
-		}),
 		outbox: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "carebooth_booth_outbox_events", Help: "Recorded appointment events the switchboard has not acknowledged yet.",
 		}),
@@ -74,7 +62,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.state, m.linkUp, m.reconnects, m.calls, m.joinLatency, m.presses,
-		m.framesSent, m.framesDecoded, m.audioDecoded, m.bitrate, m.packetLoss, m.rtt, m.outbox} {
+		m.bitrate, m.packetLoss, m.rtt, m.outbox} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -92,17 +80,10 @@ func (m *metrics) setState(s State) {
 	}
 }
 
-// addStats adds the growth of the counters since prev and sets the gauges.
-func (m *metrics) addStats(prev, cur CallStats) {
-	if cur.FramesSent >= prev.FramesSent {
-		m.framesSent.Add(float64(cur.FramesSent - prev.FramesSent))
-	}
-	if cur.FramesDecoded >= prev.FramesDecoded {
-		m.framesDecoded.Add(float64(cur.FramesDecoded - prev.FramesDecoded))
-	}
-	if cur.AudioPacketsDecoded >= prev.AudioPacketsDecoded {
-		m.audioDecoded.Add(float64(cur.AudioPacketsDecoded - prev.AudioPacketsDecoded))
-	}
+// setCallGauges sets the gauges of the current call. The call's frame and packet counters
+// are media/call's (carebooth_call_video_frames_sent_total and the rest, fed by
+// booth/mediacall), not exported a second time here.
+func (m *metrics) setCallGauges(cur CallStats) {
 	m.bitrate.Set(cur.SendBitrateKbps)
 	m.packetLoss.Set(cur.PacketLoss)
 	m.rtt.Set(cur.RTT.Seconds())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,12 +38,65 @@ level = "error"
 	return path
 }
 
+// notifySocket stands in for systemd's notification socket (NOTIFY_SOCKET, which
+// Type=notify units get) and returns the messages boothd sends to it.
+func notifySocket(t *testing.T) <-chan string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("NOTIFY_SOCKET", path)
+	t.Setenv("WATCHDOG_USEC", "")
+	msgs := make(chan string, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return // closed by the cleanup
+			}
+			for _, line := range strings.Split(string(buf[:n]), "\n") {
+				if line != "" {
+					msgs <- line
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
+	return msgs
+}
+
+// waitNotify waits for msg on the notification socket.
+func waitNotify(t *testing.T, msgs <-chan string, msg string, done <-chan error) {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case got := <-msgs:
+			if got == msg {
+				return
+			}
+		case err := <-done:
+			t.Fatalf("run returned %v before sending %s", err, msg)
+		case <-timeout:
+			t.Fatalf("no %s from boothd within 15 s", msg)
+		}
+	}
+}
+
 func TestRunStopsWhenCancelled(t *testing.T) {
 	path := writeConfig(t, "")
+	msgs := notifySocket(t)
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-config", path, "-keyboard=false"}) }()
-	time.Sleep(300 * time.Millisecond) // let it start; the switchboard is unreachable
+	// Started, as systemd learns it (the switchboard is unreachable; that is fine).
+	waitNotify(t, msgs, "READY=1", done)
 	cancel()
 	select {
 	case err := <-done:
@@ -52,6 +106,7 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not return after cancel")
 	}
+	waitNotify(t, msgs, "STOPPING=1", nil)
 }
 
 func TestRunRefusesBadConfig(t *testing.T) {

@@ -72,6 +72,15 @@ func NewRenderer(size image.Point) (*Renderer, error) {
 		r.capPerPx[role] = float64(b.Max.Y-b.Min.Y) / 64 / 1000
 		face.Close()
 	}
+	for role := range r.fonts {
+		for _, pct := range faceScales() {
+			f, err := r.newFace(Role(role), pct)
+			if err != nil {
+				return nil, err
+			}
+			r.faces[faceKey{Role(role), pct}] = f
+		}
+	}
 	return r, nil
 }
 
@@ -81,19 +90,43 @@ func (r *Renderer) Size() image.Point { return r.size }
 // CapHeight is the cap height in pixels of text in role at full scale.
 func (r *Renderer) CapHeight(role Role) float64 { return capHeight[role] * float64(r.size.Y) }
 
+// face returns role's face at scale. NewRenderer built every scale Layout uses
+// (faceScales), so this is a lookup; another scale is built here, and should that fail
+// the role's full-size face is used: text a little large, never a crash of the booth.
 func (r *Renderer) face(role Role, scale float64) font.Face {
 	k := faceKey{role, int(math.Round(scale * 100))}
 	if f, ok := r.faces[k]; ok {
 		return f
 	}
-	px := capHeight[role] * float64(r.size.Y) * float64(k.scale) / 100 / r.capPerPx[role]
-	f, err := opentype.NewFace(r.fonts[role], &opentype.FaceOptions{Size: px, DPI: 72, Hinting: font.HintingFull})
+	f, err := r.newFace(role, k.scale)
 	if err != nil {
-		// Only a zero or negative size fails, which NewRenderer's minimum size rules out.
-		panic(fmt.Sprintf("screen: font face at %.1f px: %v", px, err))
+		return r.faces[faceKey{role, 100}]
 	}
 	r.faces[k] = f
 	return f
+}
+
+// faceScales are the scales, in percent, that Layout draws text at: place's steps from
+// 100 down to minScale, and the call overlay's 100.
+func faceScales() []int {
+	var pcts []int
+	for pct := 100; float64(pct)/100 >= minScale; pct -= 5 {
+		pcts = append(pcts, pct)
+	}
+	return pcts
+}
+
+// newFace builds role's face at pct percent of its place in the type scale.
+func (r *Renderer) newFace(role Role, pct int) (font.Face, error) {
+	px := capHeight[role] * float64(r.size.Y) * float64(pct) / 100 / r.capPerPx[role]
+	if !(px > 0) || math.IsInf(px, 0) {
+		return nil, fmt.Errorf("screen: font face for role %d at %d%%: size %.1f px is not positive", role, pct, px)
+	}
+	f, err := opentype.NewFace(r.fonts[role], &opentype.FaceOptions{Size: px, DPI: 72, Hinting: font.HintingFull})
+	if err != nil {
+		return nil, fmt.Errorf("screen: font face for role %d at %.1f px: %w", role, px, err)
+	}
+	return f, nil
 }
 
 func (r *Renderer) lineHeight(role Role, scale float64) int {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,39 +23,75 @@ func (c *countingSource) Read(out []int16) {
 	c.n.Add(int64(len(out)))
 }
 
-// Without a sound card (CI, this build machine) Open must fail with ErrNoSpeaker, never
-// crash; with one, the device must pull sound from the source.
+// withALSAConfig points alsa-lib's per-user configuration (~/.asoundrc, which the
+// system's alsa.conf loads) at conf for the rest of the test, so the default output is the
+// test's choice on every machine, sound card or not. miniaudio frees alsa-lib's global
+// configuration when its context closes, so the next Open reads it again.
+func withALSAConfig(t *testing.T, conf string) {
+	t.Helper()
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".asoundrc"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+}
+
+// The default output: where it is missing (no sound card: here ALSA's default is a card
+// that does not exist) Open fails with ErrNoSpeaker, never crashes; where it is there
+// (here ALSA's null plugin, which needs no sound card), the device pulls sound from the
+// source. Both run on every machine with alsa-lib; without ALSA (or off Linux) Open
+// must still give ErrNoSpeaker.
 func TestOpenDefault(t *testing.T) {
-	src := &countingSource{}
-	s, err := speaker.Open(speaker.Config{}, src)
-	if err != nil {
+	t.Run("no sound card", func(t *testing.T) {
+		withALSAConfig(t, "pcm.!default { type hw card 99 }\nctl.!default { type hw card 99 }\n")
+		s, err := speaker.Open(speaker.Config{}, &countingSource{})
+		if err == nil {
+			s.Close()
+			t.Fatal("Open with ALSA's default on a missing card: got nil error, want ErrNoSpeaker")
+		}
 		if !errors.Is(err, speaker.ErrNoSpeaker) {
 			t.Fatalf("Open: got %v, want an error matching ErrNoSpeaker", err)
 		}
-		t.Logf("no speaker here, as expected on a machine without a sound card: %v", err)
-		return
-	}
-	defer s.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	deadline := time.Now().Add(30 * time.Second) // a guard against hanging, not a speed test
-	for src.n.Load() < speaker.SampleRate/10 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
-	if got := src.n.Load(); got < speaker.SampleRate/10 {
-		t.Errorf("device %q pulled %d samples, want at least 100 ms worth", s.Name(), got)
-	}
-	if err := s.Close(); err != nil {
-		t.Errorf("Close: %v", err)
-	}
-	if err := s.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+		if !strings.Contains(err.Error(), "speaker") {
+			t.Errorf("error %q: got no mention of the speaker, want one for the fault log", err)
+		}
+	})
+	t.Run("default plays", func(t *testing.T) {
+		withALSAConfig(t, "pcm.!default { type null }\nctl.!default { type hw card 99 }\n")
+		src := &countingSource{}
+		s, err := speaker.Open(speaker.Config{}, src)
+		if err != nil {
+			if !errors.Is(err, speaker.ErrNoSpeaker) {
+				t.Fatalf("Open: got %v, want an error matching ErrNoSpeaker", err)
+			}
+			if runtime.GOOS == "linux" && os.Getenv("CI") == "true" {
+				t.Fatalf("Open(default = null): %v; CI has alsa-lib (libasound2, which chromium needs)", err)
+			}
+			t.Skipf("no ALSA here (install libasound2): %v", err)
+		}
+		defer s.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		deadline := time.Now().Add(30 * time.Second) // a guard against hanging, not a speed test
+		for src.n.Load() < speaker.SampleRate/10 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if got := src.n.Load(); got < speaker.SampleRate/10 {
+			t.Errorf("device %q pulled %d samples, want at least 100 ms worth", s.Name(), got)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
 }
 
 func TestOpenMissingDevice(t *testing.T) {
