@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -388,10 +390,11 @@ func (q *appointmentRequest) validate() *fieldError {
 
 // visible reports whether p may see appointment a.
 func visible(p *principal, a *store.Appointment) bool {
-	if p.device != nil {
-		return a.DeviceID == p.device.ID
-	}
-	return p.clinician.Admin || a.ClinicID == p.clinician.ClinicID
+	return p.identity().Sees(a)
+}
+
+func clinicianActor(p *principal) appointment.Actor {
+	return appointment.Actor{Kind: appointment.ActorClinician, ID: p.clinician.ID}
 }
 
 func (s *Server) handleListAppointments(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -463,7 +466,7 @@ func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request,
 		s.internalError(w, r, err)
 		return
 	}
-	s.hub.appointmentsChanged(a.DeviceID)
+	s.hub.AppointmentsChanged(a.DeviceID)
 	writeJSON(w, http.StatusCreated, a)
 }
 
@@ -494,11 +497,11 @@ func (s *Server) handleCancelAppointment(w http.ResponseWriter, r *http.Request,
 	if !ok {
 		return
 	}
-	a, err := s.hub.cancelAppointment(a.ID, clinicianActor(p))
+	a, err := s.hub.CancelAppointment(a.ID, clinicianActor(p))
 	switch {
-	case errors.Is(err, errInCall):
+	case errors.Is(err, hub.ErrInCall):
 		writeError(w, http.StatusConflict, codeConflict, "appointment %s is in a call; end the call first", a.ID)
-	case errors.Is(err, errEnded):
+	case errors.Is(err, hub.ErrEnded):
 		writeError(w, http.StatusConflict, codeConflict, "appointment %s is %s; it can no longer be cancelled", a.ID, a.Status)
 	case err != nil:
 		s.internalError(w, r, err)
@@ -512,7 +515,7 @@ func (s *Server) handleWaitingRoom(w http.ResponseWriter, r *http.Request, p *pr
 	if c := r.URL.Query().Get("clinic_id"); c != "" && p.clinician.Admin {
 		clinic = c
 	}
-	writeJSON(w, http.StatusOK, s.hub.queue(clinic))
+	writeJSON(w, http.StatusOK, s.hub.Queue(clinic))
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request, _ *principal) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -25,7 +26,7 @@ func (s *Server) outcome(w http.ResponseWriter, r *http.Request, p *principal, o
 	if !ok {
 		return
 	}
-	a, err := s.hub.recordOutcome(p, a.ID, outcome)
+	a, err := s.hub.RecordOutcome(p.identity(), a.ID, outcome)
 	var ie *appointment.IllegalError
 	switch {
 	case errors.As(err, &ie):
@@ -34,7 +35,7 @@ func (s *Server) outcome(w http.ResponseWriter, r *http.Request, p *principal, o
 			what = "moved to the telephone"
 		}
 		writeError(w, http.StatusConflict, codeConflict, "appointment %s is %s and cannot be marked %s", r.PathValue("id"), ie.From, what)
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, errNotYours):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, hub.ErrNotYours):
 		writeError(w, http.StatusNotFound, codeNotFound, "no appointment %q", r.PathValue("id"))
 	case err != nil:
 		s.internalError(w, r, err)
@@ -118,7 +119,7 @@ func (s *Server) handleDeviceSettings(w http.ResponseWriter, r *http.Request, _ 
 		return
 	}
 	id := r.PathValue("id")
-	d, delivered, err := s.hub.setDeviceSettings(id, store.DeviceSettings{JoinMode: q.JoinMode})
+	d, delivered, err := s.hub.SetDeviceSettings(id, store.DeviceSettings{JoinMode: q.JoinMode})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, codeNotFound, "no device %q; list them with GET /api/v1/devices", id)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -27,6 +28,11 @@ type principal struct {
 	sessionHash    string    // set when a session authenticated the clinician
 	sessionExpires time.Time // with sessionHash
 	device         *store.Device
+}
+
+// identity is p as the hub knows it.
+func (p *principal) identity() hub.Identity {
+	return hub.Identity{Clinician: p.clinician, Device: p.device}
 }
 
 func (p *principal) clinicID() string {

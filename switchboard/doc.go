@@ -1,9 +1,10 @@
-// Package switchboard provides the Carebooth coordination server: the JSON API for clinics,
-// clinicians, devices and appointments (docs/architecture.md, openapi.yaml), its
-// authentication (clinician sessions, device tokens, a metrics token), the signalling hub
-// that runs waiting rooms and relays call set-up between a clinician's browser and a booth
-// (package signalling; RFC 6455 WebSocket, RFC 8829 JSEP, RFC 8838 trickle ICE), and its
-// Prometheus metrics.
+// Package switchboard provides the Carebooth coordination server's HTTP side: the JSON API
+// for clinics, clinicians, devices and appointments (docs/architecture.md, openapi.yaml),
+// its authentication (clinician sessions, device tokens, a metrics token), the schedule
+// import, the signalling WebSocket's upgrade and per-credential socket limits, and the
+// HTTP metrics. The signalling hub itself (waiting rooms, call set-up, device pacing) is
+// package switchboard/hub: the server builds it, hands it authenticated connections, and
+// reaches it only through its exported methods.
 //
 // The server holds no state of its own beyond live connections: everything that must
 // survive a restart is in the injected store.Store.

@@ -15,12 +15,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
 var t0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 
 const testPassword = "correct horse battery"
+
+// The hub's limits, as the tests through the API see them.
+const (
+	sendQueueLen = hub.SendQueueLen
+	maxRefusals  = hub.MaxRefusals
+)
 
 // env is a switchboard on an httptest server with a memory store holding two clinics,
 // each with a clinician and a booth with one appointment, plus an admin.

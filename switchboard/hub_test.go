@@ -673,7 +673,7 @@ func TestHubDisconnectsPeerThatDoesNotAnswerPings(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if q := e.srv.hub.queue(e.clinic.ID); len(q.Entries) != 0 {
+	if q := e.srv.hub.Queue(e.clinic.ID); len(q.Entries) != 0 {
 		t.Errorf("waiting room: got %+v, want empty", q)
 	}
 }

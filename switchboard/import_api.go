@@ -34,7 +34,8 @@ type importError struct {
 // handleImportAppointments imports a FHIR R4 Bundle or an iCalendar feed into one clinic
 // (package schedimport). The body is the file itself. The whole file is checked before
 // anything is written, and the writes are one store transaction taken under the hub's
-// lock, so booths' schedules are pushed once and never see half an import.
+// lock (Hub.ImportAppointments), so booths' schedules are pushed once and never see half
+// an import.
 func (s *Server) handleImportAppointments(w http.ResponseWriter, r *http.Request, p *principal) {
 	qs := r.URL.Query()
 	clinic := p.clinician.ClinicID
@@ -125,33 +126,13 @@ func (s *Server) handleImportAppointments(w http.ResponseWriter, r *http.Request
 		return
 	}
 
-	// The hub's lock keeps the booth-facing side consistent: no arrive or cancel
-	// interleaves between the plan reading an appointment's status and the write.
-	oldDevice := map[string]string{} // external ID -> device before the import
-	s.hub.mu.Lock()
-	written, err := s.store.ImportAppointments(clinic, batch.ExternalIDs(), func(existing map[string]store.Appointment) ([]store.ImportWrite, error) {
-		for ext, a := range existing {
-			oldDevice[ext] = a.DeviceID
-		}
+	// The hub holds its lock across the plan and the write, and pushes each booth whose
+	// schedule changed its new schedule once.
+	written, err := s.hub.ImportAppointments(clinic, batch.ExternalIDs(), func(existing map[string]store.Appointment) ([]store.ImportWrite, error) {
 		writes, r, err := schedimport.Plan(batch, devices, existing, opt)
 		res = r
 		return writes, err
 	})
-	if err == nil {
-		// Every booth whose schedule changed hears of it, including one an appointment
-		// moved away from.
-		touched := map[string]bool{}
-		for _, a := range written {
-			touched[a.DeviceID] = true
-			if d := oldDevice[a.ExternalID]; d != "" {
-				touched[d] = true
-			}
-		}
-		for dev := range touched {
-			s.hub.pushSchedule(dev)
-		}
-	}
-	s.hub.mu.Unlock()
 	var ie *schedimport.Error
 	switch {
 	case errors.As(err, &ie):

@@ -52,7 +52,7 @@ func (s *Server) routes() []route {
 		{"PUT", "/api/v1/devices/{id}/settings", adminOnly, s.handleDeviceSettings},
 		{"GET", "/api/v1/waiting-room", clinicianOnly, s.handleWaitingRoom},
 		{"GET", "/api/v1/reports", clinicianOnly, s.handleReport},
-		{"GET", "/api/v1/signal", anyPrincipal, s.hub.serve},
+		{"GET", "/api/v1/signal", anyPrincipal, s.handleSignal},
 		{"GET", "/api/v1/openapi.yaml", public, handleOpenAPI},
 		{"GET", "/metrics", metricsOnly, s.handleMetrics},
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -86,7 +87,7 @@ type Server struct {
 	metrics  *metrics
 	gatherer prometheus.Gatherer
 	handler  http.Handler
-	hub      *hub
+	hub      *hub.Hub
 	limiter  *loginLimiter
 	sockets  *sockets
 	// verifyPassword is bcrypt.CompareHashAndPassword; tests count the calls.
@@ -109,7 +110,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.PingInterval == 0 {
 		cfg.PingInterval = 15 * time.Second
 	}
-	cfg.DeviceLimits = cfg.DeviceLimits.withDefaults()
 	cfg.ConnLimits = cfg.ConnLimits.withDefaults()
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = bcrypt.DefaultCost
@@ -155,7 +155,19 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 		verifyPassword: bcrypt.CompareHashAndPassword,
 	}
-	s.hub = newHub(s)
+	hm, err := hub.NewMetrics(deps.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("switchboard: register metrics: %w", err)
+	}
+	s.hub, err = hub.New(hub.Config{
+		DeviceLimits:   cfg.DeviceLimits,
+		PingInterval:   cfg.PingInterval,
+		ICEServers:     cfg.ICEServers,
+		AllowedOrigins: cfg.AllowedOrigins,
+	}, hub.Deps{Store: deps.Store, Clock: deps.Clock, Log: s.log, Metrics: hm})
+	if err != nil {
+		return nil, fmt.Errorf("switchboard: %w", err)
+	}
 	s.handler = s.buildHandler(deps.WebApp)
 	// A booth resends an unacknowledged event when its link returns; keys older than this
 	// can no longer come back.
@@ -227,7 +239,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Close disconnects every signalling connection and waits for their goroutines. It does
 // not close the store, which belongs to the caller. It is safe to call more than once.
 func (s *Server) Close() error {
-	s.closeOnce.Do(s.hub.close)
+	s.closeOnce.Do(s.hub.Close)
 	return nil
 }
 

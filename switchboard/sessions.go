@@ -1,17 +1,15 @@
 package switchboard
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/jonboulle/clockwork"
 
+	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -35,6 +33,7 @@ type sockets struct {
 
 // socket is one registered signalling connection.
 type socket struct {
+	owner    *sockets
 	key      string
 	kicked   chan struct{} // closed to ask the connection to close
 	kickOnce sync.Once
@@ -64,7 +63,7 @@ func (ss *sockets) acquire(p *principal) (*socket, error) {
 	if len(ss.open[key]) >= limit {
 		return nil, errTooManySockets
 	}
-	sk := &socket{key: key, kicked: make(chan struct{}), done: make(chan struct{})}
+	sk := &socket{owner: ss, key: key, kicked: make(chan struct{}), done: make(chan struct{})}
 	if p.device == nil && !p.sessionExpires.IsZero() {
 		sk.expiry = ss.clock.AfterFunc(p.sessionExpires.Sub(ss.clock.Now()), func() { sk.kick("session expired") })
 	}
@@ -88,6 +87,17 @@ func (ss *sockets) release(sk *socket) {
 	ss.mu.Unlock()
 	close(sk.done)
 }
+
+var _ hub.Lease = (*socket)(nil)
+
+// Kicked is closed when sk's connection is asked to close; Reason then says why.
+func (sk *socket) Kicked() <-chan struct{} { return sk.kicked }
+
+// Reason is why sk was kicked; read it once Kicked is closed.
+func (sk *socket) Reason() string { return sk.reason }
+
+// Release unregisters sk once its connection has ended.
+func (sk *socket) Release() { sk.owner.release(sk) }
 
 // kick asks sk's connection to close, with reason as the close frame's. It does not wait.
 func (sk *socket) kick(reason string) {
@@ -122,19 +132,6 @@ func (ss *sockets) endSession(h, reason string) {
 	}
 }
 
-// closeOnKick runs beside a connection until ctx ends: when sk is kicked it closes ws
-// with a policy-violation frame naming the reason (the peer sees why, and nothing is
-// written after the frame), then cancels the connection.
-func (sk *socket) closeOnKick(ctx context.Context, ws *websocket.Conn, cancel context.CancelFunc, log *slog.Logger) {
-	select {
-	case <-ctx.Done():
-	case <-sk.kicked:
-		log.Info("closing signalling connection", "reason", sk.reason)
-		ws.Close(websocket.StatusPolicyViolation, sk.reason) //nolint:errcheck // the peer may be gone already
-		cancel()
-	}
-}
-
 // openSocket registers a signalling connection for p before its upgrade, or refuses it,
 // writing the response: 429 when p's credential has its cap open, 401 when p's session
 // was ended after p was authenticated (endSession ran before the registration and could
@@ -163,4 +160,17 @@ func (s *Server) openSocket(w http.ResponseWriter, r *http.Request, p *principal
 		}
 	}
 	return sk, true
+}
+
+// handleSignal hands an authenticated request for the signalling WebSocket to the hub,
+// registering it with the credential's sockets before the upgrade.
+func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request, p *principal) {
+	err := s.hub.Serve(w, r, hub.Peer{
+		Identity: p.identity(),
+		Addr:     clientIP(r),
+		Open:     func() (hub.Lease, bool) { return s.openSocket(w, r, p) },
+	})
+	if errors.Is(err, hub.ErrClosed) {
+		writeError(w, http.StatusServiceUnavailable, codeInternal, "the switchboard is shutting down")
+	}
 }

@@ -1,4 +1,4 @@
-package switchboard
+package hub
 
 import (
 	"encoding/json"
@@ -40,15 +40,15 @@ func outsideJoinWindow(a store.Appointment, t time.Time) string {
 // deviceEvent applies one event from a booth's outbox, at most once per key, and always
 // acknowledges it so the booth can forget it: applied, a duplicate, or refused for good
 // (no longer legal, or not this booth's appointment). Must hold h.mu.
-func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
-	now := h.s.clock.Now()
+func (h *Hub) deviceEvent(c *client, m *signalling.Event) error {
+	now := h.clock.Now()
 	ack := &signalling.EventAck{Key: m.Key}
-	a, err := h.s.store.Appointment(m.AppointmentID)
+	a, err := h.store.Appointment(m.AppointmentID)
 	switch {
 	case errors.Is(err, store.ErrNotFound) || (err == nil && a.DeviceID != c.id):
 		// The same answer for "no such appointment" and "not yours", so IDs cannot be probed.
 		ack.Refused = fmt.Sprintf("appointment %s is not this device's", m.AppointmentID)
-		h.s.metrics.deviceEvents.WithLabelValues("refused").Inc()
+		h.metrics.deviceEvents.WithLabelValues("refused").Inc()
 		if ok, n := c.sampled.allow("event not this device's"); ok {
 			c.log.Warn("event for an appointment that is not this device's", "appointment", m.AppointmentID, "key", m.Key, "suppressed", n)
 		}
@@ -57,11 +57,11 @@ func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
 	case err != nil:
 		return err
 	}
-	lim := h.s.cfg.DeviceLimits
+	lim := h.cfg.DeviceLimits
 	// unkept acknowledges an event as refused without keeping it: the appointment already
 	// holds as much from this booth as it may.
 	unkept := func(why string) error {
-		h.s.metrics.deviceEvents.WithLabelValues("refused").Inc()
+		h.metrics.deviceEvents.WithLabelValues("refused").Inc()
 		ack.Status, ack.Refused = a.Status, why
 		if ok, n := c.sampled.allow("event not kept"); ok {
 			c.log.Warn("booth event refused and not kept", "appointment", a.ID, "event", m.Event, "why", why, "suppressed", n)
@@ -91,19 +91,19 @@ func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
 		_, err := appointment.Next(appointment.Status(a.Status), in.Event, in.Actor.Kind)
 		return unkept(fmt.Sprintf("%v (appointment %s already holds %d refused events, the most kept)", err, a.ID, a.RefusedEvents))
 	}
-	got, _, err := h.s.store.Apply(a.ID, chain...)
+	got, _, err := h.store.Apply(a.ID, chain...)
 	if errors.Is(err, appointment.ErrIllegal) && len(chain) > 1 {
 		// The chain is all or nothing; record the booth's own event as refused.
-		got, _, err = h.s.store.Apply(a.ID, in)
+		got, _, err = h.store.Apply(a.ID, in)
 	}
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
-		h.s.metrics.deviceEvents.WithLabelValues("duplicate").Inc()
+		h.metrics.deviceEvents.WithLabelValues("duplicate").Inc()
 		ack.Duplicate, ack.Status = true, a.Status
 		c.send(signalling.TypeEventAck, ack)
 		return nil
 	case errors.Is(err, appointment.ErrIllegal):
-		h.s.metrics.deviceEvents.WithLabelValues("refused").Inc()
+		h.metrics.deviceEvents.WithLabelValues("refused").Inc()
 		ack.Status, ack.Refused = got.Status, err.Error()
 		if ok, n := c.sampled.allow("event refused"); ok {
 			c.log.Info("booth event no longer applies", "appointment", a.ID, "event", m.Event, "key", m.Key, "why", err, "suppressed", n)
@@ -116,7 +116,7 @@ func (h *hub) deviceEvent(c *client, m *signalling.Event) error {
 	case err != nil:
 		return err
 	}
-	h.s.metrics.deviceEvents.WithLabelValues("applied").Inc()
+	h.metrics.deviceEvents.WithLabelValues("applied").Inc()
 	ack.Status = got.Status
 	switch in.Event {
 	case appointment.Arrive:
@@ -158,36 +158,27 @@ func earlier(a, b time.Time) time.Time {
 	return b
 }
 
-// errNotYours is returned by recordOutcome for an appointment the caller may not see.
-var errNotYours = errors.New("appointment is not visible to the caller")
+// ErrNotYours is returned by RecordOutcome for an appointment the caller may not see.
+var ErrNotYours = errors.New("appointment is not visible to the caller")
 
-func clinicianActor(p *principal) appointment.Actor {
-	return appointment.Actor{Kind: appointment.ActorClinician, ID: p.clinician.ID}
+func clinicianActor(p Identity) appointment.Actor {
+	return appointment.Actor{Kind: appointment.ActorClinician, ID: p.Clinician.ID}
 }
 
-// recordOutcome records a no-show or a move to the telephone for a clinician. A call in
-// progress ends (both parties get end{hangup}) and a waiting patient leaves the waiting
-// room.
-func (h *hub) recordOutcome(p *principal, id, outcome string) (store.Appointment, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.recordOutcomeLocked(p, id, outcome)
-}
-
-// recordOutcomeLocked is recordOutcome for a caller holding h.mu (the signalling reader).
-func (h *hub) recordOutcomeLocked(p *principal, id, outcome string) (store.Appointment, error) {
-	a, err := h.s.store.Appointment(id)
+// recordOutcomeLocked is RecordOutcome for a caller holding h.mu (the signalling reader).
+func (h *Hub) recordOutcomeLocked(p Identity, id, outcome string) (store.Appointment, error) {
+	a, err := h.store.Appointment(id)
 	if err != nil {
 		return a, err
 	}
-	if !visible(p, &a) {
-		return a, fmt.Errorf("appointment %s: %w", id, errNotYours)
+	if !p.Sees(&a) {
+		return a, fmt.Errorf("appointment %s: %w", id, ErrNotYours)
 	}
 	ev := appointment.MarkNoShow
 	if outcome == signalling.OutcomeTelephone {
 		ev = appointment.MoveTelephone
 	}
-	a, _, err = h.s.store.Apply(id, append(h.staleReset(a), h.event(ev, clinicianActor(p)))...)
+	a, _, err = h.store.Apply(id, append(h.staleReset(a), h.event(ev, clinicianActor(p)))...)
 	if err != nil {
 		return a, err
 	}
@@ -197,8 +188,8 @@ func (h *hub) recordOutcomeLocked(p *principal, id, outcome string) (store.Appoi
 			delete(h.calls, cl.id)
 			delete(cl.offerer.calls, cl.id)
 			delete(cl.answerer.calls, cl.id)
-			h.s.metrics.callsEnded.WithLabelValues(signalling.EndHangup).Inc()
-			h.s.metrics.callsActive.Dec()
+			h.metrics.callsEnded.WithLabelValues(signalling.EndHangup).Inc()
+			h.metrics.callsActive.Dec()
 			for _, party := range []*client{cl.offerer, cl.answerer} {
 				party.send(signalling.TypeEnd, &signalling.End{CallID: cl.id, Reason: signalling.EndHangup})
 			}
@@ -207,16 +198,16 @@ func (h *hub) recordOutcomeLocked(p *principal, id, outcome string) (store.Appoi
 		h.pushQueue(a.ClinicID)
 	}
 	h.pushSchedule(a.DeviceID)
-	h.log.Info("outcome recorded", "appointment", id, "outcome", outcome, "clinician", p.clinician.ID)
+	h.log.Info("outcome recorded", "appointment", id, "outcome", outcome, "clinician", p.Clinician.ID)
 	return a, nil
 }
 
-// outcomeRefusal maps recordOutcome's errors to the signalling channel's.
+// outcomeRefusal maps RecordOutcome's errors to the signalling channel's.
 func outcomeRefusal(seq uint64, id string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, errNotYours):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, ErrNotYours):
 		return refuse(signalling.CodeUnknownAppointment, seq, "no appointment %q", id)
 	case errors.Is(err, appointment.ErrIllegal):
 		return refuse(signalling.CodeConflict, seq, "%v", err)
@@ -225,8 +216,8 @@ func outcomeRefusal(seq uint64, id string, err error) error {
 }
 
 // sendPushes sends a device its queued pushes, oldest first. Must hold h.mu.
-func (h *hub) sendPushes(c *client) {
-	ps, err := h.s.store.Pushes(c.id)
+func (h *Hub) sendPushes(c *client) {
+	ps, err := h.store.Pushes(c.id)
 	if err != nil {
 		c.log.Error("loading queued pushes", "err", err)
 		return
@@ -236,7 +227,7 @@ func (h *hub) sendPushes(c *client) {
 	}
 }
 
-func (h *hub) sendPush(c *client, p store.Push) {
+func (h *Hub) sendPush(c *client, p store.Push) {
 	switch p.Type {
 	case store.PushSettings:
 		var set store.DeviceSettings
@@ -250,27 +241,12 @@ func (h *hub) sendPush(c *client, p store.Push) {
 	}
 }
 
-// setDeviceSettings stores a device's settings, queues them durably and sends them to
-// its connections now if it has any; otherwise it gets them when it reconnects.
-func (h *hub) setDeviceSettings(id string, set store.DeviceSettings) (store.Device, bool, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	d, p, err := h.s.store.SetDeviceSettings(id, set, h.s.clock.Now())
-	if err != nil {
-		return d, false, err
-	}
-	for c := range h.devices[id] {
-		h.sendPush(c, p)
-	}
-	return d, len(h.devices[id]) > 0, nil
-}
-
 // refreshSchedule re-sends a device its schedule when scheduleRefresh has passed since the
 // last one, so the window it caches moves on.
-func (h *hub) refreshSchedule(c *client) {
+func (h *Hub) refreshSchedule(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if c.hello && h.s.clock.Since(c.schedAt) >= scheduleRefresh {
+	if c.hello && h.clock.Since(c.schedAt) >= scheduleRefresh {
 		h.sendSchedule(c)
 	}
 }

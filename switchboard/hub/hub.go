@@ -1,4 +1,4 @@
-package switchboard
+package hub
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
@@ -17,36 +18,68 @@ import (
 )
 
 const (
-	// sendQueueLen bounds the messages waiting for one connection's writer. A client
+	// SendQueueLen bounds the messages waiting for one connection's writer. A client
 	// that falls this far behind is disconnected rather than allowed to stall the hub.
-	sendQueueLen = 64
+	SendQueueLen = 64
 	// writeTimeout bounds one message write.
 	writeTimeout = 10 * time.Second
-	// maxRefusals is how many refused messages a connection may send before it is
+	// MaxRefusals is how many refused messages a connection may send before it is
 	// closed as broken or hostile.
-	maxRefusals = 20
+	MaxRefusals = 20
 	// scheduleBefore and scheduleAfter bound the schedule sent to a device.
 	scheduleBefore = time.Hour
 	scheduleAfter  = 48 * time.Hour
 	// scheduleRefresh is how often a connected device is sent its schedule again, so the
 	// 48-hour window it caches moves on even when nothing is booked.
 	scheduleRefresh = time.Hour
+	// defaultPingInterval is Config.PingInterval's default.
+	defaultPingInterval = 15 * time.Second
 )
 
 var (
-	errInCall = errors.New("appointment is in a call")
-	errEnded  = errors.New("appointment has ended")
+	// ErrInCall is returned by CancelAppointment for an appointment in a call.
+	ErrInCall = errors.New("appointment is in a call")
+	// ErrEnded is returned by CancelAppointment for an appointment that has ended.
+	ErrEnded = errors.New("appointment has ended")
+	// ErrClosed is returned by Serve once Close has begun; nothing has been written.
+	ErrClosed = errors.New("the hub is closed")
 )
 
-// hub runs waiting rooms and calls over signalling connections. All of its state is
+// Config is the hub's configuration.
+type Config struct {
+	// DeviceLimits bound what one device can make the hub store, log and fan out; the
+	// zero value is DefaultDeviceLimits, a zero field that field's default.
+	DeviceLimits DeviceLimits
+	// PingInterval is how often a peer is pinged; 0 means 15 seconds. A peer that does
+	// not answer within PingInterval is disconnected.
+	PingInterval time.Duration
+	// ICEServers are handed to both parties of every call.
+	ICEServers []signalling.ICEServer
+	// AllowedOrigins are the host patterns (path.Match syntax) besides the request's own
+	// host whose pages may open a connection; clients that send no Origin are not checked.
+	AllowedOrigins []string
+}
+
+// Deps are the hub's collaborators.
+type Deps struct {
+	Store   store.Store     // required
+	Clock   clockwork.Clock // nil means the real clock
+	Log     *slog.Logger    // nil discards logs
+	Metrics *Metrics        // nil registers none (a private registry)
+}
+
+// Hub runs waiting rooms and calls over signalling connections. All of its state is
 // guarded by mu, and so are the store writes that change appointment status, so that a
 // check and the change it allows cannot interleave with another connection's.
-type hub struct {
-	s      *Server
-	log    *slog.Logger
-	ctx    context.Context // cancelled by close; parent of every connection's context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // one per connection being served
+type Hub struct {
+	cfg     Config
+	store   store.Store
+	clock   clockwork.Clock
+	metrics *Metrics
+	log     *slog.Logger
+	ctx     context.Context // cancelled by close; parent of every connection's context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup // one per connection being served
 
 	mu         sync.Mutex
 	closed     bool
@@ -56,12 +89,13 @@ type hub struct {
 	calls      map[string]*call                // call ID -> call
 	helpOn     map[string]helpAlert            // device ID -> its help request, while it stands
 
-	throttle *throttle // paces each device's messages; not guarded by mu
+	throttle  *throttle // paces each device's messages; not guarded by mu
+	closeOnce sync.Once
 }
 
 // client is one signalling connection.
 type client struct {
-	p      *principal
+	p      Identity
 	role   signalling.Role
 	id     string // clinician or device ID
 	clinic string
@@ -118,11 +152,35 @@ type call struct {
 	admitted time.Time
 }
 
-func newHub(s *Server) *hub {
+// New builds a hub from cfg and deps.
+func New(cfg Config, deps Deps) (*Hub, error) {
+	if deps.Store == nil {
+		return nil, errors.New("hub: Deps.Store is required")
+	}
+	if deps.Clock == nil {
+		deps.Clock = clockwork.NewRealClock()
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Metrics == nil {
+		m, err := NewMetrics(nil)
+		if err != nil {
+			return nil, err
+		}
+		deps.Metrics = m
+	}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = defaultPingInterval
+	}
+	cfg.DeviceLimits = cfg.DeviceLimits.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &hub{
-		s:          s,
-		log:        s.log.With("component", "switchboard/hub"),
+	return &Hub{
+		cfg:        cfg,
+		store:      deps.Store,
+		clock:      deps.Clock,
+		metrics:    deps.Metrics,
+		log:        deps.Log.With("component", "switchboard/hub"),
 		ctx:        ctx,
 		cancel:     cancel,
 		clinicians: map[string]map[*client]struct{}{},
@@ -130,61 +188,68 @@ func newHub(s *Server) *hub {
 		waiting:    map[string][]*waiter{},
 		calls:      map[string]*call{},
 		helpOn:     map[string]helpAlert{},
-		throttle:   newThrottle(s.cfg.DeviceLimits, s.clock),
-	}
+		throttle:   newThrottle(cfg.DeviceLimits, deps.Clock),
+	}, nil
 }
 
-func (h *hub) close() {
-	h.mu.Lock()
-	h.closed = true
-	h.mu.Unlock()
-	h.cancel()
-	h.wg.Wait()
+// Close disconnects every connection and waits for their goroutines; Serve refuses new
+// ones with ErrClosed. It does not close the store. It is safe to call more than once.
+func (h *Hub) Close() {
+	h.closeOnce.Do(func() {
+		h.mu.Lock()
+		h.closed = true
+		h.mu.Unlock()
+		h.cancel()
+		h.wg.Wait()
+	})
 }
 
-// serve upgrades an authenticated request and runs the connection until it ends.
-func (h *hub) serve(w http.ResponseWriter, r *http.Request, p *principal) {
+// Serve registers an authenticated request with peer.Open, upgrades it and runs the
+// connection until it ends. When the hub is closed it returns ErrClosed before anything
+// is written, for the caller to answer; otherwise it returns nil once the connection has
+// ended, the response written (by Open or the upgrade when they refused).
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, peer Peer) error {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, codeInternal, "the switchboard is shutting down")
-		return
+		return ErrClosed
 	}
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer h.wg.Done()
-	sk, ok := h.s.openSocket(w, r, p)
+	lease, ok := peer.Open()
 	if !ok {
-		return // openSocket has written the response
+		return nil // Open has written the response
 	}
-	defer h.s.sockets.release(sk)
+	defer lease.Release()
 
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.s.cfg.AllowedOrigins})
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.AllowedOrigins})
 	if err != nil {
 		h.log.Info("websocket upgrade refused", "err", err)
-		return // Accept has written the response
+		return nil // Accept has written the response
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
 	defer cancel()
 	c := &client{
-		p:        p,
+		p:        peer.Identity,
 		ws:       ws,
 		conn:     signalling.NewConn(ws),
-		out:      make(chan outMsg, sendQueueLen),
+		out:      make(chan outMsg, SendQueueLen),
 		stop:     make(chan struct{}),
 		cancel:   cancel,
 		calls:    map[string]*call{},
-		sampled:  newLogSampler(h.s.clock, time.Minute, 5),
+		sampled:  newLogSampler(h.clock, time.Minute, 5),
 		overflow: map[string]outMsg{},
 		ovKick:   make(chan struct{}, 1),
 	}
-	if p.device != nil {
-		c.role, c.id, c.clinic, c.name = signalling.RoleDevice, p.device.ID, p.device.ClinicID, p.device.Name
-		c.clinicRoom = p.device.Role == store.RoleClinic
+	if d := peer.Identity.Device; d != nil {
+		c.role, c.id, c.clinic, c.name = signalling.RoleDevice, d.ID, d.ClinicID, d.Name
+		c.clinicRoom = d.Role == store.RoleClinic
 	} else {
-		c.role, c.id, c.clinic, c.name = signalling.RoleClinician, p.clinician.ID, p.clinician.ClinicID, p.clinician.Name
+		cl := peer.Identity.Clinician
+		c.role, c.id, c.clinic, c.name = signalling.RoleClinician, cl.ID, cl.ClinicID, cl.Name
 	}
-	c.log = h.log.With("role", c.role, "id", c.id, "addr", clientIP(r))
+	c.log = h.log.With("role", c.role, "id", c.id, "addr", peer.Addr)
 	c.log.Debug("connected")
 
 	// pingCtx stops the pinger as soon as the reader is done: a ping in flight then
@@ -195,7 +260,7 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, p *principal) {
 	wg.Add(3)
 	go func() { defer wg.Done(); h.writeLoop(ctx, c) }()
 	go func() { defer wg.Done(); h.pingLoop(pingCtx, c) }()
-	go func() { defer wg.Done(); sk.closeOnKick(pingCtx, ws, cancel, c.log) }()
+	go func() { defer wg.Done(); closeOnKick(pingCtx, lease, ws, cancel, c.log) }()
 
 	status, reason := h.readLoop(ctx, c)
 	stopPing()
@@ -204,9 +269,10 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, p *principal) {
 	wg.Wait()
 	ws.Close(status, reason) //nolint:errcheck // the peer may be gone already
 	c.log.Debug("disconnected", "reason", reason)
+	return nil
 }
 
-func (h *hub) readLoop(ctx context.Context, c *client) (websocket.StatusCode, string) {
+func (h *Hub) readLoop(ctx context.Context, c *client) (websocket.StatusCode, string) {
 	refusals := 0
 	for {
 		env, body, err := c.conn.Recv(ctx)
@@ -218,7 +284,7 @@ func (h *hub) readLoop(ctx context.Context, c *client) (websocket.StatusCode, st
 				return websocket.StatusGoingAway, "switchboard closing"
 			}
 			if waited {
-				h.s.metrics.deviceThrottled.WithLabelValues(string(env.Type)).Inc()
+				h.metrics.deviceThrottled.WithLabelValues(string(env.Type)).Inc()
 			}
 		}
 		if err == nil {
@@ -237,17 +303,17 @@ func (h *hub) readLoop(ctx context.Context, c *client) (websocket.StatusCode, st
 			c.log.Error("handling message", "type", env.Type, "err", err)
 			pe = &signalling.ProtocolError{Code: signalling.CodeInternal, Seq: env.Seq, Msg: "internal error"}
 		}
-		h.s.metrics.sigErrors.WithLabelValues(pe.Code).Inc()
+		h.metrics.sigErrors.WithLabelValues(pe.Code).Inc()
 		c.send(signalling.TypeError, &signalling.Error{Code: pe.Code, Message: pe.Msg, Ref: pe.Seq})
 		refusals++
-		if refusals > maxRefusals {
+		if refusals > MaxRefusals {
 			c.log.Warn("closing after too many refused messages", "refused", refusals)
 			return websocket.StatusPolicyViolation, "too many refused messages"
 		}
 	}
 }
 
-func (h *hub) writeLoop(ctx context.Context, c *client) {
+func (h *Hub) writeLoop(ctx context.Context, c *client) {
 	write := func(m outMsg) bool {
 		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 		defer cancel()
@@ -301,8 +367,8 @@ func (h *hub) writeLoop(ctx context.Context, c *client) {
 
 // pingLoop pings the peer every PingInterval and disconnects it if no pong comes back
 // within the next interval, so a booth that lost power is noticed in under 30 s.
-func (h *hub) pingLoop(ctx context.Context, c *client) {
-	t := h.s.clock.NewTicker(h.s.cfg.PingInterval)
+func (h *Hub) pingLoop(ctx context.Context, c *client) {
+	t := h.clock.NewTicker(h.cfg.PingInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -312,7 +378,7 @@ func (h *hub) pingLoop(ctx context.Context, c *client) {
 			if c.role == signalling.RoleDevice {
 				h.refreshSchedule(c)
 			}
-			pctx, cancel := context.WithTimeout(ctx, h.s.cfg.PingInterval)
+			pctx, cancel := context.WithTimeout(ctx, h.cfg.PingInterval)
 			err := c.ws.Ping(pctx)
 			cancel()
 			if err != nil {
@@ -394,7 +460,7 @@ func refuse(code string, seq uint64, format string, args ...any) error {
 
 // handle acts on one well-formed message. A returned error is a *ProtocolError for the
 // sender (or an internal error); nothing has changed when it is returned.
-func (h *hub) handle(c *client, env signalling.Envelope, body any) error {
+func (h *Hub) handle(c *client, env signalling.Envelope, body any) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	seq := env.Seq
@@ -432,7 +498,7 @@ func (h *hub) handle(c *client, env signalling.Envelope, body any) error {
 		if c.role != signalling.RoleDevice {
 			return refuse(signalling.CodeForbidden, seq, "only devices send settings_ack")
 		}
-		if err := h.s.store.AckPushes(c.id, m.Seq); err != nil {
+		if err := h.store.AckPushes(c.id, m.Seq); err != nil {
 			return err
 		}
 		c.log.Info("settings acknowledged", "seq", m.Seq)
@@ -475,22 +541,22 @@ func (h *hub) handle(c *client, env signalling.Envelope, body any) error {
 	return refuse(signalling.CodeBadMessage, seq, "%s is sent by the switchboard, not to it", env.Type)
 }
 
-func (h *hub) hello(c *client, seq uint64, m *signalling.Hello) error {
+func (h *Hub) hello(c *client, seq uint64, m *signalling.Hello) error {
 	if m.Role != c.role {
 		return refuse(signalling.CodeForbidden, seq, "these credentials are a %s's, not a %s's", c.role, m.Role)
 	}
-	w := &signalling.Welcome{Role: c.role, ID: c.id, ClinicID: c.clinic, ServerTime: h.s.clock.Now().UTC()}
+	w := &signalling.Welcome{Role: c.role, ID: c.id, ClinicID: c.clinic, ServerTime: h.clock.Now().UTC()}
 	if c.clinic != "" {
-		if cl, err := h.s.store.Clinic(c.clinic); err == nil {
+		if cl, err := h.store.Clinic(c.clinic); err == nil {
 			w.ClinicName, w.ClinicPhone = cl.Name, cl.Phone
 		}
 	}
 	c.hello = true
-	h.s.metrics.connections.WithLabelValues(string(c.role)).Inc()
+	h.metrics.connections.WithLabelValues(string(c.role)).Inc()
 	c.send(signalling.TypeWelcome, w)
 	if c.role == signalling.RoleDevice {
 		addConn(h.devices, c.id, c)
-		h.s.store.TouchDevice(c.id, h.s.clock.Now()) //nolint:errcheck // last-seen is advisory
+		h.store.TouchDevice(c.id, h.clock.Now()) //nolint:errcheck // last-seen is advisory
 		h.sendSchedule(c)
 		h.sendPushes(c)
 		if c.clinicRoom {
@@ -520,15 +586,15 @@ func addConn(m map[string]map[*client]struct{}, key string, c *client) {
 }
 
 // appointmentFor loads an appointment for a signalling request, mapping store errors.
-func (h *hub) appointment(seq uint64, id string) (store.Appointment, error) {
-	a, err := h.s.store.Appointment(id)
+func (h *Hub) appointment(seq uint64, id string) (store.Appointment, error) {
+	a, err := h.store.Appointment(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return a, refuse(signalling.CodeUnknownAppointment, seq, "no appointment %q", id)
 	}
 	return a, err
 }
 
-func (h *hub) findWaiter(clinic, appt string) (int, *waiter) {
+func (h *Hub) findWaiter(clinic, appt string) (int, *waiter) {
 	for i, w := range h.waiting[clinic] {
 		if w.appt.ID == appt {
 			return i, w
@@ -546,8 +612,8 @@ func actorOf(c *client) appointment.Actor {
 }
 
 // now returns an EventInput for ev by actor, happening now.
-func (h *hub) event(ev appointment.Event, actor appointment.Actor) store.EventInput {
-	now := h.s.clock.Now()
+func (h *Hub) event(ev appointment.Event, actor appointment.Actor) store.EventInput {
+	now := h.clock.Now()
 	return store.EventInput{Event: ev, Actor: actor, At: now, Received: now}
 }
 
@@ -555,7 +621,7 @@ func (h *hub) event(ev appointment.Event, actor appointment.Actor) store.EventIn
 // patient is present (waiting or in a call) back to scheduled when the hub has no such
 // patient: after a switchboard restart the store still says so, but the booth is gone.
 // Must hold h.mu.
-func (h *hub) staleReset(a store.Appointment) []store.EventInput {
+func (h *Hub) staleReset(a store.Appointment) []store.EventInput {
 	if a.Status != store.StatusWaiting && a.Status != store.StatusInCall {
 		return nil
 	}
@@ -568,7 +634,7 @@ func (h *hub) staleReset(a store.Appointment) []store.EventInput {
 // arriveChain returns the events that put a patient in the waiting room from a's status:
 // a stale reset if needed, the window opening (the system notices: the booth is here),
 // then arrive itself. Must hold h.mu.
-func (h *hub) arriveChain(a store.Appointment, arrive store.EventInput) []store.EventInput {
+func (h *Hub) arriveChain(a store.Appointment, arrive store.EventInput) []store.EventInput {
 	chain := h.staleReset(a)
 	status := a.Status
 	if len(chain) > 0 {
@@ -580,7 +646,7 @@ func (h *hub) arriveChain(a store.Appointment, arrive store.EventInput) []store.
 	return append(chain, arrive)
 }
 
-func (h *hub) arrive(c *client, seq uint64, id string) error {
+func (h *Hub) arrive(c *client, seq uint64, id string) error {
 	a, err := h.appointment(seq, id)
 	if err != nil {
 		return err
@@ -591,7 +657,7 @@ func (h *hub) arrive(c *client, seq uint64, id string) error {
 	if appointment.Status(a.Status).Final() {
 		return refuse(signalling.CodeUnknownAppointment, seq, "appointment %s is %s", id, a.Status)
 	}
-	if err := outsideJoinWindow(a, h.s.clock.Now()); err != "" {
+	if err := outsideJoinWindow(a, h.clock.Now()); err != "" {
 		return refuse(signalling.CodeConflict, seq, "%s", err)
 	}
 	if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
@@ -604,21 +670,21 @@ func (h *hub) arrive(c *client, seq uint64, id string) error {
 		}
 		return nil
 	}
-	a, _, err = h.s.store.Apply(a.ID, h.arriveChain(a, h.event(appointment.Arrive, actorOf(c)))...)
+	a, _, err = h.store.Apply(a.ID, h.arriveChain(a, h.event(appointment.Arrive, actorOf(c)))...)
 	if errors.Is(err, appointment.ErrIllegal) {
 		return refuse(signalling.CodeConflict, seq, "appointment %s: %v", id, err)
 	}
 	if err != nil {
 		return err
 	}
-	h.addWaiter(c, a, h.s.clock.Now())
+	h.addWaiter(c, a, h.clock.Now())
 	h.pushSchedule(a.DeviceID)
 	return nil
 }
 
 // addWaiter puts c in a's clinic's waiting room, keeping it ordered by arrival. Must
 // hold h.mu.
-func (h *hub) addWaiter(c *client, a store.Appointment, since time.Time) {
+func (h *Hub) addWaiter(c *client, a store.Appointment, since time.Time) {
 	room := h.waiting[a.ClinicID]
 	i := len(room)
 	for i > 0 && room[i-1].since.After(since) {
@@ -629,7 +695,7 @@ func (h *hub) addWaiter(c *client, a store.Appointment, since time.Time) {
 	h.pushQueue(a.ClinicID)
 }
 
-func (h *hub) leave(c *client, seq uint64, id string) error {
+func (h *Hub) leave(c *client, seq uint64, id string) error {
 	i, w := h.findWaiter(c.clinic, id)
 	if w == nil || w.c.id != c.id {
 		return refuse(signalling.CodeUnknownAppointment, seq, "appointment %s is not in the waiting room", id)
@@ -637,7 +703,7 @@ func (h *hub) leave(c *client, seq uint64, id string) error {
 	if w.call != nil {
 		return refuse(signalling.CodeConflict, seq, "appointment %s is in a call: send end instead", id)
 	}
-	if _, _, err := h.s.store.Apply(id, h.event(appointment.Leave, actorOf(c))); err != nil {
+	if _, _, err := h.store.Apply(id, h.event(appointment.Leave, actorOf(c))); err != nil {
 		return err
 	}
 	h.removeWaiter(c.clinic, i)
@@ -646,7 +712,7 @@ func (h *hub) leave(c *client, seq uint64, id string) error {
 	return nil
 }
 
-func (h *hub) removeWaiter(clinic string, i int) {
+func (h *Hub) removeWaiter(clinic string, i int) {
 	room := h.waiting[clinic]
 	h.waiting[clinic] = append(room[:i:i], room[i+1:]...)
 	if len(h.waiting[clinic]) == 0 {
@@ -654,7 +720,7 @@ func (h *hub) removeWaiter(clinic string, i int) {
 	}
 }
 
-func (h *hub) admit(c *client, seq uint64, id string) error {
+func (h *Hub) admit(c *client, seq uint64, id string) error {
 	a, err := h.appointment(seq, id)
 	if err != nil {
 		return err
@@ -671,22 +737,22 @@ func (h *hub) admit(c *client, seq uint64, id string) error {
 	}
 	admit := h.event(appointment.Admit, actorOf(c))
 	admit.CallID = store.NewID()
-	if _, _, err := h.s.store.Apply(a.ID, admit); err != nil {
+	if _, _, err := h.store.Apply(a.ID, admit); err != nil {
 		if errors.Is(err, appointment.ErrIllegal) {
 			return refuse(signalling.CodeConflict, seq, "appointment %s: %v", id, err)
 		}
 		return err
 	}
-	now := h.s.clock.Now()
+	now := h.clock.Now()
 	cl := &call{id: admit.CallID, appt: a.ID, clinic: a.ClinicID, offerer: c, answerer: w.c, admitted: now}
 	w.call = cl
 	h.calls[cl.id] = cl
 	c.calls[cl.id] = cl
 	w.c.calls[cl.id] = cl
-	h.s.metrics.callsStarted.Inc()
-	h.s.metrics.callsActive.Inc()
-	h.s.metrics.waitSeconds.Observe(now.Sub(w.since).Seconds())
-	ice := h.s.cfg.ICEServers
+	h.metrics.callsStarted.Inc()
+	h.metrics.callsActive.Inc()
+	h.metrics.waitSeconds.Observe(now.Sub(w.since).Seconds())
+	ice := h.cfg.ICEServers
 	c.send(signalling.TypeCall, &signalling.Call{CallID: cl.id, AppointmentID: a.ID, Role: signalling.CallOfferer, Peer: a.Patient, ICEServers: ice})
 	w.c.send(signalling.TypeCall, &signalling.Call{CallID: cl.id, AppointmentID: a.ID, Role: signalling.CallAnswerer, Peer: c.name, ICEServers: ice})
 	c.log.Info("call started", "call", cl.id, "appointment", a.ID)
@@ -703,7 +769,7 @@ func (cl *call) other(c *client) *client {
 }
 
 // callOf finds a call that c is a party of.
-func (h *hub) callOf(c *client, seq uint64, id string) (*call, error) {
+func (h *Hub) callOf(c *client, seq uint64, id string) (*call, error) {
 	cl := c.calls[id]
 	if cl == nil {
 		return nil, refuse(signalling.CodeNotInCall, seq, "this connection is not in call %s", id)
@@ -711,7 +777,7 @@ func (h *hub) callOf(c *client, seq uint64, id string) (*call, error) {
 	return cl, nil
 }
 
-func (h *hub) relaySDP(c *client, seq uint64, t signalling.Type, m *signalling.SDP) error {
+func (h *Hub) relaySDP(c *client, seq uint64, t signalling.Type, m *signalling.SDP) error {
 	cl, err := h.callOf(c, seq, m.CallID)
 	if err != nil {
 		return err
@@ -735,7 +801,7 @@ func (h *hub) relaySDP(c *client, seq uint64, t signalling.Type, m *signalling.S
 		cl.answered = true
 		if !cl.setupSet {
 			cl.setupSet = true
-			h.s.metrics.answerSeconds.Observe(h.s.clock.Since(cl.admitted).Seconds())
+			h.metrics.answerSeconds.Observe(h.clock.Since(cl.admitted).Seconds())
 		}
 	}
 	cl.other(c).send(t, m)
@@ -751,7 +817,7 @@ func (h *hub) relaySDP(c *client, seq uint64, t signalling.Type, m *signalling.S
 // A call whose media failed while both parties stayed connected is not a consultation
 // either: the patient waits again. This also settles the race of a clinician's page
 // reload, whose media dies before the switchboard sees its connection go.
-func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
+func (h *Hub) endCall(cl *call, from *client, reason string, lost bool) error {
 	ev := h.event(appointment.End, actorOf(from))
 	backToWaiting := lost && from == cl.offerer
 	switch {
@@ -763,7 +829,7 @@ func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
 		ev = h.event(appointment.CallFailed, actorOf(from))
 		backToWaiting = true
 	}
-	if _, _, err := h.s.store.Apply(cl.appt, ev); err != nil {
+	if _, _, err := h.store.Apply(cl.appt, ev); err != nil {
 		// The call is over whatever the store says; a status that no longer allows this
 		// (say, moved to the telephone meanwhile) stays as it is.
 		from.log.Warn("recording the end of a call", "call", cl.id, "appointment", cl.appt, "err", err)
@@ -773,12 +839,12 @@ func (h *hub) endCall(cl *call, from *client, reason string, lost bool) error {
 }
 
 // forgetCall takes an ended call out of the hub and tells the other party. Must hold h.mu.
-func (h *hub) forgetCall(cl *call, from *client, reason string, backToWaiting bool) {
+func (h *Hub) forgetCall(cl *call, from *client, reason string, backToWaiting bool) {
 	delete(h.calls, cl.id)
 	delete(cl.offerer.calls, cl.id)
 	delete(cl.answerer.calls, cl.id)
-	h.s.metrics.callsEnded.WithLabelValues(reason).Inc()
-	h.s.metrics.callsActive.Dec()
+	h.metrics.callsEnded.WithLabelValues(reason).Inc()
+	h.metrics.callsActive.Dec()
 	if i, w := h.findWaiter(cl.clinic, cl.appt); w != nil {
 		if backToWaiting {
 			w.call = nil
@@ -796,7 +862,7 @@ func (h *hub) forgetCall(cl *call, from *client, reason string, backToWaiting bo
 
 // drop forgets a connection that has gone: its calls end with peer_lost and a device's
 // patients leave the waiting room.
-func (h *hub) drop(c *client) {
+func (h *Hub) drop(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !c.hello {
@@ -818,7 +884,7 @@ func (h *hub) drop(c *client) {
 			if w.c != c {
 				continue
 			}
-			if _, _, err := h.s.store.Apply(w.appt.ID, h.event(appointment.DeviceLost, appointment.System)); err != nil {
+			if _, _, err := h.store.Apply(w.appt.ID, h.event(appointment.DeviceLost, appointment.System)); err != nil {
 				c.log.Error("resetting appointment of lost device", "appointment", w.appt.ID, "err", err)
 			}
 			h.removeWaiter(c.clinic, i)
@@ -834,11 +900,11 @@ func (h *hub) drop(c *client) {
 			delete(h.clinicians, c.clinic)
 		}
 	}
-	h.s.metrics.connections.WithLabelValues(string(c.role)).Dec()
+	h.metrics.connections.WithLabelValues(string(c.role)).Dec()
 }
 
 // queueLocked builds a clinic's waiting room. Must hold h.mu.
-func (h *hub) queueLocked(clinic string) *signalling.Queue {
+func (h *Hub) queueLocked(clinic string) *signalling.Queue {
 	q := &signalling.Queue{ClinicID: clinic, Entries: []signalling.QueueEntry{}}
 	for _, w := range h.waiting[clinic] {
 		q.Entries = append(q.Entries, signalling.QueueEntry{
@@ -849,31 +915,25 @@ func (h *hub) queueLocked(clinic string) *signalling.Queue {
 	return q
 }
 
-func (h *hub) queue(clinic string) *signalling.Queue {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.queueLocked(clinic)
-}
-
 // pushQueue sends a clinic's waiting room to its clinicians. Must hold h.mu.
-func (h *hub) pushQueue(clinic string) {
+func (h *Hub) pushQueue(clinic string) {
 	q := h.queueLocked(clinic)
-	h.s.metrics.waitingRoom.WithLabelValues(clinic).Set(float64(len(q.Entries)))
+	h.metrics.waitingRoom.WithLabelValues(clinic).Set(float64(len(q.Entries)))
 	for c := range h.clinicians[clinic] {
 		c.send(signalling.TypeQueue, q)
 	}
 }
 
 // pushSchedule sends a device's schedule to its connections. Must hold h.mu.
-func (h *hub) pushSchedule(deviceID string) {
+func (h *Hub) pushSchedule(deviceID string) {
 	for c := range h.devices[deviceID] {
 		h.sendSchedule(c)
 	}
 }
 
-func (h *hub) sendSchedule(c *client) {
-	now := h.s.clock.Now()
-	as, err := h.s.store.AppointmentsByDevice(c.id, now.Add(-scheduleBefore), now.Add(scheduleAfter))
+func (h *Hub) sendSchedule(c *client) {
+	now := h.clock.Now()
+	as, err := h.store.AppointmentsByDevice(c.id, now.Add(-scheduleBefore), now.Add(scheduleAfter))
 	if err != nil {
 		c.log.Error("loading schedule", "err", err)
 		return
@@ -882,7 +942,7 @@ func (h *hub) sendSchedule(c *client) {
 	sch := &signalling.Schedule{Appointments: []signalling.Appointment{}}
 	for _, a := range as {
 		if _, ok := clinics[a.ClinicID]; !ok {
-			if cl, err := h.s.store.Clinic(a.ClinicID); err == nil {
+			if cl, err := h.store.Clinic(a.ClinicID); err == nil {
 				clinics[a.ClinicID] = cl
 			}
 		}
@@ -896,48 +956,10 @@ func (h *hub) sendSchedule(c *client) {
 	c.schedAt = now
 }
 
-// appointmentsChanged re-sends a device's schedule after the API changed its appointments.
-func (h *hub) appointmentsChanged(deviceID string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.pushSchedule(deviceID)
-}
-
-// cancelAppointment cancels an appointment for the API. A waiting patient leaves the waiting room;
-// an appointment in a call or ended cannot be cancelled.
-func (h *hub) cancelAppointment(id string, actor appointment.Actor) (store.Appointment, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	a, err := h.s.store.Appointment(id)
-	if err != nil {
-		return a, err
-	}
-	switch {
-	case a.Status == store.StatusCancelled:
-		return a, nil
-	case appointment.Status(a.Status).Final():
-		return a, fmt.Errorf("appointment %s is %s: %w", a.ID, a.Status, errEnded)
-	case a.Status == store.StatusInCall:
-		if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil && w.call != nil {
-			return a, errInCall
-		}
-	}
-	a, _, err = h.s.store.Apply(id, append(h.staleReset(a), h.event(appointment.Cancel, actor))...)
-	if err != nil {
-		return a, err
-	}
-	if i, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
-		h.removeWaiter(a.ClinicID, i)
-		h.pushQueue(a.ClinicID)
-	}
-	h.pushSchedule(a.DeviceID)
-	return a, nil
-}
-
 // quality keeps a booth's measure of a call it had for one of its appointments, for the
 // commissioners' report. Must hold h.mu.
-func (h *hub) quality(c *client, seq uint64, m *signalling.Quality) error {
-	a, err := h.s.store.Appointment(m.AppointmentID)
+func (h *Hub) quality(c *client, seq uint64, m *signalling.Quality) error {
+	a, err := h.store.Appointment(m.AppointmentID)
 	if errors.Is(err, store.ErrNotFound) {
 		return refuse(signalling.CodeUnknownAppointment, seq, "no appointment %s", m.AppointmentID)
 	}
@@ -960,7 +982,7 @@ func (h *hub) quality(c *client, seq uint64, m *signalling.Quality) error {
 	if limit := lasted + qualitySlack; time.Duration(m.Seconds*float64(time.Second)) > limit {
 		return refuse(signalling.CodeBadMessage, seq, "seconds %.0f is longer than call %s lasted (%.0f s)", m.Seconds, m.CallID, lasted.Seconds())
 	}
-	_, err = h.s.store.UpdateAppointment(a.ID, func(a *store.Appointment) error {
+	_, err = h.store.UpdateAppointment(a.ID, func(a *store.Appointment) error {
 		if a.Quality.Has(m.CallID) {
 			return nil
 		}
@@ -981,8 +1003,8 @@ const qualitySlack = 10 * time.Second
 // callLasted returns how long call id of appointment apptID has lasted by the
 // switchboard's records: from its admit to the event that ended it, or to now while it is
 // live. It is negative when the appointment's history has no such call. Must hold h.mu.
-func (h *hub) callLasted(apptID, id string) (time.Duration, error) {
-	recs, err := h.s.store.History(apptID)
+func (h *Hub) callLasted(apptID, id string) (time.Duration, error) {
+	recs, err := h.store.History(apptID)
 	if err != nil {
 		return 0, err
 	}
@@ -996,7 +1018,7 @@ func (h *hub) callLasted(apptID, id string) (time.Duration, error) {
 				return after.Received.Sub(admitted), nil
 			}
 		}
-		return h.s.clock.Since(admitted), nil
+		return h.clock.Since(admitted), nil
 	}
 	return -1, nil
 }
@@ -1010,8 +1032,8 @@ type helpAlert struct {
 // help passes a booth's Help button on to its clinic's connected clinicians (and clinic-room
 // appliances), then echoes it to the booth: the echo is the booth's proof that someone was
 // told, so it never says "help is on its way" when nobody was. Must hold h.mu.
-func (h *hub) help(c *client, seq uint64, m *signalling.Help) error {
-	d, err := h.s.store.Device(c.id)
+func (h *Hub) help(c *client, seq uint64, m *signalling.Help) error {
+	d, err := h.store.Device(c.id)
 	if err != nil {
 		return err
 	}

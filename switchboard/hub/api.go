@@ -1,0 +1,114 @@
+package hub
+
+import (
+	"fmt"
+
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/store"
+)
+
+// The methods here are the HTTP API's way into the hub. Each takes h.mu, so that what
+// the API changes and what connections are told cannot interleave with a connection's own
+// changes.
+
+// Queue returns a clinic's waiting room.
+func (h *Hub) Queue(clinic string) *signalling.Queue {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.queueLocked(clinic)
+}
+
+// AppointmentsChanged re-sends a device's schedule after the API changed its appointments.
+func (h *Hub) AppointmentsChanged(deviceID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pushSchedule(deviceID)
+}
+
+// CancelAppointment cancels an appointment for the API. A waiting patient leaves the waiting room;
+// an appointment in a call or ended cannot be cancelled.
+func (h *Hub) CancelAppointment(id string, actor appointment.Actor) (store.Appointment, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, err := h.store.Appointment(id)
+	if err != nil {
+		return a, err
+	}
+	switch {
+	case a.Status == store.StatusCancelled:
+		return a, nil
+	case appointment.Status(a.Status).Final():
+		return a, fmt.Errorf("appointment %s is %s: %w", a.ID, a.Status, ErrEnded)
+	case a.Status == store.StatusInCall:
+		if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil && w.call != nil {
+			return a, ErrInCall
+		}
+	}
+	a, _, err = h.store.Apply(id, append(h.staleReset(a), h.event(appointment.Cancel, actor))...)
+	if err != nil {
+		return a, err
+	}
+	if i, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
+		h.removeWaiter(a.ClinicID, i)
+		h.pushQueue(a.ClinicID)
+	}
+	h.pushSchedule(a.DeviceID)
+	return a, nil
+}
+
+// RecordOutcome records a no-show or a move to the telephone for a clinician. A call in
+// progress ends (both parties get end{hangup}) and a waiting patient leaves the waiting
+// room.
+func (h *Hub) RecordOutcome(p Identity, id, outcome string) (store.Appointment, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.recordOutcomeLocked(p, id, outcome)
+}
+
+// SetDeviceSettings stores a device's settings, queues them durably and sends them to
+// its connections now if it has any; otherwise it gets them when it reconnects.
+func (h *Hub) SetDeviceSettings(id string, set store.DeviceSettings) (store.Device, bool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	d, p, err := h.store.SetDeviceSettings(id, set, h.clock.Now())
+	if err != nil {
+		return d, false, err
+	}
+	for c := range h.devices[id] {
+		h.sendPush(c, p)
+	}
+	return d, len(h.devices[id]) > 0, nil
+}
+
+// ImportAppointments writes an import into a clinic's appointments with the store's
+// ImportAppointments (ids are the external IDs the import names; plan decides the
+// writes from the appointments they already have). It holds h.mu throughout, so no
+// arrive or cancel interleaves between plan reading an appointment's status and the
+// write, then pushes the schedule once to every device whose appointments changed,
+// including one an appointment moved away from: booths never see half an import.
+func (h *Hub) ImportAppointments(clinicID string, ids []string, plan store.ImportPlan) ([]store.Appointment, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	oldDevice := map[string]string{} // external ID -> device before the import
+	written, err := h.store.ImportAppointments(clinicID, ids, func(existing map[string]store.Appointment) ([]store.ImportWrite, error) {
+		for ext, a := range existing {
+			oldDevice[ext] = a.DeviceID
+		}
+		return plan(existing)
+	})
+	if err != nil {
+		return written, err
+	}
+	touched := map[string]bool{}
+	for _, a := range written {
+		touched[a.DeviceID] = true
+		if d := oldDevice[a.ExternalID]; d != "" {
+			touched[d] = true
+		}
+	}
+	for dev := range touched {
+		h.pushSchedule(dev)
+	}
+	return written, nil
+}
