@@ -10,17 +10,7 @@ import (
 
 // TestStoreContract runs the same behaviour against every Store implementation.
 func TestStoreContract(t *testing.T) {
-	impls := map[string]func(t *testing.T) Store{
-		"mem": func(t *testing.T) Store { return NewMemStore() },
-		"bolt": func(t *testing.T) Store {
-			s, err := OpenBoltStore(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		},
-	}
+	impls := storeImpls()
 	t0 := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	appt := func(id string, startMin int) signalling.Appointment {
 		return signalling.Appointment{ID: id, ClinicID: "c1", DeviceID: "d1", Patient: "P",

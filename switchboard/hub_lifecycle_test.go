@@ -114,9 +114,7 @@ func TestHubOfflineLeaveAppliesAfterDeviceLost(t *testing.T) {
 	e := newEnv(t)
 	doc := e.hello(e.docTok, signalling.RoleClinician)
 	booth := e.hello(e.boothTok, signalling.RoleDevice)
-	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
-	expect[signalling.Schedule](booth, signalling.TypeSchedule)
-	expect[signalling.Queue](doc, signalling.TypeQueue)
+	e.arrive(doc, booth)
 	booth.ws.CloseNow()
 	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
 		t.Fatalf("queue after the booth went: got %+v", q)

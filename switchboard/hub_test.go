@@ -107,14 +107,21 @@ func (e *env) status(id string) string {
 	return a.Status
 }
 
+// arrive has booth-1 arrive for its appointment and reads what that pushes: the booth's
+// schedule (status waiting) and the clinician's waiting room.
+func (e *env) arrive(doc, booth *wsClient) {
+	e.t.Helper()
+	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
+	expect[signalling.Schedule](booth, signalling.TypeSchedule)
+	expect[signalling.Queue](doc, signalling.TypeQueue)
+}
+
 // inCall sets up a call between dr.patel and booth-1 and returns both ends and the call ID.
 func (e *env) inCall() (doc, booth *wsClient, callID string) {
 	e.t.Helper()
 	doc = e.hello(e.docTok, signalling.RoleClinician)
 	booth = e.hello(e.boothTok, signalling.RoleDevice)
-	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
-	expect[signalling.Schedule](booth, signalling.TypeSchedule) // status waiting
-	expect[signalling.Queue](doc, signalling.TypeQueue)
+	e.arrive(doc, booth)
 	doc.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
 	offerer := expect[signalling.Call](doc, signalling.TypeCall)
 	answerer := expect[signalling.Call](booth, signalling.TypeCall)
@@ -200,9 +207,7 @@ func TestHubLeaveAndSchedulePush(t *testing.T) {
 	e := newEnv(t)
 	doc := e.hello(e.docTok, signalling.RoleClinician)
 	booth := e.hello(e.boothTok, signalling.RoleDevice)
-	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
-	expect[signalling.Schedule](booth, signalling.TypeSchedule)
-	expect[signalling.Queue](doc, signalling.TypeQueue)
+	e.arrive(doc, booth)
 	booth.send(signalling.TypeLeave, &signalling.Leave{AppointmentID: e.appt.ID})
 	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
 		t.Errorf("queue after leave: got %+v", q)
@@ -222,9 +227,7 @@ func TestHubLeaveAndSchedulePush(t *testing.T) {
 		t.Errorf("schedule after booking: got %d appointments, want 2", len(s.Appointments))
 	}
 	// Cancelling a waiting appointment takes it out of the waiting room.
-	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
-	expect[signalling.Schedule](booth, signalling.TypeSchedule)
-	expect[signalling.Queue](doc, signalling.TypeQueue)
+	e.arrive(doc, booth)
 	if code, body := e.do("DELETE", "/api/v1/appointments/"+e.appt.ID, e.docTok, nil); code != http.StatusOK {
 		t.Fatalf("cancel: got %d %s", code, body)
 	}

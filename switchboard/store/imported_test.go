@@ -14,17 +14,7 @@ import (
 
 // TestImportContract runs the import part of the contract against every implementation.
 func TestImportContract(t *testing.T) {
-	impls := map[string]func(t *testing.T) Store{
-		"memory": func(t *testing.T) Store { return NewMemory() },
-		"bolt": func(t *testing.T) Store {
-			s, err := OpenBolt(filepath.Join(t.TempDir(), "switchboard.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		},
-	}
+	impls := allStores()
 	for name, open := range impls {
 		t.Run(name, func(t *testing.T) { testImportContract(t, open(t)) })
 	}

@@ -13,17 +13,7 @@ import (
 
 // TestStores runs the contract test against every implementation.
 func TestStores(t *testing.T) {
-	impls := map[string]func(t *testing.T) Store{
-		"memory": func(t *testing.T) Store { return NewMemory() },
-		"bolt": func(t *testing.T) Store {
-			s, err := OpenBolt(filepath.Join(t.TempDir(), "switchboard.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			return s
-		},
-	}
+	impls := allStores()
 	for name, open := range impls {
 		t.Run(name, func(t *testing.T) { testContract(t, open) })
 	}
