@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -95,8 +94,6 @@ type Server struct {
 	// dummyHash is compared against when a login names an unknown user, so that
 	// failure takes as long as a wrong password.
 	dummyHash []byte
-
-	closeOnce sync.Once
 }
 
 // New builds a switchboard from cfg and deps.
@@ -239,7 +236,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Close disconnects every signalling connection and waits for their goroutines. It does
 // not close the store, which belongs to the caller. It is safe to call more than once.
 func (s *Server) Close() error {
-	s.closeOnce.Do(s.hub.Close)
+	s.hub.Close()
 	return nil
 }
 
