@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/carebooth/carebooth/hw/speaker"
 	"github.com/carebooth/carebooth/media/call"
@@ -13,9 +12,10 @@ import (
 )
 
 // The booth's sound: calls built by the engine hand their Opus packets to the playout,
-// and the speaker pulls from it at the sound card's pace.
+// and the speaker pulls from it at the sound card's pace (playOnSpeaker). Here the
+// example pulls, as the speaker would, so it sounds the same on a machine without one.
 func Example() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logger := slog.New(slog.DiscardHandler) // boothd's, with component attributes
 	pl, err := playout.New(playout.Config{Logger: logger})
 	if err != nil {
 		fmt.Println(err)
@@ -29,21 +29,32 @@ func Example() {
 	}
 	_ = engine // engine.NewCall(...) for each call, as media/call's example shows
 
+	pl.Play(make([]int16, speaker.SampleRate/10)) // a 100 ms prompt, before any call
+	out := make([]int16, speaker.SampleRate/100)  // the speaker asks for 10 ms at a time
+	reads := 0
+	for pl.Speaking() {
+		pl.Read(out)
+		reads++
+	}
+	fmt.Println("prompt played in", reads, "reads of 10 ms; packets from calls:", pl.Stats().Packets)
+	// Output:
+	// prompt played in 10 reads of 10 ms; packets from calls: 0
+}
+
+// playOnSpeaker plays pl on the default output until ctx is done: what boothd runs.
+func playOnSpeaker(ctx context.Context, pl *playout.Playout, logger *slog.Logger) error {
 	spk, err := speaker.Open(speaker.Config{Logger: logger}, pl)
 	if errors.Is(err, speaker.ErrNoSpeaker) {
-		fmt.Println("no sound:", err) // show the fault on the screen; the call still works
-		return
+		return err // show the fault on the screen; the call still works
 	}
 	if err != nil {
-		fmt.Println(err)
-		return
+		return err
 	}
 	defer spk.Close()
-	ctx := context.Background() // boothd's, cancelled on SIGTERM
-	if err := spk.Run(ctx); err != nil {
-		fmt.Println(err) // errors.Is(err, speaker.ErrStopped): unplugged
-	}
+	return spk.Run(ctx) // errors.Is(err, speaker.ErrStopped): unplugged
 }
+
+var _ = playOnSpeaker
 
 // The volume buttons step the volume by 4 dB, up to full.
 func ExamplePlayout_AdjustVolume() {
