@@ -27,6 +27,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/carebooth/carebooth/atomicfile"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/switchboard/apiclient"
 )
@@ -319,28 +320,12 @@ func (cmd *command) login(args []string) error {
 	return nil
 }
 
-// writePrivate writes a 0600 file by temp file, fsync and rename.
+// writePrivate writes a 0600 file atomically, making its directory (0700) if need be.
 func writePrivate(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".boothctl-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, data, 0o600)
 }
 
 func (cmd *command) logout() error {
