@@ -113,7 +113,7 @@ func (l *loginLimiter) reserve(ip, username string) (*loginAttempt, time.Duratio
 
 	acc := l.accounts[att.account]
 	if acc != nil && now.Sub(acc.last) >= l.lim.Memory {
-		acc.n = 0
+		acc.n, acc.next = 0, time.Time{}
 	}
 	var win *addrWindow
 	if att.hasAddr {
@@ -123,7 +123,10 @@ func (l *loginLimiter) reserve(ip, username string) (*loginAttempt, time.Duratio
 		}
 	}
 	wait := time.Duration(0)
-	if acc != nil && acc.n >= l.lim.FreeFails && now.Before(acc.next) {
+	// next is set only once n reaches FreeFails, and a reservation given back leaves it:
+	// a right password among a burst of guesses frees its slot after the wait, not at
+	// once, so the burst cannot reach the check more than FreeFails times.
+	if acc != nil && now.Before(acc.next) {
 		wait = acc.next.Sub(now)
 	}
 	if win != nil && win.n >= l.lim.PerAddress {

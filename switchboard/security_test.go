@@ -217,6 +217,39 @@ func TestLoginPerAddressCap(t *testing.T) {
 	}
 }
 
+// TestLoginRightGuessInBurstFreesNoSlot: when the right password is among a burst's
+// first FreeFails attempts, its success gives its reservation back, but the burst's next
+// guess still waits: CI once saw six checks when the success freed a slot at once.
+func TestLoginRightGuessInBurstFreesNoSlot(t *testing.T) {
+	e := newEnv(t)
+	l := newLoginLimiter(e.clock, defaultLoginLimits)
+	var right *loginAttempt
+	for i := range defaultLoginLimits.FreeFails {
+		att, wait := l.reserve("203.0.113.9", "dr.patel")
+		if att == nil {
+			t.Fatalf("attempt %d: refused for %s, want allowed", i, wait)
+		}
+		if i == 0 {
+			right = att
+		}
+	}
+	l.succeeded(right)
+	if att, _ := l.reserve("203.0.113.9", "dr.patel"); att != nil {
+		t.Fatal("guess after a success in the burst: allowed, want it to wait for the backoff")
+	}
+	e.clock.Advance(defaultLoginLimits.BaseDelay)
+	if att, wait := l.reserve("198.51.100.7", "dr.patel"); att == nil {
+		t.Fatalf("owner after the wait: refused for %s, want allowed", wait)
+	}
+	// Forgotten after Memory, the account starts fresh: FreeFails attempts, no wait.
+	e.clock.Advance(defaultLoginLimits.Memory)
+	for i := range defaultLoginLimits.FreeFails {
+		if att, wait := l.reserve("198.51.100.7", "dr.patel"); att == nil {
+			t.Fatalf("attempt %d after Memory: refused for %s, want allowed", i, wait)
+		}
+	}
+}
+
 func TestLoginLimiterMemoryIsBounded(t *testing.T) {
 	e := newEnv(t)
 	lim := defaultLoginLimits
