@@ -39,66 +39,33 @@ type Booth struct {
 	metrics  *metrics
 	link     *link
 
-	buttonCh chan button.Event
-	linkCh   chan linkEvent
-	pingCh   chan chan struct{}
-
-	mu       sync.Mutex // guards the fields below it
-	snap     Snapshot
-	subs     map[int]chan Snapshot
-	nextSub  int
-	active   ActiveCall
-	running  bool
-	closed   bool
-	cancel   context.CancelFunc
-	runDone  chan struct{}
-	connects int
+	in  inbox     // what the loop waits on besides the clock and the call
+	pub publisher // the snapshot and its subscribers; safe from any goroutine
+	run runState  // Run and Close, and the call CallStats reads; safe from any goroutine
 
 	// Owned by the loop goroutine.
-	joinMode string
-	nextAppt string
-	nextAt   time.Time
-	tooEarly bool
-	help     bool   // the switchboard confirmed that staff were told of a Help press
-	phone    string // the device's clinic's phone number, from the last welcome
-	out      *outbox
-	queue    *signalling.Queue
-	// presence: after the link returned while waiting, say arrive again once the outbox
-	// is delivered (the switchboard took the booth out of the room when the link dropped).
-	presence  bool
-	state     State
-	offline   bool
-	current   string          // appointment whose window is open
-	waiting   string          // appointment arrived for
-	arrivedAt time.Time       // first arrive for waiting
-	left      map[string]bool // appointments with an End press in force (kept in the store too): no auto re-arrive
-	done      map[string]bool // appointments whose call ended (also marked in the store)
-	call      *callCtl
-	calls     int
-	ignored   int
-	stats     CallStats
-	timer     clockwork.Timer
-	ticker    clockwork.Ticker
+	sched  schedState // where the booth is in its appointments' day
+	out    *outbox    // events the switchboard has not acknowledged
+	call   *callCtl   // the call in progress, or nil
+	clinic clinicInfo // what the switchboard says about the booth's clinic
+	tally  tally      // counts for the snapshot
 }
 
-// callCtl is the loop's handle on the call in progress.
-type callCtl struct {
-	ac        ActiveCall
-	id        string
-	apptID    string
-	connected <-chan struct{} // nil once seen
-	muted     bool
+// inbox is what the loop receives from the booth's other goroutines.
+type inbox struct {
+	buttons chan button.Event
+	link    chan linkEvent
+	ping    chan chan struct{}
+}
 
-	link *link
-	ctx  context.Context
-	log  *slog.Logger
-
-	mu       sync.Mutex // guards answered, pending, closed; held while sending candidates to keep their order
-	answered bool
-	pending  []signalling.Candidate
-	closed   bool
-
-	connectedAt time.Time // for the quality report at the end; only the loop touches it
+// runState is Run's life cycle and the active call, which other goroutines read.
+type runState struct {
+	mu      sync.Mutex // guards the fields below
+	running bool
+	closed  bool
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when Run returns
+	active  ActiveCall    // the call in progress, for CallStats
 }
 
 // New builds a Booth. It opens the store but does not touch the network until Run.
@@ -131,19 +98,15 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		cfg.ReconnectMax = max(60*time.Second, cfg.ReconnectMin)
 	}
 	b := &Booth{
-		cfg:      cfg,
-		caller:   deps.Caller,
-		buttons:  deps.Buttons,
-		store:    deps.Store,
-		clock:    deps.Clock,
-		log:      deps.Logger,
-		buttonCh: make(chan button.Event),
-		linkCh:   make(chan linkEvent),
-		pingCh:   make(chan chan struct{}),
-		subs:     map[int]chan Snapshot{},
-		offline:  true,
-		left:     map[string]bool{},
-		done:     map[string]bool{},
+		cfg:     cfg,
+		caller:  deps.Caller,
+		buttons: deps.Buttons,
+		store:   deps.Store,
+		clock:   deps.Clock,
+		log:     deps.Logger,
+		in:      inbox{buttons: make(chan button.Event), link: make(chan linkEvent), ping: make(chan chan struct{})},
+		pub:     publisher{subs: map[int]chan Snapshot{}},
+		sched:   schedState{offline: true, left: map[string]bool{}, done: map[string]bool{}},
 	}
 	if b.clock == nil {
 		b.clock = clockwork.NewRealClock()
@@ -183,14 +146,14 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		log:        b.log.With("part", "link"),
 		minBackoff: cfg.ReconnectMin,
 		maxBackoff: cfg.ReconnectMax,
-		events:     b.linkCh,
+		events:     b.in.link,
 		onAttempt:  b.onLinkAttempt,
 	}
-	b.joinMode = cfg.JoinMode
+	b.sched.joinMode = cfg.JoinMode
 	if set, err := b.store.Settings(); err != nil {
 		b.log.Warn("read pushed settings; using the config's", "err", err)
 	} else if set.JoinMode != "" {
-		b.joinMode = set.JoinMode
+		b.sched.joinMode = set.JoinMode
 	}
 	b.out = newOutbox(b.store, b.link, b.log)
 	// What End decided before a restart (a power cut) still holds.
@@ -199,11 +162,11 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 	} else {
 		for _, a := range appts {
 			if a.EndPress != NoEndPress {
-				b.left[a.ID] = true
+				b.sched.left[a.ID] = true
 			}
 		}
 	}
-	b.snap = Snapshot{State: Idle, Offline: true, JoinMode: b.joinMode, Role: cfg.Role, Outbox: b.out.pending}
+	b.pub.snap = Snapshot{State: Idle, Offline: true, JoinMode: b.sched.joinMode, Role: cfg.Role, Outbox: b.out.pending}
 	b.metrics.setState(Idle)
 	return b, nil
 }
@@ -211,28 +174,28 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 // Run runs the booth until ctx is cancelled or Close is called; both return nil. Run may
 // be called once.
 func (b *Booth) Run(ctx context.Context) error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
+	b.run.mu.Lock()
+	if b.run.closed {
+		b.run.mu.Unlock()
 		return ErrClosed
 	}
-	if b.running {
-		b.mu.Unlock()
+	if b.run.running {
+		b.run.mu.Unlock()
 		return errors.New("booth: Run called twice")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	b.running, b.cancel, b.runDone = true, cancel, make(chan struct{})
-	b.mu.Unlock()
-	defer close(b.runDone)
+	b.run.running, b.run.cancel, b.run.done = true, cancel, make(chan struct{})
+	b.run.mu.Unlock()
+	defer close(b.run.done)
 	defer cancel()
 
 	b.log.Info("booth starting", "device", b.cfg.DeviceName, "role", b.cfg.Role, "switchboard", b.cfg.SwitchboardURL,
-		"join_mode", b.joinMode, "join_window", b.cfg.JoinWindow.String(), "outbox", b.out.pending)
+		"join_mode", b.sched.joinMode, "join_window", b.cfg.JoinWindow.String(), "outbox", b.out.pending)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.link.run(gctx) })
 	if b.buttons != nil {
 		g.Go(func() error {
-			if err := b.buttons.Run(gctx, b.buttonCh); err != nil {
+			if err := b.buttons.Run(gctx, b.in.buttons); err != nil {
 				return fmt.Errorf("buttons: %w", err)
 			}
 			return nil
@@ -245,14 +208,14 @@ func (b *Booth) Run(ctx context.Context) error {
 // Close stops Run, waits for it, and closes the store if the Booth opened it. It is
 // idempotent.
 func (b *Booth) Close() error {
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
+	b.run.mu.Lock()
+	if b.run.closed {
+		b.run.mu.Unlock()
 		return nil
 	}
-	b.closed = true
-	cancel, runDone := b.cancel, b.runDone
-	b.mu.Unlock()
+	b.run.closed = true
+	cancel, runDone := b.run.cancel, b.run.done
+	b.run.mu.Unlock()
 	if cancel != nil {
 		cancel()
 		<-runDone
@@ -266,15 +229,15 @@ func (b *Booth) Close() error {
 // Ping returns nil once the booth's loop has answered, so a watchdog can tell a running
 // booth from a hung one; it fails when ctx ends first or the booth is not running.
 func (b *Booth) Ping(ctx context.Context) error {
-	b.mu.Lock()
-	running, done := b.running, b.runDone
-	b.mu.Unlock()
+	b.run.mu.Lock()
+	running, done := b.run.running, b.run.done
+	b.run.mu.Unlock()
 	if !running {
 		return errors.New("booth is not running")
 	}
 	reply := make(chan struct{})
 	select {
-	case b.pingCh <- reply:
+	case b.in.ping <- reply:
 	case <-done:
 		return errors.New("booth has stopped")
 	case <-ctx.Done():
@@ -300,9 +263,9 @@ func (b *Booth) Appointments() ([]Appointment, error) {
 
 // CallStats returns the live stats of the call in progress, and false when there is none.
 func (b *Booth) CallStats() (CallStats, bool) {
-	b.mu.Lock()
-	ac := b.active
-	b.mu.Unlock()
+	b.run.mu.Lock()
+	ac := b.run.active
+	b.run.mu.Unlock()
 	if ac == nil {
 		return CallStats{}, false
 	}
@@ -310,12 +273,7 @@ func (b *Booth) CallStats() (CallStats, bool) {
 }
 
 func (b *Booth) onLinkAttempt(reconnect bool) {
-	b.mu.Lock()
-	b.connects++
-	s := b.snap
-	s.Connects = b.connects
-	b.setSnapLocked(s)
-	b.mu.Unlock()
+	b.pub.countConnect()
 	if reconnect {
 		b.metrics.reconnects.Inc()
 	}
@@ -323,8 +281,8 @@ func (b *Booth) onLinkAttempt(reconnect bool) {
 
 func (b *Booth) loop(ctx context.Context) error {
 	defer func() {
-		if b.timer != nil {
-			b.timer.Stop()
+		if b.sched.timer != nil {
+			b.sched.timer.Stop()
 		}
 	}()
 	defer func() {
@@ -338,19 +296,19 @@ func (b *Booth) loop(ctx context.Context) error {
 	for {
 		var callDone, callConnected <-chan struct{}
 		var timerC, statsC <-chan time.Time
-		if b.timer != nil {
-			timerC = b.timer.Chan()
+		if b.sched.timer != nil {
+			timerC = b.sched.timer.Chan()
 		}
 		if b.call != nil {
-			callDone, callConnected, statsC = b.call.ac.Done(), b.call.connected, b.ticker.Chan()
+			callDone, callConnected, statsC = b.call.ac.Done(), b.call.connected, b.call.ticker.Chan()
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev := <-b.buttonCh:
+		case ev := <-b.in.buttons:
 			b.evaluate(ctx) // the clock may have moved since the last event
 			b.onButton(ctx, ev)
-		case ev := <-b.linkCh:
+		case ev := <-b.in.link:
 			if ack, ok := ev.body.(*signalling.EventAck); ok {
 				b.onAcks(ctx, ack)
 				break
@@ -363,7 +321,7 @@ func (b *Booth) loop(ctx context.Context) error {
 			b.onConnected()
 		case <-statsC:
 			b.readStats()
-		case reply := <-b.pingCh:
+		case reply := <-b.in.ping:
 			close(reply)
 			continue
 		}
@@ -383,7 +341,7 @@ func (b *Booth) onAcks(ctx context.Context, ack *signalling.EventAck) {
 collect:
 	for len(acks) < 4*outboxWindow {
 		select {
-		case ev := <-b.linkCh:
+		case ev := <-b.in.link:
 			if a, ok := ev.body.(*signalling.EventAck); ok {
 				acks = append(acks, a)
 				continue
@@ -394,7 +352,7 @@ collect:
 			break collect
 		}
 	}
-	b.out.acked(ctx, acks, !b.offline)
+	b.out.acked(ctx, acks, !b.sched.offline)
 	b.sayPresence(ctx)
 	if next != nil {
 		b.onLink(ctx, *next)
@@ -404,18 +362,18 @@ collect:
 func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 	switch ev.kind {
 	case linkUp:
-		b.offline = false
-		b.phone = ev.welcome.ClinicPhone
+		b.sched.offline = false
+		b.clinic.phone = ev.welcome.ClinicPhone
 		b.metrics.linkUp.Set(1)
 		b.log.Info("switchboard link up", "device_id", ev.welcome.ID, "clinic", ev.welcome.ClinicName, "outbox", b.out.pending)
 		b.out.linkChanged()
-		b.presence = b.waiting != ""
+		b.sched.presence = b.sched.waiting != ""
 		b.out.flush(ctx, true)
 		b.sayPresence(ctx)
 	case linkDown:
-		b.offline = true
+		b.sched.offline = true
 		b.metrics.linkUp.Set(0)
-		b.presence = false
+		b.sched.presence = false
 		b.out.linkChanged()
 		if b.call != nil && b.cfg.Role == RoleClinic {
 			b.log.Warn("link lost during a call; ending it", "call", b.call.id)
@@ -427,7 +385,7 @@ func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 			appt := b.call.apptID
 			b.log.Warn("link lost during a call; ending it and waiting again", "call", b.call.id)
 			b.closeCall("link_lost")
-			b.waiting, b.arrivedAt = appt, b.clock.Now()
+			b.sched.waiting, b.sched.arrivedAt = appt, b.clock.Now()
 		}
 	case linkMessage:
 		b.onMessage(ctx, ev.typ, ev.body)
@@ -457,7 +415,7 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		b.onSettings(ctx, m)
 	case *signalling.Queue:
 		if b.cfg.Role == RoleClinic {
-			b.queue = m
+			b.clinic.queue = m
 		}
 	case *signalling.Candidate:
 		if b.call == nil || b.call.id != m.CallID {
@@ -468,7 +426,7 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 			b.link.warn("add remote candidate", "call", m.CallID, "err", err)
 		}
 	case *signalling.Help:
-		b.help = m.Requested
+		b.clinic.help = m.Requested
 		b.log.Info("help", "requested", m.Requested, "by", m.DeviceName)
 	case *signalling.End:
 		if b.call == nil || b.call.id != m.CallID {
@@ -493,10 +451,10 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 
 func (b *Booth) onConnected() {
 	b.call.connected = nil
-	b.help = false // a person is with the patient now
+	b.clinic.help = false // a person is with the patient now
 	b.call.connectedAt = b.clock.Now()
-	if !b.arrivedAt.IsZero() {
-		lat := b.clock.Since(b.arrivedAt)
+	if !b.sched.arrivedAt.IsZero() {
+		lat := b.clock.Since(b.sched.arrivedAt)
 		b.metrics.joinLatency.Observe(lat.Seconds())
 		b.log.Info("call connected", "call", b.call.id, "join_latency", lat)
 	}
@@ -513,11 +471,11 @@ func (b *Booth) closeCall(result string) {
 	if err := cc.ac.Close(); err != nil {
 		b.log.Warn("close call", "call", cc.id, "err", err)
 	}
-	b.ticker.Stop()
-	b.call, b.ticker = nil, nil
-	b.mu.Lock()
-	b.active = nil
-	b.mu.Unlock()
+	cc.ticker.Stop()
+	b.call = nil
+	b.run.mu.Lock()
+	b.run.active = nil
+	b.run.mu.Unlock()
 	b.metrics.clearCallGauges()
 	b.metrics.calls.WithLabelValues(result).Inc()
 	b.log.Info("call closed", "call", cc.id, "result", result)

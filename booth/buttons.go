@@ -19,20 +19,20 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 		switch {
 		case b.cfg.Role == RoleClinic:
 			handled = b.admitNext(ctx)
-		case b.call == nil && b.waiting == "" && b.current != "":
-			b.arrive(ctx, b.current)
+		case b.call == nil && b.sched.waiting == "" && b.sched.current != "":
+			b.arrive(ctx, b.sched.current)
 			handled = true
-		case b.call == nil && b.waiting == "" && b.nextAppt != "":
-			b.tooEarly = true
-			b.log.Info("join pressed before the window; showing when it opens", "appointment", b.nextAppt, "opens", b.nextAt)
+		case b.call == nil && b.sched.waiting == "" && b.sched.nextAppt != "":
+			b.sched.tooEarly = true
+			b.log.Info("join pressed before the window; showing when it opens", "appointment", b.sched.nextAppt, "opens", b.sched.nextAt)
 		default:
-			b.log.Info("join pressed outside an appointment window; ignored", "state", b.state.String())
+			b.log.Info("join pressed outside an appointment window; ignored", "state", b.sched.state.String())
 		}
 	case button.Help:
-		// Without a staff call on site only the switchboard's echo sets b.help: the booth
+		// Without a staff call on site only the switchboard's echo sets b.clinic.help: the booth
 		// must not say help is coming until someone has been told.
-		if b.cfg.StaffCall && !b.help {
-			b.help = true
+		if b.cfg.StaffCall && !b.clinic.help {
+			b.clinic.help = true
 			b.log.Info("help requested: staff on site called")
 			handled = true
 		}
@@ -46,8 +46,8 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 		}
 	case button.End:
 		switch {
-		case b.help && b.call == nil:
-			b.help = false
+		case b.clinic.help && b.call == nil:
+			b.clinic.help = false
 			if err := b.link.send(ctx, signalling.TypeHelp, &signalling.Help{Requested: false}); err != nil && !errors.Is(err, errOffline) {
 				b.log.Warn("send help over", "err", err)
 			}
@@ -60,30 +60,30 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 			b.closeCall("hangup")
 			b.markDone(appt)
 			handled = true
-		case b.waiting != "":
+		case b.sched.waiting != "":
 			// Recorded, so the switchboard learns of it even if the link is down now. If
 			// the booth's record does not allow it, say it live (offline there is nothing
 			// to tell: the switchboard took us out of the room when the link dropped).
 			// The End press is kept with it: a restart must not put the booth back.
-			if !b.decide(ctx, b.waiting, EndLeft, appointment.Leave) {
-				if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil && !errors.Is(err, errOffline) {
-					b.log.Warn("send leave", "appointment", b.waiting, "err", err)
+			if !b.decide(ctx, b.sched.waiting, EndLeft, appointment.Leave) {
+				if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.sched.waiting}); err != nil && !errors.Is(err, errOffline) {
+					b.log.Warn("send leave", "appointment", b.sched.waiting, "err", err)
 				}
 			}
-			b.log.Info("left the waiting room", "appointment", b.waiting)
-			b.waiting = ""
+			b.log.Info("left the waiting room", "appointment", b.sched.waiting)
+			b.sched.waiting = ""
 			handled = true
-		case ev.Kind == button.LongPress && b.current != "" && !b.left[b.current]:
+		case ev.Kind == button.LongPress && b.sched.current != "" && !b.sched.left[b.sched.current]:
 			// Holding End in a join window cancels the automatic join: staff whose
 			// resident is not ready stop the booth going into the waiting room by itself.
 			// Join still joins. A short press here means nothing, so a knock does not
 			// cancel anything. Kept in the store, so a restart does not undo it.
-			b.decide(ctx, b.current, EndHeld, "")
-			b.tooEarly = false
-			b.log.Info("automatic join cancelled (End held)", "appointment", b.current)
+			b.decide(ctx, b.sched.current, EndHeld, "")
+			b.sched.tooEarly = false
+			b.log.Info("automatic join cancelled (End held)", "appointment", b.sched.current)
 			handled = true
-		case ev.Kind == button.LongPress && b.tooEarly:
-			b.tooEarly = false
+		case ev.Kind == button.LongPress && b.sched.tooEarly:
+			b.sched.tooEarly = false
 			handled = true
 		default:
 			b.log.Info("end pressed with no call; ignored", "kind", ev.Kind.String())
@@ -105,7 +105,7 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 	result := "handled"
 	if !handled {
 		result = "ignored"
-		b.ignored++
+		b.tally.ignored++
 	}
 	b.metrics.presses.WithLabelValues(string(ev.Button), result).Inc()
 }

@@ -3,10 +3,42 @@ package booth
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/jonboulle/clockwork"
 )
+
+// callCtl is the loop's handle on the call in progress.
+type callCtl struct {
+	ac        ActiveCall
+	id        string
+	apptID    string
+	connected <-chan struct{} // nil once seen
+	muted     bool
+
+	link *link
+	ctx  context.Context
+	log  *slog.Logger
+
+	mu       sync.Mutex // guards answered, pending, closed; held while sending candidates to keep their order
+	answered bool
+	pending  []signalling.Candidate
+	closed   bool
+
+	// Only the loop touches these.
+	connectedAt time.Time        // for the quality report at the end
+	ticker      clockwork.Ticker // reads the call's stats every StatsInterval
+}
+
+// tally is what the snapshot counts.
+type tally struct {
+	calls   int       // calls started
+	ignored int       // button presses that did nothing
+	stats   CallStats // the current (or last) call's, at the last stats tick
+}
 
 var errNotOfferer = errors.New("the call cannot take the offering side")
 
@@ -34,12 +66,12 @@ func (b *Booth) onCall(ctx context.Context, m *signalling.Call) {
 	case b.call != nil:
 		refuse("already in call " + b.call.id)
 		return
-	case side == signalling.CallAnswerer && b.waiting == "":
+	case side == signalling.CallAnswerer && b.sched.waiting == "":
 		refuse("not in the waiting room")
 		return
 	}
 	if appt == "" && side == signalling.CallAnswerer {
-		appt = b.waiting
+		appt = b.sched.waiting
 	}
 	cc := &callCtl{id: m.CallID, apptID: appt, link: b.link, ctx: ctx, log: b.log}
 	ac, err := b.caller.StartCall(ctx, CallParams{
@@ -63,17 +95,17 @@ func (b *Booth) onCall(ctx context.Context, m *signalling.Call) {
 		}
 	}
 	cc.ac, cc.connected = ac, ac.Connected()
-	b.call, b.stats = cc, CallStats{}
+	b.call, b.tally.stats = cc, CallStats{}
 	if side == signalling.CallAnswerer {
-		b.waiting = "" // in the call now, out of the waiting room
+		b.sched.waiting = "" // in the call now, out of the waiting room
 	} else {
-		b.arrivedAt = b.clock.Now()
+		b.sched.arrivedAt = b.clock.Now()
 	}
-	b.calls++
-	b.ticker = b.clock.NewTicker(b.cfg.StatsInterval)
-	b.mu.Lock()
-	b.active = ac
-	b.mu.Unlock()
+	b.tally.calls++
+	cc.ticker = b.clock.NewTicker(b.cfg.StatsInterval)
+	b.run.mu.Lock()
+	b.run.active = ac
+	b.run.mu.Unlock()
 	b.log.Info("call started", "call", m.CallID, "appointment", appt, "peer", m.Peer, "side", side)
 	if side == signalling.CallOfferer {
 		cc.flushCandidates() // the offer is out: the switchboard relays candidates now
@@ -151,7 +183,7 @@ func (b *Booth) onCallFailed(ctx context.Context) {
 func (b *Booth) readStats() {
 	s := b.call.ac.Stats()
 	b.metrics.setCallGauges(s)
-	b.stats = s
+	b.tally.stats = s
 }
 
 // reportQuality tells the switchboard how a call that carried media went, for the
@@ -164,9 +196,9 @@ func (b *Booth) reportQuality(cc *callCtl) {
 	q := signalling.Quality{
 		AppointmentID: cc.apptID,
 		CallID:        cc.id,
-		BitrateKbps:   min(max(b.stats.MeanSendBitrateKbps, 0), 100_000),
-		PacketLossPct: min(max(b.stats.PacketLoss*100, 0), 100),
-		RTTMs:         min(float64(b.stats.RTT)/float64(time.Millisecond), 60_000),
+		BitrateKbps:   min(max(b.tally.stats.MeanSendBitrateKbps, 0), 100_000),
+		PacketLossPct: min(max(b.tally.stats.PacketLoss*100, 0), 100),
+		RTTMs:         min(float64(b.tally.stats.RTT)/float64(time.Millisecond), 60_000),
 		Seconds:       min(b.clock.Since(cc.connectedAt).Seconds(), 86_400),
 	}
 	if err := b.link.send(cc.ctx, signalling.TypeQuality, &q); err != nil {

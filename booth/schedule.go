@@ -7,15 +7,36 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/jonboulle/clockwork"
 )
 
 // The schedule's side of the booth: which appointment's join window is open, when to
 // join it, and the events and End decisions recorded for it. All of it runs on the loop
 // goroutine.
 
+// schedState is where the booth stands in its appointments: which window is open, what it
+// arrived for, what it will not join by itself, and what it shows. Owned by the loop.
+type schedState struct {
+	joinMode  string
+	state     State
+	offline   bool
+	nextAppt  string    // the next appointment whose window has not opened
+	nextAt    time.Time // when that window opens
+	tooEarly  bool      // Join pressed before any window was open
+	current   string    // appointment whose window is open
+	waiting   string    // appointment arrived for
+	arrivedAt time.Time // first arrive for waiting
+	// presence: after the link returned while waiting, say arrive again once the outbox
+	// is delivered (the switchboard took the booth out of the room when the link dropped).
+	presence bool
+	left     map[string]bool // appointments with an End press in force (kept in the store too): no auto re-arrive
+	done     map[string]bool // appointments whose call ended (also marked in the store)
+	timer    clockwork.Timer // wakes the loop at the next window edge
+}
+
 // joinable reports whether the booth may still join a.
 func (b *Booth) joinable(a Appointment) bool {
-	if a.Done || b.done[a.ID] {
+	if a.Done || b.sched.done[a.ID] {
 		return false
 	}
 	switch a.Status {
@@ -40,7 +61,7 @@ func (b *Booth) evaluate(ctx context.Context) {
 			appts = append(appts, a)
 		}
 	}
-	b.current, b.nextAppt, b.nextAt = "", "", time.Time{}
+	b.sched.current, b.sched.nextAppt, b.sched.nextAt = "", "", time.Time{}
 	next := time.Time{}
 	consider := func(t time.Time) {
 		if t.After(now) && (next.IsZero() || t.Before(next)) {
@@ -56,57 +77,57 @@ func (b *Booth) evaluate(ctx context.Context) {
 		// (tests count the fake clock's waiters). Until, not next.Sub(now): if the clock
 		// moved on while we decided, the timer fires at once rather than late.
 		switch {
-		case next.IsZero() && b.timer != nil:
-			b.timer.Stop()
+		case next.IsZero() && b.sched.timer != nil:
+			b.sched.timer.Stop()
 		case next.IsZero():
-		case b.timer == nil:
-			b.timer = b.clock.NewTimer(b.clock.Until(next))
+		case b.sched.timer == nil:
+			b.sched.timer = b.clock.NewTimer(b.clock.Until(next))
 		default:
-			b.timer.Reset(b.clock.Until(next))
+			b.sched.timer.Reset(b.clock.Until(next))
 		}
 	}()
 
 	if b.call != nil {
-		b.state = InCall
+		b.sched.state = InCall
 		return
 	}
-	if b.waiting != "" {
+	if b.sched.waiting != "" {
 		for _, a := range appts {
-			if a.ID == b.waiting {
-				b.state = Waiting
+			if a.ID == b.sched.waiting {
+				b.sched.state = Waiting
 				consider(a.End)
 				return
 			}
 		}
-		b.log.Info("appointment over, cancelled or closed while waiting; leaving the waiting room", "appointment", b.waiting)
-		if a, err := b.store.Get(b.waiting); err != nil || !appointment.Status(a.Status).Final() {
-			if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil && !errors.Is(err, errOffline) {
+		b.log.Info("appointment over, cancelled or closed while waiting; leaving the waiting room", "appointment", b.sched.waiting)
+		if a, err := b.store.Get(b.sched.waiting); err != nil || !appointment.Status(a.Status).Final() {
+			if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.sched.waiting}); err != nil && !errors.Is(err, errOffline) {
 				b.log.Warn("send leave", "err", err)
 			}
 		}
-		b.waiting = ""
+		b.sched.waiting = ""
 	}
-	b.state = Idle
+	b.sched.state = Idle
 	for _, a := range appts {
 		open := a.Start.Add(-b.cfg.JoinWindow)
 		consider(open)
 		consider(a.End)
-		if b.joinMode == JoinAuto {
+		if b.sched.joinMode == JoinAuto {
 			consider(a.Start)
 		}
-		if b.current == "" && !now.Before(open) {
-			b.current = a.ID
-			b.state = JoinWindow
-			b.tooEarly = false
+		if b.sched.current == "" && !now.Before(open) {
+			b.sched.current = a.ID
+			b.sched.state = JoinWindow
+			b.sched.tooEarly = false
 			if localOf(a) == appointment.Scheduled {
 				b.record(ctx, a.ID, appointment.OpenWindow)
 			}
-			if b.joinMode == JoinAuto && !now.Before(a.Start) && !b.left[a.ID] {
+			if b.sched.joinMode == JoinAuto && !now.Before(a.Start) && !b.sched.left[a.ID] {
 				b.arrive(ctx, a.ID)
 			}
 		}
-		if b.current == "" && b.nextAppt == "" && now.Before(open) {
-			b.nextAppt, b.nextAt = a.ID, open
+		if b.sched.current == "" && b.sched.nextAppt == "" && now.Before(open) {
+			b.sched.nextAppt, b.sched.nextAt = a.ID, open
 		}
 	}
 }
@@ -124,7 +145,7 @@ func (b *Booth) record(ctx context.Context, id string, ev appointment.Event) boo
 		}
 		return false
 	}
-	b.out.added(ctx, e, !b.offline)
+	b.out.added(ctx, e, !b.sched.offline)
 	return true
 }
 
@@ -133,9 +154,9 @@ func (b *Booth) record(ctx context.Context, id string, ev appointment.Event) boo
 // it. It reports whether ev was recorded, as record does.
 func (b *Booth) decide(ctx context.Context, id string, end EndPress, ev appointment.Event) bool {
 	if end == NoEndPress {
-		delete(b.left, id)
+		delete(b.sched.left, id)
 	} else {
-		b.left[id] = true // holds until a restart even if the store fails
+		b.sched.left[id] = true // holds until a restart even if the store fails
 	}
 	e, recorded, err := b.store.Decide(id, end, ev, b.clock.Now())
 	switch {
@@ -148,17 +169,17 @@ func (b *Booth) decide(ctx context.Context, id string, end EndPress, ev appointm
 		}
 		return false
 	}
-	b.out.added(ctx, e, !b.offline)
+	b.out.added(ctx, e, !b.sched.offline)
 	return true
 }
 
 func (b *Booth) arrive(ctx context.Context, id string) {
-	b.waiting, b.arrivedAt, b.state = id, b.clock.Now(), Waiting
+	b.sched.waiting, b.sched.arrivedAt, b.sched.state = id, b.clock.Now(), Waiting
 	if a, err := b.store.Get(id); err == nil && localOf(a) == appointment.Scheduled {
 		b.record(ctx, id, appointment.OpenWindow)
 	}
 	if b.decide(ctx, id, NoEndPress, appointment.Arrive) {
-		b.log.Info("arrived in the waiting room", "appointment", id, "offline", b.offline)
+		b.log.Info("arrived in the waiting room", "appointment", id, "offline", b.sched.offline)
 		return
 	}
 	// By the booth's own record it is in the room already (the clinician's connection
@@ -175,8 +196,8 @@ func (b *Booth) arrive(ctx context.Context, id string) {
 }
 
 func (b *Booth) markDone(id string) {
-	b.done[id] = true
-	b.waiting = ""
+	b.sched.done[id] = true
+	b.sched.waiting = ""
 	if err := b.store.MarkDone(id); err != nil && !errors.Is(err, ErrNotFound) {
 		b.log.Warn("mark appointment done", "appointment", id, "err", err)
 	}
@@ -185,12 +206,12 @@ func (b *Booth) markDone(id string) {
 // sayPresence tells the switchboard, once the outbox has been delivered after the link
 // returned, that the booth is still waiting.
 func (b *Booth) sayPresence(ctx context.Context) {
-	if !b.presence || b.offline || b.waiting == "" || b.out.pending > 0 {
+	if !b.sched.presence || b.sched.offline || b.sched.waiting == "" || b.out.pending > 0 {
 		return
 	}
-	b.presence = false
-	if err := b.link.send(ctx, signalling.TypeArrive, &signalling.Arrive{AppointmentID: b.waiting}); err != nil {
-		b.log.Warn("resend arrive", "appointment", b.waiting, "err", err)
+	b.sched.presence = false
+	if err := b.link.send(ctx, signalling.TypeArrive, &signalling.Arrive{AppointmentID: b.sched.waiting}); err != nil {
+		b.log.Warn("resend arrive", "appointment", b.sched.waiting, "err", err)
 	}
 }
 
@@ -207,10 +228,10 @@ func (b *Booth) onSettings(ctx context.Context, m *signalling.Settings) {
 			b.log.Error("store pushed settings; not acknowledging them", "err", err)
 			return
 		}
-		if m.JoinMode != b.joinMode {
-			b.log.Info("join mode changed by the switchboard", "from", b.joinMode, "to", m.JoinMode)
+		if m.JoinMode != b.sched.joinMode {
+			b.log.Info("join mode changed by the switchboard", "from", b.sched.joinMode, "to", m.JoinMode)
 		}
-		b.joinMode = m.JoinMode
+		b.sched.joinMode = m.JoinMode
 	}
 	if err := b.link.send(ctx, signalling.TypeSettingsAck, &signalling.SettingsAck{Seq: m.Seq}); err != nil {
 		b.log.Warn("acknowledge settings", "seq", m.Seq, "err", err)

@@ -3,6 +3,7 @@ package booth
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/carebooth/carebooth/signalling"
@@ -81,30 +82,83 @@ type Snapshot struct {
 	ClinicPhone string
 }
 
-// Snapshot returns the booth's current state and counters.
-func (b *Booth) Snapshot() Snapshot {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.snap
+// publisher holds the latest Snapshot and hands it to subscribers. Safe from any
+// goroutine; the loop publishes, and the link counts its connection attempts.
+type publisher struct {
+	mu       sync.Mutex // guards the fields below
+	snap     Snapshot
+	subs     map[int]chan Snapshot
+	nextSub  int
+	connects int // link connection attempts, which the link goroutine counts
 }
+
+func (p *publisher) get() Snapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.snap
+}
+
+// subscribe returns a channel holding the latest Snapshot and a function that ends the
+// subscription.
+func (p *publisher) subscribe() (<-chan Snapshot, func()) {
+	ch := make(chan Snapshot, 1)
+	p.mu.Lock()
+	id := p.nextSub
+	p.nextSub++
+	p.subs[id] = ch
+	ch <- p.snap
+	p.mu.Unlock()
+	return ch, func() {
+		p.mu.Lock()
+		delete(p.subs, id)
+		p.mu.Unlock()
+	}
+}
+
+// set publishes s (with the connection count) unless it equals the current snapshot.
+// before, when s is new, sees the snapshot it replaces and s before any subscriber does,
+// so what it updates (metrics) is never behind what a subscriber was shown.
+func (p *publisher) set(s Snapshot, before func(prev, s Snapshot)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s.Connects = p.connects
+	if s == p.snap {
+		return
+	}
+	before(p.snap, s)
+	p.setLocked(s)
+}
+
+// countConnect counts a link connection attempt and publishes it.
+func (p *publisher) countConnect() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.connects++
+	s := p.snap
+	s.Connects = p.connects
+	p.setLocked(s)
+}
+
+// setLocked stores s and hands it to subscribers, replacing what they have not read.
+// Must hold p.mu.
+func (p *publisher) setLocked(s Snapshot) {
+	p.snap = s
+	for _, ch := range p.subs {
+		select {
+		case <-ch:
+		default:
+		}
+		ch <- s
+	}
+}
+
+// Snapshot returns the booth's current state and counters.
+func (b *Booth) Snapshot() Snapshot { return b.pub.get() }
 
 // Subscribe returns a channel that receives the latest Snapshot whenever it changes (older
 // unread snapshots are replaced, so a slow reader sees the newest), and a function that
 // ends the subscription.
-func (b *Booth) Subscribe() (<-chan Snapshot, func()) {
-	ch := make(chan Snapshot, 1)
-	b.mu.Lock()
-	id := b.nextSub
-	b.nextSub++
-	b.subs[id] = ch
-	ch <- b.snap
-	b.mu.Unlock()
-	return ch, func() {
-		b.mu.Lock()
-		delete(b.subs, id)
-		b.mu.Unlock()
-	}
-}
+func (b *Booth) Subscribe() (<-chan Snapshot, func()) { return b.pub.subscribe() }
 
 // WaitFor waits until cond holds for a Snapshot and returns that Snapshot.
 func (b *Booth) WaitFor(ctx context.Context, cond func(Snapshot) bool) (Snapshot, error) {
@@ -122,57 +176,39 @@ func (b *Booth) WaitFor(ctx context.Context, cond func(Snapshot) bool) (Snapshot
 	}
 }
 
-// setSnapLocked stores s and hands it to subscribers, replacing what they have not read.
-// Must hold b.mu.
-func (b *Booth) setSnapLocked(s Snapshot) {
-	b.snap = s
-	for _, ch := range b.subs {
-		select {
-		case <-ch:
-		default:
-		}
-		ch <- s
-	}
-}
-
 // publish copies the loop's state into the snapshot and tells subscribers. Called only by
 // the loop.
 func (b *Booth) publish() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	s := Snapshot{
-		State:         b.state,
-		Offline:       b.offline,
-		Stats:         b.stats,
-		Calls:         b.calls,
-		Ignored:       b.ignored,
-		Connects:      b.connects,
-		AppointmentID: b.current,
+		State:         b.sched.state,
+		Offline:       b.sched.offline,
+		Stats:         b.tally.stats,
+		Calls:         b.tally.calls,
+		Ignored:       b.tally.ignored,
+		AppointmentID: b.sched.current,
 
-		NextAppointmentID: b.nextAppt,
-		NextWindowAt:      b.nextAt,
-		TooEarly:          b.tooEarly,
-		Help:              b.help,
-		JoinMode:          b.joinMode,
+		NextAppointmentID: b.sched.nextAppt,
+		NextWindowAt:      b.sched.nextAt,
+		TooEarly:          b.sched.tooEarly,
+		Help:              b.clinic.help,
+		JoinMode:          b.sched.joinMode,
 		Outbox:            b.out.pending,
 		Role:              b.cfg.Role,
-		Queue:             b.queue,
-		ClinicPhone:       b.phone,
-		AutoJoinCancelled: b.current != "" && b.left[b.current],
+		Queue:             b.clinic.queue,
+		ClinicPhone:       b.clinic.phone,
+		AutoJoinCancelled: b.sched.current != "" && b.sched.left[b.sched.current],
 	}
 	switch {
 	case b.call != nil:
 		s.AppointmentID, s.CallID, s.Connected = b.call.apptID, b.call.id, b.call.connected == nil
 		s.Muted = b.call.muted
-	case b.waiting != "":
-		s.AppointmentID = b.waiting
+	case b.sched.waiting != "":
+		s.AppointmentID = b.sched.waiting
 	}
-	if s == b.snap {
-		return
-	}
-	if s.State != b.snap.State {
-		b.metrics.setState(s.State)
-	}
-	b.metrics.outbox.Set(float64(s.Outbox))
-	b.setSnapLocked(s)
+	b.pub.set(s, func(prev, s Snapshot) {
+		if s.State != prev.State {
+			b.metrics.setState(s.State)
+		}
+		b.metrics.outbox.Set(float64(s.Outbox))
+	})
 }
