@@ -90,7 +90,7 @@ func (o *outbox) acked(ctx context.Context, acks []*signalling.EventAck, online 
 			n++
 			delete(o.inflight, a.Key)
 			if a.Status != "" {
-				status[id] = a.Status
+				status[id] = string(a.Status) // Store.Ack takes the switchboard's word as a string
 			}
 		}
 	}

@@ -22,7 +22,7 @@ func (b *Booth) joinable(a Appointment) bool {
 	case "canceled", "done", "completed":
 		return false
 	}
-	return !appointment.Status(a.Status).Final() && !a.Local.Final()
+	return !a.Status.Final() && !a.Local.Final()
 }
 
 // evaluate works out the state from the schedule and the clock, arrives in auto mode at
@@ -79,7 +79,7 @@ func (b *Booth) evaluate(ctx context.Context) {
 			}
 		}
 		b.log.Info("appointment over, cancelled or closed while waiting; leaving the waiting room", "appointment", b.waiting)
-		if a, err := b.store.Get(b.waiting); err != nil || !appointment.Status(a.Status).Final() {
+		if a, err := b.store.Get(b.waiting); err != nil || !a.Status.Final() {
 			if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.waiting}); err != nil && !errors.Is(err, errOffline) {
 				b.log.Warn("send leave", "err", err)
 			}

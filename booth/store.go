@@ -119,9 +119,9 @@ func sortAppointments(a []Appointment) {
 
 // serverStatus maps a schedule's status to the life cycle, treating unknown ones (an
 // older switchboard's "booked") as scheduled.
-func serverStatus(s string) appointment.Status {
-	if st := appointment.Status(s); st.Valid() {
-		return st
+func serverStatus(s appointment.Status) appointment.Status {
+	if s.Valid() {
+		return s
 	}
 	return appointment.Scheduled
 }
@@ -313,7 +313,7 @@ func (m *MemStore) Ack(status map[string]string, keys ...string) error {
 	for id := range touched {
 		a, ok := m.appts[id]
 		if s := status[id]; ok && s != "" && len(m.outbox) == 0 {
-			a.Local = serverStatus(s)
+			a.Local = serverStatus(appointment.Status(s))
 			m.appts[id] = a
 		}
 	}
@@ -642,7 +642,7 @@ func (s *BoltStore) Ack(status map[string]string, keys ...string) error {
 			if err != nil {
 				return err
 			}
-			a.Local = serverStatus(st)
+			a.Local = serverStatus(appointment.Status(st))
 			if err := putAppt(b, &a); err != nil {
 				return err
 			}

@@ -194,7 +194,7 @@ func TestOfflineBoothReplaysEveryEventOnce(t *testing.T) {
 	rb.waitFor(t, "idle after End", func(s booth.Snapshot) bool { return s.State == booth.Idle })
 	eventually(t, "the appointment ended", func() bool {
 		a, err := e.Store.Appointment(e.Demo.AppointmentID)
-		return err == nil && a.Status == store.StatusEnded
+		return err == nil && a.Status == appointment.Ended
 	})
 	h, _ := e.Store.History(e.Demo.AppointmentID)
 	last := h[len(h)-1]
@@ -311,7 +311,7 @@ wait:
 	room.waitFor(t, "one waiting, the later patient", func(s booth.Snapshot) bool {
 		return s.State == booth.Idle && s.Queue != nil && len(s.Queue.Entries) == 1 && s.Queue.Entries[0].AppointmentID == later.ID
 	})
-	if a, _ := e.Store.Appointment(e.Demo.AppointmentID); a.Status != store.StatusEnded {
+	if a, _ := e.Store.Appointment(e.Demo.AppointmentID); a.Status != appointment.Ended {
 		t.Errorf("first appointment: got %s, want ended", a.Status)
 	}
 }
@@ -352,7 +352,7 @@ func TestBackToBackAppointments(t *testing.T) {
 		cl.send(signalling.TypeEnd, &signalling.End{CallID: cc.ID, Reason: signalling.EndHangup})
 		eventually(t, "the appointment ended", func() bool {
 			a, err := e.Store.Appointment(id)
-			return err == nil && a.Status == store.StatusEnded
+			return err == nil && a.Status == appointment.Ended
 		})
 	}
 	rb.waitFor(t, "idle after both", func(s booth.Snapshot) bool { return s.State == booth.Idle })

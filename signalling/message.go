@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/carebooth/carebooth/appointment"
 )
 
 // Version is the protocol version this package speaks.
@@ -102,12 +104,12 @@ type Appointment struct {
 	ClinicID   string `json:"clinic_id"`
 	ClinicName string `json:"clinic_name,omitempty"`
 	// ClinicPhone is the clinic's phone number (for the booth's fault screen).
-	ClinicPhone string    `json:"clinic_phone,omitempty"`
-	DeviceID    string    `json:"device_id"`
-	Patient     string    `json:"patient"` // display name only, never more
-	Start       time.Time `json:"start"`
-	End         time.Time `json:"end"`
-	Status      string    `json:"status"`
+	ClinicPhone string             `json:"clinic_phone,omitempty"`
+	DeviceID    string             `json:"device_id"`
+	Patient     string             `json:"patient"` // display name only, never more
+	Start       time.Time          `json:"start"`
+	End         time.Time          `json:"end"`
+	Status      appointment.Status `json:"status"`
 }
 
 // Schedule replaces a device's list of upcoming appointments.
@@ -213,10 +215,10 @@ const (
 // duplicate), or refused because it was no longer legal (Refused says why). Either way
 // the booth must not send it again. Status is the appointment's status afterwards.
 type EventAck struct {
-	Key       string `json:"key"`
-	Status    string `json:"status,omitempty"`
-	Duplicate bool   `json:"duplicate,omitempty"`
-	Refused   string `json:"refused,omitempty"`
+	Key       string             `json:"key"`
+	Status    appointment.Status `json:"status,omitempty"`
+	Duplicate bool               `json:"duplicate,omitempty"`
+	Refused   string             `json:"refused,omitempty"`
 }
 
 // Settings carries device settings an admin changed. Seq rises; the device applies a

@@ -460,7 +460,7 @@ func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request,
 	now := s.clock.Now()
 	a := store.Appointment{
 		ClinicID: q.ClinicID, DeviceID: q.DeviceID, Patient: q.Patient,
-		Start: q.Start.UTC(), End: q.End.UTC(), Status: store.StatusScheduled, CreatedAt: now, UpdatedAt: now,
+		Start: q.Start.UTC(), End: q.End.UTC(), Status: appointment.Scheduled, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreateAppointment(&a); err != nil {
 		s.internalError(w, r, err)

@@ -54,7 +54,7 @@ const (
 // when more records follow.
 type historyResponse struct {
 	AppointmentID string               `json:"appointment_id"`
-	Status        string               `json:"status"`
+	Status        appointment.Status   `json:"status"`
 	Events        []appointment.Record `json:"events"`
 	Total         int                  `json:"total"`
 	NextOffset    *int                 `json:"next_offset,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -61,7 +62,7 @@ func replayInto(b *testing.B, st store.Store, events int) float64 {
 	tok := newToken(deviceTokenPrefix)
 	d := store.Device{Name: "booth", ClinicID: c.ID, Role: store.RoleBooth, TokenHash: hashToken(tok)}
 	st.CreateDevice(&d)
-	a := store.Appointment{ClinicID: c.ID, DeviceID: d.ID, Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: store.StatusScheduled}
+	a := store.Appointment{ClinicID: c.ID, DeviceID: d.ID, Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: appointment.Scheduled}
 	st.CreateAppointment(&a)
 
 	ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -35,7 +36,7 @@ func TestHubKeepsBoundedBoothEvents(t *testing.T) {
 	}
 	for i := range 50 {
 		ack := sendEvent(booth, fmt.Sprintf("again-%d", i), e.appt.ID, signalling.EventWindowOpen, t0)
-		if ack.Refused == "" || ack.Status != store.StatusWindowOpen {
+		if ack.Refused == "" || ack.Status != appointment.WindowOpen {
 			t.Fatalf("window_open again (%d): got %+v, want refused", i, ack)
 		}
 		if i >= 3 && !strings.Contains(ack.Refused, "already holds 3 refused events") {
@@ -62,7 +63,7 @@ func TestHubKeepsBoundedBoothEvents(t *testing.T) {
 	must(t, err)
 	h, err := e.st.History(e.appt.ID)
 	must(t, err)
-	if len(h) != 8 || a.BoothEvents != 8 || a.RefusedEvents != 3 || a.Status != store.StatusWindowOpen {
+	if len(h) != 8 || a.BoothEvents != 8 || a.RefusedEvents != 3 || a.Status != appointment.WindowOpen {
 		t.Errorf("kept: got %d records, counts %d/%d, status %s; want 8, 8/3, window_open", len(h), a.BoothEvents, a.RefusedEvents, a.Status)
 	}
 	if got := counterValue(t, e.reg, "carebooth_switchboard_device_events_total", "refused"); got != 51 {
@@ -83,7 +84,7 @@ func TestHubArrivalOnlyInTheJoinWindow(t *testing.T) {
 	}
 	for _, ev := range []string{signalling.EventWindowOpen, signalling.EventArrive} {
 		ack := sendEvent(booth, "early-"+ev, later.ID, ev, t0)
-		if ack.Refused == "" || ack.Status != store.StatusScheduled {
+		if ack.Refused == "" || ack.Status != appointment.Scheduled {
 			t.Errorf("replayed %s 3 h early: got %+v, want refused, still scheduled", ev, ack)
 		}
 	}

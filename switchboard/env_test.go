@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -113,7 +114,7 @@ func (e *env) addDevice(name, clinic string) (store.Device, string) {
 
 func (e *env) addAppointment(d store.Device, patient string, start time.Time) store.Appointment {
 	a := store.Appointment{ClinicID: d.ClinicID, DeviceID: d.ID, Patient: patient, Start: start, End: start.Add(20 * time.Minute),
-		Status: store.StatusScheduled, CreatedAt: t0, UpdatedAt: t0}
+		Status: appointment.Scheduled, CreatedAt: t0, UpdatedAt: t0}
 	must(e.t, e.st.CreateAppointment(&a))
 	return a
 }

@@ -47,11 +47,11 @@ func TestHubDeviceEventsApplyOnce(t *testing.T) {
 	e := newEnv(t)
 	doc := e.hello(e.docTok, signalling.RoleClinician)
 	booth := e.hello(e.boothTok, signalling.RoleDevice)
-	if ack := sendEvent(booth, "k1", e.appt.ID, signalling.EventWindowOpen, t0.Add(-5*time.Minute)); ack.Status != store.StatusWindowOpen || ack.Refused != "" {
+	if ack := sendEvent(booth, "k1", e.appt.ID, signalling.EventWindowOpen, t0.Add(-5*time.Minute)); ack.Status != appointment.WindowOpen || ack.Refused != "" {
 		t.Fatalf("window_open ack: got %+v", ack)
 	}
 	arrived := t0.Add(-2 * time.Minute) // recorded offline, before now
-	if ack := sendEvent(booth, "k2", e.appt.ID, signalling.EventArrive, arrived); ack.Status != store.StatusWaiting {
+	if ack := sendEvent(booth, "k2", e.appt.ID, signalling.EventArrive, arrived); ack.Status != appointment.Waiting {
 		t.Fatalf("arrive ack: got %+v", ack)
 	}
 	q := expect[signalling.Queue](doc, signalling.TypeQueue)
@@ -59,7 +59,7 @@ func TestHubDeviceEventsApplyOnce(t *testing.T) {
 		t.Fatalf("queue: got %+v, want the patient, waiting since the booth's time %v", q, arrived)
 	}
 	// The link dropped before the ack: the booth sends k2 again. Nothing changes.
-	if ack := sendEvent(booth, "k2", e.appt.ID, signalling.EventArrive, arrived); !ack.Duplicate || ack.Status != store.StatusWaiting {
+	if ack := sendEvent(booth, "k2", e.appt.ID, signalling.EventArrive, arrived); !ack.Duplicate || ack.Status != appointment.Waiting {
 		t.Fatalf("replayed arrive: got %+v, want a duplicate", ack)
 	}
 	if got, want := e.history(e.appt.ID), "window_open:scheduled>window_open arrive:window_open>waiting"; got != want {
@@ -72,7 +72,7 @@ func TestHubDeviceEventsApplyOnce(t *testing.T) {
 	if got := counterValue(t, e.reg, "carebooth_switchboard_device_events_total", "duplicate"); got != 1 {
 		t.Errorf("device_events_total{result=duplicate}: got %v, want 1", got)
 	}
-	if ack := sendEvent(booth, "k3", e.appt.ID, signalling.EventLeave, t0); ack.Status != store.StatusWindowOpen {
+	if ack := sendEvent(booth, "k3", e.appt.ID, signalling.EventLeave, t0); ack.Status != appointment.WindowOpen {
 		t.Fatalf("leave ack: got %+v", ack)
 	}
 	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
@@ -89,7 +89,7 @@ func TestHubDeviceEventRefusedButKept(t *testing.T) {
 	expect[signalling.Schedule](booth, signalling.TypeSchedule)
 	// The booth, offline, had opened its window: the event arrives after the no-show.
 	ack := sendEvent(booth, "k1", e.appt.ID, signalling.EventWindowOpen, t0.Add(-time.Minute))
-	if ack.Refused == "" || ack.Status != store.StatusNoShow {
+	if ack.Refused == "" || ack.Status != appointment.NoShow {
 		t.Fatalf("ack: got %+v, want refused with status no_show", ack)
 	}
 	if got, want := e.history(e.appt.ID), "no_show:scheduled>no_show window_open:no_show>no_show!"; got != want {
@@ -120,7 +120,7 @@ func TestHubOfflineLeaveAppliesAfterDeviceLost(t *testing.T) {
 		t.Fatalf("queue after the booth went: got %+v", q)
 	}
 	booth = e.hello(e.boothTok, signalling.RoleDevice)
-	if ack := sendEvent(booth, "end-offline", e.appt.ID, signalling.EventLeave, t0); ack.Refused != "" || ack.Status != store.StatusWindowOpen {
+	if ack := sendEvent(booth, "end-offline", e.appt.ID, signalling.EventLeave, t0); ack.Refused != "" || ack.Status != appointment.WindowOpen {
 		t.Errorf("replayed leave: got %+v, want applied, window_open", ack)
 	}
 	want := "window_open:scheduled>window_open arrive:window_open>waiting device_lost:waiting>scheduled leave:scheduled>window_open"
@@ -175,7 +175,7 @@ func TestHubOutcomes(t *testing.T) {
 		if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
 			t.Errorf("queue: got %+v, want empty", q)
 		}
-		if s := expect[signalling.Schedule](booth, signalling.TypeSchedule); s.Appointments[0].Status != store.StatusTelephone {
+		if s := expect[signalling.Schedule](booth, signalling.TypeSchedule); s.Appointments[0].Status != appointment.Telephone {
 			t.Errorf("booth's schedule: got %+v, want telephone", s.Appointments[0])
 		}
 		if got, want := e.history(e.appt.ID), "window_open:scheduled>window_open arrive:window_open>waiting admit:waiting>in_call telephone:in_call>telephone"; got != want {
@@ -193,10 +193,10 @@ func TestHubOutcomes(t *testing.T) {
 		e.do("POST", "/api/v1/appointments/"+e.appt.ID+"/telephone", e.docTok, nil)
 		code, body := e.do("GET", "/api/v1/appointments/"+e.appt.ID+"/events", e.boothTok, nil)
 		var got struct {
-			Status string
+			Status appointment.Status
 			Events []appointment.Record
 		}
-		if err := json.Unmarshal(body, &got); code != http.StatusOK || err != nil || got.Status != store.StatusTelephone || len(got.Events) != 1 || got.Events[0].Actor.ID != e.doc.ID {
+		if err := json.Unmarshal(body, &got); code != http.StatusOK || err != nil || got.Status != appointment.Telephone || len(got.Events) != 1 || got.Events[0].Actor.ID != e.doc.ID {
 			t.Fatalf("got %d %s, want the telephone record by the clinician", code, body)
 		}
 		if code, _ := e.do("GET", "/api/v1/appointments/"+e.appt.ID+"/events", e.otherBoothTok, nil); code != http.StatusNotFound {
@@ -209,7 +209,7 @@ func TestHubOutcomes(t *testing.T) {
 // status is reset (by the system, recorded) before what the person asked for.
 func TestHubStaleStatusAfterRestart(t *testing.T) {
 	e := newEnv(t)
-	_, err := e.st.UpdateAppointment(e.appt.ID, func(a *store.Appointment) error { a.Status = store.StatusInCall; return nil })
+	_, err := e.st.UpdateAppointment(e.appt.ID, func(a *store.Appointment) error { a.Status = appointment.InCall; return nil })
 	must(t, err)
 	if code, body := e.do("DELETE", "/api/v1/appointments/"+e.appt.ID, e.docTok, nil); code != http.StatusOK {
 		t.Fatalf("cancel: got %d %s", code, body)
@@ -362,7 +362,7 @@ func TestHubConcurrentAdmitsOneWins(t *testing.T) {
 			if calls != 1 || conflicts != 1 {
 				t.Fatalf("got %d calls and %d conflicts, want exactly one of each", calls, conflicts)
 			}
-			if got := e.status(e.appt.ID); got != store.StatusInCall {
+			if got := e.status(e.appt.ID); got != appointment.InCall {
 				t.Errorf("status: got %s, want in_call", got)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/atomicfile"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -119,14 +120,14 @@ func SeedDemo(ctx context.Context, st store.Store, clock clockwork.Clock, dir st
 		return d, fmt.Errorf("demo appointment: %w", err)
 	}
 	for _, a := range upcoming {
-		if !a.Start.Before(now) && (a.Status == store.StatusScheduled || a.Status == store.StatusWaiting) {
+		if !a.Start.Before(now) && (a.Status == appointment.Scheduled || a.Status == appointment.Waiting) {
 			d.AppointmentID, d.AppointmentStart = a.ID, a.Start
 			return d, nil
 		}
 	}
 	start := now.Add(demoLead).Truncate(time.Second).UTC()
 	a := store.Appointment{ClinicID: d.ClinicID, DeviceID: d.DeviceID, Patient: DemoPatient,
-		Start: start, End: start.Add(demoLength), Status: store.StatusScheduled, CreatedAt: now, UpdatedAt: now}
+		Start: start, End: start.Add(demoLength), Status: appointment.Scheduled, CreatedAt: now, UpdatedAt: now}
 	if err := st.CreateAppointment(&a); err != nil {
 		return d, fmt.Errorf("demo appointment: %w", err)
 	}

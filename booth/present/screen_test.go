@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/hw/screen"
 	"github.com/carebooth/carebooth/signalling"
@@ -12,7 +13,7 @@ import (
 func TestScreenView(t *testing.T) {
 	loc := time.UTC
 	now := time.Date(2026, 11, 23, 10, 5, 0, 0, loc)
-	appt := func(id string, start time.Time, done bool, status string) booth.Appointment {
+	appt := func(id string, start time.Time, done bool, status appointment.Status) booth.Appointment {
 		return booth.Appointment{Appointment: signalling.Appointment{ID: id, ClinicName: "Clinic " + id,
 			Start: start, End: start.Add(20 * time.Minute), Status: status}, Done: done}
 	}

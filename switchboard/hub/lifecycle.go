@@ -88,7 +88,7 @@ func (h *Hub) deviceEvent(c *client, m *signalling.Event) error {
 		chain = h.arriveChain(a, in)
 	}
 	if a.RefusedEvents >= lim.RefusedEventsPerAppointment && !legal(a, chain) && !legal(a, chain[len(chain)-1:]) {
-		_, err := appointment.Next(appointment.Status(a.Status), in.Event, in.Actor.Kind)
+		_, err := appointment.Next(a.Status, in.Event, in.Actor.Kind)
 		return unkept(fmt.Sprintf("%v (appointment %s already holds %d refused events, the most kept)", err, a.ID, a.RefusedEvents))
 	}
 	got, _, err := h.store.Apply(a.ID, chain...)
@@ -139,7 +139,7 @@ func (h *Hub) deviceEvent(c *client, m *signalling.Event) error {
 
 // legal reports whether the chain of events would apply to a, by the life cycle alone.
 func legal(a store.Appointment, chain []store.EventInput) bool {
-	s := appointment.Status(a.Status)
+	s := a.Status
 	for _, in := range chain {
 		next, err := appointment.Next(s, in.Event, in.Actor.Kind)
 		if err != nil {

@@ -41,7 +41,7 @@ func seedYear(b *testing.B, st store.Store, clinics, perDay int, start time.Time
 			for k := range perDay {
 				s := start.AddDate(0, 0, day).Add(time.Duration(8*60+k*30) * time.Minute)
 				a := store.Appointment{ClinicID: c.ID, DeviceID: devs[k%2], Patient: "P", Start: s, End: s.Add(20 * time.Minute),
-					Status: store.StatusScheduled, CreatedAt: start, UpdatedAt: start}
+					Status: appointment.Scheduled, CreatedAt: start, UpdatedAt: start}
 				if err := st.CreateAppointment(&a); err != nil {
 					b.Fatal(err)
 				}

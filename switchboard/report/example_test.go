@@ -17,7 +17,7 @@ func ExampleBuild() {
 	st.CreateClinic(&c)
 	st.CreateDevice(&store.Device{ID: "d1", Name: "library-booth-1", ClinicID: "c1", Role: store.RoleBooth})
 	start := time.Date(2026, 11, 16, 10, 0, 0, 0, time.UTC)
-	a := store.Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "Alex Morgan", Start: start, End: start.Add(20 * time.Minute), Status: store.StatusScheduled}
+	a := store.Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "Alex Morgan", Start: start, End: start.Add(20 * time.Minute), Status: appointment.Scheduled}
 	st.CreateAppointment(&a)
 	at := func(ev appointment.Event, kind appointment.ActorKind, min int) store.EventInput {
 		t := start.Add(time.Duration(min) * time.Minute)

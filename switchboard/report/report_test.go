@@ -38,7 +38,7 @@ type fixture struct {
 	st *store.Memory
 }
 
-func (f fixture) book(clinic, dev string, start time.Time, status string, steps ...step) store.Appointment {
+func (f fixture) book(clinic, dev string, start time.Time, status appointment.Status, steps ...step) store.Appointment {
 	f.t.Helper()
 	a := store.Appointment{ClinicID: clinic, DeviceID: dev, Patient: "P", Start: start, End: start.Add(20 * time.Minute),
 		Status: status, CreatedAt: day0, UpdatedAt: day0}
@@ -74,7 +74,7 @@ func newFixture(t *testing.T) (*store.Memory, store.Clinic) {
 		}
 	}
 	sys := appointment.System
-	S := store.StatusScheduled
+	S := appointment.Scheduled
 	// Booth A.
 	f.book(c.ID, "devA", hm(0, 10, 0), S, // waited 300 s, call 900 s
 		step{appointment.OpenWindow, sys, hm(0, 9, 55)}, step{appointment.Arrive, device, hm(0, 9, 58)},
@@ -98,7 +98,7 @@ func newFixture(t *testing.T) (*store.Memory, store.Clinic) {
 		step{appointment.Admit, clinician, hm(2, 10, 1)}, step{appointment.ClinicianLost, sys, hm(2, 10, 5)},
 		step{appointment.Admit, clinician, hm(2, 10, 6)}, step{appointment.End, clinician, hm(2, 10, 30)})
 	f.book(c.ID, "devB", hm(2, 11, 0), S)                 // DNA
-	f.book(c.ID, "devB", hm(2, 12, 0), store.StatusEnded) // from before histories were kept: attended
+	f.book(c.ID, "devB", hm(2, 12, 0), appointment.Ended) // from before histories were kept: attended
 	// Another clinic.
 	f.book(other.ID, "devO", hm(0, 10, 0), S)
 	return st, c
@@ -333,7 +333,7 @@ func TestBuildCountsFailedCallAsReconnect(t *testing.T) {
 	if err := st.CreateDevice(&d); err != nil {
 		t.Fatal(err)
 	}
-	f.book(c.ID, "devA", hm(0, 10, 0), store.StatusScheduled,
+	f.book(c.ID, "devA", hm(0, 10, 0), appointment.Scheduled,
 		step{appointment.OpenWindow, appointment.System, hm(0, 9, 55)}, step{appointment.Arrive, device, hm(0, 9, 58)},
 		step{appointment.Admit, clinician, hm(0, 10, 0)}, step{appointment.CallFailed, device, hm(0, 10, 2)},
 		step{appointment.Admit, clinician, hm(0, 10, 3)}, step{appointment.End, clinician, hm(0, 10, 20)})

@@ -34,7 +34,7 @@ func TestStoresLifecycle(t *testing.T) {
 	dev := appointment.Actor{Kind: appointment.ActorDevice, ID: "d1"}
 	doc := appointment.Actor{Kind: appointment.ActorClinician, ID: "c1"}
 	newAppt := func(t *testing.T, s Store) Appointment {
-		a := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(20 * time.Minute), Status: StatusScheduled}
+		a := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(20 * time.Minute), Status: appointment.Scheduled}
 		if err := s.CreateAppointment(&a); err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +60,7 @@ func TestStoresLifecycle(t *testing.T) {
 				s := open(t)
 				a := newAppt(t, s)
 				got, recs, err := s.Apply(a.ID, ev(appointment.OpenWindow, appointment.System, -10, ""), ev(appointment.Arrive, dev, -9, "k1"))
-				if err != nil || got.Status != StatusWaiting || len(recs) != 2 {
+				if err != nil || got.Status != appointment.Waiting || len(recs) != 2 {
 					t.Fatalf("got %s, %d records, %v, want waiting and 2 records", got.Status, len(recs), err)
 				}
 				if !got.UpdatedAt.Equal(t0.Add(-9*time.Minute + time.Second)) {
@@ -102,7 +102,7 @@ func TestStoresLifecycle(t *testing.T) {
 				}
 				got, _ := s.Appointment(a.ID)
 				h, _ := s.History(a.ID)
-				if got.Status != StatusScheduled || len(h) != 0 {
+				if got.Status != appointment.Scheduled || len(h) != 0 {
 					t.Errorf("got %s and %d records, want scheduled and none", got.Status, len(h))
 				}
 				if _, _, err := s.Apply(a.ID, ev(appointment.OpenWindow, dev, 0, "x1")); err != nil {
@@ -123,7 +123,7 @@ func TestStoresLifecycle(t *testing.T) {
 					t.Fatal(err)
 				}
 				got, recs, err := s.Apply(a.ID, ev(appointment.Arrive, dev, 2, "k2"))
-				if !errors.Is(err, appointment.ErrIllegal) || got.Status != StatusNoShow || len(recs) != 1 || recs[0].Refused == "" {
+				if !errors.Is(err, appointment.ErrIllegal) || got.Status != appointment.NoShow || len(recs) != 1 || recs[0].Refused == "" {
 					t.Fatalf("stale arrive: got %s, %+v, %v, want no_show kept, a refused record and ErrIllegal", got.Status, recs, err)
 				}
 				if _, _, err := s.Apply(a.ID, ev(appointment.Arrive, dev, 2, "k2")); !errors.Is(err, ErrDuplicate) {
@@ -160,7 +160,7 @@ func TestStoresLifecycle(t *testing.T) {
 					t.Errorf("returned counts: got %d booth, %d refused, want 3 and 1", got.BoothEvents, got.RefusedEvents)
 				}
 				stored, _ := s.Appointment(a.ID)
-				if stored.BoothEvents != 3 || stored.RefusedEvents != 1 || stored.Status != StatusInCall {
+				if stored.BoothEvents != 3 || stored.RefusedEvents != 1 || stored.Status != appointment.InCall {
 					t.Errorf("stored: got %d booth, %d refused, %s, want 3, 1, in_call", stored.BoothEvents, stored.RefusedEvents, stored.Status)
 				}
 				// A refused chain counts nothing.
@@ -260,7 +260,7 @@ func TestBoltMigratesVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := Appointment{ID: "a1", ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: time.Unix(1000, 0).UTC(), End: time.Unix(2000, 0).UTC(), Status: StatusWaiting}
+	a := Appointment{ID: "a1", ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: time.Unix(1000, 0).UTC(), End: time.Unix(2000, 0).UTC(), Status: appointment.Waiting}
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := migrations[0](tx); err != nil {
 			return err
@@ -286,7 +286,7 @@ func TestBoltMigratesVersion1(t *testing.T) {
 		t.Errorf("schema version: got %d, %v, want %d", v, err, SchemaVersion)
 	}
 	got, _, err := s.Apply("a1", EventInput{Event: appointment.Admit, Actor: appointment.Actor{Kind: appointment.ActorClinician}, At: time.Unix(1500, 0)})
-	if err != nil || got.Status != StatusInCall || got.Patient != "P" {
+	if err != nil || got.Status != appointment.InCall || got.Patient != "P" {
 		t.Errorf("apply after migration: got %+v, %v, want in_call with the old data", got, err)
 	}
 }
@@ -299,7 +299,7 @@ func TestBoltMigratesVersion3Counts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Unix(1000, 0).UTC()
-	a := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: StatusScheduled}
+	a := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: appointment.Scheduled}
 	if err := s.CreateAppointment(&a); err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestBoltMigratesVersion3Counts(t *testing.T) {
 	}
 	defer s.Close()
 	got, err := s.Appointment(a.ID)
-	if err != nil || got.BoothEvents != 2 || got.RefusedEvents != 1 || got.Status != StatusNoShow {
+	if err != nil || got.BoothEvents != 2 || got.RefusedEvents != 1 || got.Status != appointment.NoShow {
 		t.Errorf("after migration: got %d booth, %d refused, %s, %v, want 2, 1, no_show", got.BoothEvents, got.RefusedEvents, got.Status, err)
 	}
 }
