@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/coder/websocket"
@@ -119,7 +120,7 @@ func (sb *fakeSwitchboard) recorded() []string {
 	defer sb.mu.Unlock()
 	var out []string
 	for _, e := range sb.events {
-		out = append(out, e.AppointmentID+":"+e.Event)
+		out = append(out, e.AppointmentID+":"+string(e.Event))
 	}
 	return out
 }
@@ -195,9 +196,9 @@ func (sb *fakeSwitchboard) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			switch {
 			case dup:
-			case e.Event == signalling.EventArrive:
+			case e.Event == appointment.Arrive:
 				sc.msgs <- msg{signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.AppointmentID}}
-			case e.Event == signalling.EventLeave:
+			case e.Event == appointment.Leave:
 				sc.msgs <- msg{signalling.TypeLeave, &signalling.Leave{AppointmentID: e.AppointmentID}}
 			}
 			continue

@@ -61,7 +61,7 @@ func (o *outbox) flush(ctx context.Context, online bool) {
 		return
 	}
 	for _, e := range evs {
-		err := o.link.send(ctx, signalling.TypeEvent, &signalling.Event{Key: e.Key, AppointmentID: e.AppointmentID, Event: string(e.Event), At: e.At})
+		err := o.link.send(ctx, signalling.TypeEvent, &signalling.Event{Key: e.Key, AppointmentID: e.AppointmentID, Event: e.Event, At: e.At})
 		if err != nil {
 			if !errors.Is(err, errOffline) {
 				o.link.warn("send outbox event; resending when the link is back", "key", e.Key, "err", err)

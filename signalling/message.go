@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -198,18 +199,15 @@ const (
 // booth's idempotency key: the switchboard applies each key at most once and acknowledges
 // it with EventAck, after which the booth forgets it. At is the booth's clock.
 type Event struct {
-	Key           string    `json:"key"`
-	AppointmentID string    `json:"appointment_id"`
-	Event         string    `json:"event"`
-	At            time.Time `json:"at"`
+	Key           string            `json:"key"`
+	AppointmentID string            `json:"appointment_id"`
+	Event         appointment.Event `json:"event"`
+	At            time.Time         `json:"at"`
 }
 
-// Device events: what a booth may record in its outbox.
-const (
-	EventWindowOpen = "window_open"
-	EventArrive     = "arrive"
-	EventLeave      = "leave"
-)
+// outboxEvents are the events a booth records in its outbox, the only ones an Event may
+// carry: the rest of the life cycle is the switchboard's, the clinician's or a call's.
+var outboxEvents = []appointment.Event{appointment.OpenWindow, appointment.Arrive, appointment.Leave}
 
 // EventAck tells a booth that an event is done with: applied, applied earlier (a
 // duplicate), or refused because it was no longer legal (Refused says why). Either way
@@ -564,10 +562,8 @@ func (m *Event) validate() error {
 	if err := needID("appointment_id", m.AppointmentID); err != nil {
 		return err
 	}
-	switch m.Event {
-	case EventWindowOpen, EventArrive, EventLeave:
-	default:
-		return fmt.Errorf("event %q is not one of %q, %q, %q", m.Event, EventWindowOpen, EventArrive, EventLeave)
+	if !slices.Contains(outboxEvents, m.Event) {
+		return fmt.Errorf("event %q is not one of %q, %q, %q", m.Event, outboxEvents[0], outboxEvents[1], outboxEvents[2])
 	}
 	if m.At.IsZero() {
 		return errors.New("at is missing")

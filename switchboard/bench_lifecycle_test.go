@@ -80,14 +80,14 @@ func replayInto(b *testing.B, st store.Store, events int) float64 {
 		}
 	}
 	// window_open, then arrive and leave in turn: every event legal, every one applied.
-	event := func(i int) string {
+	event := func(i int) appointment.Event {
 		switch {
 		case i == 0:
-			return signalling.EventWindowOpen
+			return appointment.OpenWindow
 		case i%2 == 1:
-			return signalling.EventArrive
+			return appointment.Arrive
 		}
-		return signalling.EventLeave
+		return appointment.Leave
 	}
 	acks := make(chan error, 64)
 	go func() {

@@ -33,7 +33,7 @@ func (e *env) history(id string) string {
 	return strings.Join(parts, " ")
 }
 
-func sendEvent(c *wsClient, key, apptID, ev string, at time.Time) *signalling.EventAck {
+func sendEvent(c *wsClient, key, apptID string, ev appointment.Event, at time.Time) *signalling.EventAck {
 	c.t.Helper()
 	c.send(signalling.TypeEvent, &signalling.Event{Key: key, AppointmentID: apptID, Event: ev, At: at})
 	ack := expect[signalling.EventAck](c, signalling.TypeEventAck)
@@ -47,11 +47,11 @@ func TestHubDeviceEventsApplyOnce(t *testing.T) {
 	e := newEnv(t)
 	doc := e.hello(e.docTok, signalling.RoleClinician)
 	booth := e.hello(e.boothTok, signalling.RoleDevice)
-	if ack := sendEvent(booth, "k1", e.appt.ID, signalling.EventWindowOpen, t0.Add(-5*time.Minute)); ack.Status != appointment.WindowOpen || ack.Refused != "" {
+	if ack := sendEvent(booth, "k1", e.appt.ID, appointment.OpenWindow, t0.Add(-5*time.Minute)); ack.Status != appointment.WindowOpen || ack.Refused != "" {
 		t.Fatalf("window_open ack: got %+v", ack)
 	}
 	arrived := t0.Add(-2 * time.Minute) // recorded offline, before now
-	if ack := sendEvent(booth, "k2", e.appt.ID, signalling.EventArrive, arrived); ack.Status != appointment.Waiting {
+	if ack := sendEvent(booth, "k2", e.appt.ID, appointment.Arrive, arrived); ack.Status != appointment.Waiting {
 		t.Fatalf("arrive ack: got %+v", ack)
 	}
 	q := expect[signalling.Queue](doc, signalling.TypeQueue)
@@ -59,7 +59,7 @@ func TestHubDeviceEventsApplyOnce(t *testing.T) {
 		t.Fatalf("queue: got %+v, want the patient, waiting since the booth's time %v", q, arrived)
 	}
 	// The link dropped before the ack: the booth sends k2 again. Nothing changes.
-	if ack := sendEvent(booth, "k2", e.appt.ID, signalling.EventArrive, arrived); !ack.Duplicate || ack.Status != appointment.Waiting {
+	if ack := sendEvent(booth, "k2", e.appt.ID, appointment.Arrive, arrived); !ack.Duplicate || ack.Status != appointment.Waiting {
 		t.Fatalf("replayed arrive: got %+v, want a duplicate", ack)
 	}
 	if got, want := e.history(e.appt.ID), "window_open:scheduled>window_open arrive:window_open>waiting"; got != want {
@@ -72,7 +72,7 @@ func TestHubDeviceEventsApplyOnce(t *testing.T) {
 	if got := counterValue(t, e.reg, "carebooth_switchboard_device_events_total", "duplicate"); got != 1 {
 		t.Errorf("device_events_total{result=duplicate}: got %v, want 1", got)
 	}
-	if ack := sendEvent(booth, "k3", e.appt.ID, signalling.EventLeave, t0); ack.Status != appointment.WindowOpen {
+	if ack := sendEvent(booth, "k3", e.appt.ID, appointment.Leave, t0); ack.Status != appointment.WindowOpen {
 		t.Fatalf("leave ack: got %+v", ack)
 	}
 	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
@@ -88,7 +88,7 @@ func TestHubDeviceEventRefusedButKept(t *testing.T) {
 	}
 	expect[signalling.Schedule](booth, signalling.TypeSchedule)
 	// The booth, offline, had opened its window: the event arrives after the no-show.
-	ack := sendEvent(booth, "k1", e.appt.ID, signalling.EventWindowOpen, t0.Add(-time.Minute))
+	ack := sendEvent(booth, "k1", e.appt.ID, appointment.OpenWindow, t0.Add(-time.Minute))
 	if ack.Refused == "" || ack.Status != appointment.NoShow {
 		t.Fatalf("ack: got %+v, want refused with status no_show", ack)
 	}
@@ -96,7 +96,7 @@ func TestHubDeviceEventRefusedButKept(t *testing.T) {
 		t.Errorf("history: got %s, want %s", got, want)
 	}
 	// Another device's appointment: refused and acknowledged, nothing recorded.
-	ack = sendEvent(booth, "k2", e.otherAppt.ID, signalling.EventArrive, t0)
+	ack = sendEvent(booth, "k2", e.otherAppt.ID, appointment.Arrive, t0)
 	if ack.Refused == "" {
 		t.Errorf("other device's appointment: got %+v, want refused", ack)
 	}
@@ -104,7 +104,7 @@ func TestHubDeviceEventRefusedButKept(t *testing.T) {
 		t.Errorf("other appointment's history: got %q, want none", got)
 	}
 	doc := e.hello(e.docTok, signalling.RoleClinician)
-	doc.send(signalling.TypeEvent, &signalling.Event{Key: "k3", AppointmentID: e.appt.ID, Event: signalling.EventArrive, At: t0})
+	doc.send(signalling.TypeEvent, &signalling.Event{Key: "k3", AppointmentID: e.appt.ID, Event: appointment.Arrive, At: t0})
 	doc.expectError(signalling.CodeForbidden, 2)
 }
 
@@ -120,7 +120,7 @@ func TestHubOfflineLeaveAppliesAfterDeviceLost(t *testing.T) {
 		t.Fatalf("queue after the booth went: got %+v", q)
 	}
 	booth = e.hello(e.boothTok, signalling.RoleDevice)
-	if ack := sendEvent(booth, "end-offline", e.appt.ID, signalling.EventLeave, t0); ack.Refused != "" || ack.Status != appointment.WindowOpen {
+	if ack := sendEvent(booth, "end-offline", e.appt.ID, appointment.Leave, t0); ack.Refused != "" || ack.Status != appointment.WindowOpen {
 		t.Errorf("replayed leave: got %+v, want applied, window_open", ack)
 	}
 	want := "window_open:scheduled>window_open arrive:window_open>waiting device_lost:waiting>scheduled leave:scheduled>window_open"

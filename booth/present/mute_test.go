@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/hw/screen"
@@ -168,7 +169,7 @@ func newCallingSwitchboard(t *testing.T, appt signalling.Appointment) *httptest.
 				if c.Send(ctx, signalling.TypeEventAck, &signalling.EventAck{Key: m.Key}) != nil {
 					return
 				}
-				if m.Event == signalling.EventArrive {
+				if m.Event == appointment.Arrive {
 					arrived = m.AppointmentID
 				}
 			}

@@ -11,13 +11,6 @@ import (
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
-// deviceEvents maps the events a booth may record to the life cycle's.
-var deviceEvents = map[string]appointment.Event{
-	signalling.EventWindowOpen: appointment.OpenWindow,
-	signalling.EventArrive:     appointment.Arrive,
-	signalling.EventLeave:      appointment.Leave,
-}
-
 // maxJoinWindow is the longest join window a booth may be configured with
 // (provisioning/config refuses more).
 const maxJoinWindow = 2 * time.Hour
@@ -76,7 +69,7 @@ func (h *Hub) deviceEvent(c *client, m *signalling.Event) error {
 	if at.After(now.Add(maxClockSkew)) {
 		at = now // a booth whose clock runs ahead does not get to queue-jump
 	}
-	in := store.EventInput{Key: m.Key, Event: deviceEvents[m.Event], Actor: actorOf(c), At: at, Received: now}
+	in := store.EventInput{Key: m.Key, Event: m.Event, Actor: actorOf(c), At: at, Received: now}
 	if in.Event == appointment.Arrive || in.Event == appointment.OpenWindow {
 		if why := outsideJoinWindow(a, at); why != "" {
 			return unkept(why)
