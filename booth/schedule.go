@@ -203,14 +203,14 @@ func (b *Booth) onSettings(ctx context.Context, m *signalling.Settings) {
 		return
 	}
 	if m.Seq > cur.Seq {
-		if err := b.store.SaveSettings(Settings{Seq: m.Seq, JoinMode: m.JoinMode}); err != nil {
+		if err := b.store.SaveSettings(Settings{Seq: m.Seq, JoinMode: string(m.JoinMode)}); err != nil {
 			b.log.Error("store pushed settings; not acknowledging them", "err", err)
 			return
 		}
-		if m.JoinMode != b.joinMode {
+		if string(m.JoinMode) != b.joinMode {
 			b.log.Info("join mode changed by the switchboard", "from", b.joinMode, "to", m.JoinMode)
 		}
-		b.joinMode = m.JoinMode
+		b.joinMode = string(m.JoinMode)
 	}
 	if err := b.link.send(ctx, signalling.TypeSettingsAck, &signalling.SettingsAck{Seq: m.Seq}); err != nil {
 		b.log.Warn("acknowledge settings", "seq", m.Seq, "err", err)

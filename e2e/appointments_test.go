@@ -16,6 +16,7 @@ import (
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/booth/mediacall"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/synth"
 	"github.com/carebooth/carebooth/signalling"
@@ -236,11 +237,11 @@ func TestClinicRoomAppliance(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
 	admin := e.admin(t)
-	second, secondTok, err := admin.CreateDevice(ctx, "library-booth-2", e.Demo.ClinicID, store.RoleBooth)
+	second, secondTok, err := admin.CreateDevice(ctx, "library-booth-2", e.Demo.ClinicID, string(device.RoleBooth))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, roomTok, err := admin.CreateDevice(ctx, "room-3", e.Demo.ClinicID, store.RoleClinic)
+	_, roomTok, err := admin.CreateDevice(ctx, "room-3", e.Demo.ClinicID, string(device.RoleClinic))
 	if err != nil {
 		t.Fatal(err)
 	}

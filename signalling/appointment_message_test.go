@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 )
 
 func TestAppointmentMessagesRoundTrip(t *testing.T) {
@@ -18,7 +19,7 @@ func TestAppointmentMessagesRoundTrip(t *testing.T) {
 		{TypeEvent, &Event{Key: "k-1", AppointmentID: "a1", Event: appointment.Arrive, At: at}},
 		{TypeEventAck, &EventAck{Key: "k-1", Status: "waiting"}},
 		{TypeEventAck, &EventAck{Key: "k-2", Status: "no_show", Refused: "arrive no_show: not allowed"}},
-		{TypeSettings, &Settings{Seq: 7, JoinMode: JoinButton}},
+		{TypeSettings, &Settings{Seq: 7, JoinMode: device.JoinButton}},
 		{TypeSettingsAck, &SettingsAck{Seq: 7}},
 		{TypeOutcome, &Outcome{AppointmentID: "a1", Outcome: OutcomeTelephone}},
 		{TypeHelp, &Help{Requested: true, DeviceID: "d1", DeviceName: "library-booth-1"}},

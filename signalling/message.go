@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 )
 
 // Version is the protocol version this package speaks.
@@ -222,8 +223,8 @@ type EventAck struct {
 // Settings carries device settings an admin changed. Seq rises; the device applies a
 // Settings only if its Seq is above the last it applied, then acknowledges it.
 type Settings struct {
-	Seq      uint64 `json:"seq"`
-	JoinMode string `json:"join_mode"`
+	Seq      uint64          `json:"seq"`
+	JoinMode device.JoinMode `json:"join_mode"`
 }
 
 // SettingsAck acknowledges every Settings up to Seq.
@@ -241,12 +242,6 @@ type Outcome struct {
 const (
 	OutcomeNoShow    = "no_show"   // the patient did not come
 	OutcomeTelephone = "telephone" // the clinician phoned the patient instead
-)
-
-// Join modes in Settings.
-const (
-	JoinAuto   = "auto"
-	JoinButton = "button"
 )
 
 // Error reports a refused message. Ref is the seq of the refused message, 0 when it could
@@ -577,8 +572,8 @@ func (m *Settings) validate() error {
 	if m.Seq == 0 {
 		return errors.New("seq is missing or 0")
 	}
-	if m.JoinMode != JoinAuto && m.JoinMode != JoinButton {
-		return fmt.Errorf("join_mode %q is not %q or %q", m.JoinMode, JoinAuto, JoinButton)
+	if !m.JoinMode.Valid() {
+		return fmt.Errorf("join_mode %q is not %q or %q", m.JoinMode, device.JoinAuto, device.JoinButton)
 	}
 	return nil
 }

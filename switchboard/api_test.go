@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -197,7 +198,7 @@ func TestAPIHappyPath(t *testing.T) {
 		Token  string
 	}
 	must(t, json.Unmarshal(body, &dev))
-	if dev.Device.Role != store.RoleBooth || !strings.HasPrefix(dev.Token, deviceTokenPrefix) {
+	if dev.Device.Role != device.RoleBooth || !strings.HasPrefix(dev.Token, deviceTokenPrefix) {
 		t.Errorf("device: got %+v", dev)
 	}
 

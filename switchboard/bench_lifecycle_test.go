@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -60,7 +61,7 @@ func replayInto(b *testing.B, st store.Store, events int) float64 {
 	c := store.Clinic{Name: "Bench"}
 	st.CreateClinic(&c)
 	tok := newToken(deviceTokenPrefix)
-	d := store.Device{Name: "booth", ClinicID: c.ID, Role: store.RoleBooth, TokenHash: hashToken(tok)}
+	d := store.Device{Name: "booth", ClinicID: c.ID, Role: device.RoleBooth, TokenHash: hashToken(tok)}
 	st.CreateDevice(&d)
 	a := store.Appointment{ClinicID: c.ID, DeviceID: d.ID, Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: appointment.Scheduled}
 	st.CreateAppointment(&a)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -107,7 +108,7 @@ func (e *env) addClinician(user, name, clinic string, admin bool) clinicianTok {
 
 func (e *env) addDevice(name, clinic string) (store.Device, string) {
 	tok := newToken(deviceTokenPrefix)
-	d := store.Device{Name: name, ClinicID: clinic, Role: store.RoleBooth, TokenHash: hashToken(tok), CreatedAt: t0, LastSeen: t0}
+	d := store.Device{Name: name, ClinicID: clinic, Role: device.RoleBooth, TokenHash: hashToken(tok), CreatedAt: t0, LastSeen: t0}
 	must(e.t, e.st.CreateDevice(&d))
 	return d, tok
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -277,7 +278,7 @@ func TestHubSettingsPushQueue(t *testing.T) {
 // addClinicDevice adds a clinic-room appliance to the env's clinic.
 func (e *env) addClinicDevice() (store.Device, string) {
 	tok := newToken(deviceTokenPrefix)
-	d := store.Device{Name: "room-3", ClinicID: e.clinic.ID, Role: store.RoleClinic, TokenHash: hashToken(tok), CreatedAt: t0}
+	d := store.Device{Name: "room-3", ClinicID: e.clinic.ID, Role: device.RoleClinic, TokenHash: hashToken(tok), CreatedAt: t0}
 	must(e.t, e.st.CreateDevice(&d))
 	return d, tok
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/atomicfile"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -200,7 +201,7 @@ func ensureBooth(st store.Store, clock clockwork.Clock, clinic, tokenFile string
 		}
 	}
 	if id == "" {
-		d := store.Device{Name: DemoBooth, ClinicID: clinic, Role: store.RoleBooth, TokenHash: hashToken(tok), CreatedAt: clock.Now()}
+		d := store.Device{Name: DemoBooth, ClinicID: clinic, Role: device.RoleBooth, TokenHash: hashToken(tok), CreatedAt: clock.Now()}
 		if err := st.CreateDevice(&d); err != nil {
 			return "", err
 		}

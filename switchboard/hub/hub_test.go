@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -59,7 +60,7 @@ func newBench(t *testing.T) *bench {
 	if err := b.st.CreateClinic(&clinic); err != nil {
 		t.Fatal(err)
 	}
-	b.booth = store.Device{Name: "booth-1", ClinicID: clinic.ID, Role: store.RoleBooth, CreatedAt: t0}
+	b.booth = store.Device{Name: "booth-1", ClinicID: clinic.ID, Role: device.RoleBooth, CreatedAt: t0}
 	if err := b.st.CreateDevice(&b.booth); err != nil {
 		t.Fatal(err)
 	}

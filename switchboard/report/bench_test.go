@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/report"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -31,7 +32,7 @@ func seedYear(b *testing.B, st store.Store, clinics, perDay int, start time.Time
 		ids = append(ids, c.ID)
 		var devs []string
 		for di := range 2 {
-			d := store.Device{Name: fmt.Sprintf("booth-%02d-%d", ci, di), ClinicID: c.ID, Role: store.RoleBooth, TokenHash: fmt.Sprintf("%d-%d", ci, di)}
+			d := store.Device{Name: fmt.Sprintf("booth-%02d-%d", ci, di), ClinicID: c.ID, Role: device.RoleBooth, TokenHash: fmt.Sprintf("%d-%d", ci, di)}
 			if err := st.CreateDevice(&d); err != nil {
 				b.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -172,7 +173,7 @@ func Build(src Source, qs QualitySource, q Query) (*Report, error) {
 		names := map[string]string{}
 		for _, d := range devices {
 			names[d.ID] = d.Name
-			if bySite[d.ID] == nil && d.Role == store.RoleBooth {
+			if bySite[d.ID] == nil && d.Role == device.RoleBooth {
 				bySite[d.ID] = &group{} // a booth with nothing booked is a site too
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -209,7 +210,7 @@ func TestStoresLifecycle(t *testing.T) {
 			})
 			t.Run("push queue", func(t *testing.T) {
 				s := open(t)
-				d := Device{Name: "b", ClinicID: "c1", Role: RoleBooth}
+				d := Device{Name: "b", ClinicID: "c1", Role: device.RoleBooth}
 				if err := s.CreateDevice(&d); err != nil {
 					t.Fatal(err)
 				}
@@ -219,18 +220,18 @@ func TestStoresLifecycle(t *testing.T) {
 				if ps, _ := s.Pushes(d.ID); len(ps) != 0 {
 					t.Fatalf("after a refused setting: got %d pushes, want 0", len(ps))
 				}
-				if _, _, err := s.SetDeviceSettings("nope", DeviceSettings{JoinMode: JoinButton}, t0); !errors.Is(err, ErrNotFound) {
+				if _, _, err := s.SetDeviceSettings("nope", DeviceSettings{JoinMode: device.JoinButton}, t0); !errors.Is(err, ErrNotFound) {
 					t.Errorf("unknown device: got %v, want ErrNotFound", err)
 				}
 				var seqs []uint64
-				for _, m := range []string{JoinButton, JoinAuto, JoinButton} {
+				for _, m := range []device.JoinMode{device.JoinButton, device.JoinAuto, device.JoinButton} {
 					got, p, err := s.SetDeviceSettings(d.ID, DeviceSettings{JoinMode: m}, t0)
 					if err != nil || got.JoinMode != m || p.Type != PushSettings {
 						t.Fatalf("set %s: got %+v, %+v, %v", m, got, p, err)
 					}
 					seqs = append(seqs, p.Seq)
 				}
-				if dd, _ := s.Device(d.ID); dd.JoinMode != JoinButton {
+				if dd, _ := s.Device(d.ID); dd.JoinMode != device.JoinButton {
 					t.Errorf("stored join mode: got %q, want button", dd.JoinMode)
 				}
 				ps, err := s.Pushes(d.ID)
@@ -238,7 +239,7 @@ func TestStoresLifecycle(t *testing.T) {
 					t.Fatalf("pushes: got %+v, %v, want 3 in rising order", ps, err)
 				}
 				var set DeviceSettings
-				if err := json.Unmarshal(ps[1].Body, &set); err != nil || set.JoinMode != JoinAuto {
+				if err := json.Unmarshal(ps[1].Body, &set); err != nil || set.JoinMode != device.JoinAuto {
 					t.Errorf("push body: got %s, want join_mode auto", ps[1].Body)
 				}
 				if err := s.AckPushes(d.ID, seqs[1]); err != nil {
@@ -343,7 +344,7 @@ func TestBoltCompactsAtOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Device{ID: "d1", Name: "b", ClinicID: "c1", Role: RoleBooth}
+	d := Device{ID: "d1", Name: "b", ClinicID: "c1", Role: device.RoleBooth}
 	if err := s.CreateDevice(&d); err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +399,7 @@ func TestBoltCompactsAtOpen(t *testing.T) {
 	if got, err := s.Device("d1"); err != nil || got.Name != "b" {
 		t.Errorf("device after compaction: got %+v, %v", got, err)
 	}
-	_, p, err := s.SetDeviceSettings("d1", DeviceSettings{JoinMode: JoinButton}, time.Now())
+	_, p, err := s.SetDeviceSettings("d1", DeviceSettings{JoinMode: device.JoinButton}, time.Now())
 	if err != nil || p.Seq != last+1 {
 		t.Errorf("next push seq after compaction: got %d, %v, want %d (sequences survive)", p.Seq, err, last+1)
 	}

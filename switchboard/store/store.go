@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 )
 
 // Errors returned by every Store implementation; test with errors.Is.
@@ -21,18 +22,6 @@ var (
 	// ErrDuplicate is returned by Apply for an event whose idempotency key has been
 	// applied already: the event is not applied again.
 	ErrDuplicate = errors.New("event already applied")
-)
-
-// Device roles.
-const (
-	RoleBooth  = "booth"
-	RoleClinic = "clinic"
-)
-
-// Join modes a device may be set to (as boothd's device.join_mode).
-const (
-	JoinAuto   = "auto"
-	JoinButton = "button"
 )
 
 // MaxAppointmentLength bounds End-Start. The time index relies on it: a range query only
@@ -58,21 +47,21 @@ type Clinician struct {
 
 // Device is a booth (or a clinic-side appliance) that authenticates with a token.
 type Device struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	ClinicID  string    `json:"clinic_id"`
-	Role      string    `json:"role"`
-	TokenHash string    `json:"token_hash"` // hex SHA-256 of the token, unique
-	CreatedAt time.Time `json:"created_at"`
-	LastSeen  time.Time `json:"last_seen"`
+	ID        string      `json:"id"`
+	Name      string      `json:"name"`
+	ClinicID  string      `json:"clinic_id"`
+	Role      device.Role `json:"role"`
+	TokenHash string      `json:"token_hash"` // hex SHA-256 of the token, unique
+	CreatedAt time.Time   `json:"created_at"`
+	LastSeen  time.Time   `json:"last_seen"`
 	// JoinMode, when set, overrides the booth's configured device.join_mode. It reaches
 	// the booth through the push queue.
-	JoinMode string `json:"join_mode,omitempty"`
+	JoinMode device.JoinMode `json:"join_mode,omitempty"`
 }
 
 // DeviceSettings are the settings the switchboard pushes to a device.
 type DeviceSettings struct {
-	JoinMode string `json:"join_mode"`
+	JoinMode device.JoinMode `json:"join_mode"`
 }
 
 // PushSettings is the Push.Type of a DeviceSettings push.
@@ -302,8 +291,8 @@ func refusedRecord(a *Appointment, in EventInput, err error) appointment.Record 
 }
 
 func validateSettings(s DeviceSettings) error {
-	if s.JoinMode != JoinAuto && s.JoinMode != JoinButton {
-		return fmt.Errorf("join_mode %q is not %q or %q: %w", s.JoinMode, JoinAuto, JoinButton, ErrInvalid)
+	if !s.JoinMode.Valid() {
+		return fmt.Errorf("join_mode %q is not %q or %q: %w", s.JoinMode, device.JoinAuto, device.JoinButton, ErrInvalid)
 	}
 	return nil
 }

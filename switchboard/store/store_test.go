@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	bolt "go.etcd.io/bbolt"
 )
@@ -79,8 +80,8 @@ func testContract(t *testing.T, open func(t *testing.T) Store) {
 
 	t.Run("devices", func(t *testing.T) {
 		s := open(t)
-		d1 := Device{Name: "booth 1", ClinicID: "c1", Role: RoleBooth, TokenHash: "h1", CreatedAt: t0}
-		d2 := Device{Name: "booth 2", ClinicID: "c2", Role: RoleBooth, TokenHash: "h2", CreatedAt: t0}
+		d1 := Device{Name: "booth 1", ClinicID: "c1", Role: device.RoleBooth, TokenHash: "h1", CreatedAt: t0}
+		d2 := Device{Name: "booth 2", ClinicID: "c2", Role: device.RoleBooth, TokenHash: "h2", CreatedAt: t0}
 		for _, d := range []*Device{&d1, &d2} {
 			if err := s.CreateDevice(d); err != nil {
 				t.Fatal(err)
