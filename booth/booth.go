@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
@@ -55,7 +56,7 @@ type Booth struct {
 	connects int
 
 	// Owned by the loop goroutine.
-	joinMode string
+	joinMode device.JoinMode
 	nextAppt string
 	nextAt   time.Time
 	tooEarly bool
@@ -110,16 +111,16 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		return nil, fmt.Errorf("booth: switchboard URL %q is not a URL with a host", cfg.SwitchboardURL)
 	}
 	if cfg.JoinMode == "" {
-		cfg.JoinMode = JoinAuto
+		cfg.JoinMode = device.JoinAuto
 	}
-	if cfg.JoinMode != JoinAuto && cfg.JoinMode != JoinButton {
-		return nil, fmt.Errorf("booth: join mode %q is not %q or %q", cfg.JoinMode, JoinAuto, JoinButton)
+	if !cfg.JoinMode.Valid() {
+		return nil, fmt.Errorf("booth: join mode %q is not %q or %q", cfg.JoinMode, device.JoinAuto, device.JoinButton)
 	}
 	if cfg.Role == "" {
-		cfg.Role = RoleBooth
+		cfg.Role = device.RoleBooth
 	}
-	if cfg.Role != RoleBooth && cfg.Role != RoleClinic {
-		return nil, fmt.Errorf("booth: role %q is not %q or %q", cfg.Role, RoleBooth, RoleClinic)
+	if !cfg.Role.Valid() {
+		return nil, fmt.Errorf("booth: role %q is not %q or %q", cfg.Role, device.RoleBooth, device.RoleClinic)
 	}
 	if cfg.StatsInterval <= 0 {
 		cfg.StatsInterval = 2 * time.Second
@@ -190,7 +191,12 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 	if set, err := b.store.Settings(); err != nil {
 		b.log.Warn("read pushed settings; using the config's", "err", err)
 	} else if set.JoinMode != "" {
-		b.joinMode = set.JoinMode
+		// booth.db keeps the pushed mode as a string; it was checked when it arrived.
+		if m, err := device.ParseJoinMode(set.JoinMode); err != nil {
+			b.log.Warn("pushed settings in booth.db; using the config's join mode", "err", err)
+		} else {
+			b.joinMode = m
+		}
 	}
 	b.out = newOutbox(b.store, b.link, b.log)
 	// What End decided before a restart (a power cut) still holds.
@@ -417,7 +423,7 @@ func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 		b.metrics.linkUp.Set(0)
 		b.presence = false
 		b.out.linkChanged()
-		if b.call != nil && b.cfg.Role == RoleClinic {
+		if b.call != nil && b.cfg.Role == device.RoleClinic {
 			b.log.Warn("link lost during a call; ending it", "call", b.call.id)
 			b.closeCall("link_lost")
 		}
@@ -446,9 +452,9 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		b.onCall(ctx, m)
 	case *signalling.SDP:
 		switch {
-		case t == signalling.TypeOffer && b.cfg.Role == RoleBooth:
+		case t == signalling.TypeOffer && b.cfg.Role == device.RoleBooth:
 			b.onOffer(ctx, m)
-		case t == signalling.TypeAnswer && b.cfg.Role == RoleClinic:
+		case t == signalling.TypeAnswer && b.cfg.Role == device.RoleClinic:
 			b.onAnswer(ctx, m)
 		default:
 			b.log.Debug("ignored", "type", t)
@@ -456,7 +462,7 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 	case *signalling.Settings:
 		b.onSettings(ctx, m)
 	case *signalling.Queue:
-		if b.cfg.Role == RoleClinic {
+		if b.cfg.Role == device.RoleClinic {
 			b.queue = m
 		}
 	case *signalling.Candidate:
@@ -478,7 +484,7 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		appt := b.call.apptID
 		b.log.Info("call ended by the other side", "call", m.CallID, "reason", m.Reason)
 		b.closeCall("remote_" + m.Reason)
-		if b.cfg.Role == RoleClinic {
+		if b.cfg.Role == device.RoleClinic {
 			return // the appointment is the booth's to rejoin or not
 		}
 		if m.Reason == signalling.EndPeerLost || m.Reason == signalling.EndFailed {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 )
 
@@ -13,7 +14,7 @@ var errNotOfferer = errors.New("the call cannot take the offering side")
 // callSide is the side of the SDP exchange a device of each role takes: a booth answers
 // the clinician's offer; the clinic-room appliance, taking the clinician's place, offers.
 func (b *Booth) callSide() (signalling.CallRole, string) {
-	if b.cfg.Role == RoleClinic {
+	if b.cfg.Role == device.RoleClinic {
 		return signalling.CallOfferer, "the clinic-room appliance only offers"
 	}
 	return signalling.CallAnswerer, "the booth only answers calls"
@@ -141,7 +142,7 @@ func (b *Booth) onCallFailed(ctx context.Context) {
 		b.log.Warn("send end", "call", cc.id, "err", err)
 	}
 	b.closeCall("failed")
-	if b.cfg.Role != RoleClinic {
+	if b.cfg.Role != device.RoleClinic {
 		// A failed call is not a consultation: wait to be admitted again (the switchboard
 		// has put the patient back in the waiting room).
 		b.arrive(ctx, cc.apptID)
@@ -158,7 +159,7 @@ func (b *Booth) readStats() {
 // commissioners' report. Best effort: a booth that is offline as the call ends keeps
 // nothing (the call itself was online).
 func (b *Booth) reportQuality(cc *callCtl) {
-	if cc.connectedAt.IsZero() || b.cfg.Role == RoleClinic {
+	if cc.connectedAt.IsZero() || b.cfg.Role == device.RoleClinic {
 		return // no media flowed, or the appointment is a booth's to report
 	}
 	q := signalling.Quality{

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	bolt "go.etcd.io/bbolt"
 )
@@ -115,10 +116,10 @@ func TestOutboxContract(t *testing.T) {
 			if set, err := s.Settings(); err != nil || set != (Settings{}) {
 				t.Errorf("settings at first: got %+v, %v", set, err)
 			}
-			if err := s.SaveSettings(Settings{Seq: 3, JoinMode: JoinButton}); err != nil {
+			if err := s.SaveSettings(Settings{Seq: 3, JoinMode: string(device.JoinButton)}); err != nil {
 				t.Fatal(err)
 			}
-			if set, _ := s.Settings(); set.Seq != 3 || set.JoinMode != JoinButton {
+			if set, _ := s.Settings(); set.Seq != 3 || set.JoinMode != string(device.JoinButton) {
 				t.Errorf("settings: got %+v", set)
 			}
 		})
@@ -384,7 +385,7 @@ func TestBoltStoreMigratesVersion2(t *testing.T) {
 	if evs, err := s.Outbox(0, 0); err != nil || len(evs) != 1 || evs[0].Key != "store2-7" || evs[0].Event != appointment.Leave {
 		t.Errorf("outbox after migration: got %+v, %v, want the leave", evs, err)
 	}
-	if set, err := s.Settings(); err != nil || set.Seq != 2 || set.JoinMode != JoinButton {
+	if set, err := s.Settings(); err != nil || set.Seq != 2 || set.JoinMode != string(device.JoinButton) {
 		t.Errorf("settings after migration: got %+v, %v", set, err)
 	}
 	e, ok, err := s.Decide("a2", EndHeld, "", t0)

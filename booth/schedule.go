@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 )
 
@@ -91,7 +92,7 @@ func (b *Booth) evaluate(ctx context.Context) {
 		open := a.Start.Add(-b.cfg.JoinWindow)
 		consider(open)
 		consider(a.End)
-		if b.joinMode == JoinAuto {
+		if b.joinMode == device.JoinAuto {
 			consider(a.Start)
 		}
 		if b.current == "" && !now.Before(open) {
@@ -101,7 +102,7 @@ func (b *Booth) evaluate(ctx context.Context) {
 			if localOf(a) == appointment.Scheduled {
 				b.record(ctx, a.ID, appointment.OpenWindow)
 			}
-			if b.joinMode == JoinAuto && !now.Before(a.Start) && !b.left[a.ID] {
+			if b.joinMode == device.JoinAuto && !now.Before(a.Start) && !b.left[a.ID] {
 				b.arrive(ctx, a.ID)
 			}
 		}
@@ -203,14 +204,15 @@ func (b *Booth) onSettings(ctx context.Context, m *signalling.Settings) {
 		return
 	}
 	if m.Seq > cur.Seq {
+		// booth.db's Settings keeps the join mode as a string.
 		if err := b.store.SaveSettings(Settings{Seq: m.Seq, JoinMode: string(m.JoinMode)}); err != nil {
 			b.log.Error("store pushed settings; not acknowledging them", "err", err)
 			return
 		}
-		if string(m.JoinMode) != b.joinMode {
+		if m.JoinMode != b.joinMode {
 			b.log.Info("join mode changed by the switchboard", "from", b.joinMode, "to", m.JoinMode)
 		}
-		b.joinMode = string(m.JoinMode)
+		b.joinMode = m.JoinMode
 	}
 	if err := b.link.send(ctx, signalling.TypeSettingsAck, &signalling.SettingsAck{Seq: m.Seq}); err != nil {
 		b.log.Warn("acknowledge settings", "seq", m.Seq, "err", err)

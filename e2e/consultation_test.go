@@ -7,6 +7,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/signalling"
@@ -22,7 +23,7 @@ func TestConsultationEndToEnd(t *testing.T) {
 	appt := e.Demo.AppointmentID
 	clock := clockwork.NewFakeClockAt(time.Now())
 	media := capture.Config{Width: 640, Height: 480, FPS: 30}
-	rb := e.startBooth(t, clock, booth.JoinAuto, media)
+	rb := e.startBooth(t, clock, device.JoinAuto, media)
 	cl := e.dialClinician(t)
 
 	// Booked two minutes ahead: the join window is open but an auto booth waits for the start.
