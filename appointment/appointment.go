@@ -64,6 +64,12 @@ const (
 // Events lists every event.
 var Events = []Event{OpenWindow, Arrive, Leave, Admit, End, ClinicianLost, CallFailed, DeviceLost, MarkNoShow, MoveTelephone, Cancel}
 
+// Valid reports whether e is a known event.
+func (e Event) Valid() bool {
+	_, ok := table[e]
+	return ok
+}
+
 // ActorKind says what kind of party caused an event.
 type ActorKind string
 
@@ -135,10 +141,10 @@ func (e *IllegalError) Is(target error) bool { return target == ErrIllegal }
 // Next returns the status that ev, caused by an actor of kind actor, leads to from from,
 // or an *IllegalError saying why it may not happen.
 func Next(from Status, ev Event, actor ActorKind) (Status, error) {
-	r, ok := table[ev]
-	if !ok {
+	if !ev.Valid() {
 		return from, &IllegalError{From: from, Event: ev, Actor: actor, Reason: fmt.Sprintf("%q is not an appointment event", ev)}
 	}
+	r := table[ev]
 	if !from.Valid() {
 		return from, &IllegalError{From: from, Event: ev, Actor: actor, Reason: fmt.Sprintf("%q is not an appointment status", from)}
 	}

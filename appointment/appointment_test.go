@@ -91,6 +91,27 @@ func TestFinalStatusesHaveNoWayOut(t *testing.T) {
 	}
 }
 
+func TestValid(t *testing.T) {
+	for _, s := range Statuses {
+		if !s.Valid() {
+			t.Errorf("%q.Valid(): got false, want true", s)
+		}
+	}
+	for _, ev := range Events {
+		if !ev.Valid() {
+			t.Errorf("%q.Valid(): got false, want true", ev)
+		}
+	}
+	for _, bad := range []string{"", "booked", "Arrive", "teleport"} {
+		if Status(bad).Valid() {
+			t.Errorf("Status(%q).Valid(): got true, want false", bad)
+		}
+		if Event(bad).Valid() {
+			t.Errorf("Event(%q).Valid(): got true, want false", bad)
+		}
+	}
+}
+
 func TestUnknownValuesAreRefused(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -52,7 +52,7 @@ func BenchmarkOutbox(b *testing.B) {
 			for i, e := range evs {
 				keys[i] = e.Key
 			}
-			if err := s.Ack(map[string]string{"a1": string(local)}, keys...); err != nil {
+			if err := s.Ack(map[string]appointment.Status{"a1": local}, keys...); err != nil {
 				b.Fatal(err)
 			}
 			after = evs[len(evs)-1].Seq

@@ -284,7 +284,7 @@ func (s *BoltStore) Outbox(after uint64, limit int) ([]OutboxEvent, error) {
 	return out, err
 }
 
-func (s *BoltStore) Ack(status map[string]string, keys ...string) error {
+func (s *BoltStore) Ack(status map[string]appointment.Status, keys ...string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		out := tx.Bucket(bucketOutbox)
 		touched := map[string]bool{}

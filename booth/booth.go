@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
@@ -77,16 +78,16 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		return nil, fmt.Errorf("booth: switchboard URL %q is not a URL with a host", cfg.SwitchboardURL)
 	}
 	if cfg.JoinMode == "" {
-		cfg.JoinMode = JoinAuto
+		cfg.JoinMode = device.JoinAuto
 	}
-	if cfg.JoinMode != JoinAuto && cfg.JoinMode != JoinButton {
-		return nil, fmt.Errorf("booth: join mode %q is not %q or %q", cfg.JoinMode, JoinAuto, JoinButton)
+	if !cfg.JoinMode.Valid() {
+		return nil, fmt.Errorf("booth: join mode %q is not %q or %q", cfg.JoinMode, device.JoinAuto, device.JoinButton)
 	}
 	if cfg.Role == "" {
-		cfg.Role = RoleBooth
+		cfg.Role = device.RoleBooth
 	}
-	if cfg.Role != RoleBooth && cfg.Role != RoleClinic {
-		return nil, fmt.Errorf("booth: role %q is not %q or %q", cfg.Role, RoleBooth, RoleClinic)
+	if !cfg.Role.Valid() {
+		return nil, fmt.Errorf("booth: role %q is not %q or %q", cfg.Role, device.RoleBooth, device.RoleClinic)
 	}
 	if cfg.StatsInterval <= 0 {
 		cfg.StatsInterval = 2 * time.Second
@@ -153,7 +154,12 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 	if set, err := b.store.Settings(); err != nil {
 		b.log.Warn("read pushed settings; using the config's", "err", err)
 	} else if set.JoinMode != "" {
-		b.sched.joinMode = set.JoinMode
+		// It was checked when it arrived; a damaged file must not set an unknown mode.
+		if !set.JoinMode.Valid() {
+			b.log.Warn("pushed settings in booth.db name an unknown join mode; using the config's", "join_mode", set.JoinMode)
+		} else {
+			b.sched.joinMode = set.JoinMode
+		}
 	}
 	b.out = newOutbox(b.store, b.link, b.log)
 	// What End decided before a restart (a power cut) still holds.
@@ -375,7 +381,7 @@ func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 		b.metrics.linkUp.Set(0)
 		b.sched.presence = false
 		b.out.linkChanged()
-		if b.call != nil && b.cfg.Role == RoleClinic {
+		if b.call != nil && b.cfg.Role == device.RoleClinic {
 			b.log.Warn("link lost during a call; ending it", "call", b.call.id)
 			b.closeCall("link_lost")
 		}
@@ -404,9 +410,9 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		b.onCall(ctx, m)
 	case *signalling.SDP:
 		switch {
-		case t == signalling.TypeOffer && b.cfg.Role == RoleBooth:
+		case t == signalling.TypeOffer && b.cfg.Role == device.RoleBooth:
 			b.onOffer(ctx, m)
-		case t == signalling.TypeAnswer && b.cfg.Role == RoleClinic:
+		case t == signalling.TypeAnswer && b.cfg.Role == device.RoleClinic:
 			b.onAnswer(ctx, m)
 		default:
 			b.log.Debug("ignored", "type", t)
@@ -414,7 +420,7 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 	case *signalling.Settings:
 		b.onSettings(ctx, m)
 	case *signalling.Queue:
-		if b.cfg.Role == RoleClinic {
+		if b.cfg.Role == device.RoleClinic {
 			b.clinic.queue = m
 		}
 	case *signalling.Candidate:
@@ -436,7 +442,7 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		appt := b.call.apptID
 		b.log.Info("call ended by the other side", "call", m.CallID, "reason", m.Reason)
 		b.closeCall("remote_" + m.Reason)
-		if b.cfg.Role == RoleClinic {
+		if b.cfg.Role == device.RoleClinic {
 			return // the appointment is the booth's to rejoin or not
 		}
 		if m.Reason == signalling.EndPeerLost || m.Reason == signalling.EndFailed {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/coder/websocket"
@@ -119,7 +121,7 @@ func (sb *fakeSwitchboard) recorded() []string {
 	defer sb.mu.Unlock()
 	var out []string
 	for _, e := range sb.events {
-		out = append(out, e.AppointmentID+":"+e.Event)
+		out = append(out, e.AppointmentID+":"+string(e.Event))
 	}
 	return out
 }
@@ -195,9 +197,9 @@ func (sb *fakeSwitchboard) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			switch {
 			case dup:
-			case e.Event == signalling.EventArrive:
+			case e.Event == appointment.Arrive:
 				sc.msgs <- msg{signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.AppointmentID}}
-			case e.Event == signalling.EventLeave:
+			case e.Event == appointment.Leave:
 				sc.msgs <- msg{signalling.TypeLeave, &signalling.Leave{AppointmentID: e.AppointmentID}}
 			}
 			continue
@@ -346,8 +348,8 @@ type harness struct {
 }
 
 type opts struct {
-	mode     string
-	role     string
+	mode     device.JoinMode
+	role     device.Role
 	store    Store  // nil: a MemStore (or a BoltStore in stateDir)
 	down     bool   // the switchboard is unreachable at first
 	stateDir string // "" uses a MemStore
@@ -380,7 +382,7 @@ func start(t *testing.T, o opts) *harness {
 		url = o.url
 	}
 	if o.mode == "" {
-		o.mode = JoinAuto
+		o.mode = device.JoinAuto
 	}
 	deps := Deps{
 		Caller:     h.caller,
@@ -538,7 +540,7 @@ func TestScheduleSurvivesRestart(t *testing.T) {
 func TestAutoModeArrivesAtStartTime(t *testing.T) {
 	checkGoroutines(t)
 	startAt := t0.Add(5 * time.Minute)
-	h := start(t, opts{mode: JoinAuto, appts: []signalling.Appointment{appt("a1", startAt)}})
+	h := start(t, opts{mode: device.JoinAuto, appts: []signalling.Appointment{appt("a1", startAt)}})
 	sc := h.sb.conn(t)
 	h.waitFor("join window, online", func(s Snapshot) bool { return s.State == JoinWindow && !s.Offline && s.AppointmentID == "a1" })
 
@@ -563,7 +565,7 @@ func TestAutoModeArrivesAtStartTime(t *testing.T) {
 
 func TestButtonModeJoinsOnlyInWindow(t *testing.T) {
 	checkGoroutines(t)
-	h := start(t, opts{mode: JoinButton, appts: []signalling.Appointment{appt("a1", t0.Add(30*time.Minute))}})
+	h := start(t, opts{mode: device.JoinButton, appts: []signalling.Appointment{appt("a1", t0.Add(30*time.Minute))}})
 	sc := h.sb.conn(t)
 	h.waitFor("online", func(s Snapshot) bool { return !s.Offline })
 
@@ -997,7 +999,7 @@ func TestHelpCallsStaffOnSite(t *testing.T) {
 func TestHoldingEndCancelsTheAutomaticJoin(t *testing.T) {
 	checkGoroutines(t)
 	startAt := t0.Add(5 * time.Minute)
-	h := start(t, opts{mode: JoinAuto, appts: []signalling.Appointment{appt("a1", startAt)}})
+	h := start(t, opts{mode: device.JoinAuto, appts: []signalling.Appointment{appt("a1", startAt)}})
 	sc := h.sb.conn(t)
 	h.waitFor("join window, online", func(s Snapshot) bool { return s.State == JoinWindow && !s.Offline })
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
 )
@@ -17,7 +18,7 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 	switch ev.Button {
 	case button.Join:
 		switch {
-		case b.cfg.Role == RoleClinic:
+		case b.cfg.Role == device.RoleClinic:
 			handled = b.admitNext(ctx)
 		case b.call == nil && b.sched.waiting == "" && b.sched.current != "":
 			b.arrive(ctx, b.sched.current)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/jonboulle/clockwork"
 )
@@ -45,7 +46,7 @@ var errNotOfferer = errors.New("the call cannot take the offering side")
 // callSide is the side of the SDP exchange a device of each role takes: a booth answers
 // the clinician's offer; the clinic-room appliance, taking the clinician's place, offers.
 func (b *Booth) callSide() (signalling.CallRole, string) {
-	if b.cfg.Role == RoleClinic {
+	if b.cfg.Role == device.RoleClinic {
 		return signalling.CallOfferer, "the clinic-room appliance only offers"
 	}
 	return signalling.CallAnswerer, "the booth only answers calls"
@@ -173,7 +174,7 @@ func (b *Booth) onCallFailed(ctx context.Context) {
 		b.log.Warn("send end", "call", cc.id, "err", err)
 	}
 	b.closeCall("failed")
-	if b.cfg.Role != RoleClinic {
+	if b.cfg.Role != device.RoleClinic {
 		// A failed call is not a consultation: wait to be admitted again (the switchboard
 		// has put the patient back in the waiting room).
 		b.arrive(ctx, cc.apptID)
@@ -190,7 +191,7 @@ func (b *Booth) readStats() {
 // commissioners' report. Best effort: a booth that is offline as the call ends keeps
 // nothing (the call itself was online).
 func (b *Booth) reportQuality(cc *callCtl) {
-	if cc.connectedAt.IsZero() || b.cfg.Role == RoleClinic {
+	if cc.connectedAt.IsZero() || b.cfg.Role == device.RoleClinic {
 		return // no media flowed, or the appointment is a booth's to report
 	}
 	q := signalling.Quality{

@@ -8,23 +8,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
-)
-
-// Join modes, as in the config file.
-const (
-	JoinAuto   = "auto"
-	JoinButton = "button"
-)
-
-// Device roles, as in the config file.
-const (
-	// RoleBooth is a patient's booth: it keeps a schedule and joins waiting rooms.
-	RoleBooth = "booth"
-	// RoleClinic is the clinic-room appliance: it shows its clinic's waiting room, its
-	// Join button (Next) admits the patient who has waited longest and End ends the
-	// call. It offers; its Caller's calls must implement Offerer.
-	RoleClinic = "clinic"
 )
 
 // Config is what a Booth needs to know. cmd/boothd fills it from the config file.
@@ -35,13 +20,17 @@ type Config struct {
 	Token string
 	// DeviceName is for logs.
 	DeviceName string
-	// JoinMode is JoinAuto (arrive at the start time) or JoinButton (arrive on Join). In
-	// both modes Join pressed during the window arrives at once.
-	JoinMode string
+	// JoinMode is device.JoinAuto (arrive at the start time, the default) or
+	// device.JoinButton (arrive on Join). In both modes Join pressed during the window
+	// arrives at once.
+	JoinMode device.JoinMode
 	// JoinWindow is how long before the start an appointment can be joined.
 	JoinWindow time.Duration
-	// Role is RoleBooth (the default) or RoleClinic.
-	Role string
+	// Role is device.RoleBooth (the default) or device.RoleClinic. The clinic-room
+	// appliance shows its clinic's waiting room, its Join button (Next) admits the patient
+	// who has waited longest and End ends the call. It offers; its Caller's calls must
+	// implement Offerer.
+	Role device.Role
 	// StaffCall says a staff call (a desk buzzer, a lamp over the booth, a nurse-call
 	// input) is wired at the booth's site and follows Snapshot.Help. Help then counts as
 	// given the moment it is pressed, online or not, because the people on site are

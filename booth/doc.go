@@ -30,9 +30,9 @@
 // Join too early when the window opens; settings the switchboard pushes (the join mode)
 // are stored and acknowledged.
 //
-// Role RoleClinic is the clinic-room appliance: it keeps no schedule, shows its clinic's
-// waiting room (Snapshot.Queue), admits the patient who has waited longest on Join (Next)
-// and offers; End ends the call.
+// Role [device.RoleClinic] is the clinic-room appliance: it keeps no schedule, shows its
+// clinic's waiting room (Snapshot.Queue), admits the patient who has waited longest on Join
+// (Next) and offers; End ends the call.
 //
 // The call itself is behind Caller and ActiveCall, declared here so booth does not depend
 // on media/call's exact API; cmd/boothd adapts media to them and tests use a fake.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/jonboulle/clockwork"
@@ -36,7 +37,7 @@ func ExampleNew() {
 	b, err := booth.New(booth.Config{
 		SwitchboardURL: "http://127.0.0.1:1", // nothing listens: offline
 		Token:          "device token from POST /api/v1/devices",
-		JoinMode:       booth.JoinButton,
+		JoinMode:       device.JoinButton,
 		JoinWindow:     10 * time.Minute,
 	}, booth.Deps{
 		Caller:  nopCaller{}, // mediacall.New(engine, mediacall.Config{...}, clock, logger)

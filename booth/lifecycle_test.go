@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
 )
@@ -12,7 +13,7 @@ import (
 // A patient who presses Join before the window is told when it opens.
 func TestJoinBeforeWindowShowsWhenItOpens(t *testing.T) {
 	checkGoroutines(t)
-	h := start(t, opts{mode: JoinButton, appts: []signalling.Appointment{appt("a1", t0.Add(30*time.Minute))}})
+	h := start(t, opts{mode: device.JoinButton, appts: []signalling.Appointment{appt("a1", t0.Add(30*time.Minute))}})
 	h.sb.conn(t)
 	s := h.waitFor("the next window", func(s Snapshot) bool { return s.NextAppointmentID == "a1" })
 	if want := t0.Add(20 * time.Minute); s.State != Idle || !s.NextWindowAt.Equal(want) || s.TooEarly {
@@ -36,7 +37,7 @@ func TestOfflineEventsReplayInOrder(t *testing.T) {
 	a := appt("a1", t0.Add(5*time.Minute))
 	a.Status = "scheduled"
 	st.ReplaceSchedule([]signalling.Appointment{a})
-	h := start(t, opts{mode: JoinButton, store: st, down: true, appts: []signalling.Appointment{a}})
+	h := start(t, opts{mode: device.JoinButton, store: st, down: true, appts: []signalling.Appointment{a}})
 	h.waitFor("the window, offline", func(s Snapshot) bool { return s.State == JoinWindow && s.Offline && s.Outbox == 1 })
 	h.press(button.Join)
 	h.waitFor("waiting, offline", func(s Snapshot) bool { return s.State == Waiting && s.Outbox == 2 })
@@ -85,24 +86,24 @@ func TestOfflineEventsReplayInOrder(t *testing.T) {
 // acknowledged, and the booth no longer joins by itself.
 func TestPushedSettingsChangeJoinMode(t *testing.T) {
 	checkGoroutines(t)
-	h := start(t, opts{mode: JoinAuto, appts: []signalling.Appointment{appt("a1", t0.Add(5*time.Minute))}})
+	h := start(t, opts{mode: device.JoinAuto, appts: []signalling.Appointment{appt("a1", t0.Add(5*time.Minute))}})
 	sc := h.sb.conn(t)
-	sc.send(t, signalling.TypeSettings, &signalling.Settings{Seq: 4, JoinMode: JoinButton})
+	sc.send(t, signalling.TypeSettings, &signalling.Settings{Seq: 4, JoinMode: device.JoinButton})
 	if ack := sc.next(t, signalling.TypeSettingsAck).(*signalling.SettingsAck); ack.Seq != 4 {
 		t.Fatalf("ack: got %+v, want seq 4", ack)
 	}
-	h.waitFor("button mode", func(s Snapshot) bool { return s.JoinMode == JoinButton })
-	if set, _ := h.store.Settings(); set.Seq != 4 || set.JoinMode != JoinButton {
+	h.waitFor("button mode", func(s Snapshot) bool { return s.JoinMode == device.JoinButton })
+	if set, _ := h.store.Settings(); set.Seq != 4 || set.JoinMode != device.JoinButton {
 		t.Errorf("stored: got %+v", set)
 	}
 	// A re-delivered older push is acknowledged again but changes nothing.
-	sc.send(t, signalling.TypeSettings, &signalling.Settings{Seq: 3, JoinMode: JoinAuto})
+	sc.send(t, signalling.TypeSettings, &signalling.Settings{Seq: 3, JoinMode: device.JoinAuto})
 	sc.next(t, signalling.TypeSettingsAck)
 	h.blockUntil(1)
 	h.clock.Advance(6 * time.Minute) // past the start time
 	h.waitState(JoinWindow)
 	sc.none(t)
-	if s := h.booth.Snapshot(); s.JoinMode != JoinButton || s.State != JoinWindow {
+	if s := h.booth.Snapshot(); s.JoinMode != device.JoinButton || s.State != JoinWindow {
 		t.Errorf("got %+v, want button mode, not joined", s)
 	}
 }
@@ -111,7 +112,7 @@ func TestPushedSettingsChangeJoinMode(t *testing.T) {
 // a call), the appliance offers, End ends the call.
 func TestClinicRoleNextAdmitsLongestWaiting(t *testing.T) {
 	checkGoroutines(t)
-	h := start(t, opts{role: RoleClinic})
+	h := start(t, opts{role: device.RoleClinic})
 	sc := h.sb.conn(t)
 	h.press(button.Join) // nothing known yet
 	sc.send(t, signalling.TypeQueue, &signalling.Queue{ClinicID: "clinic-1", Entries: []signalling.QueueEntry{
@@ -172,7 +173,7 @@ func TestBoothRefusesOffererCall(t *testing.T) {
 // and no media starts.
 func TestClinicRoleRefusesAnswererCall(t *testing.T) {
 	checkGoroutines(t)
-	h := start(t, opts{role: RoleClinic})
+	h := start(t, opts{role: device.RoleClinic})
 	sc := h.sb.conn(t)
 	sc.send(t, signalling.TypeCall, &signalling.Call{CallID: "call-1", AppointmentID: "a1", Role: signalling.CallAnswerer})
 	if got := sc.next(t, signalling.TypeEnd).(*signalling.End); got.CallID != "call-1" || got.Reason != signalling.EndFailed {

@@ -141,7 +141,7 @@ func (m *MemStore) Outbox(after uint64, limit int) ([]OutboxEvent, error) {
 	return out, nil
 }
 
-func (m *MemStore) Ack(status map[string]string, keys ...string) error {
+func (m *MemStore) Ack(status map[string]appointment.Status, keys ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	touched := map[string]bool{}

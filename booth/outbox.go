@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
 )
 
@@ -61,7 +62,7 @@ func (o *outbox) flush(ctx context.Context, online bool) {
 		return
 	}
 	for _, e := range evs {
-		err := o.link.send(ctx, signalling.TypeEvent, &signalling.Event{Key: e.Key, AppointmentID: e.AppointmentID, Event: string(e.Event), At: e.At})
+		err := o.link.send(ctx, signalling.TypeEvent, &signalling.Event{Key: e.Key, AppointmentID: e.AppointmentID, Event: e.Event, At: e.At})
 		if err != nil {
 			if !errors.Is(err, errOffline) {
 				o.link.warn("send outbox event; resending when the link is back", "key", e.Key, "err", err)
@@ -77,7 +78,7 @@ func (o *outbox) flush(ctx context.Context, online bool) {
 // reports for its appointment, and sends what can follow.
 func (o *outbox) acked(ctx context.Context, acks []*signalling.EventAck, online bool) {
 	keys := make([]string, 0, len(acks))
-	status := map[string]string{}
+	status := map[string]appointment.Status{}
 	for _, a := range acks {
 		keys = append(keys, a.Key)
 		if a.Refused != "" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	bolt "go.etcd.io/bbolt"
 )
@@ -92,7 +93,7 @@ func TestOutboxContract(t *testing.T) {
 				t.Errorf("a1 local after a schedule with events pending: got %s, want window_open", got.Local)
 			}
 			// Acknowledged in part: the rest stay, the view stays the booth's.
-			if err := s.Ack(map[string]string{"a1": "waiting"}, keys[0], keys[1], "someone-else-1"); err != nil {
+			if err := s.Ack(map[string]appointment.Status{"a1": "waiting"}, keys[0], keys[1], "someone-else-1"); err != nil {
 				t.Fatal(err)
 			}
 			if evs, _ := s.Outbox(0, 0); len(evs) != 2 || evs[0].Key != keys[2] {
@@ -102,7 +103,7 @@ func TestOutboxContract(t *testing.T) {
 				t.Errorf("a1 local with events still pending: got %s, want window_open", got.Local)
 			}
 			// All delivered: the switchboard's view wins.
-			if err := s.Ack(map[string]string{"a1": "no_show"}, keys[2], keys[3]); err != nil {
+			if err := s.Ack(map[string]appointment.Status{"a1": "no_show"}, keys[2], keys[3]); err != nil {
 				t.Fatal(err)
 			}
 			if got, _ := s.Get("a1"); got.Local != appointment.NoShow {
@@ -115,10 +116,10 @@ func TestOutboxContract(t *testing.T) {
 			if set, err := s.Settings(); err != nil || set != (Settings{}) {
 				t.Errorf("settings at first: got %+v, %v", set, err)
 			}
-			if err := s.SaveSettings(Settings{Seq: 3, JoinMode: JoinButton}); err != nil {
+			if err := s.SaveSettings(Settings{Seq: 3, JoinMode: device.JoinButton}); err != nil {
 				t.Fatal(err)
 			}
-			if set, _ := s.Settings(); set.Seq != 3 || set.JoinMode != JoinButton {
+			if set, _ := s.Settings(); set.Seq != 3 || set.JoinMode != device.JoinButton {
 				t.Errorf("settings: got %+v", set)
 			}
 		})
@@ -312,7 +313,7 @@ func TestEndPressContract(t *testing.T) {
 			for _, e := range evs {
 				keys = append(keys, e.Key)
 			}
-			if err := s.Ack(map[string]string{"a1": "window_open"}, keys...); err != nil {
+			if err := s.Ack(map[string]appointment.Status{"a1": "window_open"}, keys...); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.MarkDone("a2"); err != nil {
@@ -384,7 +385,7 @@ func TestBoltStoreMigratesVersion2(t *testing.T) {
 	if evs, err := s.Outbox(0, 0); err != nil || len(evs) != 1 || evs[0].Key != "store2-7" || evs[0].Event != appointment.Leave {
 		t.Errorf("outbox after migration: got %+v, %v, want the leave", evs, err)
 	}
-	if set, err := s.Settings(); err != nil || set.Seq != 2 || set.JoinMode != JoinButton {
+	if set, err := s.Settings(); err != nil || set.Seq != 2 || set.JoinMode != device.JoinButton {
 		t.Errorf("settings after migration: got %+v, %v", set, err)
 	}
 	e, ok, err := s.Decide("a2", EndHeld, "", t0)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/jonboulle/clockwork"
@@ -212,7 +213,7 @@ func endChild(arg string) error {
 	dead.Close()
 	clock := clockwork.NewFakeClockAt(t0)
 	sim := button.NewSim(clock)
-	b, err := New(Config{SwitchboardURL: dead.URL, Token: "t", JoinMode: JoinAuto, JoinWindow: 10 * time.Minute},
+	b, err := New(Config{SwitchboardURL: dead.URL, Token: "t", JoinMode: device.JoinAuto, JoinWindow: 10 * time.Minute},
 		Deps{Caller: newFakeCaller(), Buttons: sim, Store: st, Clock: clock})
 	if err != nil {
 		return err
@@ -271,7 +272,7 @@ func TestEndPressSurvivesSIGKILL(t *testing.T) {
 
 			dead := httptest.NewServer(http.NotFoundHandler())
 			dead.Close()
-			h := start(t, opts{stateDir: dir, url: dead.URL, mode: JoinAuto})
+			h := start(t, opts{stateDir: dir, url: dead.URL, mode: device.JoinAuto})
 			s := h.waitFor("the schedule read", func(s Snapshot) bool { return s.State != Idle })
 			if s.State != JoinWindow || s.AppointmentID != "a1" {
 				t.Fatalf("after the restart: got %+v, want a1's join window (not the waiting room)", s)

@@ -23,7 +23,7 @@ type apptRecord struct {
 	Start       time.Time `json:"start"`
 	End         time.Time `json:"end"`
 	// Status is the switchboard's, as its last schedule said.
-	Status   string             `json:"status"`
+	Status   appointment.Status `json:"status"`
 	Done     bool               `json:"done,omitempty"`
 	Local    appointment.Status `json:"local,omitempty"`
 	EndPress EndPress           `json:"end_press,omitempty"`

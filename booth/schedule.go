@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/jonboulle/clockwork"
 )
@@ -17,7 +18,7 @@ import (
 // schedState is where the booth stands in its appointments: which window is open, what it
 // arrived for, what it will not join by itself, and what it shows. Owned by the loop.
 type schedState struct {
-	joinMode  string
+	joinMode  device.JoinMode
 	state     State
 	offline   bool
 	nextAppt  string    // the next appointment whose window has not opened
@@ -43,7 +44,7 @@ func (b *Booth) joinable(a Appointment) bool {
 	case "canceled", "done", "completed":
 		return false
 	}
-	return !appointment.Status(a.Status).Final() && !a.Local.Final()
+	return !a.Status.Final() && !a.Local.Final()
 }
 
 // evaluate works out the state from the schedule and the clock, arrives in auto mode at
@@ -100,7 +101,7 @@ func (b *Booth) evaluate(ctx context.Context) {
 			}
 		}
 		b.log.Info("appointment over, cancelled or closed while waiting; leaving the waiting room", "appointment", b.sched.waiting)
-		if a, err := b.store.Get(b.sched.waiting); err != nil || !appointment.Status(a.Status).Final() {
+		if a, err := b.store.Get(b.sched.waiting); err != nil || !a.Status.Final() {
 			if err := b.link.send(ctx, signalling.TypeLeave, &signalling.Leave{AppointmentID: b.sched.waiting}); err != nil && !errors.Is(err, errOffline) {
 				b.log.Warn("send leave", "err", err)
 			}
@@ -112,7 +113,7 @@ func (b *Booth) evaluate(ctx context.Context) {
 		open := a.Start.Add(-b.cfg.JoinWindow)
 		consider(open)
 		consider(a.End)
-		if b.sched.joinMode == JoinAuto {
+		if b.sched.joinMode == device.JoinAuto {
 			consider(a.Start)
 		}
 		if b.sched.current == "" && !now.Before(open) {
@@ -122,7 +123,7 @@ func (b *Booth) evaluate(ctx context.Context) {
 			if localOf(a) == appointment.Scheduled {
 				b.record(ctx, a.ID, appointment.OpenWindow)
 			}
-			if b.sched.joinMode == JoinAuto && !now.Before(a.Start) && !b.sched.left[a.ID] {
+			if b.sched.joinMode == device.JoinAuto && !now.Before(a.Start) && !b.sched.left[a.ID] {
 				b.arrive(ctx, a.ID)
 			}
 		}
@@ -224,6 +225,7 @@ func (b *Booth) onSettings(ctx context.Context, m *signalling.Settings) {
 		return
 	}
 	if m.Seq > cur.Seq {
+		// booth.db's Settings keeps the join mode as a string.
 		if err := b.store.SaveSettings(Settings{Seq: m.Seq, JoinMode: m.JoinMode}); err != nil {
 			b.log.Error("store pushed settings; not acknowledging them", "err", err)
 			return

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 )
 
@@ -65,12 +66,12 @@ type Snapshot struct {
 	// and cleared when End is pressed outside a call, a call connects, or staff clear it.
 	Help bool
 	// JoinMode is the mode in force: the config's, or the one the switchboard pushed.
-	JoinMode string
+	JoinMode device.JoinMode
 	// Outbox is how many recorded events the switchboard has not acknowledged yet.
 	Outbox int
-	// Role is RoleBooth or RoleClinic.
-	Role string
-	// Queue is the clinic's waiting room (RoleClinic only; nil until the first one).
+	// Role is device.RoleBooth or device.RoleClinic.
+	Role device.Role
+	// Queue is the clinic's waiting room (device.RoleClinic only; nil until the first one).
 	// It is replaced, never changed in place.
 	Queue *signalling.Queue
 	// AutoJoinCancelled is set while the booth will not join the appointment in its join

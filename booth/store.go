@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 )
 
@@ -59,8 +60,8 @@ type OutboxEvent struct {
 // Settings are the device settings the switchboard pushed, with the seq of the last push
 // applied.
 type Settings struct {
-	Seq      uint64 `json:"seq"`
-	JoinMode string `json:"join_mode,omitempty"`
+	Seq      uint64          `json:"seq"`
+	JoinMode device.JoinMode `json:"join_mode,omitempty"`
 }
 
 // Store is the booth's local copy of its schedule and its outbox, so a booth that
@@ -93,7 +94,7 @@ type Store interface {
 	// Ack removes delivered events by key and, once nothing is left to deliver, sets the
 	// Local status of their appointments to the switchboard's (status by appointment ID;
 	// "" leaves it). Keys that are not this store's are ignored.
-	Ack(status map[string]string, keys ...string) error
+	Ack(status map[string]appointment.Status, keys ...string) error
 
 	// Settings returns the settings last pushed by the switchboard.
 	Settings() (Settings, error)
@@ -112,9 +113,9 @@ func sortAppointments(a []Appointment) {
 
 // serverStatus maps a schedule's status to the life cycle, treating unknown ones (an
 // older switchboard's "booked") as scheduled.
-func serverStatus(s string) appointment.Status {
-	if st := appointment.Status(s); st.Valid() {
-		return st
+func serverStatus(s appointment.Status) appointment.Status {
+	if s.Valid() {
+		return s
 	}
 	return appointment.Scheduled
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/booth/mediacall"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/synth"
 	"github.com/carebooth/carebooth/signalling"
@@ -156,7 +157,7 @@ func TestOfflineBoothReplaysEveryEventOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	rb := e.startBoothWithStore(t, clock, booth.JoinButton, small, st)
+	rb := e.startBoothWithStore(t, clock, device.JoinButton, small, st)
 	rb.waitFor(t, "online and idle", func(s booth.Snapshot) bool { return !s.Offline && s.NextAppointmentID == e.Demo.AppointmentID })
 	sb.stop()
 	rb.waitFor(t, "offline", func(s booth.Snapshot) bool { return s.Offline })
@@ -194,7 +195,7 @@ func TestOfflineBoothReplaysEveryEventOnce(t *testing.T) {
 	rb.waitFor(t, "idle after End", func(s booth.Snapshot) bool { return s.State == booth.Idle })
 	eventually(t, "the appointment ended", func() bool {
 		a, err := e.Store.Appointment(e.Demo.AppointmentID)
-		return err == nil && a.Status == store.StatusEnded
+		return err == nil && a.Status == appointment.Ended
 	})
 	h, _ := e.Store.History(e.Demo.AppointmentID)
 	last := h[len(h)-1]
@@ -206,7 +207,7 @@ func TestOfflineBoothReplaysEveryEventOnce(t *testing.T) {
 // startDevice runs a booth.Booth for another device (token), in a role and join mode. Its
 // media is media/synth's, so it can run beside a booth from startBooth (which has
 // mediadevices' test drivers, openable once per process).
-func (e *env) startDevice(t *testing.T, token, role, mode string, clock clockwork.Clock) *runningBooth {
+func (e *env) startDevice(t *testing.T, token string, role device.Role, mode device.JoinMode, clock clockwork.Clock) *runningBooth {
 	t.Helper()
 	rb := &runningBooth{Buttons: button.NewSim(clock), Clock: clock}
 	caller, err := mediacall.New(loopbackEngine(t), mediacall.Config{
@@ -217,7 +218,7 @@ func (e *env) startDevice(t *testing.T, token, role, mode string, clock clockwor
 		t.Fatal(err)
 	}
 	b, err := booth.New(booth.Config{
-		SwitchboardURL: e.URL, Token: token, DeviceName: role, JoinMode: mode, Role: role,
+		SwitchboardURL: e.URL, Token: token, DeviceName: string(role), JoinMode: mode, Role: role,
 		JoinWindow: 10 * time.Minute, ReconnectMin: 50 * time.Millisecond, ReconnectMax: time.Second,
 	}, booth.Deps{Caller: caller, Buttons: rb.Buttons, Store: booth.NewMemStore(), Clock: clock, Logger: testLogger(t)})
 	if err != nil {
@@ -236,11 +237,11 @@ func TestClinicRoomAppliance(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
 	admin := e.admin(t)
-	second, secondTok, err := admin.CreateDevice(ctx, "library-booth-2", e.Demo.ClinicID, store.RoleBooth)
+	second, secondTok, err := admin.CreateDevice(ctx, "library-booth-2", e.Demo.ClinicID, string(device.RoleBooth))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, roomTok, err := admin.CreateDevice(ctx, "room-3", e.Demo.ClinicID, store.RoleClinic)
+	_, roomTok, err := admin.CreateDevice(ctx, "room-3", e.Demo.ClinicID, string(device.RoleClinic))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,12 +252,12 @@ func TestClinicRoomAppliance(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := clockwork.NewFakeClockAt(time.Now())
-	room := e.startDevice(t, roomTok, booth.RoleClinic, booth.JoinButton, clock)
-	first := e.startBooth(t, clock, booth.JoinButton, small)
+	room := e.startDevice(t, roomTok, device.RoleClinic, device.JoinButton, clock)
+	first := e.startBooth(t, clock, device.JoinButton, small)
 	first.waitFor(t, "the window", func(s booth.Snapshot) bool { return s.State == booth.JoinWindow })
 	first.Buttons.Press(button.Join)
 	room.waitFor(t, "one waiting", func(s booth.Snapshot) bool { return s.Queue != nil && len(s.Queue.Entries) == 1 })
-	other := e.startDevice(t, secondTok, booth.RoleBooth, booth.JoinButton, clock)
+	other := e.startDevice(t, secondTok, device.RoleBooth, device.JoinButton, clock)
 	other.waitFor(t, "the window", func(s booth.Snapshot) bool { return s.State == booth.JoinWindow })
 	other.Buttons.Press(button.Join)
 	room.waitFor(t, "two waiting", func(s booth.Snapshot) bool { return s.Queue != nil && len(s.Queue.Entries) == 2 })
@@ -311,7 +312,7 @@ wait:
 	room.waitFor(t, "one waiting, the later patient", func(s booth.Snapshot) bool {
 		return s.State == booth.Idle && s.Queue != nil && len(s.Queue.Entries) == 1 && s.Queue.Entries[0].AppointmentID == later.ID
 	})
-	if a, _ := e.Store.Appointment(e.Demo.AppointmentID); a.Status != store.StatusEnded {
+	if a, _ := e.Store.Appointment(e.Demo.AppointmentID); a.Status != appointment.Ended {
 		t.Errorf("first appointment: got %s, want ended", a.Status)
 	}
 }
@@ -330,7 +331,7 @@ func TestBackToBackAppointments(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := clockwork.NewFakeClockAt(time.Now())
-	rb := e.startBooth(t, clock, booth.JoinAuto, small)
+	rb := e.startBooth(t, clock, device.JoinAuto, small)
 	rb.waitFor(t, "the first window", func(s booth.Snapshot) bool {
 		return s.State == booth.JoinWindow && s.AppointmentID == e.Demo.AppointmentID
 	})
@@ -352,7 +353,7 @@ func TestBackToBackAppointments(t *testing.T) {
 		cl.send(signalling.TypeEnd, &signalling.End{CallID: cc.ID, Reason: signalling.EndHangup})
 		eventually(t, "the appointment ended", func() bool {
 			a, err := e.Store.Appointment(id)
-			return err == nil && a.Status == store.StatusEnded
+			return err == nil && a.Status == appointment.Ended
 		})
 	}
 	rb.waitFor(t, "idle after both", func(s booth.Snapshot) bool { return s.State == booth.Idle })
@@ -363,7 +364,7 @@ func TestBackToBackAppointments(t *testing.T) {
 func TestEarlyAndLateJoin(t *testing.T) {
 	e := startSwitchboard(t)
 	clock := clockwork.NewFakeClockAt(e.Demo.AppointmentStart.Add(-30 * time.Minute))
-	rb := e.startBooth(t, clock, booth.JoinButton, small)
+	rb := e.startBooth(t, clock, device.JoinButton, small)
 	cl := e.dialClinician(t)
 	rb.waitFor(t, "online", func(s booth.Snapshot) bool { return !s.Offline && s.NextAppointmentID == e.Demo.AppointmentID })
 	rb.Buttons.Press(button.Join)

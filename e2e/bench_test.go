@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/signalling"
@@ -79,7 +80,7 @@ func BenchmarkJoin(b *testing.B) {
 			b.Fatalf("cancel the demo appointment: %v", err)
 		}
 		clock := clockwork.NewRealClock()
-		rb := e.startBooth(b, clock, booth.JoinButton, vga)
+		rb := e.startBooth(b, clock, device.JoinButton, vga)
 		cl := e.dialClinician(b)
 		var toClinician, toBooth []time.Duration
 		for i := range joins {

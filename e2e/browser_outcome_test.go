@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/carebooth/carebooth/appointment"
-	"github.com/carebooth/carebooth/switchboard/store"
 	"github.com/chromedp/chromedp"
 )
 
@@ -23,7 +22,7 @@ func TestBrowserMarksNoShow(t *testing.T) {
 	)
 	p.screenshot("no-show")
 	a, err := e.Store.Appointment(e.Demo.AppointmentID)
-	if err != nil || a.Status != store.StatusNoShow {
+	if err != nil || a.Status != appointment.NoShow {
 		t.Fatalf("stored: got %+v, %v, want no_show", a, err)
 	}
 	h, _ := e.Store.History(a.ID)

@@ -18,6 +18,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/switchboard"
@@ -263,7 +264,7 @@ func admitButton(appointmentID string) chromedp.CSS {
 func startCall(t *testing.T) (*env, *runningBooth, *page) {
 	t.Helper()
 	e := startSwitchboard(t)
-	rb := e.startBooth(t, clockwork.NewRealClock(), booth.JoinButton, capture.Config{})
+	rb := e.startBooth(t, clockwork.NewRealClock(), device.JoinButton, capture.Config{})
 	rb.waitFor(t, "the booth's join window", func(s booth.Snapshot) bool { return s.State == booth.JoinWindow && !s.Offline })
 	if err := rb.Buttons.Press(button.Join); err != nil {
 		t.Fatalf("press Join on the booth: %v", err)

@@ -5,11 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/signalling"
-	"github.com/carebooth/carebooth/switchboard/store"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -22,7 +23,7 @@ func TestConsultationEndToEnd(t *testing.T) {
 	appt := e.Demo.AppointmentID
 	clock := clockwork.NewFakeClockAt(time.Now())
 	media := capture.Config{Width: 640, Height: 480, FPS: 30}
-	rb := e.startBooth(t, clock, booth.JoinAuto, media)
+	rb := e.startBooth(t, clock, device.JoinAuto, media)
 	cl := e.dialClinician(t)
 
 	// Booked two minutes ahead: the join window is open but an auto booth waits for the start.
@@ -64,8 +65,8 @@ func TestConsultationEndToEnd(t *testing.T) {
 	if bs, ok := rb.CallStats(); !ok || bs.FramesSent == 0 {
 		t.Errorf("booth stats: got %+v (ok=%v), want frames sent", bs, ok)
 	}
-	if a, err := e.Store.Appointment(appt); err != nil || a.Status != store.StatusInCall {
-		t.Errorf("appointment during the call: got status %q (%v), want %q", a.Status, err, store.StatusInCall)
+	if a, err := e.Store.Appointment(appt); err != nil || a.Status != appointment.InCall {
+		t.Errorf("appointment during the call: got status %q (%v), want %q", a.Status, err, appointment.InCall)
 	}
 
 	// End on the booth ends it on both sides.
@@ -81,8 +82,8 @@ func TestConsultationEndToEnd(t *testing.T) {
 	cc.close()
 	rb.waitFor(t, "idle after the call", func(s booth.Snapshot) bool { return s.State == booth.Idle && s.CallID == "" })
 	eventually(t, "an empty waiting room", func() bool { return cl.queueLen(t) == 0 })
-	if a, err := e.Store.Appointment(appt); err != nil || a.Status != store.StatusEnded {
-		t.Errorf("appointment after the call: got status %q (%v), want %q", a.Status, err, store.StatusEnded)
+	if a, err := e.Store.Appointment(appt); err != nil || a.Status != appointment.Ended {
+		t.Errorf("appointment after the call: got status %q (%v), want %q", a.Status, err, appointment.Ended)
 	}
 	// The booth reported how the call went, for the commissioners' report.
 	eventually(t, "the booth's call quality at the switchboard", func() bool {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/signalling"
@@ -19,7 +20,7 @@ var small = capture.Config{Width: 320, Height: 240, FPS: 15}
 func admitted(t *testing.T, e *env) (*runningBooth, *clinician, *clinicianCall, <-chan *signalling.End) {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(time.Now())
-	rb := e.startBooth(t, clock, booth.JoinButton, small)
+	rb := e.startBooth(t, clock, device.JoinButton, small)
 	cl := e.dialClinician(t)
 	rb.waitFor(t, "the join window", func(s booth.Snapshot) bool { return s.State == booth.JoinWindow })
 	rb.Buttons.Press(button.Join)
@@ -34,7 +35,7 @@ func admitted(t *testing.T, e *env) (*runningBooth, *clinician, *clinicianCall, 
 func TestButtonModeJoinsOnlyWhenPressed(t *testing.T) {
 	e := startSwitchboard(t)
 	clock := clockwork.NewFakeClockAt(time.Now())
-	rb := e.startBooth(t, clock, booth.JoinButton, small)
+	rb := e.startBooth(t, clock, device.JoinButton, small)
 	cl := e.dialClinician(t)
 	rb.waitFor(t, "the join window", func(s booth.Snapshot) bool { return s.State == booth.JoinWindow })
 	// Past the start time, a staff-assisted booth still waits for the button.
@@ -107,7 +108,7 @@ func TestBoothPowerCutMidCallRejoins(t *testing.T) {
 	e := startSwitchboard(t)
 	clock := clockwork.NewFakeClockAt(time.Now())
 	st := booth.NewMemStore()
-	rb := e.startBoothWithStore(t, clock, booth.JoinAuto, small, st)
+	rb := e.startBoothWithStore(t, clock, device.JoinAuto, small, st)
 	cl := e.dialClinician(t)
 	rb.waitFor(t, "the join window", func(s booth.Snapshot) bool { return s.State == booth.JoinWindow })
 	clock.Advance(e.Demo.AppointmentStart.Sub(clock.Now()))
@@ -122,7 +123,7 @@ func TestBoothPowerCutMidCallRejoins(t *testing.T) {
 	}
 	cc.close()
 
-	again := e.startBoothWithStore(t, clock, booth.JoinAuto, small, st)
+	again := e.startBoothWithStore(t, clock, device.JoinAuto, small, st)
 	cl.expect(signalling.TypeQueue, func(b any) bool {
 		q := b.(*signalling.Queue)
 		return len(q.Entries) == 1 && q.Entries[0].AppointmentID == e.Demo.AppointmentID

@@ -20,6 +20,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/capture"
 )
@@ -501,7 +502,7 @@ func jsString(s string) string {
 func TestFirefoxCall(t *testing.T) {
 	p := openFirefox(t)
 	e := startSwitchboard(t)
-	rb := e.startBooth(t, clockwork.NewRealClock(), booth.JoinButton, capture.Config{})
+	rb := e.startBooth(t, clockwork.NewRealClock(), device.JoinButton, capture.Config{})
 	rb.waitFor(t, "the booth's join window", func(s booth.Snapshot) bool { return s.State == booth.JoinWindow && !s.Offline })
 	if err := rb.Buttons.Press(button.Join); err != nil {
 		t.Fatalf("press Join on the booth: %v", err)

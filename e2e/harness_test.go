@@ -18,6 +18,7 @@ import (
 
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/booth/mediacall"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/call"
 	"github.com/carebooth/carebooth/media/capture"
@@ -116,14 +117,14 @@ type runningBooth struct {
 
 // startBooth runs a booth for the demo device in join mode mode, its schedule on clock,
 // sending capture's test sources (mediadevices' videotest and audiotest drivers).
-func (e *env) startBooth(t testing.TB, clock clockwork.Clock, mode string, cc capture.Config) *runningBooth {
+func (e *env) startBooth(t testing.TB, clock clockwork.Clock, mode device.JoinMode, cc capture.Config) *runningBooth {
 	t.Helper()
 	return e.startBoothWithStore(t, clock, mode, cc, booth.NewMemStore())
 }
 
 // startBoothWithStore is startBooth with the booth's appointment store given, so a test can
 // restart a booth on the state it had (a power cut).
-func (e *env) startBoothWithStore(t testing.TB, clock clockwork.Clock, mode string, cc capture.Config, st booth.Store) *runningBooth {
+func (e *env) startBoothWithStore(t testing.TB, clock clockwork.Clock, mode device.JoinMode, cc capture.Config, st booth.Store) *runningBooth {
 	t.Helper()
 	rb := &runningBooth{Buttons: button.NewSim(clock), Clock: clock}
 	cc.Video, cc.Audio = capture.SourceTest, capture.SourceTest

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/chromedp/chromedp"
@@ -15,7 +16,7 @@ import (
 // booth shows help is coming only then, and End at the booth clears it on both.
 func TestBrowserHelp(t *testing.T) {
 	e := startSwitchboard(t)
-	rb := e.startBooth(t, clockwork.NewRealClock(), booth.JoinButton, capture.Config{})
+	rb := e.startBooth(t, clockwork.NewRealClock(), device.JoinButton, capture.Config{})
 	rb.waitFor(t, "the booth online", func(s booth.Snapshot) bool { return !s.Offline })
 	p := openBrowser(t)
 	p.logIn(e, e.Demo.ClinicianPassword)

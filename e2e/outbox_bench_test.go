@@ -7,6 +7,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard"
 	"github.com/jonboulle/clockwork"
@@ -43,7 +44,7 @@ func BenchmarkOutboxReplay(b *testing.B) {
 			}
 		}
 		start := time.Now()
-		rb := e.startBoothWithStore(b, clockwork.NewFakeClockAt(a.Start.Add(-5*time.Minute)), booth.JoinButton, small, st)
+		rb := e.startBoothWithStore(b, clockwork.NewFakeClockAt(a.Start.Add(-5*time.Minute)), device.JoinButton, small, st)
 		rb.waitFor(b, "the outbox delivered", func(s booth.Snapshot) bool { return !s.Offline && s.Outbox == 0 })
 		elapsed := time.Since(start)
 		rb.stop()

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 )
 
 func TestAppointmentMessagesRoundTrip(t *testing.T) {
@@ -13,10 +16,10 @@ func TestAppointmentMessagesRoundTrip(t *testing.T) {
 		typ  Type
 		body any
 	}{
-		{TypeEvent, &Event{Key: "k-1", AppointmentID: "a1", Event: EventArrive, At: at}},
+		{TypeEvent, &Event{Key: "k-1", AppointmentID: "a1", Event: appointment.Arrive, At: at}},
 		{TypeEventAck, &EventAck{Key: "k-1", Status: "waiting"}},
 		{TypeEventAck, &EventAck{Key: "k-2", Status: "no_show", Refused: "arrive no_show: not allowed"}},
-		{TypeSettings, &Settings{Seq: 7, JoinMode: JoinButton}},
+		{TypeSettings, &Settings{Seq: 7, JoinMode: device.JoinButton}},
 		{TypeSettingsAck, &SettingsAck{Seq: 7}},
 		{TypeOutcome, &Outcome{AppointmentID: "a1", Outcome: OutcomeTelephone}},
 		{TypeHelp, &Help{Requested: true, DeviceID: "d1", DeviceName: "library-booth-1"}},
@@ -61,6 +64,25 @@ func TestAppointmentMessagesRefused(t *testing.T) {
 			var pe *ProtocolError
 			if !errors.As(err, &pe) || pe.Code != CodeBadMessage || !strings.Contains(err.Error(), tt.mention) {
 				t.Fatalf("got %v, want bad_message mentioning %q", err, tt.mention)
+			}
+		})
+	}
+}
+
+// TestEventCarriesOutboxEventsOnly: an event message carries what a booth records in its
+// outbox (window_open, arrive, leave) and no other life-cycle event.
+func TestEventCarriesOutboxEventsOnly(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 30, 0, 0, time.UTC)
+	for _, ev := range appointment.Events {
+		t.Run(string(ev), func(t *testing.T) {
+			data, err := Encode(TypeEvent, 1, &Event{Key: "k", AppointmentID: "a1", Event: ev, At: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = Parse(data)
+			want := ev == appointment.OpenWindow || ev == appointment.Arrive || ev == appointment.Leave
+			if got := err == nil; got != want {
+				t.Errorf("parse an event %q: got %v, want accepted %v", ev, err, want)
 			}
 		})
 	}

@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 )
 
 // Version is the protocol version this package speaks.
@@ -102,12 +106,12 @@ type Appointment struct {
 	ClinicID   string `json:"clinic_id"`
 	ClinicName string `json:"clinic_name,omitempty"`
 	// ClinicPhone is the clinic's phone number (for the booth's fault screen).
-	ClinicPhone string    `json:"clinic_phone,omitempty"`
-	DeviceID    string    `json:"device_id"`
-	Patient     string    `json:"patient"` // display name only, never more
-	Start       time.Time `json:"start"`
-	End         time.Time `json:"end"`
-	Status      string    `json:"status"`
+	ClinicPhone string             `json:"clinic_phone,omitempty"`
+	DeviceID    string             `json:"device_id"`
+	Patient     string             `json:"patient"` // display name only, never more
+	Start       time.Time          `json:"start"`
+	End         time.Time          `json:"end"`
+	Status      appointment.Status `json:"status"`
 }
 
 // Schedule replaces a device's list of upcoming appointments.
@@ -196,34 +200,31 @@ const (
 // booth's idempotency key: the switchboard applies each key at most once and acknowledges
 // it with EventAck, after which the booth forgets it. At is the booth's clock.
 type Event struct {
-	Key           string    `json:"key"`
-	AppointmentID string    `json:"appointment_id"`
-	Event         string    `json:"event"`
-	At            time.Time `json:"at"`
+	Key           string            `json:"key"`
+	AppointmentID string            `json:"appointment_id"`
+	Event         appointment.Event `json:"event"`
+	At            time.Time         `json:"at"`
 }
 
-// Device events: what a booth may record in its outbox.
-const (
-	EventWindowOpen = "window_open"
-	EventArrive     = "arrive"
-	EventLeave      = "leave"
-)
+// outboxEvents are the events a booth records in its outbox, the only ones an Event may
+// carry: the rest of the life cycle is the switchboard's, the clinician's or a call's.
+var outboxEvents = []appointment.Event{appointment.OpenWindow, appointment.Arrive, appointment.Leave}
 
 // EventAck tells a booth that an event is done with: applied, applied earlier (a
 // duplicate), or refused because it was no longer legal (Refused says why). Either way
 // the booth must not send it again. Status is the appointment's status afterwards.
 type EventAck struct {
-	Key       string `json:"key"`
-	Status    string `json:"status,omitempty"`
-	Duplicate bool   `json:"duplicate,omitempty"`
-	Refused   string `json:"refused,omitempty"`
+	Key       string             `json:"key"`
+	Status    appointment.Status `json:"status,omitempty"`
+	Duplicate bool               `json:"duplicate,omitempty"`
+	Refused   string             `json:"refused,omitempty"`
 }
 
 // Settings carries device settings an admin changed. Seq rises; the device applies a
 // Settings only if its Seq is above the last it applied, then acknowledges it.
 type Settings struct {
-	Seq      uint64 `json:"seq"`
-	JoinMode string `json:"join_mode"`
+	Seq      uint64          `json:"seq"`
+	JoinMode device.JoinMode `json:"join_mode"`
 }
 
 // SettingsAck acknowledges every Settings up to Seq.
@@ -241,12 +242,6 @@ type Outcome struct {
 const (
 	OutcomeNoShow    = "no_show"   // the patient did not come
 	OutcomeTelephone = "telephone" // the clinician phoned the patient instead
-)
-
-// Join modes in Settings.
-const (
-	JoinAuto   = "auto"
-	JoinButton = "button"
 )
 
 // Error reports a refused message. Ref is the seq of the refused message, 0 when it could
@@ -562,10 +557,8 @@ func (m *Event) validate() error {
 	if err := needID("appointment_id", m.AppointmentID); err != nil {
 		return err
 	}
-	switch m.Event {
-	case EventWindowOpen, EventArrive, EventLeave:
-	default:
-		return fmt.Errorf("event %q is not one of %q, %q, %q", m.Event, EventWindowOpen, EventArrive, EventLeave)
+	if !slices.Contains(outboxEvents, m.Event) {
+		return fmt.Errorf("event %q is not one of %q, %q, %q", m.Event, outboxEvents[0], outboxEvents[1], outboxEvents[2])
 	}
 	if m.At.IsZero() {
 		return errors.New("at is missing")
@@ -579,8 +572,8 @@ func (m *Settings) validate() error {
 	if m.Seq == 0 {
 		return errors.New("seq is missing or 0")
 	}
-	if m.JoinMode != JoinAuto && m.JoinMode != JoinButton {
-		return fmt.Errorf("join_mode %q is not %q or %q", m.JoinMode, JoinAuto, JoinButton)
+	if !m.JoinMode.Valid() {
+		return fmt.Errorf("join_mode %q is not %q or %q", m.JoinMode, device.JoinAuto, device.JoinButton)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -32,13 +33,13 @@ func viewClinician(c *store.Clinician) clinicianView {
 
 // deviceView is a device as the API shows it: never the token hash.
 type deviceView struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	ClinicID  string     `json:"clinic_id"`
-	Role      string     `json:"role"`
-	CreatedAt time.Time  `json:"created_at"`
-	LastSeen  *time.Time `json:"last_seen,omitempty"`
-	JoinMode  string     `json:"join_mode,omitempty"` // set remotely; empty: the booth's own config
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	ClinicID  string          `json:"clinic_id"`
+	Role      device.Role     `json:"role"`
+	CreatedAt time.Time       `json:"created_at"`
+	LastSeen  *time.Time      `json:"last_seen,omitempty"`
+	JoinMode  device.JoinMode `json:"join_mode,omitempty"` // set remotely; empty: the booth's own config
 }
 
 func viewDevice(d *store.Device) deviceView {
@@ -300,9 +301,9 @@ func (s *Server) clinicExists(w http.ResponseWriter, r *http.Request, field, id 
 // --- devices ---
 
 type deviceRequest struct {
-	Name     string `json:"name"`
-	ClinicID string `json:"clinic_id"`
-	Role     string `json:"role"`
+	Name     string      `json:"name"`
+	ClinicID string      `json:"clinic_id"`
+	Role     device.Role `json:"role"`
 }
 
 func (q *deviceRequest) validate() *fieldError {
@@ -313,10 +314,10 @@ func (q *deviceRequest) validate() *fieldError {
 		return badField("clinic_id", "is required")
 	}
 	if q.Role == "" {
-		q.Role = store.RoleBooth
+		q.Role = device.RoleBooth
 	}
-	if q.Role != store.RoleBooth && q.Role != store.RoleClinic {
-		return badField("role", "must be %q or %q", store.RoleBooth, store.RoleClinic)
+	if !q.Role.Valid() {
+		return badField("role", "must be %q or %q", device.RoleBooth, device.RoleClinic)
 	}
 	return nil
 }
@@ -460,7 +461,7 @@ func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request,
 	now := s.clock.Now()
 	a := store.Appointment{
 		ClinicID: q.ClinicID, DeviceID: q.DeviceID, Patient: q.Patient,
-		Start: q.Start.UTC(), End: q.End.UTC(), Status: store.StatusScheduled, CreatedAt: now, UpdatedAt: now,
+		Start: q.Start.UTC(), End: q.End.UTC(), Status: appointment.Scheduled, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreateAppointment(&a); err != nil {
 		s.internalError(w, r, err)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
@@ -54,7 +55,7 @@ const (
 // when more records follow.
 type historyResponse struct {
 	AppointmentID string               `json:"appointment_id"`
-	Status        string               `json:"status"`
+	Status        appointment.Status   `json:"status"`
 	Events        []appointment.Record `json:"events"`
 	Total         int                  `json:"total"`
 	NextOffset    *int                 `json:"next_offset,omitempty"`
@@ -101,12 +102,12 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, *fieldError) 
 }
 
 type deviceSettingsRequest struct {
-	JoinMode string `json:"join_mode"`
+	JoinMode device.JoinMode `json:"join_mode"`
 }
 
 func (q *deviceSettingsRequest) validate() *fieldError {
-	if q.JoinMode != store.JoinAuto && q.JoinMode != store.JoinButton {
-		return badField("join_mode", "must be %q (join at the start time) or %q (join when Join is pressed)", store.JoinAuto, store.JoinButton)
+	if !q.JoinMode.Valid() {
+		return badField("join_mode", "must be %q (join at the start time) or %q (join when Join is pressed)", device.JoinAuto, device.JoinButton)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -196,7 +198,7 @@ func TestAPIHappyPath(t *testing.T) {
 		Token  string
 	}
 	must(t, json.Unmarshal(body, &dev))
-	if dev.Device.Role != store.RoleBooth || !strings.HasPrefix(dev.Token, deviceTokenPrefix) {
+	if dev.Device.Role != device.RoleBooth || !strings.HasPrefix(dev.Token, deviceTokenPrefix) {
 		t.Errorf("device: got %+v", dev)
 	}
 
@@ -207,7 +209,7 @@ func TestAPIHappyPath(t *testing.T) {
 	}
 	var appt store.Appointment
 	must(t, json.Unmarshal(body, &appt))
-	if appt.ClinicID != clinic.ID || appt.Status != store.StatusScheduled {
+	if appt.ClinicID != clinic.ID || appt.Status != appointment.Scheduled {
 		t.Errorf("appointment: got %+v", appt)
 	}
 
@@ -238,7 +240,7 @@ func TestAPIHappyPath(t *testing.T) {
 	}
 	code, body = e.do("DELETE", "/api/v1/appointments/"+appt.ID, login.Token, nil)
 	must(t, json.Unmarshal(body, &appt))
-	if code != http.StatusOK || appt.Status != store.StatusCancelled {
+	if code != http.StatusOK || appt.Status != appointment.Cancelled {
 		t.Errorf("cancel: got %d %s", code, body)
 	}
 	if code, _ := e.do("DELETE", "/api/v1/appointments/"+appt.ID, login.Token, nil); code != http.StatusOK {

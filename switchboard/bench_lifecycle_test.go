@@ -13,6 +13,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -59,9 +61,9 @@ func replayInto(b *testing.B, st store.Store, events int) float64 {
 	c := store.Clinic{Name: "Bench"}
 	st.CreateClinic(&c)
 	tok := newToken(deviceTokenPrefix)
-	d := store.Device{Name: "booth", ClinicID: c.ID, Role: store.RoleBooth, TokenHash: hashToken(tok)}
+	d := store.Device{Name: "booth", ClinicID: c.ID, Role: device.RoleBooth, TokenHash: hashToken(tok)}
 	st.CreateDevice(&d)
-	a := store.Appointment{ClinicID: c.ID, DeviceID: d.ID, Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: store.StatusScheduled}
+	a := store.Appointment{ClinicID: c.ID, DeviceID: d.ID, Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: appointment.Scheduled}
 	st.CreateAppointment(&a)
 
 	ctx := context.Background()
@@ -79,14 +81,14 @@ func replayInto(b *testing.B, st store.Store, events int) float64 {
 		}
 	}
 	// window_open, then arrive and leave in turn: every event legal, every one applied.
-	event := func(i int) string {
+	event := func(i int) appointment.Event {
 		switch {
 		case i == 0:
-			return signalling.EventWindowOpen
+			return appointment.OpenWindow
 		case i%2 == 1:
-			return signalling.EventArrive
+			return appointment.Arrive
 		}
-		return signalling.EventLeave
+		return appointment.Leave
 	}
 	acks := make(chan error, 64)
 	go func() {

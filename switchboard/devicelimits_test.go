@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -30,12 +31,12 @@ func fastDevices(perAppointment, refused int) func(*Config) {
 func TestHubKeepsBoundedBoothEvents(t *testing.T) {
 	e := newEnvWith(t, fastDevices(8, 3))
 	booth := e.hello(e.boothTok, signalling.RoleDevice)
-	if ack := sendEvent(booth, "w", e.appt.ID, signalling.EventWindowOpen, t0); ack.Refused != "" {
+	if ack := sendEvent(booth, "w", e.appt.ID, appointment.OpenWindow, t0); ack.Refused != "" {
 		t.Fatalf("window_open: got %+v", ack)
 	}
 	for i := range 50 {
-		ack := sendEvent(booth, fmt.Sprintf("again-%d", i), e.appt.ID, signalling.EventWindowOpen, t0)
-		if ack.Refused == "" || ack.Status != store.StatusWindowOpen {
+		ack := sendEvent(booth, fmt.Sprintf("again-%d", i), e.appt.ID, appointment.OpenWindow, t0)
+		if ack.Refused == "" || ack.Status != appointment.WindowOpen {
 			t.Fatalf("window_open again (%d): got %+v, want refused", i, ack)
 		}
 		if i >= 3 && !strings.Contains(ack.Refused, "already holds 3 refused events") {
@@ -47,14 +48,14 @@ func TestHubKeepsBoundedBoothEvents(t *testing.T) {
 		t.Errorf("history after the flood: got %s, want %s", got, want)
 	}
 	// A legal event is still kept after the refused cap is reached...
-	evs := []string{signalling.EventArrive, signalling.EventLeave}
+	evs := []appointment.Event{appointment.Arrive, appointment.Leave}
 	for i := range 4 {
 		if ack := sendEvent(booth, fmt.Sprintf("l-%d", i), e.appt.ID, evs[i%2], t0); ack.Refused != "" {
 			t.Fatalf("%s (%d) under the cap: got %+v", evs[i%2], i, ack)
 		}
 	}
 	// ...until the appointment holds 8 of the booth's events in all.
-	ack := sendEvent(booth, "over", e.appt.ID, signalling.EventArrive, t0)
+	ack := sendEvent(booth, "over", e.appt.ID, appointment.Arrive, t0)
 	if !strings.Contains(ack.Refused, "already holds 8 events from its booth") {
 		t.Errorf("event over the cap: got %+v, want refused naming the cap", ack)
 	}
@@ -62,7 +63,7 @@ func TestHubKeepsBoundedBoothEvents(t *testing.T) {
 	must(t, err)
 	h, err := e.st.History(e.appt.ID)
 	must(t, err)
-	if len(h) != 8 || a.BoothEvents != 8 || a.RefusedEvents != 3 || a.Status != store.StatusWindowOpen {
+	if len(h) != 8 || a.BoothEvents != 8 || a.RefusedEvents != 3 || a.Status != appointment.WindowOpen {
 		t.Errorf("kept: got %d records, counts %d/%d, status %s; want 8, 8/3, window_open", len(h), a.BoothEvents, a.RefusedEvents, a.Status)
 	}
 	if got := counterValue(t, e.reg, "carebooth_switchboard_device_events_total", "refused"); got != 51 {
@@ -81,9 +82,9 @@ func TestHubArrivalOnlyInTheJoinWindow(t *testing.T) {
 	if m.Code != signalling.CodeConflict || !strings.Contains(m.Message, "2026-11-21 10:00") {
 		t.Errorf("arrive 3 h early: got %s %q, want conflict naming the window's opening (10:00 UTC)", m.Code, m.Message)
 	}
-	for _, ev := range []string{signalling.EventWindowOpen, signalling.EventArrive} {
-		ack := sendEvent(booth, "early-"+ev, later.ID, ev, t0)
-		if ack.Refused == "" || ack.Status != store.StatusScheduled {
+	for _, ev := range []appointment.Event{appointment.OpenWindow, appointment.Arrive} {
+		ack := sendEvent(booth, "early-"+string(ev), later.ID, ev, t0)
+		if ack.Refused == "" || ack.Status != appointment.Scheduled {
 			t.Errorf("replayed %s 3 h early: got %+v, want refused, still scheduled", ev, ack)
 		}
 	}
@@ -92,7 +93,7 @@ func TestHubArrivalOnlyInTheJoinWindow(t *testing.T) {
 	}
 	// After the appointment's end, too.
 	e.clock.Advance(4 * time.Hour)
-	booth.send(signalling.TypeEvent, &signalling.Event{Key: "late", AppointmentID: later.ID, Event: signalling.EventWindowOpen, At: e.clock.Now()})
+	booth.send(signalling.TypeEvent, &signalling.Event{Key: "late", AppointmentID: later.ID, Event: appointment.OpenWindow, At: e.clock.Now()})
 	expect[signalling.Schedule](booth, signalling.TypeSchedule) // the hourly refresh
 	if ack := expect[signalling.EventAck](booth, signalling.TypeEventAck); ack.Refused == "" {
 		t.Errorf("window_open after the end: got %+v, want refused", ack)
@@ -116,7 +117,7 @@ func TestHubHelpFloodNeverSilencesTheClinic(t *testing.T) {
 			return
 		}
 		key := fmt.Sprint("sync-", sent)
-		booth.send(signalling.TypeEvent, &signalling.Event{Key: key, AppointmentID: e.otherAppt.ID, Event: signalling.EventArrive, At: t0})
+		booth.send(signalling.TypeEvent, &signalling.Event{Key: key, AppointmentID: e.otherAppt.ID, Event: appointment.Arrive, At: t0})
 		for {
 			typ, body := booth.recv()
 			if ack, ok := body.(*signalling.EventAck); ok && typ == signalling.TypeEventAck && ack.Key == key {
@@ -196,8 +197,8 @@ func TestHubHelpFloodNeverSilencesTheClinic(t *testing.T) {
 func TestAppointmentEventsPaged(t *testing.T) {
 	e := newEnvWith(t, fastDevices(0, 0))
 	booth := e.hello(e.boothTok, signalling.RoleDevice)
-	sendEvent(booth, "w", e.appt.ID, signalling.EventWindowOpen, t0)
-	evs := []string{signalling.EventArrive, signalling.EventLeave}
+	sendEvent(booth, "w", e.appt.ID, appointment.OpenWindow, t0)
+	evs := []appointment.Event{appointment.Arrive, appointment.Leave}
 	for i := range 150 {
 		sendEvent(booth, fmt.Sprintf("k%d", i), e.appt.ID, evs[i%2], t0)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -106,14 +108,14 @@ func (e *env) addClinician(user, name, clinic string, admin bool) clinicianTok {
 
 func (e *env) addDevice(name, clinic string) (store.Device, string) {
 	tok := newToken(deviceTokenPrefix)
-	d := store.Device{Name: name, ClinicID: clinic, Role: store.RoleBooth, TokenHash: hashToken(tok), CreatedAt: t0, LastSeen: t0}
+	d := store.Device{Name: name, ClinicID: clinic, Role: device.RoleBooth, TokenHash: hashToken(tok), CreatedAt: t0, LastSeen: t0}
 	must(e.t, e.st.CreateDevice(&d))
 	return d, tok
 }
 
 func (e *env) addAppointment(d store.Device, patient string, start time.Time) store.Appointment {
 	a := store.Appointment{ClinicID: d.ClinicID, DeviceID: d.ID, Patient: patient, Start: start, End: start.Add(20 * time.Minute),
-		Status: store.StatusScheduled, CreatedAt: t0, UpdatedAt: t0}
+		Status: appointment.Scheduled, CreatedAt: t0, UpdatedAt: t0}
 	must(e.t, e.st.CreateAppointment(&a))
 	return a
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -33,7 +34,7 @@ func (e *env) history(id string) string {
 	return strings.Join(parts, " ")
 }
 
-func sendEvent(c *wsClient, key, apptID, ev string, at time.Time) *signalling.EventAck {
+func sendEvent(c *wsClient, key, apptID string, ev appointment.Event, at time.Time) *signalling.EventAck {
 	c.t.Helper()
 	c.send(signalling.TypeEvent, &signalling.Event{Key: key, AppointmentID: apptID, Event: ev, At: at})
 	ack := expect[signalling.EventAck](c, signalling.TypeEventAck)
@@ -47,11 +48,11 @@ func TestHubDeviceEventsApplyOnce(t *testing.T) {
 	e := newEnv(t)
 	doc := e.hello(e.docTok, signalling.RoleClinician)
 	booth := e.hello(e.boothTok, signalling.RoleDevice)
-	if ack := sendEvent(booth, "k1", e.appt.ID, signalling.EventWindowOpen, t0.Add(-5*time.Minute)); ack.Status != store.StatusWindowOpen || ack.Refused != "" {
+	if ack := sendEvent(booth, "k1", e.appt.ID, appointment.OpenWindow, t0.Add(-5*time.Minute)); ack.Status != appointment.WindowOpen || ack.Refused != "" {
 		t.Fatalf("window_open ack: got %+v", ack)
 	}
 	arrived := t0.Add(-2 * time.Minute) // recorded offline, before now
-	if ack := sendEvent(booth, "k2", e.appt.ID, signalling.EventArrive, arrived); ack.Status != store.StatusWaiting {
+	if ack := sendEvent(booth, "k2", e.appt.ID, appointment.Arrive, arrived); ack.Status != appointment.Waiting {
 		t.Fatalf("arrive ack: got %+v", ack)
 	}
 	q := expect[signalling.Queue](doc, signalling.TypeQueue)
@@ -59,7 +60,7 @@ func TestHubDeviceEventsApplyOnce(t *testing.T) {
 		t.Fatalf("queue: got %+v, want the patient, waiting since the booth's time %v", q, arrived)
 	}
 	// The link dropped before the ack: the booth sends k2 again. Nothing changes.
-	if ack := sendEvent(booth, "k2", e.appt.ID, signalling.EventArrive, arrived); !ack.Duplicate || ack.Status != store.StatusWaiting {
+	if ack := sendEvent(booth, "k2", e.appt.ID, appointment.Arrive, arrived); !ack.Duplicate || ack.Status != appointment.Waiting {
 		t.Fatalf("replayed arrive: got %+v, want a duplicate", ack)
 	}
 	if got, want := e.history(e.appt.ID), "window_open:scheduled>window_open arrive:window_open>waiting"; got != want {
@@ -72,7 +73,7 @@ func TestHubDeviceEventsApplyOnce(t *testing.T) {
 	if got := counterValue(t, e.reg, "carebooth_switchboard_device_events_total", "duplicate"); got != 1 {
 		t.Errorf("device_events_total{result=duplicate}: got %v, want 1", got)
 	}
-	if ack := sendEvent(booth, "k3", e.appt.ID, signalling.EventLeave, t0); ack.Status != store.StatusWindowOpen {
+	if ack := sendEvent(booth, "k3", e.appt.ID, appointment.Leave, t0); ack.Status != appointment.WindowOpen {
 		t.Fatalf("leave ack: got %+v", ack)
 	}
 	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
@@ -88,15 +89,15 @@ func TestHubDeviceEventRefusedButKept(t *testing.T) {
 	}
 	expect[signalling.Schedule](booth, signalling.TypeSchedule)
 	// The booth, offline, had opened its window: the event arrives after the no-show.
-	ack := sendEvent(booth, "k1", e.appt.ID, signalling.EventWindowOpen, t0.Add(-time.Minute))
-	if ack.Refused == "" || ack.Status != store.StatusNoShow {
+	ack := sendEvent(booth, "k1", e.appt.ID, appointment.OpenWindow, t0.Add(-time.Minute))
+	if ack.Refused == "" || ack.Status != appointment.NoShow {
 		t.Fatalf("ack: got %+v, want refused with status no_show", ack)
 	}
 	if got, want := e.history(e.appt.ID), "no_show:scheduled>no_show window_open:no_show>no_show!"; got != want {
 		t.Errorf("history: got %s, want %s", got, want)
 	}
 	// Another device's appointment: refused and acknowledged, nothing recorded.
-	ack = sendEvent(booth, "k2", e.otherAppt.ID, signalling.EventArrive, t0)
+	ack = sendEvent(booth, "k2", e.otherAppt.ID, appointment.Arrive, t0)
 	if ack.Refused == "" {
 		t.Errorf("other device's appointment: got %+v, want refused", ack)
 	}
@@ -104,7 +105,7 @@ func TestHubDeviceEventRefusedButKept(t *testing.T) {
 		t.Errorf("other appointment's history: got %q, want none", got)
 	}
 	doc := e.hello(e.docTok, signalling.RoleClinician)
-	doc.send(signalling.TypeEvent, &signalling.Event{Key: "k3", AppointmentID: e.appt.ID, Event: signalling.EventArrive, At: t0})
+	doc.send(signalling.TypeEvent, &signalling.Event{Key: "k3", AppointmentID: e.appt.ID, Event: appointment.Arrive, At: t0})
 	doc.expectError(signalling.CodeForbidden, 2)
 }
 
@@ -120,7 +121,7 @@ func TestHubOfflineLeaveAppliesAfterDeviceLost(t *testing.T) {
 		t.Fatalf("queue after the booth went: got %+v", q)
 	}
 	booth = e.hello(e.boothTok, signalling.RoleDevice)
-	if ack := sendEvent(booth, "end-offline", e.appt.ID, signalling.EventLeave, t0); ack.Refused != "" || ack.Status != store.StatusWindowOpen {
+	if ack := sendEvent(booth, "end-offline", e.appt.ID, appointment.Leave, t0); ack.Refused != "" || ack.Status != appointment.WindowOpen {
 		t.Errorf("replayed leave: got %+v, want applied, window_open", ack)
 	}
 	want := "window_open:scheduled>window_open arrive:window_open>waiting device_lost:waiting>scheduled leave:scheduled>window_open"
@@ -175,7 +176,7 @@ func TestHubOutcomes(t *testing.T) {
 		if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
 			t.Errorf("queue: got %+v, want empty", q)
 		}
-		if s := expect[signalling.Schedule](booth, signalling.TypeSchedule); s.Appointments[0].Status != store.StatusTelephone {
+		if s := expect[signalling.Schedule](booth, signalling.TypeSchedule); s.Appointments[0].Status != appointment.Telephone {
 			t.Errorf("booth's schedule: got %+v, want telephone", s.Appointments[0])
 		}
 		if got, want := e.history(e.appt.ID), "window_open:scheduled>window_open arrive:window_open>waiting admit:waiting>in_call telephone:in_call>telephone"; got != want {
@@ -193,10 +194,10 @@ func TestHubOutcomes(t *testing.T) {
 		e.do("POST", "/api/v1/appointments/"+e.appt.ID+"/telephone", e.docTok, nil)
 		code, body := e.do("GET", "/api/v1/appointments/"+e.appt.ID+"/events", e.boothTok, nil)
 		var got struct {
-			Status string
+			Status appointment.Status
 			Events []appointment.Record
 		}
-		if err := json.Unmarshal(body, &got); code != http.StatusOK || err != nil || got.Status != store.StatusTelephone || len(got.Events) != 1 || got.Events[0].Actor.ID != e.doc.ID {
+		if err := json.Unmarshal(body, &got); code != http.StatusOK || err != nil || got.Status != appointment.Telephone || len(got.Events) != 1 || got.Events[0].Actor.ID != e.doc.ID {
 			t.Fatalf("got %d %s, want the telephone record by the clinician", code, body)
 		}
 		if code, _ := e.do("GET", "/api/v1/appointments/"+e.appt.ID+"/events", e.otherBoothTok, nil); code != http.StatusNotFound {
@@ -209,7 +210,7 @@ func TestHubOutcomes(t *testing.T) {
 // status is reset (by the system, recorded) before what the person asked for.
 func TestHubStaleStatusAfterRestart(t *testing.T) {
 	e := newEnv(t)
-	_, err := e.st.UpdateAppointment(e.appt.ID, func(a *store.Appointment) error { a.Status = store.StatusInCall; return nil })
+	_, err := e.st.UpdateAppointment(e.appt.ID, func(a *store.Appointment) error { a.Status = appointment.InCall; return nil })
 	must(t, err)
 	if code, body := e.do("DELETE", "/api/v1/appointments/"+e.appt.ID, e.docTok, nil); code != http.StatusOK {
 		t.Fatalf("cancel: got %d %s", code, body)
@@ -277,7 +278,7 @@ func TestHubSettingsPushQueue(t *testing.T) {
 // addClinicDevice adds a clinic-room appliance to the env's clinic.
 func (e *env) addClinicDevice() (store.Device, string) {
 	tok := newToken(deviceTokenPrefix)
-	d := store.Device{Name: "room-3", ClinicID: e.clinic.ID, Role: store.RoleClinic, TokenHash: hashToken(tok), CreatedAt: t0}
+	d := store.Device{Name: "room-3", ClinicID: e.clinic.ID, Role: device.RoleClinic, TokenHash: hashToken(tok), CreatedAt: t0}
 	must(e.t, e.st.CreateDevice(&d))
 	return d, tok
 }
@@ -362,7 +363,7 @@ func TestHubConcurrentAdmitsOneWins(t *testing.T) {
 			if calls != 1 || conflicts != 1 {
 				t.Fatalf("got %d calls and %d conflicts, want exactly one of each", calls, conflicts)
 			}
-			if got := e.status(e.appt.ID); got != store.StatusInCall {
+			if got := e.status(e.appt.ID); got != appointment.InCall {
 				t.Errorf("status: got %s, want in_call", got)
 			}
 		})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -100,7 +101,7 @@ func (e *env) hello(tok string, role signalling.Role) *wsClient {
 	return c
 }
 
-func (e *env) status(id string) string {
+func (e *env) status(id string) appointment.Status {
 	e.t.Helper()
 	a, err := e.st.Appointment(id)
 	must(e.t, err)
@@ -133,7 +134,7 @@ func (e *env) inCall() (doc, booth *wsClient, callID string) {
 	}
 	expect[signalling.Queue](doc, signalling.TypeQueue)
 	expect[signalling.Schedule](booth, signalling.TypeSchedule)
-	if got := e.status(e.appt.ID); got != store.StatusInCall {
+	if got := e.status(e.appt.ID); got != appointment.InCall {
 		e.t.Errorf("status after admit: got %s, want in_call", got)
 	}
 	return doc, booth, offerer.CallID
@@ -148,7 +149,7 @@ func TestHubCallFlow(t *testing.T) {
 
 	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: e.appt.ID})
 	sch := expect[signalling.Schedule](booth, signalling.TypeSchedule)
-	if len(sch.Appointments) != 1 || sch.Appointments[0].Status != store.StatusWaiting || sch.Appointments[0].ClinicName != "Riverside" {
+	if len(sch.Appointments) != 1 || sch.Appointments[0].Status != appointment.Waiting || sch.Appointments[0].ClinicName != "Riverside" {
 		t.Errorf("schedule after arrive: got %+v", sch)
 	}
 	q := expect[signalling.Queue](doc, signalling.TypeQueue)
@@ -195,7 +196,7 @@ func TestHubCallFlow(t *testing.T) {
 	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
 		t.Errorf("queue after end: got %+v, want empty", q)
 	}
-	if got := e.status(e.appt.ID); got != store.StatusEnded {
+	if got := e.status(e.appt.ID); got != appointment.Ended {
 		t.Errorf("status after end: got %s, want ended", got)
 	}
 	// The ended call is gone: relaying on it is refused.
@@ -213,7 +214,7 @@ func TestHubLeaveAndSchedulePush(t *testing.T) {
 		t.Errorf("queue after leave: got %+v", q)
 	}
 	// Leaving the waiting room leaves the join window open: the patient may come back.
-	if s := expect[signalling.Schedule](booth, signalling.TypeSchedule); s.Appointments[0].Status != store.StatusWindowOpen {
+	if s := expect[signalling.Schedule](booth, signalling.TypeSchedule); s.Appointments[0].Status != appointment.WindowOpen {
 		t.Errorf("schedule after leave: got %+v", s)
 	}
 
@@ -311,7 +312,7 @@ func TestHubRefusals(t *testing.T) {
 			return c, signalling.CodeUnknownAppointment, 2
 		}},
 		{"arrive for a cancelled appointment", func(e *env, snap func()) (*wsClient, string, uint64) {
-			_, err := e.st.UpdateAppointment(e.appt.ID, func(a *store.Appointment) error { a.Status = store.StatusCancelled; return nil })
+			_, err := e.st.UpdateAppointment(e.appt.ID, func(a *store.Appointment) error { a.Status = appointment.Cancelled; return nil })
 			must(e.t, err)
 			c := e.hello(e.boothTok, signalling.RoleDevice)
 			snap()
@@ -431,7 +432,7 @@ func TestHubDeviceDropEndsCallKeepsAppointment(t *testing.T) {
 	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
 		t.Errorf("queue: got %+v, want empty", q)
 	}
-	if got := e.status(e.appt.ID); got != store.StatusScheduled {
+	if got := e.status(e.appt.ID); got != appointment.Scheduled {
 		t.Errorf("status: got %s, want scheduled (the booth may rejoin)", got)
 	}
 }
@@ -446,7 +447,7 @@ func TestHubDeviceDropWhileWaiting(t *testing.T) {
 	if q := expect[signalling.Queue](doc, signalling.TypeQueue); len(q.Entries) != 0 {
 		t.Errorf("queue: got %+v, want empty", q)
 	}
-	if got := e.status(e.appt.ID); got != store.StatusScheduled {
+	if got := e.status(e.appt.ID); got != appointment.Scheduled {
 		t.Errorf("status: got %s, want scheduled", got)
 	}
 }
@@ -470,7 +471,7 @@ func (e *env) expectWaitingAgain(clinician *wsClient) {
 	if q := expect[signalling.Queue](clinician, signalling.TypeQueue); len(q.Entries) != 1 || q.Entries[0].InCall {
 		e.t.Errorf("queue: got %+v, want the patient waiting again", q)
 	}
-	if got := e.status(e.appt.ID); got != store.StatusWaiting {
+	if got := e.status(e.appt.ID); got != appointment.Waiting {
 		e.t.Errorf("status: got %s, want waiting", got)
 	}
 	clinician.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
@@ -670,7 +671,7 @@ func TestHubDisconnectsPeerThatDoesNotAnswerPings(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(300 * time.Millisecond)
-	for e.status(e.appt.ID) != store.StatusScheduled {
+	for e.status(e.appt.ID) != appointment.Scheduled {
 		if ctx.Err() != nil {
 			t.Fatalf("status: got %s, want scheduled once the silent booth is dropped", e.status(e.appt.ID))
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/schedimport"
 	"github.com/carebooth/carebooth/switchboard/store"
@@ -101,7 +102,7 @@ func TestImportFHIR(t *testing.T) {
 	}
 	a := imported[0]
 	if a.ExternalID != "fhir:Appointment/1" || a.Patient != "Alex Morgan" || a.DeviceID != e.booth.ID ||
-		!a.Start.Equal(t0.Add(time.Hour)) || a.Service != "GP video consultation" || a.Status != store.StatusScheduled {
+		!a.Start.Equal(t0.Add(time.Hour)) || a.Service != "GP video consultation" || a.Status != appointment.Scheduled {
 		t.Errorf("imported: got %+v", a)
 	}
 	for _, c := range r.Changes {
@@ -137,7 +138,7 @@ func TestImportFHIR(t *testing.T) {
 	if g := got["fhir:Appointment/1"]; g.ID != a.ID || !g.Start.Equal(t0.Add(3*time.Hour)) {
 		t.Errorf("moved: got %+v, want the same appointment at %v", g, t0.Add(3*time.Hour))
 	}
-	if g := got["fhir:Appointment/2"]; g.Status != store.StatusCancelled {
+	if g := got["fhir:Appointment/2"]; g.Status != appointment.Cancelled {
 		t.Errorf("cancelled at source: got status %s", g.Status)
 	}
 	if h, _ := e.st.History(got["fhir:Appointment/2"].ID); len(h) != 1 || h[0].Actor.ID != e.doc.ID {
@@ -231,7 +232,7 @@ func TestImportPushesScheduleAndLeavesWaitingAlone(t *testing.T) {
 	second := got["fhir:Appointment/2"]
 	booth.send(signalling.TypeArrive, &signalling.Arrive{AppointmentID: second.ID})
 	expect[signalling.Schedule](booth, signalling.TypeSchedule)
-	if st := e.status(second.ID); st != store.StatusWaiting {
+	if st := e.status(second.ID); st != appointment.Waiting {
 		t.Fatalf("after arrive: got %s, want waiting", st)
 	}
 
@@ -245,7 +246,7 @@ func TestImportPushesScheduleAndLeavesWaitingAlone(t *testing.T) {
 			t.Errorf("change for the waiting patient: got %+v, want a reason saying they are waiting", c)
 		}
 	}
-	if st := e.status(second.ID); st != store.StatusWaiting {
+	if st := e.status(second.ID); st != appointment.Waiting {
 		t.Errorf("after the re-import: got %s, want still waiting", st)
 	}
 }

@@ -13,7 +13,9 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/atomicfile"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -119,14 +121,14 @@ func SeedDemo(ctx context.Context, st store.Store, clock clockwork.Clock, dir st
 		return d, fmt.Errorf("demo appointment: %w", err)
 	}
 	for _, a := range upcoming {
-		if !a.Start.Before(now) && (a.Status == store.StatusScheduled || a.Status == store.StatusWaiting) {
+		if !a.Start.Before(now) && (a.Status == appointment.Scheduled || a.Status == appointment.Waiting) {
 			d.AppointmentID, d.AppointmentStart = a.ID, a.Start
 			return d, nil
 		}
 	}
 	start := now.Add(demoLead).Truncate(time.Second).UTC()
 	a := store.Appointment{ClinicID: d.ClinicID, DeviceID: d.DeviceID, Patient: DemoPatient,
-		Start: start, End: start.Add(demoLength), Status: store.StatusScheduled, CreatedAt: now, UpdatedAt: now}
+		Start: start, End: start.Add(demoLength), Status: appointment.Scheduled, CreatedAt: now, UpdatedAt: now}
 	if err := st.CreateAppointment(&a); err != nil {
 		return d, fmt.Errorf("demo appointment: %w", err)
 	}
@@ -199,7 +201,7 @@ func ensureBooth(st store.Store, clock clockwork.Clock, clinic, tokenFile string
 		}
 	}
 	if id == "" {
-		d := store.Device{Name: DemoBooth, ClinicID: clinic, Role: store.RoleBooth, TokenHash: hashToken(tok), CreatedAt: clock.Now()}
+		d := store.Device{Name: DemoBooth, ClinicID: clinic, Role: device.RoleBooth, TokenHash: hashToken(tok), CreatedAt: clock.Now()}
 		if err := st.CreateDevice(&d); err != nil {
 			return "", err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/light"
 )
 
@@ -46,7 +47,7 @@ func TestFollowLightShowsTheBooth(t *testing.T) {
 	b, err := booth.New(booth.Config{
 		SwitchboardURL: "http://127.0.0.1:1", // nobody there: the booth is offline
 		Token:          "tok",
-		JoinMode:       booth.JoinAuto,
+		JoinMode:       device.JoinAuto,
 		JoinWindow:     10 * time.Minute,
 		ReconnectMin:   time.Hour,
 		ReconnectMax:   time.Hour,

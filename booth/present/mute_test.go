@@ -12,7 +12,9 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/hw/screen"
 	"github.com/carebooth/carebooth/signalling"
@@ -27,7 +29,7 @@ func TestScreenShowsTheBoothsMute(t *testing.T) {
 		ClinicName: "Riverside Surgery", Start: start, End: start.Add(20 * time.Minute), Status: "booked"})
 	sim := button.NewSim(nil)
 	defer sim.Close()
-	b, err := booth.New(booth.Config{SwitchboardURL: sb.URL, Token: "tok", JoinMode: booth.JoinAuto, JoinWindow: 10 * time.Minute},
+	b, err := booth.New(booth.Config{SwitchboardURL: sb.URL, Token: "tok", JoinMode: device.JoinAuto, JoinWindow: 10 * time.Minute},
 		booth.Deps{Caller: mutingCaller{}, Buttons: sim, Store: booth.NewMemStore(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +170,7 @@ func newCallingSwitchboard(t *testing.T, appt signalling.Appointment) *httptest.
 				if c.Send(ctx, signalling.TypeEventAck, &signalling.EventAck{Key: m.Key}) != nil {
 					return
 				}
-				if m.Event == signalling.EventArrive {
+				if m.Event == appointment.Arrive {
 					arrived = m.AppointmentID
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/screen"
 )
 
@@ -59,7 +60,7 @@ func NewScreen(cfg ScreenConfig) *Screen {
 func (m *Screen) View(s booth.Snapshot, appts []booth.Appointment, now time.Time) screen.View {
 	v := screen.View{Location: m.loc, AutoJoin: m.autoJoin, Muted: s.Muted, TooEarly: s.TooEarly, JoinOpens: s.NextWindowAt}
 	if s.JoinMode != "" { // the mode in force, which the switchboard may have changed
-		v.AutoJoin = s.JoinMode == booth.JoinAuto
+		v.AutoJoin = s.JoinMode == device.JoinAuto
 	}
 	if s.AutoJoinCancelled { // End was held: only the green button joins now
 		v.AutoJoin = false
@@ -84,7 +85,7 @@ func (m *Screen) View(s booth.Snapshot, appts []booth.Appointment, now time.Time
 	default:
 		m.waitingFor, m.waitingSince = "", time.Time{}
 	}
-	if s.Role == booth.RoleClinic && s.State != booth.InCall {
+	if s.Role == device.RoleClinic && s.State != booth.InCall {
 		v.Kind = screen.WaitingRoom
 		if s.Queue != nil {
 			for _, e := range s.Queue.Entries {
@@ -92,14 +93,14 @@ func (m *Screen) View(s booth.Snapshot, appts []booth.Appointment, now time.Time
 			}
 		}
 	}
-	if m.problem != "" && (s.State == booth.Idle || s.State == booth.JoinWindow) && s.Role != booth.RoleClinic {
+	if m.problem != "" && (s.State == booth.Idle || s.State == booth.JoinWindow) && s.Role != device.RoleClinic {
 		// Never over a waiting patient or a call: those go on as well as they can.
 		v.Kind, v.Problem = screen.Fault, m.problem
 	}
 	if s.Help && s.State != booth.InCall {
 		v.Kind = screen.HelpRequested // staff were told (the switchboard confirmed it)
 	}
-	if s.Offline && (s.State != booth.Idle || s.Role == booth.RoleClinic) {
+	if s.Offline && (s.State != booth.Idle || s.Role == device.RoleClinic) {
 		v.Kind = screen.Reconnecting
 	}
 	// The appointment the booth is busy with; when idle, the next one (the booth's choice

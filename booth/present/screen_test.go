@@ -4,7 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/screen"
 	"github.com/carebooth/carebooth/signalling"
 )
@@ -12,7 +14,7 @@ import (
 func TestScreenView(t *testing.T) {
 	loc := time.UTC
 	now := time.Date(2026, 11, 23, 10, 5, 0, 0, loc)
-	appt := func(id string, start time.Time, done bool, status string) booth.Appointment {
+	appt := func(id string, start time.Time, done bool, status appointment.Status) booth.Appointment {
 		return booth.Appointment{Appointment: signalling.Appointment{ID: id, ClinicName: "Clinic " + id,
 			Start: start, End: start.Add(20 * time.Minute), Status: status}, Done: done}
 	}
@@ -82,22 +84,22 @@ func TestScreenView(t *testing.T) {
 	// The booth's own choice of next appointment, its join mode in force, Join too early.
 	opens := now.Add(2*time.Hour + 50*time.Minute)
 	v := m.View(booth.Snapshot{State: booth.Idle, NextAppointmentID: "later", NextWindowAt: opens, TooEarly: true,
-		JoinMode: booth.JoinButton}, appts, now)
+		JoinMode: device.JoinButton}, appts, now)
 	if v.Kind != screen.Idle || v.ClinicName != "Clinic later" || !v.TooEarly || !v.JoinOpens.Equal(opens) || v.AutoJoin {
 		t.Errorf("too early: got %+v, want idle for Clinic later, too early, opening at %v, button mode", v, opens)
 	}
 	// The clinic-room appliance shows its waiting room; in a call, the call.
 	q := &signalling.Queue{Entries: []signalling.QueueEntry{{Patient: "Mr Tom Jones", Since: now.Add(-7 * time.Minute)},
 		{Patient: "Ms Li Wei", Since: now, InCall: true}}}
-	v = m.View(booth.Snapshot{State: booth.Idle, Role: booth.RoleClinic, Queue: q}, nil, now)
+	v = m.View(booth.Snapshot{State: booth.Idle, Role: device.RoleClinic, Queue: q}, nil, now)
 	wantQ := []screen.Waiter{{Name: "Mr Tom Jones", Since: now.Add(-7 * time.Minute)}, {Name: "Ms Li Wei", Since: now, InCall: true}}
 	if v.Kind != screen.WaitingRoom || len(v.Queue) != 2 || v.Queue[0] != wantQ[0] || v.Queue[1] != wantQ[1] {
 		t.Errorf("clinic room: got %v %+v, want the waiting room %+v", v.Kind, v.Queue, wantQ)
 	}
-	if v = m.View(booth.Snapshot{State: booth.InCall, Role: booth.RoleClinic, Queue: q}, nil, now); v.Kind != screen.InCall {
+	if v = m.View(booth.Snapshot{State: booth.InCall, Role: device.RoleClinic, Queue: q}, nil, now); v.Kind != screen.InCall {
 		t.Errorf("clinic room in a call: got %v, want in-call", v.Kind)
 	}
-	if v = m.View(booth.Snapshot{State: booth.Idle, Role: booth.RoleClinic, Offline: true}, nil, now); v.Kind != screen.Reconnecting {
+	if v = m.View(booth.Snapshot{State: booth.Idle, Role: device.RoleClinic, Offline: true}, nil, now); v.Kind != screen.Reconnecting {
 		t.Errorf("clinic room offline: got %v, want reconnecting", v.Kind)
 	}
 }
@@ -125,7 +127,7 @@ func TestHeldEndShowsTheJoinButton(t *testing.T) {
 	appts := []booth.Appointment{{Appointment: signalling.Appointment{ID: "a", ClinicName: "Eye clinic",
 		Start: now.Add(5 * time.Minute), End: now.Add(25 * time.Minute), Status: "scheduled"}}}
 	m := NewScreen(ScreenConfig{AutoJoin: true, Location: time.UTC})
-	snap := booth.Snapshot{State: booth.JoinWindow, AppointmentID: "a", JoinMode: booth.JoinAuto}
+	snap := booth.Snapshot{State: booth.JoinWindow, AppointmentID: "a", JoinMode: device.JoinAuto}
 	if v := m.View(snap, appts, now); !v.AutoJoin {
 		t.Fatal("auto-join window: got AutoJoin false, want true")
 	}

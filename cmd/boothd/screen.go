@@ -13,6 +13,7 @@ import (
 
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/booth/present"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/hw/light"
 	"github.com/carebooth/carebooth/hw/screen"
@@ -44,7 +45,7 @@ func openScreen(cfg config.Screen, dev config.Device, clock clockwork.Clock, log
 			backend = config.ScreenFbdev
 		}
 	}
-	s := &boothScreen{view: present.ScreenConfig{AutoJoin: dev.JoinMode == config.JoinAuto, Location: time.Local,
+	s := &boothScreen{view: present.ScreenConfig{AutoJoin: dev.JoinMode == device.JoinAuto, Location: time.Local,
 		Clock: clock, Logger: logger}}
 	var panel screen.Panel
 	switch backend {

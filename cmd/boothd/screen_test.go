@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/carebooth/carebooth/booth"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/light"
 	"github.com/carebooth/carebooth/hw/screen"
 	"github.com/carebooth/carebooth/provisioning/config"
@@ -39,7 +40,7 @@ func (c screenTestCaller) StartCall(context.Context, booth.CallParams) (booth.Ac
 func TestScreenFollowsTheBooth(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	scr, err := openScreen(config.Screen{Backend: config.ScreenVirtual, Listen: "127.0.0.1:0", Device: "/dev/fb0"},
-		config.Device{JoinMode: config.JoinButton}, clockwork.NewRealClock(), logger)
+		config.Device{JoinMode: device.JoinButton}, clockwork.NewRealClock(), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func TestScreenFollowsTheBooth(t *testing.T) {
 		Start: start, End: start.Add(20 * time.Minute), Status: "scheduled"}}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := booth.New(booth.Config{SwitchboardURL: "http://127.0.0.1:1", Token: "t", JoinMode: config.JoinButton,
+	b, err := booth.New(booth.Config{SwitchboardURL: "http://127.0.0.1:1", Token: "t", JoinMode: device.JoinButton,
 		JoinWindow: 10 * time.Minute}, booth.Deps{Caller: screenTestCaller{}, Buttons: scr.withButtons(nil),
 		Store: store, Logger: logger})
 	if err != nil {
@@ -132,7 +133,7 @@ func screenSameImage(a image.Image, b *image.RGBA) bool {
 // call they are gone.
 func TestSelfViewOnTheScreen(t *testing.T) {
 	scr, err := openScreen(config.Screen{Backend: config.ScreenVirtual, Listen: "127.0.0.1:0", Device: "/dev/fb0"},
-		config.Device{JoinMode: config.JoinAuto}, clockwork.NewRealClock(), slog.New(slog.DiscardHandler))
+		config.Device{JoinMode: device.JoinAuto}, clockwork.NewRealClock(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func absDiff(a, b uint8) uint8 {
 func TestVirtualScreenDrawsTheSimulatedLight(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	scr, err := openScreen(config.Screen{Backend: config.ScreenVirtual, Listen: "127.0.0.1:0", Device: "/dev/fb0"},
-		config.Device{JoinMode: config.JoinAuto}, clockwork.NewRealClock(), logger)
+		config.Device{JoinMode: device.JoinAuto}, clockwork.NewRealClock(), logger)
 	if err != nil {
 		t.Fatal(err)
 	}

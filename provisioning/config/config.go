@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/carebooth/carebooth/device"
 )
 
 // Config is boothd's configuration. The toml tags are the keys of the file; see
@@ -39,30 +41,18 @@ type Switchboard struct {
 	TokenFile string `toml:"token_file"`
 }
 
-// Join modes.
-const (
-	JoinAuto   = "auto"   // arrive in the waiting room at the appointment's start time
-	JoinButton = "button" // arrive when Join is pressed during the join window
-)
-
-// Device roles.
-const (
-	RoleBooth  = "booth"  // a patient's booth: joins its appointments
-	RoleClinic = "clinic" // the clinic-room appliance: shows the waiting room, Next admits
-)
-
 // Device describes this booth.
 type Device struct {
 	// Name is a human name for logs and the start-up banner.
 	Name string `toml:"name"`
-	// JoinMode is JoinAuto or JoinButton. Default JoinAuto.
-	JoinMode string `toml:"join_mode"`
+	// JoinMode is device.JoinAuto or device.JoinButton. Default device.JoinAuto.
+	JoinMode device.JoinMode `toml:"join_mode"`
 	// JoinWindow is how long before an appointment's start it can be joined. Default 10m;
 	// written as a Go duration string ("10m", "90s").
 	JoinWindow time.Duration `toml:"join_window"`
-	// Role is RoleBooth or RoleClinic (the device must have the same role on the
-	// switchboard). Default RoleBooth.
-	Role string `toml:"role"`
+	// Role is device.RoleBooth or device.RoleClinic (the device must have the same role
+	// on the switchboard). Default device.RoleBooth.
+	Role device.Role `toml:"role"`
 }
 
 // State is where boothd keeps its files.
@@ -319,7 +309,7 @@ type Log struct {
 // Defaults returns a Config with every default filled in and the required keys empty.
 func Defaults() Config {
 	return Config{
-		Device:  Device{JoinMode: JoinAuto, JoinWindow: 10 * time.Minute, Role: RoleBooth},
+		Device:  Device{JoinMode: device.JoinAuto, JoinWindow: 10 * time.Minute, Role: device.RoleBooth},
 		State:   State{Dir: "/var/lib/carebooth"},
 		Media:   Media{Video: SourceAuto, Audio: SourceAuto, Width: 1280, Height: 720, FPS: 30, VideoBitrateKbps: 1500},
 		Metrics: Metrics{Listen: "127.0.0.1:9101"},
@@ -419,10 +409,10 @@ func (c *Config) Validate() error {
 		p = append(p, "switchboard.token_file is required: the file holding this booth's device token")
 	}
 
-	if c.Device.JoinMode != JoinAuto && c.Device.JoinMode != JoinButton {
+	if !c.Device.JoinMode.Valid() {
 		bad("device.join_mode", c.Device.JoinMode, `allowed values are "auto" and "button"`)
 	}
-	if c.Device.Role != RoleBooth && c.Device.Role != RoleClinic {
+	if !c.Device.Role.Valid() {
 		bad("device.role", c.Device.Role, `allowed values are "booth" (a patient's booth) and "clinic" (the clinic-room appliance)`)
 	}
 	if c.Device.JoinWindow < 0 || c.Device.JoinWindow > 2*time.Hour {
@@ -587,7 +577,7 @@ func (c *Config) validateGPIO() []string {
 		if b.End == "" {
 			p = append(p, `buttons.end is required with buttons.backend = "gpio": the line of the End button, e.g. end = 27`)
 		}
-		if b.Join == "" && c.Device.JoinMode == JoinButton {
+		if b.Join == "" && c.Device.JoinMode == device.JoinButton {
 			p = append(p, `buttons.join is required with buttons.backend = "gpio" and device.join_mode = "button": the line of the Join button, e.g. join = 17`)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/carebooth/carebooth/device"
 )
 
 func TestExampleLoads(t *testing.T) {
@@ -34,7 +36,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Device.JoinWindow != 10*time.Minute || cfg.Device.JoinMode != JoinAuto || cfg.Metrics.Listen != "127.0.0.1:9101" || cfg.Media.FPS != 30 {
+	if cfg.Device.JoinWindow != 10*time.Minute || cfg.Device.JoinMode != device.JoinAuto || cfg.Metrics.Listen != "127.0.0.1:9101" || cfg.Media.FPS != 30 {
 		t.Errorf("got %+v, want the defaults", cfg)
 	}
 }
@@ -111,6 +113,17 @@ func TestParseRefuses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseDevice: the device's role and join mode are read into package device's types.
+func TestParseDevice(t *testing.T) {
+	cfg, err := Parse("boothd.toml", []byte(minimal+"[device]\nrole = \"clinic\"\njoin_mode = \"button\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Device.Role != device.RoleClinic || cfg.Device.JoinMode != device.JoinButton {
+		t.Errorf("got role %q, join mode %q, want %q, %q", cfg.Device.Role, cfg.Device.JoinMode, device.RoleClinic, device.JoinButton)
 	}
 }
 

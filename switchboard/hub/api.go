@@ -36,11 +36,11 @@ func (h *Hub) CancelAppointment(id string, actor appointment.Actor) (store.Appoi
 		return a, err
 	}
 	switch {
-	case a.Status == store.StatusCancelled:
+	case a.Status == appointment.Cancelled:
 		return a, nil
-	case appointment.Status(a.Status).Final():
+	case a.Status.Final():
 		return a, fmt.Errorf("appointment %s is %s: %w", a.ID, a.Status, ErrEnded)
-	case a.Status == store.StatusInCall:
+	case a.Status == appointment.InCall:
 		if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil && w.call != nil {
 			return a, ErrInCall
 		}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
-	"github.com/carebooth/carebooth/switchboard/store"
 )
 
 // Serve registers an authenticated request with peer.Open, upgrades it and runs the
@@ -53,7 +53,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, peer Peer) error {
 	}
 	if d := peer.Identity.Device; d != nil {
 		c.role, c.id, c.clinic, c.name = signalling.RoleDevice, d.ID, d.ClinicID, d.Name
-		c.clinicRoom = d.Role == store.RoleClinic
+		c.clinicRoom = d.Role == device.RoleClinic
 	} else {
 		cl := peer.Identity.Clinician
 		c.role, c.id, c.clinic, c.name = signalling.RoleClinician, cl.ID, cl.ClinicID, cl.Name

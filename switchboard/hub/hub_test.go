@@ -14,6 +14,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -58,7 +60,7 @@ func newBench(t *testing.T) *bench {
 	if err := b.st.CreateClinic(&clinic); err != nil {
 		t.Fatal(err)
 	}
-	b.booth = store.Device{Name: "booth-1", ClinicID: clinic.ID, Role: store.RoleBooth, CreatedAt: t0}
+	b.booth = store.Device{Name: "booth-1", ClinicID: clinic.ID, Role: device.RoleBooth, CreatedAt: t0}
 	if err := b.st.CreateDevice(&b.booth); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +178,7 @@ func TestImportAppointmentsPushesTheSchedule(t *testing.T) {
 	start := t0.Add(time.Hour)
 	written, err := b.hub.ImportAppointments(b.booth.ClinicID, []string{"ext-1"}, func(map[string]store.Appointment) ([]store.ImportWrite, error) {
 		return []store.ImportWrite{{Appointment: store.Appointment{ClinicID: b.booth.ClinicID, DeviceID: b.booth.ID, ExternalID: "ext-1",
-			Patient: "Alex Morgan", Start: start, End: start.Add(20 * time.Minute), Status: store.StatusScheduled, CreatedAt: t0, UpdatedAt: t0}}}, nil
+			Patient: "Alex Morgan", Start: start, End: start.Add(20 * time.Minute), Status: appointment.Scheduled, CreatedAt: t0, UpdatedAt: t0}}}, nil
 	})
 	if err != nil || len(written) != 1 {
 		t.Fatalf("import: got %d written, %v; want 1", len(written), err)

@@ -11,13 +11,6 @@ import (
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
-// deviceEvents maps the events a booth may record to the life cycle's.
-var deviceEvents = map[string]appointment.Event{
-	signalling.EventWindowOpen: appointment.OpenWindow,
-	signalling.EventArrive:     appointment.Arrive,
-	signalling.EventLeave:      appointment.Leave,
-}
-
 // maxJoinWindow is the longest join window a booth may be configured with
 // (provisioning/config refuses more).
 const maxJoinWindow = 2 * time.Hour
@@ -76,7 +69,7 @@ func (h *Hub) deviceEvent(c *client, m *signalling.Event) error {
 	if at.After(now.Add(maxClockSkew)) {
 		at = now // a booth whose clock runs ahead does not get to queue-jump
 	}
-	in := store.EventInput{Key: m.Key, Event: deviceEvents[m.Event], Actor: actorOf(c), At: at, Received: now}
+	in := store.EventInput{Key: m.Key, Event: m.Event, Actor: actorOf(c), At: at, Received: now}
 	if in.Event == appointment.Arrive || in.Event == appointment.OpenWindow {
 		if why := outsideJoinWindow(a, at); why != "" {
 			return unkept(why)
@@ -88,7 +81,7 @@ func (h *Hub) deviceEvent(c *client, m *signalling.Event) error {
 		chain = h.arriveChain(a, in)
 	}
 	if a.RefusedEvents >= lim.RefusedEventsPerAppointment && !legal(a, chain) && !legal(a, chain[len(chain)-1:]) {
-		_, err := appointment.Next(appointment.Status(a.Status), in.Event, in.Actor.Kind)
+		_, err := appointment.Next(a.Status, in.Event, in.Actor.Kind)
 		return unkept(fmt.Sprintf("%v (appointment %s already holds %d refused events, the most kept)", err, a.ID, a.RefusedEvents))
 	}
 	got, _, err := h.store.Apply(a.ID, chain...)
@@ -139,7 +132,7 @@ func (h *Hub) deviceEvent(c *client, m *signalling.Event) error {
 
 // legal reports whether the chain of events would apply to a, by the life cycle alone.
 func legal(a store.Appointment, chain []store.EventInput) bool {
-	s := appointment.Status(a.Status)
+	s := a.Status
 	for _, in := range chain {
 		next, err := appointment.Next(s, in.Event, in.Actor.Kind)
 		if err != nil {

@@ -46,7 +46,7 @@ func (h *Hub) event(ev appointment.Event, actor appointment.Actor) store.EventIn
 // patient: after a switchboard restart the store still says so, but the booth is gone.
 // Must hold h.mu.
 func (h *Hub) staleReset(a store.Appointment) []store.EventInput {
-	if a.Status != store.StatusWaiting && a.Status != store.StatusInCall {
+	if a.Status != appointment.Waiting && a.Status != appointment.InCall {
 		return nil
 	}
 	if _, w := h.findWaiter(a.ClinicID, a.ID); w != nil {
@@ -62,9 +62,9 @@ func (h *Hub) arriveChain(a store.Appointment, arrive store.EventInput) []store.
 	chain := h.staleReset(a)
 	status := a.Status
 	if len(chain) > 0 {
-		status = store.StatusScheduled
+		status = appointment.Scheduled
 	}
-	if status == store.StatusScheduled {
+	if status == appointment.Scheduled {
 		chain = append(chain, h.event(appointment.OpenWindow, appointment.System))
 	}
 	return append(chain, arrive)
@@ -78,7 +78,7 @@ func (h *Hub) arrive(c *client, seq uint64, id string) error {
 	if a.DeviceID != c.id {
 		return refuse(signalling.CodeForbidden, seq, "appointment %s is not this device's", id)
 	}
-	if appointment.Status(a.Status).Final() {
+	if a.Status.Final() {
 		return refuse(signalling.CodeUnknownAppointment, seq, "appointment %s is %s", id, a.Status)
 	}
 	if err := outsideJoinWindow(a, h.clock.Now()); err != "" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/report"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -31,7 +32,7 @@ func seedYear(b *testing.B, st store.Store, clinics, perDay int, start time.Time
 		ids = append(ids, c.ID)
 		var devs []string
 		for di := range 2 {
-			d := store.Device{Name: fmt.Sprintf("booth-%02d-%d", ci, di), ClinicID: c.ID, Role: store.RoleBooth, TokenHash: fmt.Sprintf("%d-%d", ci, di)}
+			d := store.Device{Name: fmt.Sprintf("booth-%02d-%d", ci, di), ClinicID: c.ID, Role: device.RoleBooth, TokenHash: fmt.Sprintf("%d-%d", ci, di)}
 			if err := st.CreateDevice(&d); err != nil {
 				b.Fatal(err)
 			}
@@ -41,7 +42,7 @@ func seedYear(b *testing.B, st store.Store, clinics, perDay int, start time.Time
 			for k := range perDay {
 				s := start.AddDate(0, 0, day).Add(time.Duration(8*60+k*30) * time.Minute)
 				a := store.Appointment{ClinicID: c.ID, DeviceID: devs[k%2], Patient: "P", Start: s, End: s.Add(20 * time.Minute),
-					Status: store.StatusScheduled, CreatedAt: start, UpdatedAt: start}
+					Status: appointment.Scheduled, CreatedAt: start, UpdatedAt: start}
 				if err := st.CreateAppointment(&a); err != nil {
 					b.Fatal(err)
 				}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/report"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -15,9 +16,9 @@ func ExampleBuild() {
 	st := store.NewMemory()
 	c := store.Clinic{ID: "c1", Name: "Riverside Surgery"}
 	st.CreateClinic(&c)
-	st.CreateDevice(&store.Device{ID: "d1", Name: "library-booth-1", ClinicID: "c1", Role: store.RoleBooth})
+	st.CreateDevice(&store.Device{ID: "d1", Name: "library-booth-1", ClinicID: "c1", Role: device.RoleBooth})
 	start := time.Date(2026, 11, 16, 10, 0, 0, 0, time.UTC)
-	a := store.Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "Alex Morgan", Start: start, End: start.Add(20 * time.Minute), Status: store.StatusScheduled}
+	a := store.Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "Alex Morgan", Start: start, End: start.Add(20 * time.Minute), Status: appointment.Scheduled}
 	st.CreateAppointment(&a)
 	at := func(ev appointment.Event, kind appointment.ActorKind, min int) store.EventInput {
 		t := start.Add(time.Duration(min) * time.Minute)

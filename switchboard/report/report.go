@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -172,7 +173,7 @@ func Build(src Source, qs QualitySource, q Query) (*Report, error) {
 		names := map[string]string{}
 		for _, d := range devices {
 			names[d.ID] = d.Name
-			if bySite[d.ID] == nil && d.Role == store.RoleBooth {
+			if bySite[d.ID] == nil && d.Role == device.RoleBooth {
 				bySite[d.ID] = &group{} // a booth with nothing booked is a site too
 			}
 		}
@@ -202,7 +203,7 @@ func Build(src Source, qs QualitySource, q Query) (*Report, error) {
 func readHistories(src Source, as []store.Appointment) (map[string][]appointment.Record, error) {
 	ids := make([]string, 0, len(as))
 	for i := range as {
-		if as[i].Status != store.StatusCancelled {
+		if as[i].Status != appointment.Cancelled {
 			ids = append(ids, as[i].ID)
 		}
 	}
@@ -228,16 +229,16 @@ func readHistories(src Source, as []store.Appointment) (map[string][]appointment
 func outcome(a *store.Appointment, hist []appointment.Record, now time.Time) visit {
 	var v visit
 	switch a.Status {
-	case store.StatusCancelled:
+	case appointment.Cancelled:
 		v.cancelled = true
 		return v
-	case store.StatusNoShow:
+	case appointment.NoShow:
 		v.dna = true
-	case store.StatusTelephone:
+	case appointment.Telephone:
 		v.telephone = true
-	case store.StatusInCall, store.StatusEnded:
+	case appointment.InCall, appointment.Ended:
 		v.attended = true // also for appointments from before the history was kept
-	case store.StatusScheduled, store.StatusWindowOpen:
+	case appointment.Scheduled, appointment.WindowOpen:
 		v.dna = !a.End.After(now)
 	}
 	var lastArrive, firstAdmit time.Time

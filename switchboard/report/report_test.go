@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/report"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -22,7 +23,7 @@ func hm(day int, h, m int) time.Time {
 }
 
 var (
-	device    = appointment.Actor{Kind: appointment.ActorDevice, ID: "booth"}
+	dev       = appointment.Actor{Kind: appointment.ActorDevice, ID: "booth"}
 	clinician = appointment.Actor{Kind: appointment.ActorClinician, ID: "dr"}
 )
 
@@ -38,7 +39,7 @@ type fixture struct {
 	st *store.Memory
 }
 
-func (f fixture) book(clinic, dev string, start time.Time, status string, steps ...step) store.Appointment {
+func (f fixture) book(clinic, dev string, start time.Time, status appointment.Status, steps ...step) store.Appointment {
 	f.t.Helper()
 	a := store.Appointment{ClinicID: clinic, DeviceID: dev, Patient: "P", Start: start, End: start.Add(20 * time.Minute),
 		Status: status, CreatedAt: day0, UpdatedAt: day0}
@@ -64,41 +65,41 @@ func newFixture(t *testing.T) (*store.Memory, store.Clinic) {
 			t.Fatal(err)
 		}
 	}
-	A := store.Device{ID: "devA", Name: "library-booth-1", ClinicID: c.ID, Role: store.RoleBooth, TokenHash: "a"}
-	B := store.Device{ID: "devB", Name: "care-home-tablet", ClinicID: c.ID, Role: store.RoleBooth, TokenHash: "b"}
-	C := store.Device{ID: "devC", Name: "spare-booth", ClinicID: c.ID, Role: store.RoleBooth, TokenHash: "c"}
-	O := store.Device{ID: "devO", Name: "hill-booth", ClinicID: other.ID, Role: store.RoleBooth, TokenHash: "o"}
+	A := store.Device{ID: "devA", Name: "library-booth-1", ClinicID: c.ID, Role: device.RoleBooth, TokenHash: "a"}
+	B := store.Device{ID: "devB", Name: "care-home-tablet", ClinicID: c.ID, Role: device.RoleBooth, TokenHash: "b"}
+	C := store.Device{ID: "devC", Name: "spare-booth", ClinicID: c.ID, Role: device.RoleBooth, TokenHash: "c"}
+	O := store.Device{ID: "devO", Name: "hill-booth", ClinicID: other.ID, Role: device.RoleBooth, TokenHash: "o"}
 	for _, d := range []*store.Device{&A, &B, &C, &O} {
 		if err := st.CreateDevice(d); err != nil {
 			t.Fatal(err)
 		}
 	}
 	sys := appointment.System
-	S := store.StatusScheduled
+	S := appointment.Scheduled
 	// Booth A.
 	f.book(c.ID, "devA", hm(0, 10, 0), S, // waited 300 s, call 900 s
-		step{appointment.OpenWindow, sys, hm(0, 9, 55)}, step{appointment.Arrive, device, hm(0, 9, 58)},
+		step{appointment.OpenWindow, sys, hm(0, 9, 55)}, step{appointment.Arrive, dev, hm(0, 9, 58)},
 		step{appointment.Admit, clinician, hm(0, 10, 3)}, step{appointment.End, clinician, hm(0, 10, 18)})
 	f.book(c.ID, "devA", hm(0, 11, 0), S, // waited 120 s, booth lost and back: call 1140 s, 1 reconnect
-		step{appointment.OpenWindow, sys, hm(0, 10, 55)}, step{appointment.Arrive, device, hm(0, 10, 59)},
+		step{appointment.OpenWindow, sys, hm(0, 10, 55)}, step{appointment.Arrive, dev, hm(0, 10, 59)},
 		step{appointment.Admit, clinician, hm(0, 11, 1)}, step{appointment.DeviceLost, sys, hm(0, 11, 5)},
-		step{appointment.OpenWindow, sys, hm(0, 11, 6)}, step{appointment.Arrive, device, hm(0, 11, 7)},
+		step{appointment.OpenWindow, sys, hm(0, 11, 6)}, step{appointment.Arrive, dev, hm(0, 11, 7)},
 		step{appointment.Admit, clinician, hm(0, 11, 8)}, step{appointment.End, clinician, hm(0, 11, 20)})
 	f.book(c.ID, "devA", hm(0, 14, 0), S)                                                         // nobody came: DNA
 	f.book(c.ID, "devA", hm(0, 15, 0), S, step{appointment.MarkNoShow, clinician, hm(0, 15, 10)}) // DNA
 	f.book(c.ID, "devA", hm(0, 16, 0), S, step{appointment.Cancel, clinician, hm(0, 8, 0)})       // cancelled
 	f.book(c.ID, "devA", hm(1, 9, 0), S,                                                          // waited 600 s, then moved to the telephone
-		step{appointment.OpenWindow, sys, hm(1, 8, 55)}, step{appointment.Arrive, device, hm(1, 8, 57)},
+		step{appointment.OpenWindow, sys, hm(1, 8, 55)}, step{appointment.Arrive, dev, hm(1, 8, 57)},
 		step{appointment.Admit, clinician, hm(1, 9, 7)}, step{appointment.MoveTelephone, clinician, hm(1, 9, 10)})
 	f.book(c.ID, "devA", hm(9, 9, 0), S)  // after the range
 	f.book(c.ID, "devA", hm(4, 20, 0), S) // in the range but later than now: not a DNA yet
 	// Booth B.
 	f.book(c.ID, "devB", hm(2, 10, 0), S, // waited 60 s, clinician lost and back: call 1740 s, 1 reconnect
-		step{appointment.OpenWindow, device, hm(2, 9, 59)}, step{appointment.Arrive, device, hm(2, 10, 0)},
+		step{appointment.OpenWindow, dev, hm(2, 9, 59)}, step{appointment.Arrive, dev, hm(2, 10, 0)},
 		step{appointment.Admit, clinician, hm(2, 10, 1)}, step{appointment.ClinicianLost, sys, hm(2, 10, 5)},
 		step{appointment.Admit, clinician, hm(2, 10, 6)}, step{appointment.End, clinician, hm(2, 10, 30)})
 	f.book(c.ID, "devB", hm(2, 11, 0), S)                 // DNA
-	f.book(c.ID, "devB", hm(2, 12, 0), store.StatusEnded) // from before histories were kept: attended
+	f.book(c.ID, "devB", hm(2, 12, 0), appointment.Ended) // from before histories were kept: attended
 	// Another clinic.
 	f.book(other.ID, "devO", hm(0, 10, 0), S)
 	return st, c
@@ -329,13 +330,13 @@ func TestBuildCountsFailedCallAsReconnect(t *testing.T) {
 	if err := st.CreateClinic(&c); err != nil {
 		t.Fatal(err)
 	}
-	d := store.Device{ID: "devA", Name: "booth", ClinicID: c.ID, Role: store.RoleBooth, TokenHash: "a"}
+	d := store.Device{ID: "devA", Name: "booth", ClinicID: c.ID, Role: device.RoleBooth, TokenHash: "a"}
 	if err := st.CreateDevice(&d); err != nil {
 		t.Fatal(err)
 	}
-	f.book(c.ID, "devA", hm(0, 10, 0), store.StatusScheduled,
-		step{appointment.OpenWindow, appointment.System, hm(0, 9, 55)}, step{appointment.Arrive, device, hm(0, 9, 58)},
-		step{appointment.Admit, clinician, hm(0, 10, 0)}, step{appointment.CallFailed, device, hm(0, 10, 2)},
+	f.book(c.ID, "devA", hm(0, 10, 0), appointment.Scheduled,
+		step{appointment.OpenWindow, appointment.System, hm(0, 9, 55)}, step{appointment.Arrive, dev, hm(0, 9, 58)},
+		step{appointment.Admit, clinician, hm(0, 10, 0)}, step{appointment.CallFailed, dev, hm(0, 10, 2)},
 		step{appointment.Admit, clinician, hm(0, 10, 3)}, step{appointment.End, clinician, hm(0, 10, 20)})
 	rep, err := report.Build(st, nil, report.Query{From: day0, To: day0.AddDate(0, 0, 1), ClinicIDs: []string{c.ID}, Now: now})
 	if err != nil {

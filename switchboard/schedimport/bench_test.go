@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -47,7 +48,7 @@ func BenchmarkImportFHIR(b *testing.B) {
 	data := bigBundle(n)
 	devices := make([]store.Device, 10)
 	for i := range devices {
-		devices[i] = store.Device{ID: fmt.Sprintf("dev%d", i), Name: fmt.Sprintf("booth-%d", i), ClinicID: "c1", Role: store.RoleBooth, TokenHash: fmt.Sprint(i)}
+		devices[i] = store.Device{ID: fmt.Sprintf("dev%d", i), Name: fmt.Sprintf("booth-%d", i), ClinicID: "c1", Role: device.RoleBooth, TokenHash: fmt.Sprint(i)}
 	}
 	opt := Options{ClinicID: "c1", Now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
 	report := func(b *testing.B, per time.Duration) {

@@ -196,9 +196,9 @@ func Plan(b *Batch, devices []store.Device, existing map[string]store.Appointmen
 		switch {
 		case e.Cancelled && !exists:
 			ch.Action, ch.Reason = Skipped, "cancelled at the source and never imported: nothing to cancel"
-		case e.Cancelled && old.Status == store.StatusCancelled:
+		case e.Cancelled && old.Status == appointment.Cancelled:
 			ch.Action, ch.Reason = Unchanged, "already cancelled"
-		case e.Cancelled && old.Status != store.StatusScheduled && old.Status != store.StatusWindowOpen:
+		case e.Cancelled && old.Status != appointment.Scheduled && old.Status != appointment.WindowOpen:
 			ch.Action, ch.Reason = Unchanged, fmt.Sprintf("cancelled at the source, but the appointment is %s here: left as it is", old.Status)
 		case e.Cancelled:
 			ch.Action, ch.DeviceID = Cancel, old.DeviceID
@@ -219,7 +219,7 @@ func Plan(b *Batch, devices []store.Device, existing map[string]store.Appointmen
 				ch.Action = Create
 				out = append(out, store.ImportWrite{Appointment: store.Appointment{
 					ClinicID: opt.ClinicID, DeviceID: dev, Patient: e.Patient, Start: e.Start, End: e.End,
-					Status: store.StatusScheduled, CreatedAt: opt.Now, UpdatedAt: opt.Now,
+					Status: appointment.Scheduled, CreatedAt: opt.Now, UpdatedAt: opt.Now,
 					ExternalID: e.ExternalID, Service: e.Service,
 				}})
 				break
@@ -228,9 +228,9 @@ func Plan(b *Batch, devices []store.Device, existing map[string]store.Appointmen
 			switch {
 			case len(changed) == 0:
 				ch.Action = Unchanged
-			case old.Status == store.StatusCancelled:
+			case old.Status == appointment.Cancelled:
 				ch.Action, ch.Reason = Unchanged, "cancelled in Carebooth: not booked again by an import"
-			case old.Status != store.StatusScheduled:
+			case old.Status != appointment.Scheduled:
 				ch.Action, ch.Reason = Unchanged, fmt.Sprintf("the appointment is %s: changes to %s not applied", old.Status, strings.Join(changed, ", "))
 			default:
 				ch.Action, ch.Changed = Update, changed

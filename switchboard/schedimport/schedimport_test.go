@@ -312,7 +312,7 @@ func TestPlan(t *testing.T) {
 	existing := map[string]store.Appointment{}
 	for i, w := range writes {
 		a := w.Appointment
-		if a.DeviceID != wantDev[a.ExternalID] || a.Status != store.StatusScheduled || a.ClinicID != "c1" || !a.CreatedAt.Equal(now) {
+		if a.DeviceID != wantDev[a.ExternalID] || a.Status != appointment.Scheduled || a.ClinicID != "c1" || !a.CreatedAt.Equal(now) {
 			t.Errorf("created %s: got %+v, want device %s, scheduled", a.ExternalID, a, wantDev[a.ExternalID])
 		}
 		a.ID = "id" + string(rune('0'+i))
@@ -329,7 +329,7 @@ func TestPlan(t *testing.T) {
 	b.Entries[0].Start, b.Entries[0].End = b.Entries[0].Start.Add(time.Hour), b.Entries[0].End.Add(time.Hour)
 	b.Entries[1].Cancelled = true
 	inCall := existing["fhir:Appointment/apt-1005"]
-	inCall.Status = store.StatusInCall
+	inCall.Status = appointment.InCall
 	existing[inCall.ExternalID] = inCall
 	b.Entries[3].Patient = "Kim Lee-Smith"
 	writes, res, err = Plan(b, devices, existing, opt)

@@ -25,7 +25,7 @@ func TestHistories(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var ids []string
 			for i := range 3 {
-				a := Appointment{ClinicID: "c", DeviceID: "d", Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: StatusScheduled}
+				a := Appointment{ClinicID: "c", DeviceID: "d", Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: appointment.Scheduled}
 				if err := s.CreateAppointment(&a); err != nil {
 					t.Fatal(err)
 				}

@@ -76,7 +76,7 @@ func deleteExternalIndex(tx *bolt.Tx, a *Appointment) error {
 
 // checkImported validates one appointment a plan returned.
 func checkImported(clinicID string, a *Appointment, old *Appointment, ev *EventInput) error {
-	if old == nil && (a.Status != StatusScheduled || ev != nil) {
+	if old == nil && (a.Status != appointment.Scheduled || ev != nil) {
 		return fmt.Errorf("import: a new appointment must be scheduled, with no event: %w", ErrInvalid)
 	}
 	if a.ClinicID != clinicID {

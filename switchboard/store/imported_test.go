@@ -24,10 +24,10 @@ func testImportContract(t *testing.T, s Store) {
 	t0 := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 	mk := func(ext string, start time.Time) Appointment {
 		return Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "P " + ext, Start: start, End: start.Add(20 * time.Minute),
-			Status: StatusScheduled, CreatedAt: t0, UpdatedAt: t0, ExternalID: ext}
+			Status: appointment.Scheduled, CreatedAt: t0, UpdatedAt: t0, ExternalID: ext}
 	}
 	// A booked-here appointment (no external ID) is never matched.
-	local := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "Local", Start: t0, End: t0.Add(time.Hour), Status: StatusScheduled}
+	local := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "Local", Start: t0, End: t0.Add(time.Hour), Status: appointment.Scheduled}
 	if err := s.CreateAppointment(&local); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func testImportContract(t *testing.T, s Store) {
 			t.Errorf("second import: existing has no %q: %+v", "a", existing)
 		}
 		a.Start, a.End = t0.Add(5*time.Hour), t0.Add(5*time.Hour+20*time.Minute)
-		a.Status = StatusEnded // ignored: status changes only by event
+		a.Status = appointment.Ended // ignored: status changes only by event
 		return []ImportWrite{{Appointment: a}}, nil
 	})
 	if err != nil {
@@ -70,8 +70,8 @@ func testImportContract(t *testing.T, s Store) {
 	if as, _ := s.AppointmentsByClinic("c1", t0, t0.Add(10*time.Minute)); len(as) != 1 || as[0].ID != local.ID {
 		t.Errorf("old slot after move: got %+v, want only the local appointment", as)
 	}
-	if a, _ := s.Appointment(written[0].ID); a.Status != StatusScheduled {
-		t.Errorf("status after an update that set it: got %s, want %s", a.Status, StatusScheduled)
+	if a, _ := s.Appointment(written[0].ID); a.Status != appointment.Scheduled {
+		t.Errorf("status after an update that set it: got %s, want %s", a.Status, appointment.Scheduled)
 	}
 
 	// A cancellation goes through the life cycle and is kept in the history.
@@ -82,8 +82,8 @@ func testImportContract(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, _ := s.Appointment(written[1].ID); a.Status != StatusCancelled {
-		t.Errorf("after an import cancelled it: got status %s, want %s", a.Status, StatusCancelled)
+	if a, _ := s.Appointment(written[1].ID); a.Status != appointment.Cancelled {
+		t.Errorf("after an import cancelled it: got status %s, want %s", a.Status, appointment.Cancelled)
 	}
 	if h, err := s.History(written[1].ID); err != nil || len(h) != 1 || h[0].Event != appointment.Cancel || h[0].Actor.ID != "dr" {
 		t.Errorf("history after an import cancelled it: got %+v, %v, want one cancel record by dr", h, err)
@@ -123,7 +123,7 @@ func testImportContract(t *testing.T, s Store) {
 		}, ErrInvalid},
 		"new but not scheduled": {func(map[string]Appointment) ([]ImportWrite, error) {
 			a := mk("c", t0)
-			a.Status = StatusEnded
+			a.Status = appointment.Ended
 			return []ImportWrite{{Appointment: a}}, nil
 		}, ErrInvalid},
 		"unknown ID": {func(map[string]Appointment) ([]ImportWrite, error) {
@@ -171,7 +171,7 @@ func TestBoltMigratesToExternalIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
-	a := Appointment{ID: "a1", ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: StatusScheduled, ExternalID: "ical:x"}
+	a := Appointment{ID: "a1", ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: appointment.Scheduled, ExternalID: "ical:x"}
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := migrations[0](tx); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -34,7 +35,7 @@ func TestStoresLifecycle(t *testing.T) {
 	dev := appointment.Actor{Kind: appointment.ActorDevice, ID: "d1"}
 	doc := appointment.Actor{Kind: appointment.ActorClinician, ID: "c1"}
 	newAppt := func(t *testing.T, s Store) Appointment {
-		a := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(20 * time.Minute), Status: StatusScheduled}
+		a := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(20 * time.Minute), Status: appointment.Scheduled}
 		if err := s.CreateAppointment(&a); err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +61,7 @@ func TestStoresLifecycle(t *testing.T) {
 				s := open(t)
 				a := newAppt(t, s)
 				got, recs, err := s.Apply(a.ID, ev(appointment.OpenWindow, appointment.System, -10, ""), ev(appointment.Arrive, dev, -9, "k1"))
-				if err != nil || got.Status != StatusWaiting || len(recs) != 2 {
+				if err != nil || got.Status != appointment.Waiting || len(recs) != 2 {
 					t.Fatalf("got %s, %d records, %v, want waiting and 2 records", got.Status, len(recs), err)
 				}
 				if !got.UpdatedAt.Equal(t0.Add(-9*time.Minute + time.Second)) {
@@ -102,7 +103,7 @@ func TestStoresLifecycle(t *testing.T) {
 				}
 				got, _ := s.Appointment(a.ID)
 				h, _ := s.History(a.ID)
-				if got.Status != StatusScheduled || len(h) != 0 {
+				if got.Status != appointment.Scheduled || len(h) != 0 {
 					t.Errorf("got %s and %d records, want scheduled and none", got.Status, len(h))
 				}
 				if _, _, err := s.Apply(a.ID, ev(appointment.OpenWindow, dev, 0, "x1")); err != nil {
@@ -123,7 +124,7 @@ func TestStoresLifecycle(t *testing.T) {
 					t.Fatal(err)
 				}
 				got, recs, err := s.Apply(a.ID, ev(appointment.Arrive, dev, 2, "k2"))
-				if !errors.Is(err, appointment.ErrIllegal) || got.Status != StatusNoShow || len(recs) != 1 || recs[0].Refused == "" {
+				if !errors.Is(err, appointment.ErrIllegal) || got.Status != appointment.NoShow || len(recs) != 1 || recs[0].Refused == "" {
 					t.Fatalf("stale arrive: got %s, %+v, %v, want no_show kept, a refused record and ErrIllegal", got.Status, recs, err)
 				}
 				if _, _, err := s.Apply(a.ID, ev(appointment.Arrive, dev, 2, "k2")); !errors.Is(err, ErrDuplicate) {
@@ -160,7 +161,7 @@ func TestStoresLifecycle(t *testing.T) {
 					t.Errorf("returned counts: got %d booth, %d refused, want 3 and 1", got.BoothEvents, got.RefusedEvents)
 				}
 				stored, _ := s.Appointment(a.ID)
-				if stored.BoothEvents != 3 || stored.RefusedEvents != 1 || stored.Status != StatusInCall {
+				if stored.BoothEvents != 3 || stored.RefusedEvents != 1 || stored.Status != appointment.InCall {
 					t.Errorf("stored: got %d booth, %d refused, %s, want 3, 1, in_call", stored.BoothEvents, stored.RefusedEvents, stored.Status)
 				}
 				// A refused chain counts nothing.
@@ -209,7 +210,7 @@ func TestStoresLifecycle(t *testing.T) {
 			})
 			t.Run("push queue", func(t *testing.T) {
 				s := open(t)
-				d := Device{Name: "b", ClinicID: "c1", Role: RoleBooth}
+				d := Device{Name: "b", ClinicID: "c1", Role: device.RoleBooth}
 				if err := s.CreateDevice(&d); err != nil {
 					t.Fatal(err)
 				}
@@ -219,18 +220,18 @@ func TestStoresLifecycle(t *testing.T) {
 				if ps, _ := s.Pushes(d.ID); len(ps) != 0 {
 					t.Fatalf("after a refused setting: got %d pushes, want 0", len(ps))
 				}
-				if _, _, err := s.SetDeviceSettings("nope", DeviceSettings{JoinMode: JoinButton}, t0); !errors.Is(err, ErrNotFound) {
+				if _, _, err := s.SetDeviceSettings("nope", DeviceSettings{JoinMode: device.JoinButton}, t0); !errors.Is(err, ErrNotFound) {
 					t.Errorf("unknown device: got %v, want ErrNotFound", err)
 				}
 				var seqs []uint64
-				for _, m := range []string{JoinButton, JoinAuto, JoinButton} {
+				for _, m := range []device.JoinMode{device.JoinButton, device.JoinAuto, device.JoinButton} {
 					got, p, err := s.SetDeviceSettings(d.ID, DeviceSettings{JoinMode: m}, t0)
 					if err != nil || got.JoinMode != m || p.Type != PushSettings {
 						t.Fatalf("set %s: got %+v, %+v, %v", m, got, p, err)
 					}
 					seqs = append(seqs, p.Seq)
 				}
-				if dd, _ := s.Device(d.ID); dd.JoinMode != JoinButton {
+				if dd, _ := s.Device(d.ID); dd.JoinMode != device.JoinButton {
 					t.Errorf("stored join mode: got %q, want button", dd.JoinMode)
 				}
 				ps, err := s.Pushes(d.ID)
@@ -238,7 +239,7 @@ func TestStoresLifecycle(t *testing.T) {
 					t.Fatalf("pushes: got %+v, %v, want 3 in rising order", ps, err)
 				}
 				var set DeviceSettings
-				if err := json.Unmarshal(ps[1].Body, &set); err != nil || set.JoinMode != JoinAuto {
+				if err := json.Unmarshal(ps[1].Body, &set); err != nil || set.JoinMode != device.JoinAuto {
 					t.Errorf("push body: got %s, want join_mode auto", ps[1].Body)
 				}
 				if err := s.AckPushes(d.ID, seqs[1]); err != nil {
@@ -260,7 +261,7 @@ func TestBoltMigratesVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := Appointment{ID: "a1", ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: time.Unix(1000, 0).UTC(), End: time.Unix(2000, 0).UTC(), Status: StatusWaiting}
+	a := Appointment{ID: "a1", ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: time.Unix(1000, 0).UTC(), End: time.Unix(2000, 0).UTC(), Status: appointment.Waiting}
 	err = db.Update(func(tx *bolt.Tx) error {
 		if err := migrations[0](tx); err != nil {
 			return err
@@ -286,7 +287,7 @@ func TestBoltMigratesVersion1(t *testing.T) {
 		t.Errorf("schema version: got %d, %v, want %d", v, err, SchemaVersion)
 	}
 	got, _, err := s.Apply("a1", EventInput{Event: appointment.Admit, Actor: appointment.Actor{Kind: appointment.ActorClinician}, At: time.Unix(1500, 0)})
-	if err != nil || got.Status != StatusInCall || got.Patient != "P" {
+	if err != nil || got.Status != appointment.InCall || got.Patient != "P" {
 		t.Errorf("apply after migration: got %+v, %v, want in_call with the old data", got, err)
 	}
 }
@@ -299,7 +300,7 @@ func TestBoltMigratesVersion3Counts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Unix(1000, 0).UTC()
-	a := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: StatusScheduled}
+	a := Appointment{ClinicID: "c1", DeviceID: "d1", Patient: "P", Start: t0, End: t0.Add(time.Hour), Status: appointment.Scheduled}
 	if err := s.CreateAppointment(&a); err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +331,7 @@ func TestBoltMigratesVersion3Counts(t *testing.T) {
 	}
 	defer s.Close()
 	got, err := s.Appointment(a.ID)
-	if err != nil || got.BoothEvents != 2 || got.RefusedEvents != 1 || got.Status != StatusNoShow {
+	if err != nil || got.BoothEvents != 2 || got.RefusedEvents != 1 || got.Status != appointment.NoShow {
 		t.Errorf("after migration: got %d booth, %d refused, %s, %v, want 2, 1, no_show", got.BoothEvents, got.RefusedEvents, got.Status, err)
 	}
 }
@@ -343,7 +344,7 @@ func TestBoltCompactsAtOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := Device{ID: "d1", Name: "b", ClinicID: "c1", Role: RoleBooth}
+	d := Device{ID: "d1", Name: "b", ClinicID: "c1", Role: device.RoleBooth}
 	if err := s.CreateDevice(&d); err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +399,7 @@ func TestBoltCompactsAtOpen(t *testing.T) {
 	if got, err := s.Device("d1"); err != nil || got.Name != "b" {
 		t.Errorf("device after compaction: got %+v, %v", got, err)
 	}
-	_, p, err := s.SetDeviceSettings("d1", DeviceSettings{JoinMode: JoinButton}, time.Now())
+	_, p, err := s.SetDeviceSettings("d1", DeviceSettings{JoinMode: device.JoinButton}, time.Now())
 	if err != nil || p.Seq != last+1 {
 		t.Errorf("next push seq after compaction: got %d, %v, want %d (sequences survive)", p.Seq, err, last+1)
 	}

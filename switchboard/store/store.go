@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 )
 
 // Errors returned by every Store implementation; test with errors.Is.
@@ -21,30 +22,6 @@ var (
 	// ErrDuplicate is returned by Apply for an event whose idempotency key has been
 	// applied already: the event is not applied again.
 	ErrDuplicate = errors.New("event already applied")
-)
-
-// Device roles.
-const (
-	RoleBooth  = "booth"
-	RoleClinic = "clinic"
-)
-
-// Appointment statuses: the life cycle is package appointment's.
-const (
-	StatusScheduled  = string(appointment.Scheduled)
-	StatusWindowOpen = string(appointment.WindowOpen)
-	StatusWaiting    = string(appointment.Waiting)
-	StatusInCall     = string(appointment.InCall)
-	StatusEnded      = string(appointment.Ended)
-	StatusNoShow     = string(appointment.NoShow)
-	StatusTelephone  = string(appointment.Telephone)
-	StatusCancelled  = string(appointment.Cancelled)
-)
-
-// Join modes a device may be set to (as boothd's device.join_mode).
-const (
-	JoinAuto   = "auto"
-	JoinButton = "button"
 )
 
 // MaxAppointmentLength bounds End-Start. The time index relies on it: a range query only
@@ -70,21 +47,21 @@ type Clinician struct {
 
 // Device is a booth (or a clinic-side appliance) that authenticates with a token.
 type Device struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	ClinicID  string    `json:"clinic_id"`
-	Role      string    `json:"role"`
-	TokenHash string    `json:"token_hash"` // hex SHA-256 of the token, unique
-	CreatedAt time.Time `json:"created_at"`
-	LastSeen  time.Time `json:"last_seen"`
+	ID        string      `json:"id"`
+	Name      string      `json:"name"`
+	ClinicID  string      `json:"clinic_id"`
+	Role      device.Role `json:"role"`
+	TokenHash string      `json:"token_hash"` // hex SHA-256 of the token, unique
+	CreatedAt time.Time   `json:"created_at"`
+	LastSeen  time.Time   `json:"last_seen"`
 	// JoinMode, when set, overrides the booth's configured device.join_mode. It reaches
 	// the booth through the push queue.
-	JoinMode string `json:"join_mode,omitempty"`
+	JoinMode device.JoinMode `json:"join_mode,omitempty"`
 }
 
 // DeviceSettings are the settings the switchboard pushes to a device.
 type DeviceSettings struct {
-	JoinMode string `json:"join_mode"`
+	JoinMode device.JoinMode `json:"join_mode"`
 }
 
 // PushSettings is the Push.Type of a DeviceSettings push.
@@ -117,15 +94,15 @@ type EventInput struct {
 
 // Appointment is a booked consultation between a clinic and a patient at a device.
 type Appointment struct {
-	ID        string    `json:"id"`
-	ClinicID  string    `json:"clinic_id"`
-	DeviceID  string    `json:"device_id"`
-	Patient   string    `json:"patient"` // display name only
-	Start     time.Time `json:"start"`
-	End       time.Time `json:"end"`
-	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        string             `json:"id"`
+	ClinicID  string             `json:"clinic_id"`
+	DeviceID  string             `json:"device_id"`
+	Patient   string             `json:"patient"` // display name only
+	Start     time.Time          `json:"start"`
+	End       time.Time          `json:"end"`
+	Status    appointment.Status `json:"status"`
+	CreatedAt time.Time          `json:"created_at"`
+	UpdatedAt time.Time          `json:"updated_at"`
 	// ExternalID identifies the appointment in the system it was imported from (e.g.
 	// "fhir:Appointment/123", "ical:UID"); unique within a clinic, empty when booked here.
 	ExternalID string `json:"external_id,omitempty"`
@@ -272,7 +249,7 @@ func validateAppointment(a *Appointment) error {
 	if a.End.Sub(a.Start) > MaxAppointmentLength {
 		return fmt.Errorf("appointment: longer than %s: %w", MaxAppointmentLength, ErrInvalid)
 	}
-	if !appointment.Status(a.Status).Valid() {
+	if !a.Status.Valid() {
 		return fmt.Errorf("appointment: status %q: %w", a.Status, ErrInvalid)
 	}
 	return nil
@@ -283,14 +260,14 @@ func validateAppointment(a *Appointment) error {
 func applyEvents(a *Appointment, evs []EventInput) ([]appointment.Record, error) {
 	recs := make([]appointment.Record, 0, len(evs))
 	for _, in := range evs {
-		from := appointment.Status(a.Status)
+		from := a.Status
 		to, err := appointment.Next(from, in.Event, in.Actor.Kind)
 		if err != nil {
 			return recs, fmt.Errorf("appointment %s: %w", a.ID, err)
 		}
 		recs = append(recs, appointment.Record{Key: in.Key, AppointmentID: a.ID, Event: in.Event, From: from, To: to,
 			Actor: in.Actor, At: in.At.UTC(), Received: in.Received.UTC(), CallID: in.CallID})
-		a.Status = string(to)
+		a.Status = to
 		if in.Key != "" {
 			a.BoothEvents++
 		}
@@ -308,14 +285,14 @@ func applyEvents(a *Appointment, evs []EventInput) ([]appointment.Record, error)
 func refusedRecord(a *Appointment, in EventInput, err error) appointment.Record {
 	a.BoothEvents++
 	a.RefusedEvents++
-	s := appointment.Status(a.Status)
+	s := a.Status
 	return appointment.Record{Key: in.Key, AppointmentID: a.ID, Event: in.Event, From: s, To: s,
 		Actor: in.Actor, At: in.At.UTC(), Received: in.Received.UTC(), Refused: err.Error()}
 }
 
 func validateSettings(s DeviceSettings) error {
-	if s.JoinMode != JoinAuto && s.JoinMode != JoinButton {
-		return fmt.Errorf("join_mode %q is not %q or %q: %w", s.JoinMode, JoinAuto, JoinButton, ErrInvalid)
+	if !s.JoinMode.Valid() {
+		return fmt.Errorf("join_mode %q is not %q or %q: %w", s.JoinMode, device.JoinAuto, device.JoinButton, ErrInvalid)
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	bolt "go.etcd.io/bbolt"
 )
@@ -78,8 +80,8 @@ func testContract(t *testing.T, open func(t *testing.T) Store) {
 
 	t.Run("devices", func(t *testing.T) {
 		s := open(t)
-		d1 := Device{Name: "booth 1", ClinicID: "c1", Role: RoleBooth, TokenHash: "h1", CreatedAt: t0}
-		d2 := Device{Name: "booth 2", ClinicID: "c2", Role: RoleBooth, TokenHash: "h2", CreatedAt: t0}
+		d1 := Device{Name: "booth 1", ClinicID: "c1", Role: device.RoleBooth, TokenHash: "h1", CreatedAt: t0}
+		d2 := Device{Name: "booth 2", ClinicID: "c2", Role: device.RoleBooth, TokenHash: "h2", CreatedAt: t0}
 		for _, d := range []*Device{&d1, &d2} {
 			if err := s.CreateDevice(d); err != nil {
 				t.Fatal(err)
@@ -123,7 +125,7 @@ func testContract(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("appointments", func(t *testing.T) {
 		s := open(t)
 		mk := func(clinic, dev string, start time.Time, d time.Duration) Appointment {
-			a := Appointment{ClinicID: clinic, DeviceID: dev, Patient: "P", Start: start, End: start.Add(d), Status: StatusScheduled, CreatedAt: t0, UpdatedAt: t0}
+			a := Appointment{ClinicID: clinic, DeviceID: dev, Patient: "P", Start: start, End: start.Add(d), Status: appointment.Scheduled, CreatedAt: t0, UpdatedAt: t0}
 			if err := s.CreateAppointment(&a); err != nil {
 				t.Fatal(err)
 			}
@@ -149,18 +151,18 @@ func testContract(t *testing.T, open func(t *testing.T) Store) {
 		}
 		_ = other
 
-		bad := Appointment{ClinicID: "c1", DeviceID: "d1", Start: t0, End: t0, Status: StatusScheduled}
+		bad := Appointment{ClinicID: "c1", DeviceID: "d1", Start: t0, End: t0, Status: appointment.Scheduled}
 		if err := s.CreateAppointment(&bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("end == start: got %v, want ErrInvalid", err)
 		}
 
 		upd, err := s.UpdateAppointment(mid.ID, func(a *Appointment) error {
-			a.Status = StatusWaiting
+			a.Status = appointment.Waiting
 			a.Start = a.Start.Add(24 * time.Hour)
 			a.End = a.End.Add(24 * time.Hour)
 			return nil
 		})
-		if err != nil || upd.Status != StatusWaiting {
+		if err != nil || upd.Status != appointment.Waiting {
 			t.Fatalf("UpdateAppointment: got %+v, %v", upd, err)
 		}
 		got, _ = s.AppointmentsByClinic("c1", t0, t0.Add(2*time.Hour))
@@ -172,11 +174,11 @@ func testContract(t *testing.T, open func(t *testing.T) Store) {
 			t.Errorf("moved appointment by new time: got %v, want %v", ids(got), []string{mid.ID})
 		}
 		sentinel := errors.New("abort")
-		if _, err := s.UpdateAppointment(mid.ID, func(a *Appointment) error { a.Status = StatusEnded; return sentinel }); !errors.Is(err, sentinel) {
+		if _, err := s.UpdateAppointment(mid.ID, func(a *Appointment) error { a.Status = appointment.Ended; return sentinel }); !errors.Is(err, sentinel) {
 			t.Errorf("aborted update: got %v, want %v", err, sentinel)
 		}
-		if a, _ := s.Appointment(mid.ID); a.Status != StatusWaiting {
-			t.Errorf("after aborted update: got status %q, want %q", a.Status, StatusWaiting)
+		if a, _ := s.Appointment(mid.ID); a.Status != appointment.Waiting {
+			t.Errorf("after aborted update: got status %q, want %q", a.Status, appointment.Waiting)
 		}
 		if _, err := s.UpdateAppointment(mid.ID, func(a *Appointment) error { a.Status = "bogus"; return nil }); !errors.Is(err, ErrInvalid) {
 			t.Errorf("bogus status: got %v, want ErrInvalid", err)
@@ -235,7 +237,7 @@ func TestBoltReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
-	a := Appointment{ClinicID: "c", DeviceID: "d", Patient: "P", Start: start, End: start.Add(time.Hour), Status: StatusScheduled}
+	a := Appointment{ClinicID: "c", DeviceID: "d", Patient: "P", Start: start, End: start.Add(time.Hour), Status: appointment.Scheduled}
 	if err := s.CreateAppointment(&a); err != nil {
 		t.Fatal(err)
 	}
