@@ -14,39 +14,36 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
-// clinicianView is a clinician as the API shows it: never the password hash.
-type clinicianView struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-	Name     string `json:"name"`
-	ClinicID string `json:"clinic_id"`
-	Admin    bool   `json:"admin"`
+// apiClinician is a clinician as the API shows it: never the password hash.
+func apiClinician(c *store.Clinician) *api.Clinician {
+	return &api.Clinician{ID: c.ID, Username: c.Username, Name: c.Name, ClinicID: c.ClinicID, Admin: c.Admin}
 }
 
-func viewClinician(c *store.Clinician) clinicianView {
-	return clinicianView{ID: c.ID, Username: c.Username, Name: c.Name, ClinicID: c.ClinicID, Admin: c.Admin}
-}
-
-// deviceView is a device as the API shows it: never the token hash.
-type deviceView struct {
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	ClinicID  string          `json:"clinic_id"`
-	Role      device.Role     `json:"role"`
-	CreatedAt time.Time       `json:"created_at"`
-	LastSeen  *time.Time      `json:"last_seen,omitempty"`
-	JoinMode  device.JoinMode `json:"join_mode,omitempty"` // set remotely; empty: the booth's own config
-}
-
-func viewDevice(d *store.Device) deviceView {
-	v := deviceView{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt, JoinMode: d.JoinMode}
+// apiDevice is a device as the API shows it: never the token hash.
+func apiDevice(d *store.Device) api.Device {
+	v := api.Device{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt, JoinMode: d.JoinMode}
 	if !d.LastSeen.IsZero() {
 		ls := d.LastSeen
 		v.LastSeen = &ls
+	}
+	return v
+}
+
+// apiAppointment is an appointment as the API shows it.
+func apiAppointment(a *store.Appointment) api.Appointment {
+	v := api.Appointment{
+		ID: a.ID, ClinicID: a.ClinicID, DeviceID: a.DeviceID, Patient: a.Patient, Start: a.Start, End: a.End,
+		Status: a.Status, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, ExternalID: a.ExternalID, Service: a.Service,
+		BoothEvents: a.BoothEvents, RefusedEvents: a.RefusedEvents,
+	}
+	if q := a.Quality; q != nil {
+		v.Quality = &api.CallQuality{Calls: q.Calls, BitrateKbps: q.BitrateKbps, PacketLossPct: q.PacketLossPct,
+			RTTMs: q.RTTMs, Seconds: q.Seconds, CallIDs: q.CallIDs}
 	}
 	return v
 }
@@ -58,10 +55,8 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error
 
 // --- login ---
 
-type loginRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-}
+// loginRequest is the body as the API defines it; validate is the server's.
+type loginRequest struct{ api.LoginRequest }
 
 func (q *loginRequest) validate() *fieldError {
 	if q.Username == "" {
@@ -117,7 +112,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r),
 	})
 	s.log.Info("login", "username", c.Username, "addr", ip)
-	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "expires": sess.Expires, "clinician": viewClinician(&c)})
+	writeJSON(w, http.StatusOK, api.Login{Token: tok, Expires: sess.Expires, Clinician: *apiClinician(&c)})
 }
 
 // waitText says secs as a person would.
@@ -148,18 +143,17 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p *princip
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, p *principal) {
 	if p.device != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"device": viewDevice(p.device)})
+		d := apiDevice(p.device)
+		writeJSON(w, http.StatusOK, api.Me{Device: &d})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"clinician": viewClinician(p.clinician)})
+	writeJSON(w, http.StatusOK, api.Me{Clinician: apiClinician(p.clinician)})
 }
 
 // --- clinics ---
 
-type clinicRequest struct {
-	Name  string `json:"name"`
-	Phone string `json:"phone"`
-}
+// clinicRequest is the body as the API defines it; validate is the server's.
+type clinicRequest struct{ api.NewClinic }
 
 func (q *clinicRequest) validate() *fieldError {
 	if fe := checkText("name", q.Name, 1, 100); fe != nil {
@@ -174,13 +168,13 @@ func (s *Server) handleListClinics(w http.ResponseWriter, r *http.Request, p *pr
 		s.internalError(w, r, err)
 		return
 	}
-	out := []store.Clinic{}
+	out := api.Clinics{Clinics: []api.Clinic{}}
 	for _, c := range all {
 		if p.clinician.Admin || c.ID == p.clinician.ClinicID {
-			out = append(out, c)
+			out.Clinics = append(out.Clinics, api.Clinic{ID: c.ID, Name: c.Name, Phone: c.Phone})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"clinics": out})
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleCreateClinic(w http.ResponseWriter, r *http.Request, _ *principal) {
@@ -193,18 +187,13 @@ func (s *Server) handleCreateClinic(w http.ResponseWriter, r *http.Request, _ *p
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, c)
+	writeJSON(w, http.StatusCreated, api.Clinic{ID: c.ID, Name: c.Name, Phone: c.Phone})
 }
 
 // --- clinicians ---
 
-type clinicianRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-	Name     string `json:"name"`
-	ClinicID string `json:"clinic_id"`
-	Admin    bool   `json:"admin"`
-}
+// clinicianRequest is the body as the API defines it; validate is the server's.
+type clinicianRequest struct{ api.NewClinician }
 
 func (q *clinicianRequest) validate() *fieldError {
 	if fe := checkUsername(q.Username); fe != nil {
@@ -272,13 +261,13 @@ func (s *Server) handleCreateClinician(w http.ResponseWriter, r *http.Request, _
 	c := store.Clinician{Username: q.Username, Name: q.Name, ClinicID: q.ClinicID, Admin: q.Admin, PasswordHash: hash}
 	if err := s.store.CreateClinician(&c); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			writeJSON(w, http.StatusConflict, map[string]apiError{"error": {Code: codeConflict, Message: "username: " + q.Username + " is taken", Field: "username"}})
+			writeJSON(w, http.StatusConflict, api.ErrorBody{Error: api.Error{Code: codeConflict, Message: "username: " + q.Username + " is taken", Field: "username"}})
 			return
 		}
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, viewClinician(&c))
+	writeJSON(w, http.StatusCreated, apiClinician(&c))
 }
 
 // clinicExists checks a clinic reference in a request body, writing a 400 naming field
@@ -300,11 +289,8 @@ func (s *Server) clinicExists(w http.ResponseWriter, r *http.Request, field, id 
 
 // --- devices ---
 
-type deviceRequest struct {
-	Name     string      `json:"name"`
-	ClinicID string      `json:"clinic_id"`
-	Role     device.Role `json:"role"`
-}
+// deviceRequest is the body as the API defines it; validate is the server's.
+type deviceRequest struct{ api.NewDevice }
 
 func (q *deviceRequest) validate() *fieldError {
 	if fe := checkText("name", q.Name, 1, 100); fe != nil {
@@ -332,11 +318,11 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, p *pr
 		s.internalError(w, r, err)
 		return
 	}
-	out := make([]deviceView, 0, len(ds))
+	out := api.Devices{Devices: make([]api.Device, 0, len(ds))}
 	for i := range ds {
-		out = append(out, viewDevice(&ds[i]))
+		out.Devices = append(out.Devices, apiDevice(&ds[i]))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, _ *principal) {
@@ -354,18 +340,13 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, _ *p
 		return
 	}
 	s.log.Info("device created", "device", d.ID, "clinic", d.ClinicID)
-	writeJSON(w, http.StatusCreated, map[string]any{"device": viewDevice(&d), "token": tok})
+	writeJSON(w, http.StatusCreated, api.DeviceCreated{Device: apiDevice(&d), Token: tok})
 }
 
 // --- appointments ---
 
-type appointmentRequest struct {
-	ClinicID string    `json:"clinic_id"`
-	DeviceID string    `json:"device_id"`
-	Patient  string    `json:"patient"`
-	Start    time.Time `json:"start"`
-	End      time.Time `json:"end"`
-}
+// appointmentRequest is the body as the API defines it; validate is the server's.
+type appointmentRequest struct{ api.NewAppointment }
 
 func (q *appointmentRequest) validate() *fieldError {
 	if q.DeviceID == "" {
@@ -427,7 +408,11 @@ func (s *Server) handleListAppointments(w http.ResponseWriter, r *http.Request, 
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"appointments": as})
+	out := api.Appointments{Appointments: make([]api.Appointment, 0, len(as))}
+	for i := range as {
+		out.Appointments = append(out.Appointments, apiAppointment(&as[i]))
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -468,7 +453,7 @@ func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	s.hub.AppointmentsChanged(a.DeviceID)
-	writeJSON(w, http.StatusCreated, a)
+	writeJSON(w, http.StatusCreated, apiAppointment(&a))
 }
 
 // appointmentFor loads the appointment named in the path if p may see it; otherwise it
@@ -489,7 +474,7 @@ func (s *Server) appointmentFor(w http.ResponseWriter, r *http.Request, p *princ
 
 func (s *Server) handleGetAppointment(w http.ResponseWriter, r *http.Request, p *principal) {
 	if a, ok := s.appointmentFor(w, r, p); ok {
-		writeJSON(w, http.StatusOK, a)
+		writeJSON(w, http.StatusOK, apiAppointment(&a))
 	}
 }
 
@@ -507,7 +492,7 @@ func (s *Server) handleCancelAppointment(w http.ResponseWriter, r *http.Request,
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
-		writeJSON(w, http.StatusOK, a)
+		writeJSON(w, http.StatusOK, apiAppointment(&a))
 	}
 }
 

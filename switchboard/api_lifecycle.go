@@ -9,6 +9,7 @@ import (
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -41,7 +42,7 @@ func (s *Server) outcome(w http.ResponseWriter, r *http.Request, p *principal, o
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
-		writeJSON(w, http.StatusOK, a)
+		writeJSON(w, http.StatusOK, apiAppointment(&a))
 	}
 }
 
@@ -50,16 +51,6 @@ const (
 	defaultEventsPage = 100
 	maxEventsPage     = 500
 )
-
-// historyResponse is the body of GET /api/v1/appointments/{id}/events. NextOffset is set
-// when more records follow.
-type historyResponse struct {
-	AppointmentID string               `json:"appointment_id"`
-	Status        appointment.Status   `json:"status"`
-	Events        []appointment.Record `json:"events"`
-	Total         int                  `json:"total"`
-	NextOffset    *int                 `json:"next_offset,omitempty"`
-}
 
 func (s *Server) handleAppointmentEvents(w http.ResponseWriter, r *http.Request, p *principal) {
 	offset, fe := intParam(r, "offset", 0, 0, math.MaxInt32)
@@ -81,7 +72,7 @@ func (s *Server) handleAppointmentEvents(w http.ResponseWriter, r *http.Request,
 		s.internalError(w, r, err)
 		return
 	}
-	out := historyResponse{AppointmentID: a.ID, Status: a.Status, Events: h, Total: total}
+	out := api.History{AppointmentID: a.ID, Status: a.Status, Events: h, Total: total}
 	if next := offset + len(h); next < total {
 		out.NextOffset = &next
 	}
@@ -101,9 +92,8 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, *fieldError) 
 	return n, nil
 }
 
-type deviceSettingsRequest struct {
-	JoinMode device.JoinMode `json:"join_mode"`
-}
+// deviceSettingsRequest is the body as the API defines it; validate is the server's.
+type deviceSettingsRequest struct{ api.DeviceSettings }
 
 func (q *deviceSettingsRequest) validate() *fieldError {
 	if !q.JoinMode.Valid() {
@@ -128,6 +118,6 @@ func (s *Server) handleDeviceSettings(w http.ResponseWriter, r *http.Request, _ 
 		s.internalError(w, r, err)
 	default:
 		s.log.Info("device settings changed", "device", id, "join_mode", q.JoinMode, "sent_now", delivered)
-		writeJSON(w, http.StatusOK, map[string]any{"device": viewDevice(&d), "join_mode": d.JoinMode, "sent_now": delivered})
+		writeJSON(w, http.StatusOK, api.DeviceSettingsChanged{Device: apiDevice(&d), JoinMode: d.JoinMode, SentNow: delivered})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -87,7 +88,7 @@ func TestLogin(t *testing.T) {
 	}
 	var res struct {
 		Token     string
-		Clinician clinicianView
+		Clinician api.Clinician
 	}
 	must(t, json.Unmarshal(body, &res))
 	if !strings.HasPrefix(res.Token, sessionTokenPrefix) || res.Clinician.Username != "dr.patel" {
@@ -141,7 +142,7 @@ func TestLogin(t *testing.T) {
 func TestLoginRefused(t *testing.T) {
 	e := newEnv(t)
 	before := e.snapshot()
-	wrongPw := func(user string) (int, apiError) {
+	wrongPw := func(user string) (int, api.Error) {
 		code, body := e.do("POST", "/api/v1/login", "", map[string]string{"username": user, "password": "wrong password"})
 		return code, errorOf(t, body)
 	}
@@ -194,7 +195,7 @@ func TestAPIHappyPath(t *testing.T) {
 		t.Fatalf("create device: got %d %s", code, body)
 	}
 	var dev struct {
-		Device deviceView
+		Device api.Device
 		Token  string
 	}
 	must(t, json.Unmarshal(body, &dev))

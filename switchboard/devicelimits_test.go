@@ -11,6 +11,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -203,7 +204,7 @@ func TestAppointmentEventsPaged(t *testing.T) {
 		sendEvent(booth, fmt.Sprintf("k%d", i), e.appt.ID, evs[i%2], t0)
 	}
 	path := "/api/v1/appointments/" + e.appt.ID + "/events"
-	var page historyResponse
+	var page api.History
 	code, body := e.do("GET", path, e.docTok, nil)
 	if code != http.StatusOK {
 		t.Fatalf("events: got %d %s", code, body)
@@ -216,7 +217,7 @@ func TestAppointmentEventsPaged(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("second page: got %d %s", code, body)
 	}
-	page = historyResponse{}
+	page = api.History{}
 	must(t, json.Unmarshal(body, &page))
 	if len(page.Events) != 51 || page.NextOffset != nil || page.Events[0].Key != "k99" {
 		t.Errorf("second page: got %d events from %q, next %v; want 51 from k99, no next", len(page.Events), page.Events[0].Key, page.NextOffset)

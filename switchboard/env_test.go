@@ -17,6 +17,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -159,9 +160,9 @@ func (e *env) do(method, path, tok string, body any) (int, []byte) {
 }
 
 // errorOf decodes an API error body.
-func errorOf(t *testing.T, body []byte) apiError {
+func errorOf(t *testing.T, body []byte) api.Error {
 	t.Helper()
-	var v struct{ Error apiError }
+	var v struct{ Error api.Error }
 	if err := json.Unmarshal(body, &v); err != nil {
 		t.Fatalf("error body %q: %v", body, err)
 	}

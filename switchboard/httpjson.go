@@ -11,6 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/carebooth/carebooth/switchboard/api"
 )
 
 // maxBodyBytes bounds every request body; the largest legitimate one is a few hundred bytes.
@@ -18,23 +21,16 @@ const maxBodyBytes = 64 << 10
 
 // API error codes, as in docs/architecture.md.
 const (
-	codeBadRequest   = "bad_request"
-	codeUnauthorized = "unauthorized"
-	codeForbidden    = "forbidden"
-	codeNotFound     = "not_found"
-	codeConflict     = "conflict"
-	codeTooLarge     = "too_large"
-	codeMediaType    = "unsupported_media_type"
-	codeRateLimited  = "rate_limited"
-	codeInternal     = "internal"
+	codeBadRequest   = api.CodeBadRequest
+	codeUnauthorized = api.CodeUnauthorized
+	codeForbidden    = api.CodeForbidden
+	codeNotFound     = api.CodeNotFound
+	codeConflict     = api.CodeConflict
+	codeTooLarge     = api.CodeTooLarge
+	codeMediaType    = api.CodeMediaType
+	codeRateLimited  = api.CodeRateLimited
+	codeInternal     = api.CodeInternal
 )
-
-// apiError is the body of every error response.
-type apiError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
 
 // fieldError is a validation failure of one request field.
 type fieldError struct {
@@ -83,11 +79,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, code, format string, args ...any) {
-	writeJSON(w, status, map[string]apiError{"error": {Code: code, Message: fmt.Sprintf(format, args...)}})
+	writeJSON(w, status, api.ErrorBody{Error: api.Error{Code: code, Message: fmt.Sprintf(format, args...)}})
 }
 
 func writeFieldError(w http.ResponseWriter, fe *fieldError) {
-	writeJSON(w, http.StatusBadRequest, map[string]apiError{"error": {Code: codeBadRequest, Message: fe.Error(), Field: fe.Field}})
+	writeJSON(w, http.StatusBadRequest, api.ErrorBody{Error: api.Error{Code: codeBadRequest, Message: fe.Error(), Field: fe.Field}})
 }
 
 // validatable is implemented by every request body.
@@ -127,7 +123,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v validatable) bool {
 		case errors.As(err, &mbe):
 			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, "request body is larger than %d bytes", maxBodyBytes)
 		case errors.As(err, &ute):
-			field := ute.Field
+			field := jsonPath(ute.Field)
 			if field == "" {
 				writeError(w, http.StatusBadRequest, codeBadRequest, "body must be a JSON object, not %s", ute.Value)
 				return false
@@ -174,4 +170,15 @@ func jsonKind(goKind string) string {
 		return "an object"
 	}
 	return "a number"
+}
+
+// jsonPath is the request field an UnmarshalTypeError names, without the Go names of the
+// embedded structs it passed through ("NewClinic.name" is "name"): every JSON name in the
+// API is lower case.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	for len(parts) > 1 && parts[0] != "" && unicode.IsUpper(rune(parts[0][0])) {
+		parts = parts[1:]
+	}
+	return strings.Join(parts, ".")
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/schedimport"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -22,14 +23,6 @@ const (
 	defaultImportHorizon = 90 * 24 * time.Hour
 	maxImportWindow      = 400 * 24 * time.Hour
 )
-
-// importError is the error body of a refused import file: the API's error plus the line.
-type importError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"` // FHIR: the JSON path at fault
-	Line    int    `json:"line,omitempty"`  // iCalendar: the line at fault
-}
 
 // handleImportAppointments imports a FHIR R4 Bundle or an iCalendar feed into one clinic
 // (package schedimport). The body is the file itself. The whole file is checked before
@@ -193,7 +186,7 @@ func importFormat(param, contentType string, body []byte) (string, *fieldError) 
 }
 
 func writeImportError(w http.ResponseWriter, format string, err error) {
-	e := importError{Code: codeBadRequest, Message: err.Error()}
+	e := api.Error{Code: codeBadRequest, Message: err.Error()}
 	var ie *schedimport.Error
 	if errors.As(err, &ie) {
 		e.Line, e.Field = ie.Line, ie.Path
@@ -203,5 +196,5 @@ func writeImportError(w http.ResponseWriter, format string, err error) {
 	} else {
 		e.Message = "FHIR file refused, nothing imported: " + e.Message
 	}
-	writeJSON(w, http.StatusBadRequest, map[string]importError{"error": e})
+	writeJSON(w, http.StatusBadRequest, api.ErrorBody{Error: e})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/schedimport"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -183,7 +184,7 @@ func TestImportRefusals(t *testing.T) {
 			if status != tt.status {
 				t.Fatalf("got %d %s, want %d", status, body, tt.status)
 			}
-			var v struct{ Error importError }
+			var v struct{ Error api.Error }
 			must(t, json.Unmarshal(body, &v))
 			if v.Error.Field != tt.field || v.Error.Line != tt.line {
 				t.Errorf("got field %q line %d (%s), want field %q line %d", v.Error.Field, v.Error.Line, v.Error.Message, tt.field, tt.line)

@@ -12,81 +12,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/api"
 )
 
-// Clinic is a practice.
-type Clinic struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Phone string `json:"phone"`
-}
-
-// Clinician is a clinician account (never with its password).
-type Clinician struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-	Name     string `json:"name"`
-	ClinicID string `json:"clinic_id"`
-	Admin    bool   `json:"admin"`
-}
-
-// NewClinician is what CreateClinician sends.
-type NewClinician struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-	Name     string `json:"name"`
-	ClinicID string `json:"clinic_id,omitempty"`
-	Admin    bool   `json:"admin"`
-}
-
-// Device is a booth or clinic appliance.
-type Device struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	ClinicID  string     `json:"clinic_id"`
-	Role      string     `json:"role"`
-	CreatedAt time.Time  `json:"created_at"`
-	LastSeen  *time.Time `json:"last_seen,omitempty"`
-}
-
-// Appointment is a booked consultation.
-type Appointment struct {
-	ID        string    `json:"id"`
-	ClinicID  string    `json:"clinic_id"`
-	DeviceID  string    `json:"device_id"`
-	Patient   string    `json:"patient"`
-	Start     time.Time `json:"start"`
-	End       time.Time `json:"end"`
-	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-	// ExternalID and Service are set for imported appointments (ImportAppointments).
-	ExternalID string `json:"external_id,omitempty"`
-	Service    string `json:"service,omitempty"`
-}
-
-// NewAppointment is what CreateAppointment sends. ClinicID defaults to the clinician's.
-type NewAppointment struct {
-	ClinicID string    `json:"clinic_id,omitempty"`
-	DeviceID string    `json:"device_id"`
-	Patient  string    `json:"patient"`
-	Start    time.Time `json:"start"`
-	End      time.Time `json:"end"`
-}
-
-// Me is who the client's token belongs to: exactly one field is set.
-type Me struct {
-	Clinician *Clinician `json:"clinician,omitempty"`
-	Device    *Device    `json:"device,omitempty"`
-}
-
-// Login is the result of a successful login.
-type Login struct {
-	Token     string    `json:"token"`
-	Expires   time.Time `json:"expires"`
-	Clinician Clinician `json:"clinician"`
-}
+// The API's wire types are package api's, shared with the server, so the client cannot
+// drift from what the switchboard sends.
+type (
+	Clinic         = api.Clinic
+	Clinician      = api.Clinician
+	NewClinician   = api.NewClinician
+	Device         = api.Device
+	Appointment    = api.Appointment
+	CallQuality    = api.CallQuality
+	NewAppointment = api.NewAppointment
+	Me             = api.Me
+	Login          = api.Login
+)
 
 // Error is a refusal from the switchboard.
 type Error struct {
@@ -95,6 +38,15 @@ type Error struct {
 	Message string
 	Field   string // the request field at fault, if any (for an import file, its JSON path)
 	Line    int    // the line of an import file at fault, if any
+}
+
+// refusal reads an error response: the API's error body, or else the text it holds.
+func refusal(status int, raw []byte) *Error {
+	var e api.ErrorBody
+	if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
+		return &Error{Status: status, Code: "http", Message: strings.TrimSpace(string(raw))}
+	}
+	return &Error{Status: status, Code: e.Error.Code, Message: e.Error.Message, Field: e.Error.Field, Line: e.Error.Line}
 }
 
 func (e *Error) Error() string {
@@ -163,12 +115,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("%s %s: read response: %w", method, path, err)
 	}
 	if res.StatusCode >= 300 {
-		var e struct{ Error Error }
-		if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
-			return &Error{Status: res.StatusCode, Code: "http", Message: strings.TrimSpace(string(raw))}
-		}
-		e.Error.Status = res.StatusCode
-		return &e.Error
+		return refusal(res.StatusCode, raw)
 	}
 	if out == nil || res.StatusCode == http.StatusNoContent {
 		return nil
@@ -182,7 +129,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // Login exchanges a clinician's username and password for a session token.
 func (c *Client) Login(ctx context.Context, username, password string) (Login, error) {
 	var out Login
-	err := c.do(ctx, "POST", "/api/v1/login", nil, map[string]string{"username": username, "password": password}, &out)
+	err := c.do(ctx, "POST", "/api/v1/login", nil, api.LoginRequest{Username: username, Password: password}, &out)
 	return out, err
 }
 
@@ -200,7 +147,7 @@ func (c *Client) Me(ctx context.Context) (Me, error) {
 
 // Clinics lists the clinics the clinician may see.
 func (c *Client) Clinics(ctx context.Context) ([]Clinic, error) {
-	var out struct{ Clinics []Clinic }
+	var out api.Clinics
 	err := c.do(ctx, "GET", "/api/v1/clinics", nil, nil, &out)
 	return out.Clinics, err
 }
@@ -208,7 +155,7 @@ func (c *Client) Clinics(ctx context.Context) ([]Clinic, error) {
 // CreateClinic creates a clinic (admins only).
 func (c *Client) CreateClinic(ctx context.Context, name, phone string) (Clinic, error) {
 	var out Clinic
-	err := c.do(ctx, "POST", "/api/v1/clinics", nil, map[string]string{"name": name, "phone": phone}, &out)
+	err := c.do(ctx, "POST", "/api/v1/clinics", nil, api.NewClinic{Name: name, Phone: phone}, &out)
 	return out, err
 }
 
@@ -221,7 +168,7 @@ func (c *Client) CreateClinician(ctx context.Context, n NewClinician) (Clinician
 
 // Devices lists the devices of the clinician's clinic (admins: every clinic's).
 func (c *Client) Devices(ctx context.Context) ([]Device, error) {
-	var out struct{ Devices []Device }
+	var out api.Devices
 	err := c.do(ctx, "GET", "/api/v1/devices", nil, nil, &out)
 	return out.Devices, err
 }
@@ -229,11 +176,8 @@ func (c *Client) Devices(ctx context.Context) ([]Device, error) {
 // CreateDevice creates a device and returns it with its token, which the switchboard
 // shows only this once (admins only).
 func (c *Client) CreateDevice(ctx context.Context, name, clinicID, role string) (Device, string, error) {
-	var out struct {
-		Device Device
-		Token  string
-	}
-	err := c.do(ctx, "POST", "/api/v1/devices", nil, map[string]string{"name": name, "clinic_id": clinicID, "role": role}, &out)
+	var out api.DeviceCreated
+	err := c.do(ctx, "POST", "/api/v1/devices", nil, api.NewDevice{Name: name, ClinicID: clinicID, Role: device.Role(role)}, &out)
 	return out.Device, out.Token, err
 }
 
@@ -257,7 +201,7 @@ func (c *Client) Appointments(ctx context.Context, aq AppointmentQuery) ([]Appoi
 	if aq.ClinicID != "" {
 		q.Set("clinic_id", aq.ClinicID)
 	}
-	var out struct{ Appointments []Appointment }
+	var out api.Appointments
 	err := c.do(ctx, "GET", "/api/v1/appointments", q, nil, &out)
 	return out.Appointments, err
 }

@@ -7,7 +7,9 @@ import (
 	"strconv"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/api"
 )
 
 // MarkNoShow records that the patient did not come.
@@ -39,10 +41,7 @@ func (c *Client) AppointmentEvents(ctx context.Context, id string) ([]appointmen
 	var all []appointment.Record
 	offset := 0
 	for {
-		var page struct {
-			Events     []appointment.Record `json:"events"`
-			NextOffset *int                 `json:"next_offset"`
-		}
+		var page api.History
 		q := url.Values{"offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(eventsPage)}}
 		if err := c.do(ctx, "GET", "/api/v1/appointments/"+id+"/events", q, nil, &page); err != nil {
 			return nil, err
@@ -64,12 +63,10 @@ const eventsPage = 500
 // SetJoinMode changes a device's join mode ("auto" or "button"); the switchboard pushes
 // it to the device now or when it next connects. sentNow says whether it was connected.
 func (c *Client) SetJoinMode(ctx context.Context, deviceID, mode string) (sentNow bool, err error) {
-	var out struct {
-		SentNow bool `json:"sent_now"`
-	}
+	var out api.DeviceSettingsChanged
 	if !signalling.ValidID(deviceID) {
 		return false, fmt.Errorf("device ID %q is not valid", deviceID)
 	}
-	err = c.do(ctx, "PUT", "/api/v1/devices/"+deviceID+"/settings", nil, map[string]string{"join_mode": mode}, &out)
+	err = c.do(ctx, "PUT", "/api/v1/devices/"+deviceID+"/settings", nil, api.DeviceSettings{JoinMode: device.JoinMode(mode)}, &out)
 	return out.SentNow, err
 }

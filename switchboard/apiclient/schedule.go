@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/carebooth/carebooth/switchboard/report"
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
+
+	"github.com/carebooth/carebooth/switchboard/api"
 )
 
 // ImportRequest is a schedule file to import (POST /api/v1/appointments/import).
@@ -27,32 +27,11 @@ type ImportRequest struct {
 	From, To time.Time
 }
 
-// ImportChange is what an import did (or would do) with one entry of the file.
-type ImportChange struct {
-	Action        string    `json:"action"` // create, update, cancel, unchanged, skip
-	ExternalID    string    `json:"external_id"`
-	Where         string    `json:"where"` // the entry's line or JSON path in the file
-	AppointmentID string    `json:"appointment_id"`
-	Patient       string    `json:"patient"`
-	DeviceID      string    `json:"device_id"`
-	Start         time.Time `json:"start"`
-	End           time.Time `json:"end"`
-	Changed       []string  `json:"changed"`
-	Reason        string    `json:"reason"`
-}
-
-// ImportResult is the switchboard's report of an import.
-type ImportResult struct {
-	Format        string         `json:"format"`
-	DryRun        bool           `json:"dry_run"`
-	Created       int            `json:"created"`
-	Updated       int            `json:"updated"`
-	Cancelled     int            `json:"cancelled"`
-	Unchanged     int            `json:"unchanged"`
-	Skipped       int            `json:"skipped"`
-	OutsideWindow int            `json:"outside_window"`
-	Changes       []ImportChange `json:"changes"`
-}
+// An import's report, as the switchboard sends it.
+type (
+	ImportChange = api.ImportChange
+	ImportResult = api.ImportResult
+)
 
 // ImportAppointments imports a FHIR R4 Bundle or an iCalendar file into a clinic. A
 // refused file is an *Error naming the JSON path (Field) or line (Line) at fault.
@@ -91,13 +70,12 @@ type ReportQuery struct {
 	ClinicID string
 }
 
-// The report's wire types are the report package's own, so the client cannot drift from
-// what the switchboard sends.
+// The report's wire types.
 type (
-	ReportMetrics = report.Metrics
-	ReportSite    = report.Site
-	ReportClinic  = report.Clinic
-	Report        = report.Report
+	ReportMetrics = api.ReportMetrics
+	ReportSite    = api.ReportSite
+	ReportClinic  = api.ReportClinic
+	Report        = api.Report
 )
 
 func reportQuery(rq ReportQuery) url.Values {
@@ -164,12 +142,7 @@ func (c *Client) raw(ctx context.Context, method, path string, query url.Values,
 		return nil, fmt.Errorf("%s %s: read response: %w", method, path, err)
 	}
 	if res.StatusCode >= 300 {
-		var e struct{ Error Error }
-		if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
-			return nil, &Error{Status: res.StatusCode, Code: "http", Message: strings.TrimSpace(string(raw))}
-		}
-		e.Error.Status = res.StatusCode
-		return nil, &e.Error
+		return nil, refusal(res.StatusCode, raw)
 	}
 	return raw, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -47,50 +48,14 @@ type Query struct {
 	Now       time.Time // appointments ended before Now and never attended are DNAs
 }
 
-// Report is the result.
-type Report struct {
-	From        time.Time `json:"from"`
-	To          time.Time `json:"to"`
-	GeneratedAt time.Time `json:"generated_at"`
-	Clinics     []Clinic  `json:"clinics"`
-	Notes       []string  `json:"notes"`
-}
-
-// Clinic is one clinic's figures, in total and per site.
-type Clinic struct {
-	ClinicID   string  `json:"clinic_id"`
-	ClinicName string  `json:"clinic_name"`
-	Total      Metrics `json:"total"`
-	Sites      []Site  `json:"sites"`
-}
-
-// Site is one booth's figures.
-type Site struct {
-	DeviceID string  `json:"device_id"`
-	Site     string  `json:"site"`
-	Metrics  Metrics `json:"metrics"`
-}
-
-// Metrics are the figures of one clinic or site. Pointers are null when there is nothing
-// to compute them from.
-type Metrics struct {
-	Appointments      int      `json:"appointments"`
-	Attended          int      `json:"attended"`
-	DidNotAttend      int      `json:"did_not_attend"`
-	DNARate           *float64 `json:"dna_rate"`
-	Cancelled         int      `json:"cancelled"`
-	MovedToTelephone  int      `json:"moved_to_telephone"`
-	Reconnects        int      `json:"reconnects"`
-	WaitMedianSeconds *float64 `json:"wait_median_seconds"`
-	WaitP90Seconds    *float64 `json:"wait_p90_seconds"`
-	WaitSamples       int      `json:"wait_samples"`
-	CallMedianSeconds *float64 `json:"call_median_seconds"`
-	CallP90Seconds    *float64 `json:"call_p90_seconds"`
-	CallSamples       int      `json:"call_samples"`
-	MeanBitrateKbps   *float64 `json:"mean_bitrate_kbps"`
-	MeanPacketLossPct *float64 `json:"mean_packet_loss_pct"`
-	QualitySamples    int      `json:"quality_samples"`
-}
+// The report's figures are the API's wire types, so the server and its clients share
+// one shape.
+type (
+	Report  = api.Report
+	Clinic  = api.ReportClinic
+	Site    = api.ReportSite
+	Metrics = api.ReportMetrics
+)
 
 // NoteQualityNotReported is the note a report carries while no quality is reported.
 const NoteQualityNotReported = "mean_bitrate_kbps and mean_packet_loss_pct: not reported; no booth reported call quality for these appointments"

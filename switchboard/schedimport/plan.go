@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -86,43 +87,22 @@ func (b *Batch) ExternalIDs() []string {
 	return ids
 }
 
-// Action is what an import does with one entry.
-type Action string
-
-const (
-	Create    Action = "create"
-	Update    Action = "update"
-	Cancel    Action = "cancel"
-	Unchanged Action = "unchanged"
-	Skipped   Action = "skip"
+// An import's report is the API's wire type, so the server and its clients share one
+// shape.
+type (
+	Action = api.ImportAction
+	Change = api.ImportChange
+	Result = api.ImportResult
 )
 
-// Change is one line of an import's report.
-type Change struct {
-	Action        Action    `json:"action"`
-	ExternalID    string    `json:"external_id,omitempty"`
-	Where         string    `json:"where"`
-	AppointmentID string    `json:"appointment_id,omitempty"` // empty for a dry run's creations
-	Patient       string    `json:"patient,omitempty"`
-	DeviceID      string    `json:"device_id,omitempty"`
-	Start         time.Time `json:"start,omitzero"`
-	End           time.Time `json:"end,omitzero"`
-	Changed       []string  `json:"changed,omitempty"` // fields an update changes
-	Reason        string    `json:"reason,omitempty"`
-}
-
-// Result is the report of an import (or of a dry run: what it would do).
-type Result struct {
-	Format        string   `json:"format"`
-	DryRun        bool     `json:"dry_run"`
-	Created       int      `json:"created"`
-	Updated       int      `json:"updated"`
-	Cancelled     int      `json:"cancelled"`
-	Unchanged     int      `json:"unchanged"`
-	Skipped       int      `json:"skipped"`
-	OutsideWindow int      `json:"outside_window"`
-	Changes       []Change `json:"changes"`
-}
+// What an import does with one entry.
+const (
+	Create    = api.ImportCreate
+	Update    = api.ImportUpdate
+	Cancel    = api.ImportCancel
+	Unchanged = api.ImportUnchanged
+	Skipped   = api.ImportSkip
+)
 
 // Options are an import's settings that do not come from the file.
 type Options struct {
