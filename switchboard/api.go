@@ -50,7 +50,7 @@ func apiAppointment(a *store.Appointment) api.Appointment {
 
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("request", "method", r.Method, "path", r.URL.Path, "err", err)
-	writeError(w, http.StatusInternalServerError, codeInternal, "internal error; the switchboard's log has details")
+	writeError(w, http.StatusInternalServerError, api.CodeInternal, "internal error; the switchboard's log has details")
 }
 
 // --- login ---
@@ -80,7 +80,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		s.log.Info("login rate limited", "username", q.Username, "addr", ip, "retry_after", secs)
-		writeError(w, http.StatusTooManyRequests, codeRateLimited, "too many failed logins; try again in %s", waitText(secs))
+		writeError(w, http.StatusTooManyRequests, api.CodeRateLimited, "too many failed logins; try again in %s", waitText(secs))
 		return
 	}
 	c, err := s.store.ClinicianByUsername(q.Username)
@@ -95,7 +95,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 	}
 	if s.verifyPassword(hash, []byte(q.Password)) != nil || err != nil {
 		s.log.Info("login refused", "username", q.Username, "addr", ip)
-		writeError(w, http.StatusUnauthorized, codeUnauthorized, "username or password is wrong")
+		writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, "username or password is wrong")
 		return
 	}
 	s.limiter.succeeded(att)
@@ -261,7 +261,7 @@ func (s *Server) handleCreateClinician(w http.ResponseWriter, r *http.Request, _
 	c := store.Clinician{Username: q.Username, Name: q.Name, ClinicID: q.ClinicID, Admin: q.Admin, PasswordHash: hash}
 	if err := s.store.CreateClinician(&c); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			writeJSON(w, http.StatusConflict, api.ErrorBody{Error: api.Error{Code: codeConflict, Message: "username: " + q.Username + " is taken", Field: "username"}})
+			writeJSON(w, http.StatusConflict, api.ErrorBody{Error: api.Error{Code: api.CodeConflict, Message: "username: " + q.Username + " is taken", Field: "username"}})
 			return
 		}
 		s.internalError(w, r, err)
@@ -428,7 +428,7 @@ func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	if !p.clinician.Admin && q.ClinicID != p.clinician.ClinicID {
-		writeError(w, http.StatusForbidden, codeForbidden, "clinic_id: you may book only for your own clinic")
+		writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may book only for your own clinic")
 		return
 	}
 	if !s.clinicExists(w, r, "clinic_id", q.ClinicID, false) {
@@ -468,7 +468,7 @@ func (s *Server) appointmentFor(w http.ResponseWriter, r *http.Request, p *princ
 		s.internalError(w, r, err)
 		return a, false
 	}
-	writeError(w, http.StatusNotFound, codeNotFound, "no appointment %q", id)
+	writeError(w, http.StatusNotFound, api.CodeNotFound, "no appointment %q", id)
 	return a, false
 }
 
@@ -486,9 +486,9 @@ func (s *Server) handleCancelAppointment(w http.ResponseWriter, r *http.Request,
 	a, err := s.hub.CancelAppointment(a.ID, clinicianActor(p))
 	switch {
 	case errors.Is(err, hub.ErrInCall):
-		writeError(w, http.StatusConflict, codeConflict, "appointment %s is in a call; end the call first", a.ID)
+		writeError(w, http.StatusConflict, api.CodeConflict, "appointment %s is in a call; end the call first", a.ID)
 	case errors.Is(err, hub.ErrEnded):
-		writeError(w, http.StatusConflict, codeConflict, "appointment %s is %s; it can no longer be cancelled", a.ID, a.Status)
+		writeError(w, http.StatusConflict, api.CodeConflict, "appointment %s is %s; it can no longer be cancelled", a.ID, a.Status)
 	case err != nil:
 		s.internalError(w, r, err)
 	default:

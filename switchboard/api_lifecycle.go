@@ -36,9 +36,9 @@ func (s *Server) outcome(w http.ResponseWriter, r *http.Request, p *principal, o
 		if outcome == signalling.OutcomeTelephone {
 			what = "moved to the telephone"
 		}
-		writeError(w, http.StatusConflict, codeConflict, "appointment %s is %s and cannot be marked %s", r.PathValue("id"), ie.From, what)
+		writeError(w, http.StatusConflict, api.CodeConflict, "appointment %s is %s and cannot be marked %s", r.PathValue("id"), ie.From, what)
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, hub.ErrNotYours):
-		writeError(w, http.StatusNotFound, codeNotFound, "no appointment %q", r.PathValue("id"))
+		writeError(w, http.StatusNotFound, api.CodeNotFound, "no appointment %q", r.PathValue("id"))
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
@@ -113,7 +113,7 @@ func (s *Server) handleDeviceSettings(w http.ResponseWriter, r *http.Request, _ 
 	d, delivered, err := s.hub.SetDeviceSettings(id, store.DeviceSettings{JoinMode: q.JoinMode})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, codeNotFound, "no device %q; list them with GET /api/v1/devices", id)
+		writeError(w, http.StatusNotFound, api.CodeNotFound, "no device %q; list them with GET /api/v1/devices", id)
 	case err != nil:
 		s.internalError(w, r, err)
 	default:

@@ -256,7 +256,7 @@ func TestAPIHappyPath(t *testing.T) {
 		t.Errorf("web app at /: got %d %q", code, body)
 	}
 	code, body = e.do("GET", "/api/v1/nope", e.docTok, nil)
-	if code != http.StatusNotFound || errorOf(t, body).Code != codeNotFound {
+	if code != http.StatusNotFound || errorOf(t, body).Code != api.CodeNotFound {
 		t.Errorf("unknown API path: got %d %s, want a JSON 404", code, body)
 	}
 }
@@ -274,7 +274,7 @@ func TestAPINotFound(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := e.do(tc.method, "/api/v1/appointments/"+tc.id, tc.tok, nil)
-			if code != http.StatusNotFound || errorOf(t, body).Code != codeNotFound {
+			if code != http.StatusNotFound || errorOf(t, body).Code != api.CodeNotFound {
 				t.Errorf("got %d %s, want 404 not_found", code, body)
 			}
 		})

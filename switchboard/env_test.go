@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -131,25 +130,36 @@ func (e *env) snapshot() string {
 // body.
 func (e *env) do(method, path, tok string, body any) (int, []byte) {
 	e.t.Helper()
-	var r io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
+		return e.doRaw(method, path, tok, "", nil)
 	case string:
-		r = strings.NewReader(b)
+		raw = []byte(b)
 	case []byte:
-		r = bytes.NewReader(b)
+		raw = b
 	default:
-		raw, err := json.Marshal(b)
+		var err error
+		raw, err = json.Marshal(b)
 		must(e.t, err)
-		r = bytes.NewReader(raw)
+	}
+	return e.doRaw(method, path, tok, "application/json", raw)
+}
+
+// doRaw sends body with a content type ("" with no body) and returns the status and body.
+func (e *env) doRaw(method, path, tok, contentType string, body []byte) (int, []byte) {
+	e.t.Helper()
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(context.Background(), method, e.ts.URL+path, r)
 	must(e.t, err)
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	res, err := e.ts.Client().Do(req)
 	must(e.t, err)

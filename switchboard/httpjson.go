@@ -19,19 +19,6 @@ import (
 // maxBodyBytes bounds every request body; the largest legitimate one is a few hundred bytes.
 const maxBodyBytes = 64 << 10
 
-// API error codes, as in docs/architecture.md.
-const (
-	codeBadRequest   = api.CodeBadRequest
-	codeUnauthorized = api.CodeUnauthorized
-	codeForbidden    = api.CodeForbidden
-	codeNotFound     = api.CodeNotFound
-	codeConflict     = api.CodeConflict
-	codeTooLarge     = api.CodeTooLarge
-	codeMediaType    = api.CodeMediaType
-	codeRateLimited  = api.CodeRateLimited
-	codeInternal     = api.CodeInternal
-)
-
 // fieldError is a validation failure of one request field.
 type fieldError struct {
 	Field string
@@ -83,7 +70,7 @@ func writeError(w http.ResponseWriter, status int, code, format string, args ...
 }
 
 func writeFieldError(w http.ResponseWriter, fe *fieldError) {
-	writeJSON(w, http.StatusBadRequest, api.ErrorBody{Error: api.Error{Code: codeBadRequest, Message: fe.Error(), Field: fe.Field}})
+	writeJSON(w, http.StatusBadRequest, api.ErrorBody{Error: api.Error{Code: api.CodeBadRequest, Message: fe.Error(), Field: fe.Field}})
 }
 
 // validatable is implemented by every request body.
@@ -96,7 +83,7 @@ type validatable interface{ validate() *fieldError }
 // text/plain or form body without a CORS preflight, never a JSON one.
 func decodeBody(w http.ResponseWriter, r *http.Request, v validatable) bool {
 	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
-		writeError(w, http.StatusUnsupportedMediaType, codeMediaType, "send the body as JSON with Content-Type: application/json, not %q", ct)
+		writeError(w, http.StatusUnsupportedMediaType, api.CodeMediaType, "send the body as JSON with Content-Type: application/json, not %q", ct)
 		return false
 	}
 	body := http.MaxBytesReader(w, r.Body, maxBodyBytes)
@@ -119,27 +106,27 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v validatable) bool {
 		switch {
 		case errors.As(err, &ne) && ne.Timeout():
 			// The server's ReadTimeout passed: the connection is closed after this.
-			writeError(w, http.StatusRequestTimeout, codeBadRequest, "the request body arrived too slowly; send it all at once")
+			writeError(w, http.StatusRequestTimeout, api.CodeBadRequest, "the request body arrived too slowly; send it all at once")
 		case errors.As(err, &mbe):
-			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, "request body is larger than %d bytes", maxBodyBytes)
+			writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, "request body is larger than %d bytes", maxBodyBytes)
 		case errors.As(err, &ute):
 			field := jsonPath(ute.Field)
 			if field == "" {
-				writeError(w, http.StatusBadRequest, codeBadRequest, "body must be a JSON object, not %s", ute.Value)
+				writeError(w, http.StatusBadRequest, api.CodeBadRequest, "body must be a JSON object, not %s", ute.Value)
 				return false
 			}
 			writeFieldError(w, badField(field, "must be %s, not %s", jsonKind(ute.Type.Kind().String()), ute.Value))
 		case errors.As(err, &se):
-			writeError(w, http.StatusBadRequest, codeBadRequest, "body is not valid JSON (at byte %d): %v", se.Offset, se)
+			writeError(w, http.StatusBadRequest, api.CodeBadRequest, "body is not valid JSON (at byte %d): %v", se.Offset, se)
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			writeError(w, http.StatusBadRequest, codeBadRequest, "body is not valid JSON: it ends in the middle of a value")
+			writeError(w, http.StatusBadRequest, api.CodeBadRequest, "body is not valid JSON: it ends in the middle of a value")
 		case errors.Is(err, io.EOF):
-			writeError(w, http.StatusBadRequest, codeBadRequest, "body is empty, want a JSON object")
+			writeError(w, http.StatusBadRequest, api.CodeBadRequest, "body is empty, want a JSON object")
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			writeFieldError(w, badField(field, "unknown field"))
 		default:
-			writeError(w, http.StatusBadRequest, codeBadRequest, "body: %v", err)
+			writeError(w, http.StatusBadRequest, api.CodeBadRequest, "body: %v", err)
 		}
 		return false
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -137,7 +138,7 @@ func TestHubOutcomes(t *testing.T) {
 		if code != http.StatusOK || !strings.Contains(string(body), `"no_show"`) {
 			t.Fatalf("got %d %s, want 200 and status no_show", code, body)
 		}
-		if code, body := e.do("POST", "/api/v1/appointments/"+e.appt.ID+"/no-show", e.docTok, nil); code != http.StatusConflict || errorOf(t, body).Code != codeConflict {
+		if code, body := e.do("POST", "/api/v1/appointments/"+e.appt.ID+"/no-show", e.docTok, nil); code != http.StatusConflict || errorOf(t, body).Code != api.CodeConflict {
 			t.Errorf("again: got %d %s, want 409", code, body)
 		}
 		if code, _ := e.do("POST", "/api/v1/appointments/"+e.otherAppt.ID+"/no-show", e.docTok, nil); code != http.StatusNotFound {

@@ -34,7 +34,7 @@ func (s *Server) handleImportAppointments(w http.ResponseWriter, r *http.Request
 	clinic := p.clinician.ClinicID
 	if c := qs.Get("clinic_id"); c != "" {
 		if c != clinic && !p.clinician.Admin {
-			writeError(w, http.StatusForbidden, codeForbidden, "clinic_id: you may import only into your own clinic")
+			writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may import only into your own clinic")
 			return
 		}
 		clinic = c
@@ -67,10 +67,10 @@ func (s *Server) handleImportAppointments(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, "the import file is larger than %d MiB; split it", maxImportBytes>>20)
+			writeError(w, http.StatusRequestEntityTooLarge, api.CodeTooLarge, "the import file is larger than %d MiB; split it", maxImportBytes>>20)
 			return
 		}
-		writeError(w, http.StatusBadRequest, codeBadRequest, "read the import file: %v", err)
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "read the import file: %v", err)
 		return
 	}
 	format, fe := importFormat(qs.Get("format"), r.Header.Get("Content-Type"), body)
@@ -186,7 +186,7 @@ func importFormat(param, contentType string, body []byte) (string, *fieldError) 
 }
 
 func writeImportError(w http.ResponseWriter, format string, err error) {
-	e := api.Error{Code: codeBadRequest, Message: err.Error()}
+	e := api.Error{Code: api.CodeBadRequest, Message: err.Error()}
 	var ie *schedimport.Error
 	if errors.As(err, &ie) {
 		e.Line, e.Field = ie.Line, ie.Path

@@ -1,10 +1,8 @@
 package switchboard
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,23 +36,6 @@ func fhirBundle(start time.Time, cancelSecond bool) string {
 ]}`, at(time.Hour), at(time.Hour+20*time.Minute), status2, at(2*time.Hour))
 }
 
-// doRaw posts a file with a content type.
-func (e *env) doRaw(method, path, tok, contentType, body string) (int, []byte) {
-	e.t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, e.ts.URL+path, strings.NewReader(body))
-	must(e.t, err)
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	req.Header.Set("Content-Type", contentType)
-	res, err := e.ts.Client().Do(req)
-	must(e.t, err)
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	must(e.t, err)
-	return res.StatusCode, out
-}
-
 func decodeResult(t *testing.T, body []byte) schedimport.Result {
 	t.Helper()
 	var r schedimport.Result
@@ -71,7 +52,7 @@ func TestImportFHIR(t *testing.T) {
 
 	// A dry run reports and changes nothing.
 	before := e.snapshot()
-	status, body := e.doRaw("POST", path+"?dry_run=true", e.docTok, "application/fhir+json", file)
+	status, body := e.doRaw("POST", path+"?dry_run=true", e.docTok, "application/fhir+json", []byte(file))
 	if status != http.StatusOK {
 		t.Fatalf("dry run: got %d %s, want 200", status, body)
 	}
@@ -82,7 +63,7 @@ func TestImportFHIR(t *testing.T) {
 		t.Error("a dry run changed the store")
 	}
 
-	status, body = e.doRaw("POST", path, e.docTok, "application/fhir+json", file)
+	status, body = e.doRaw("POST", path, e.docTok, "application/fhir+json", []byte(file))
 	if status != http.StatusOK {
 		t.Fatalf("import: got %d %s, want 200", status, body)
 	}
@@ -117,7 +98,7 @@ func TestImportFHIR(t *testing.T) {
 
 	// The same file again: idempotent.
 	after := e.snapshot()
-	status, body = e.doRaw("POST", path, e.docTok, "application/fhir+json", file)
+	status, body = e.doRaw("POST", path, e.docTok, "application/fhir+json", []byte(file))
 	if r := decodeResult(t, body); status != http.StatusOK || r.Unchanged != 2 || r.Created != 0 {
 		t.Errorf("re-import: got %d %+v, want 2 unchanged", status, r)
 	}
@@ -131,7 +112,7 @@ func TestImportFHIR(t *testing.T) {
 		t0.Add(time.Hour).Format(time.RFC3339), t0.Add(3*time.Hour).Format(time.RFC3339),
 		t0.Add(80*time.Minute).Format(time.RFC3339), t0.Add(200*time.Minute).Format(time.RFC3339),
 	).Replace(fhirBundle(t0, true))
-	status, body = e.doRaw("POST", path, e.docTok, "application/json", moved)
+	status, body = e.doRaw("POST", path, e.docTok, "application/json", []byte(moved))
 	if r := decodeResult(t, body); status != http.StatusOK || r.Updated != 1 || r.Cancelled != 1 {
 		t.Fatalf("changes: got %d %+v, want 1 updated, 1 cancelled", status, r)
 	}
@@ -180,7 +161,7 @@ func TestImportRefusals(t *testing.T) {
 	before := e.snapshot()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := e.doRaw("POST", path+tt.query, tt.tok, tt.contentType, tt.body)
+			status, body := e.doRaw("POST", path+tt.query, tt.tok, tt.contentType, []byte(tt.body))
 			if status != tt.status {
 				t.Fatalf("got %d %s, want %d", status, body, tt.status)
 			}
@@ -205,7 +186,7 @@ func TestImportICalRoomCalendar(t *testing.T) {
 	cal := "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:weekly@room\nSUMMARY:Alex Morgan\n" +
 		"DTSTART;TZID=Europe/London:20261123T093000\nDTEND;TZID=Europe/London:20261123T095000\n" +
 		"RRULE:FREQ=WEEKLY;COUNT=4\nEXDATE;TZID=Europe/London:20261130T093000\nEND:VEVENT\nEND:VCALENDAR\n"
-	status, body := e.doRaw("POST", "/api/v1/appointments/import?device_id="+e.booth.ID, e.docTok, "text/calendar", cal)
+	status, body := e.doRaw("POST", "/api/v1/appointments/import?device_id="+e.booth.ID, e.docTok, "text/calendar", []byte(cal))
 	r := decodeResult(t, body)
 	if status != http.StatusOK || r.Created != 3 {
 		t.Fatalf("got %d %+v, want 3 created (4 weeks less one EXDATE)", status, r)
@@ -222,7 +203,7 @@ func TestImportPushesScheduleAndLeavesWaitingAlone(t *testing.T) {
 	e := newEnv(t)
 	booth := e.hello(e.boothTok, signalling.RoleDevice)
 	const path = "/api/v1/appointments/import"
-	if status, body := e.doRaw("POST", path, e.docTok, "application/fhir+json", fhirBundle(t0, false)); status != http.StatusOK {
+	if status, body := e.doRaw("POST", path, e.docTok, "application/fhir+json", []byte(fhirBundle(t0, false))); status != http.StatusOK {
 		t.Fatalf("import: got %d %s", status, body)
 	}
 	s := expect[signalling.Schedule](booth, signalling.TypeSchedule)
@@ -237,7 +218,7 @@ func TestImportPushesScheduleAndLeavesWaitingAlone(t *testing.T) {
 		t.Fatalf("after arrive: got %s, want waiting", st)
 	}
 
-	status, body := e.doRaw("POST", path, e.docTok, "application/fhir+json", fhirBundle(t0, true))
+	status, body := e.doRaw("POST", path, e.docTok, "application/fhir+json", []byte(fhirBundle(t0, true)))
 	r := decodeResult(t, body)
 	if status != http.StatusOK || r.Cancelled != 0 || r.Unchanged != 2 {
 		t.Fatalf("re-import cancelling a waiting patient: got %d %+v, want nothing cancelled", status, r)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/report"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -70,7 +71,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, p *princip
 	var clinics []string
 	switch c := qs.Get("clinic_id"); {
 	case c != "" && !p.clinician.Admin && c != p.clinician.ClinicID:
-		writeError(w, http.StatusForbidden, codeForbidden, "clinic_id: you may see only your own clinic's report")
+		writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may see only your own clinic's report")
 		return
 	case c != "":
 		if !s.clinicExists(w, r, "clinic_id", c, false) {
@@ -93,7 +94,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, p *princip
 	rep, err := report.Build(s.store, nil, report.Query{From: from, To: to, ClinicIDs: clinics, Now: now})
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusNotFound, codeNotFound, "%v", err)
+			writeError(w, http.StatusNotFound, api.CodeNotFound, "%v", err)
 			return
 		}
 		s.internalError(w, r, err)

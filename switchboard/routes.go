@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/carebooth/carebooth/switchboard/api"
 )
 
 // access says who may call a route.
@@ -64,7 +66,7 @@ func (s *Server) buildHandler(webapp http.Handler) http.Handler {
 		mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, codeNotFound, "no API route %s %s; see /api/v1/openapi.yaml", r.Method, r.URL.Path)
+		writeError(w, http.StatusNotFound, api.CodeNotFound, "no API route %s %s; see /api/v1/openapi.yaml", r.Method, r.URL.Path)
 	})
 	if webapp == nil {
 		webapp = http.NotFoundHandler()
@@ -86,7 +88,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		if why := s.crossSiteWrite(r); why != "" {
 			s.log.Info("cross-site write refused", "method", r.Method, "path", r.URL.Path,
 				"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "addr", clientIP(r))
-			writeError(rec, http.StatusForbidden, codeForbidden, "%s", why)
+			writeError(rec, http.StatusForbidden, api.CodeForbidden, "%s", why)
 			return
 		}
 		var p *principal
@@ -95,7 +97,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		case metricsOnly:
 			if !s.metricsAuthorized(r) {
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
-				writeError(rec, http.StatusUnauthorized, codeUnauthorized, "send Authorization: Bearer <metrics token> (the switchboard's -metrics-token)")
+				writeError(rec, http.StatusUnauthorized, api.CodeUnauthorized, "send Authorization: Bearer <metrics token> (the switchboard's -metrics-token)")
 				return
 			}
 		default:
@@ -103,15 +105,15 @@ func (s *Server) wrap(rt route) http.Handler {
 			p, err = s.authenticate(r)
 			if err != nil {
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="carebooth"`)
-				writeError(rec, http.StatusUnauthorized, codeUnauthorized, "log in (POST /api/v1/login) or send a valid bearer token")
+				writeError(rec, http.StatusUnauthorized, api.CodeUnauthorized, "log in (POST /api/v1/login) or send a valid bearer token")
 				return
 			}
 			if rt.access >= clinicianOnly && p.clinician == nil {
-				writeError(rec, http.StatusForbidden, codeForbidden, "this route is for clinicians, not devices")
+				writeError(rec, http.StatusForbidden, api.CodeForbidden, "this route is for clinicians, not devices")
 				return
 			}
 			if rt.access == adminOnly && !p.clinician.Admin {
-				writeError(rec, http.StatusForbidden, codeForbidden, "this route needs an admin account")
+				writeError(rec, http.StatusForbidden, api.CodeForbidden, "this route needs an admin account")
 				return
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/api"
 )
 
 // send makes a request with the given headers and returns the response (body read).
@@ -384,8 +385,8 @@ func TestCrossOriginWritesRefused(t *testing.T) {
 				t.Fatalf("got %d %s, want %d", res.StatusCode, body, tt.want)
 			}
 			ae := errorOf(t, body)
-			if ae.Message == "" || (tt.want == http.StatusUnsupportedMediaType && ae.Code != codeMediaType) {
-				t.Errorf("error: got %+v, want a message (and code %s for 415)", ae, codeMediaType)
+			if ae.Message == "" || (tt.want == http.StatusUnsupportedMediaType && ae.Code != api.CodeMediaType) {
+				t.Errorf("error: got %+v, want a message (and code %s for 415)", ae, api.CodeMediaType)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -144,7 +145,7 @@ func (s *Server) openSocket(w http.ResponseWriter, r *http.Request, p *principal
 			n, who = s.sockets.perDevice, "this device"
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((2*s.cfg.PingInterval).Seconds()))))
-		writeError(w, http.StatusTooManyRequests, codeRateLimited, "%s already has %d signalling connections open; close one (a lost one is dropped within %s)", who, n, 2*s.cfg.PingInterval)
+		writeError(w, http.StatusTooManyRequests, api.CodeRateLimited, "%s already has %d signalling connections open; close one (a lost one is dropped within %s)", who, n, 2*s.cfg.PingInterval)
 		return nil, false
 	}
 	if p.device == nil {
@@ -152,7 +153,7 @@ func (s *Server) openSocket(w http.ResponseWriter, r *http.Request, p *principal
 			s.sockets.release(sk)
 			if errors.Is(err, store.ErrNotFound) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="carebooth"`)
-				writeError(w, http.StatusUnauthorized, codeUnauthorized, "the session has ended; log in again")
+				writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, "the session has ended; log in again")
 				return nil, false
 			}
 			s.internalError(w, r, err)
@@ -171,6 +172,6 @@ func (s *Server) handleSignal(w http.ResponseWriter, r *http.Request, p *princip
 		Open:     func() (hub.Lease, bool) { return s.openSocket(w, r, p) },
 	})
 	if errors.Is(err, hub.ErrClosed) {
-		writeError(w, http.StatusServiceUnavailable, codeInternal, "the switchboard is shutting down")
+		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "the switchboard is shutting down")
 	}
 }

@@ -95,7 +95,7 @@ func TestValidate(t *testing.T) {
 		{"bad code", func(a *Approval) { a.Code = "nope" }, "activation code"},
 		{"bad role", func(a *Approval) { a.Role = "kiosk" }, "allowed values"},
 		{"no site", func(a *Approval) { a.Site = "" }, "site: required"},
-		{"long room", func(a *Approval) { a.Room = strings.Repeat("r", 65) }, "room: at most"},
+		{"long room", func(a *Approval) { a.Room = strings.Repeat("r", 65) }, "room: 65 bytes, at most"},
 	} {
 		a := good
 		tc.a(&a)

@@ -23,19 +23,25 @@ const MaxNameLen = 64
 
 // Validate names what is wrong with r.
 func (r Request) Validate() error {
-	for _, f := range []struct{ field, v string }{{"name", r.Name}, {"version", r.Version}} {
-		switch {
-		case f.v == "":
-			return fmt.Errorf("%s: required", f.field)
-		case len(f.v) > MaxNameLen:
-			return fmt.Errorf("%s: %d bytes, at most %d", f.field, len(f.v), MaxNameLen)
-		case !utf8.ValidString(f.v):
-			return fmt.Errorf("%s: not UTF-8", f.field)
-		}
-		for _, c := range f.v {
-			if c < ' ' || c == 0x7f {
-				return fmt.Errorf("%s: has a control character", f.field)
-			}
+	if err := checkText("name", r.Name); err != nil {
+		return err
+	}
+	return checkText("version", r.Version)
+}
+
+// checkText refuses an empty, long, non-UTF-8 or control-character value of field.
+func checkText(field, v string) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("%s: required", field)
+	case len(v) > MaxNameLen:
+		return fmt.Errorf("%s: %d bytes, at most %d", field, len(v), MaxNameLen)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("%s: not UTF-8", field)
+	}
+	for _, c := range v {
+		if c < ' ' || c == 0x7f {
+			return fmt.Errorf("%s: has a control character", field)
 		}
 	}
 	return nil
@@ -91,15 +97,10 @@ func (a Approval) Validate() error {
 		_, err := device.ParseRole(string(a.Role))
 		return err
 	}
-	for _, f := range []struct{ field, v string }{{"site", a.Site}, {"room", a.Room}} {
-		if f.v == "" {
-			return fmt.Errorf("%s: required", f.field)
-		}
-		if len(f.v) > MaxNameLen || !utf8.ValidString(f.v) {
-			return fmt.Errorf("%s: at most %d bytes of UTF-8", f.field, MaxNameLen)
-		}
+	if err := checkText("site", a.Site); err != nil {
+		return err
 	}
-	return nil
+	return checkText("room", a.Room)
 }
 
 // ErrNotPending is returned when a code is approved that is not waiting (unknown, used

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -17,6 +16,7 @@ import (
 	"path/filepath"
 
 	"github.com/carebooth/carebooth/atomicfile"
+	"github.com/carebooth/carebooth/keyfile"
 )
 
 // File names inside the state directory.
@@ -39,53 +39,20 @@ type Identity struct {
 // whether it did. dir must exist.
 func LoadOrCreate(dir string) (*Identity, bool, error) {
 	path := filepath.Join(dir, KeyFile)
-	id, err := load(dir, path)
+	key, err := keyfile.Read(path)
 	if err == nil {
-		return id, false, nil
+		return &Identity{dir: dir, key: key}, false, nil
+	}
+	if errors.Is(err, keyfile.ErrReadable) {
+		return nil, false, fmt.Errorf("device %w", err)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, err
+		return nil, false, fmt.Errorf("device %w; restore it from a backup, or delete it to make a new key (the device must then be approved again)", err)
 	}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, false, fmt.Errorf("create device key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, false, fmt.Errorf("create device key: %w", err)
-	}
-	data := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	if err := atomicfile.Write(path, data, 0o600); err != nil {
-		return nil, false, fmt.Errorf("create device key: %w", err)
+	if key, err = keyfile.Create(path); err != nil {
+		return nil, false, fmt.Errorf("device %w", err)
 	}
 	return &Identity{dir: dir, key: key}, true, nil
-}
-
-func load(dir, path string) (*Identity, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Mode()&0o077 != 0 {
-		return nil, fmt.Errorf("device key %s: mode %04o lets other users read it; run chmod 600 %s", path, fi.Mode().Perm(), path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("device key: %w", err)
-	}
-	block, rest := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" || len(bytes.TrimSpace(rest)) != 0 {
-		return nil, fmt.Errorf("device key %s: not one PEM \"PRIVATE KEY\" block; restore it from a backup, or delete it to make a new key (the device must then be approved again)", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("device key %s: %w; restore it from a backup, or delete it to make a new key (the device must then be approved again)", path, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("device key %s: a %T, want an ed25519 key", path, k)
-	}
-	return &Identity{dir: dir, key: key}, nil
 }
 
 // PublicKey returns the device's public key.

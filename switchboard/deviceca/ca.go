@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/atomicfile"
+	"github.com/carebooth/carebooth/keyfile"
 )
 
 // File names inside the state directory.
@@ -60,15 +61,15 @@ func Open(dir, name string, now func() time.Time) (*CA, bool, error) {
 		now = time.Now
 	}
 	keyPath, certPath := filepath.Join(dir, KeyFile), filepath.Join(dir, CertFile)
-	key, err := loadKey(keyPath)
+	key, err := keyfile.Read(keyPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, err := os.Stat(certPath); err == nil {
 			return nil, false, fmt.Errorf("device CA: %s exists but %s does not; restore the key from a backup (a new CA means enrolling every device again)", certPath, keyPath)
 		}
-		key, err = createKey(keyPath)
+		key, err = keyfile.Create(keyPath)
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("device CA %w", err)
 	}
 	cert, err := loadCert(certPath, keyPath, key)
 	created := false
@@ -80,21 +81,6 @@ func Open(dir, name string, now func() time.Time) (*CA, bool, error) {
 		return nil, false, err
 	}
 	return &CA{cert: cert, key: key, now: now}, created, nil
-}
-
-func createKey(path string) (ed25519.PrivateKey, error) {
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("create device CA key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("create device CA key: %w", err)
-	}
-	if err := atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return nil, fmt.Errorf("create device CA key: %w", err)
-	}
-	return key, nil
 }
 
 func createCert(path, name string, key ed25519.PrivateKey, t time.Time) (*x509.Certificate, error) {
@@ -114,25 +100,6 @@ func createCert(path, name string, key ed25519.PrivateKey, t time.Time) (*x509.C
 	return x509.ParseCertificate(der)
 }
 
-func loadKey(path string) (ed25519.PrivateKey, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Mode()&0o077 != 0 {
-		return nil, fmt.Errorf("device CA key %s: mode %04o lets other users read it; run chmod 600 %s", path, fi.Mode().Perm(), path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("device CA key: %w", err)
-	}
-	key, err := parseKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("device CA key %s: %w", path, err)
-	}
-	return key, nil
-}
-
 func loadCert(path, keyPath string, key ed25519.PrivateKey) (*x509.Certificate, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -150,22 +117,6 @@ func loadCert(path, keyPath string, key ed25519.PrivateKey) (*x509.Certificate, 
 		return nil, fmt.Errorf("device CA certificate %s: not a CA certificate for the key in %s", path, keyPath)
 	}
 	return cert, nil
-}
-
-func parseKey(data []byte) (ed25519.PrivateKey, error) {
-	block, rest := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" || len(bytes.TrimSpace(rest)) != 0 {
-		return nil, errors.New(`not one PEM "PRIVATE KEY" block`)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("a %T, want an ed25519 key", k)
-	}
-	return key, nil
 }
 
 func serial() *big.Int {
