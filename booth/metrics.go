@@ -24,16 +24,15 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	}
 	m := &metrics{
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "carebooth_booth_state", Help: "1 for the booth's current state, 0 for the others.",
 		}, []string{"state"}),
-		linkUp: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "carebooth_booth_link_up", Help: "1 while the signalling link to the switchboard is up.",
-		}),
-		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "carebooth_booth_reconnects_total", Help: "Signalling link connection attempts after the first.",
-		}),
+		linkUp:     gauge("carebooth_booth_link_up", "1 while the signalling link to the switchboard is up."),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{Name: "carebooth_booth_reconnects_total", Help: "Signalling link connection attempts after the first."}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "carebooth_booth_calls_total", Help: "Calls ended, by how they ended.",
 		}, []string{"result"}),
@@ -45,18 +44,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		presses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "carebooth_booth_button_presses_total", Help: "Button presses, by button and whether they did something.",
 		}, []string{"button", "result"}),
-		outbox: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "carebooth_booth_outbox_events", Help: "Recorded appointment events the switchboard has not acknowledged yet.",
-		}),
-		bitrate: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "carebooth_booth_call_send_bitrate_kbps", Help: "Outgoing video bitrate of the current call.",
-		}),
-		packetLoss: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "carebooth_booth_call_packet_loss_ratio", Help: "Incoming packet loss of the current call, 0 to 1.",
-		}),
-		rtt: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "carebooth_booth_call_rtt_seconds", Help: "Round-trip time of the current call.",
-		}),
+		outbox:     gauge("carebooth_booth_outbox_events", "Recorded appointment events the switchboard has not acknowledged yet."),
+		bitrate:    gauge("carebooth_booth_call_send_bitrate_kbps", "Outgoing video bitrate of the current call."),
+		packetLoss: gauge("carebooth_booth_call_packet_loss_ratio", "Incoming packet loss of the current call, 0 to 1."),
+		rtt:        gauge("carebooth_booth_call_rtt_seconds", "Round-trip time of the current call."),
 	}
 	if reg == nil {
 		return m, nil

@@ -34,6 +34,16 @@ func apiDevice(d *store.Device) api.Device {
 	return v
 }
 
+// viewAll is the API's view of each stored value, never nil (an empty list is [] on the
+// wire).
+func viewAll[S, V any](xs []S, view func(*S) V) []V {
+	out := make([]V, 0, len(xs))
+	for i := range xs {
+		out = append(out, view(&xs[i]))
+	}
+	return out
+}
+
 // apiAppointment is an appointment as the API shows it.
 func apiAppointment(a *store.Appointment) api.Appointment {
 	v := api.Appointment{
@@ -318,11 +328,7 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, p *pr
 		s.internalError(w, r, err)
 		return
 	}
-	out := api.Devices{Devices: make([]api.Device, 0, len(ds))}
-	for i := range ds {
-		out.Devices = append(out.Devices, apiDevice(&ds[i]))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, api.Devices{Devices: viewAll(ds, apiDevice)})
 }
 
 func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, _ *principal) {
@@ -408,11 +414,7 @@ func (s *Server) handleListAppointments(w http.ResponseWriter, r *http.Request, 
 		s.internalError(w, r, err)
 		return
 	}
-	out := api.Appointments{Appointments: make([]api.Appointment, 0, len(as))}
-	for i := range as {
-		out.Appointments = append(out.Appointments, apiAppointment(&as[i]))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, api.Appointments{Appointments: viewAll(as, apiAppointment)})
 }
 
 func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request, p *principal) {

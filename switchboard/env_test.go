@@ -1,12 +1,11 @@
 package switchboard
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,24 +148,41 @@ func (e *env) do(method, path, tok string, body any) (int, []byte) {
 // doRaw sends body with a content type ("" with no body) and returns the status and body.
 func (e *env) doRaw(method, path, tok, contentType string, body []byte) (int, []byte) {
 	e.t.Helper()
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, e.ts.URL+path, r)
-	must(e.t, err)
+	res, out := e.send(method, path, string(body), bearer(tok, "Content-Type", contentType))
+	return res.StatusCode, out
+}
+
+// bearer is the headers of a request with token tok (none when empty) and, when v is
+// not empty, header k set to v.
+func bearer(tok, k, v string) map[string]string {
+	hdr := map[string]string{}
 	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
+		hdr["Authorization"] = "Bearer " + tok
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+	if v != "" {
+		hdr[k] = v
+	}
+	return hdr
+}
+
+// send makes a request with the given headers and returns the response (body read).
+func (e *env) send(method, path, body string, hdr map[string]string) (*http.Response, []byte) {
+	e.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.ts.URL+path, r)
+	must(e.t, err)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
 	}
 	res, err := e.ts.Client().Do(req)
 	must(e.t, err)
 	defer res.Body.Close()
 	out, err := io.ReadAll(res.Body)
 	must(e.t, err)
-	return res.StatusCode, out
+	return res, out
 }
 
 // errorOf decodes an API error body.

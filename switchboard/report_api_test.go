@@ -1,10 +1,8 @@
 package switchboard
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,19 +37,7 @@ func (e *env) seedReport() {
 
 func (e *env) getReport(query, tok, accept string) (int, http.Header, []byte) {
 	e.t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), "GET", e.ts.URL+"/api/v1/reports"+query, nil)
-	must(e.t, err)
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	res, err := e.ts.Client().Do(req)
-	must(e.t, err)
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	must(e.t, err)
+	res, body := e.send("GET", "/api/v1/reports"+query, "", bearer(tok, "Accept", accept))
 	return res.StatusCode, res.Header, body
 }
 

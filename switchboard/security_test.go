@@ -22,26 +22,6 @@ import (
 	"github.com/carebooth/carebooth/switchboard/api"
 )
 
-// send makes a request with the given headers and returns the response (body read).
-func (e *env) send(method, path, body string, hdr map[string]string) (*http.Response, []byte) {
-	e.t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.ts.URL+path, r)
-	must(e.t, err)
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := e.ts.Client().Do(req)
-	must(e.t, err)
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	must(e.t, err)
-	return res, out
-}
-
 func loginBody(user, password string) string {
 	b, _ := json.Marshal(map[string]string{"username": user, "password": password})
 	return string(b)
