@@ -1,6 +1,7 @@
 package switchboard
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"net/http"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/provisioning/identity"
 	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
@@ -26,7 +28,10 @@ func apiClinician(c *store.Clinician) *api.Clinician {
 
 // apiDevice is a device as the API shows it: never the token hash.
 func apiDevice(d *store.Device) api.Device {
-	v := api.Device{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt, JoinMode: d.JoinMode}
+	v := api.Device{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt, JoinMode: d.JoinMode, Room: d.Room}
+	if len(d.PublicKey) == ed25519.PublicKeySize {
+		v.KeyFingerprint = identity.Fingerprint(d.PublicKey)
+	}
 	if !d.LastSeen.IsZero() {
 		ls := d.LastSeen
 		v.LastSeen = &ls

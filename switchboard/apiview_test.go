@@ -40,7 +40,8 @@ func TestAPIViewsCopyEveryField(t *testing.T) {
 	if z := zeroFields(reflect.ValueOf(apiAppointment(&a)), ""); len(z) > 0 {
 		t.Errorf("apiAppointment leaves %v unset", z)
 	}
-	d := store.Device{ID: "d1", Name: "booth", ClinicID: "c1", Role: device.RoleBooth, CreatedAt: now, LastSeen: now, JoinMode: device.JoinButton}
+	d := store.Device{ID: "d1", Name: "booth", ClinicID: "c1", Role: device.RoleBooth, CreatedAt: now, LastSeen: now, JoinMode: device.JoinButton,
+		Room: "Room 2", PublicKey: make([]byte, 32)}
 	if z := zeroFields(reflect.ValueOf(apiDevice(&d)), ""); len(z) > 0 {
 		t.Errorf("apiDevice leaves %v unset", z)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/deviceca"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -39,6 +40,7 @@ type env struct {
 	srv   *Server
 	ts    *httptest.Server
 	reg   *prometheus.Registry
+	ca    *deviceca.CA
 
 	clinic, otherClinic store.Clinic
 	// session tokens
@@ -59,8 +61,11 @@ func newEnvWith(t *testing.T, configure func(*Config)) *env {
 	e := &env{t: t, st: store.NewMemory(), clock: clockwork.NewFakeClockAt(t0), reg: prometheus.NewRegistry()}
 	cfg := Config{MetricsToken: testMetricsToken, BcryptCost: bcrypt.MinCost}
 	configure(&cfg)
+	ca, _, err := deviceca.Open(t.TempDir(), "test devices", e.clock.Now)
+	must(t, err)
+	e.ca = ca
 	srv, err := New(cfg,
-		Deps{Store: e.st, Clock: e.clock, Registerer: e.reg,
+		Deps{Store: e.st, Clock: e.clock, Registerer: e.reg, CA: ca,
 			WebApp: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "web app") })})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +106,7 @@ func (e *env) addClinician(user, name, clinic string, admin bool) clinicianTok {
 	c := store.Clinician{Username: user, Name: name, ClinicID: clinic, Admin: admin, PasswordHash: hash}
 	must(e.t, e.st.CreateClinician(&c))
 	tok := newToken(sessionTokenPrefix)
-	must(e.t, e.st.CreateSession(store.Session{TokenHash: hashToken(tok), ClinicianID: c.ID, Expires: t0.Add(12 * time.Hour)}))
+	must(e.t, e.st.CreateSession(store.Session{TokenHash: hashToken(tok), ClinicianID: c.ID, Expires: e.clock.Now().Add(12 * time.Hour)}))
 	return clinicianTok{c, tok}
 }
 

@@ -55,6 +55,10 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/waiting-room", clinicianOnly, s.handleWaitingRoom},
 		{"GET", "/api/v1/reports", clinicianOnly, s.handleReport},
 		{"GET", "/api/v1/signal", anyPrincipal, s.handleSignal},
+		{"POST", "/api/v1/enrol", public, s.handleEnrol},
+		{"GET", "/api/v1/enrol", public, s.handleEnrolStatus},
+		{"GET", "/api/v1/enrolments", adminOnly, s.handleListEnrolments},
+		{"POST", "/api/v1/enrolments/approve", adminOnly, s.handleApproveEnrolment},
 		{"GET", "/api/v1/openapi.yaml", public, handleOpenAPI},
 		{"GET", "/metrics", metricsOnly, s.handleMetrics},
 	}

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/deviceca"
+	"github.com/carebooth/carebooth/switchboard/enrolment"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -71,6 +73,9 @@ type Deps struct {
 	Gatherer   prometheus.Gatherer
 	// WebApp is mounted at "/"; nil serves 404 there.
 	WebApp http.Handler
+	// CA issues enrolled devices their certificates; nil: devices cannot enrol by
+	// activation code (they use tokens).
+	CA *deviceca.CA
 }
 
 // eventKeyTTL is how long the idempotency key of an applied booth event is remembered.
@@ -89,6 +94,9 @@ type Server struct {
 	hub      *hub.Hub
 	limiter  *loginLimiter
 	sockets  *sockets
+	// ca and enrolments enrol devices by activation code (ca nil: not at all).
+	ca         *deviceca.CA
+	enrolments *enrolment.Registry
 	// verifyPassword is bcrypt.CompareHashAndPassword; tests count the calls.
 	verifyPassword func(hash, password []byte) error
 	// dummyHash is compared against when a login names an unknown user, so that
@@ -149,6 +157,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		limiter:   newLoginLimiter(deps.Clock, defaultLoginLimits),
 		sockets:   newSockets(deps.Clock, cfg.ConnLimits),
 		dummyHash: dummy,
+		ca:        deps.CA,
+
+		enrolments: enrolment.New(deps.Clock),
 
 		verifyPassword: bcrypt.CompareHashAndPassword,
 	}

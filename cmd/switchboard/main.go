@@ -27,6 +27,7 @@ import (
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard"
+	"github.com/carebooth/carebooth/switchboard/deviceca"
 	"github.com/carebooth/carebooth/switchboard/store"
 	"github.com/carebooth/carebooth/switchboard/webapp"
 )
@@ -134,6 +135,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, d.Describe(scheme+"://"+host))
 	}
 
+	ca, created, err := deviceca.Open(*stateDir, "Carebooth devices", clock.Now)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("created the device CA", "fingerprint", ca.Fingerprint())
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := switchboard.Config{
@@ -145,7 +154,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cfg.ICEServers = []signalling.ICEServer{{URLs: urls}}
 	}
 	srv, err := switchboard.New(cfg, switchboard.Deps{
-		Store: st, Clock: clock, Log: log, Registerer: reg, WebApp: webapp.Handler(),
+		Store: st, Clock: clock, Log: log, Registerer: reg, WebApp: webapp.Handler(), CA: ca,
 	})
 	if err != nil {
 		return err
@@ -156,7 +165,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	log.Info("switchboard starting", "version", version.String(), "state", *stateDir, "url", scheme+"://"+host)
+	log.Info("switchboard starting", "version", version.String(), "state", *stateDir, "url", scheme+"://"+host,
+		"device_ca", ca.Fingerprint())
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		log.Warn("sd_notify", "err", err)
 	}

@@ -101,6 +101,10 @@ type Device struct {
 	LastSeen  *time.Time  `json:"last_seen,omitempty"`
 	// JoinMode is the mode set remotely; empty: the booth's own config.
 	JoinMode device.JoinMode `json:"join_mode,omitempty"`
+	// Room is where a device enrolled with an activation code stands, and KeyFingerprint
+	// its key's ("SHA256:..."); both empty for a device with a token.
+	Room           string `json:"room,omitempty"`
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
 }
 
 // NewDevice is the body of POST /api/v1/devices. Role defaults to a booth.
@@ -190,4 +194,20 @@ type History struct {
 	Events        []appointment.Record `json:"events"`
 	Total         int                  `json:"total"`
 	NextOffset    *int                 `json:"next_offset,omitempty"`
+}
+
+// Enrolment is a device waiting for approval, as GET /api/v1/enrolments lists it.
+type Enrolment struct {
+	Code           string    `json:"code"` // as the device's screen shows it
+	Name           string    `json:"name"`
+	Version        string    `json:"version"`
+	Source         string    `json:"source"` // the address it asked from
+	KeyFingerprint string    `json:"key_fingerprint"`
+	Requested      time.Time `json:"requested"`
+	Expires        time.Time `json:"expires"`
+}
+
+// Enrolments answers GET /api/v1/enrolments.
+type Enrolments struct {
+	Enrolments []Enrolment `json:"enrolments"`
 }

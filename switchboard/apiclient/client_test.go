@@ -13,6 +13,7 @@ import (
 
 	"github.com/carebooth/carebooth/switchboard"
 	"github.com/carebooth/carebooth/switchboard/apiclient"
+	"github.com/carebooth/carebooth/switchboard/deviceca"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -30,7 +31,11 @@ func newSwitchboard(t *testing.T) (*httptest.Server, clockwork.Clock) {
 		t.Fatal(err)
 	}
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC))
-	srv, err := switchboard.New(switchboard.Config{BcryptCost: bcrypt.MinCost}, switchboard.Deps{Store: st, Clock: clock})
+	ca, _, err := deviceca.Open(t.TempDir(), "test devices", clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := switchboard.New(switchboard.Config{BcryptCost: bcrypt.MinCost}, switchboard.Deps{Store: st, Clock: clock, CA: ca})
 	if err != nil {
 		t.Fatal(err)
 	}

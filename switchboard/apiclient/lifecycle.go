@@ -8,6 +8,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/provisioning/enrol"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/api"
 )
@@ -69,4 +70,19 @@ func (c *Client) SetJoinMode(ctx context.Context, deviceID, mode string) (sentNo
 	}
 	err = c.do(ctx, "PUT", "/api/v1/devices/"+deviceID+"/settings", nil, api.DeviceSettings{JoinMode: device.JoinMode(mode)}, &out)
 	return out.SentNow, err
+}
+
+// Enrolments lists the devices waiting for an admin to approve their activation codes.
+func (c *Client) Enrolments(ctx context.Context) ([]api.Enrolment, error) {
+	var out api.Enrolments
+	err := c.do(ctx, "GET", "/api/v1/enrolments", nil, nil, &out)
+	return out.Enrolments, err
+}
+
+// ApproveEnrolment approves the device showing code into a site (a clinic ID) and room
+// with a role, and returns the device created.
+func (c *Client) ApproveEnrolment(ctx context.Context, a enrol.Approval) (Device, error) {
+	var out Device
+	err := c.do(ctx, "POST", "/api/v1/enrolments/approve", nil, a, &out)
+	return out, err
 }

@@ -1,7 +1,10 @@
 package apiclient_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +15,8 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/provisioning/enrol"
 	"github.com/carebooth/carebooth/switchboard/apiclient"
 )
 
@@ -101,5 +106,42 @@ func TestClientFollowsHistoryPages(t *testing.T) {
 	stuck = true
 	if _, err := c.AppointmentEvents(context.Background(), "appt1"); err == nil || !strings.Contains(err.Error(), "next_offset 0 after offset 0") {
 		t.Errorf("a server that does not advance: got %v, want an error naming next_offset", err)
+	}
+}
+
+// TestClientApprovesEnrolment: an admin lists the waiting device and approves its code.
+func TestClientApprovesEnrolment(t *testing.T) {
+	ts, clock := newSwitchboard(t)
+	ctx := context.Background()
+	anon, _ := apiclient.New(ts.URL, "", ts.Client())
+	login, err := anon.Login(ctx, "admin", adminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := anon.WithToken(login.Token)
+	clinic, err := admin.CreateClinic(ctx, "Riverside", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	body := []byte(`{"name":"booth-9","version":"1.0"}`)
+	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/enrol", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", enrol.Authorization(key, "POST", "/api/v1/enrol", clock.Now(), body))
+	res, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	pending, err := admin.Enrolments(ctx)
+	if err != nil || len(pending) != 1 || pending[0].Name != "booth-9" {
+		t.Fatalf("enrolments: got %+v, %v, want booth-9 waiting", pending, err)
+	}
+	d, err := admin.ApproveEnrolment(ctx, enrol.Approval{Code: pending[0].Code, Site: clinic.ID, Room: "Room 1", Role: device.RoleBooth})
+	if err != nil || d.Room != "Room 1" || d.Name != "booth-9" {
+		t.Fatalf("approve: got %+v, %v", d, err)
+	}
+	if _, err := admin.ApproveEnrolment(ctx, enrol.Approval{Code: pending[0].Code, Site: clinic.ID, Room: "Room 1"}); !apiclient.IsStatus(err, http.StatusNotFound) {
+		t.Errorf("the code again: got %v, want 404", err)
 	}
 }

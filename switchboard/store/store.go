@@ -47,16 +47,22 @@ type Clinician struct {
 
 // Device is a booth (or a clinic-side appliance) that authenticates with a token.
 type Device struct {
-	ID        string      `json:"id"`
-	Name      string      `json:"name"`
-	ClinicID  string      `json:"clinic_id"`
-	Role      device.Role `json:"role"`
-	TokenHash string      `json:"token_hash"` // hex SHA-256 of the token, unique
-	CreatedAt time.Time   `json:"created_at"`
-	LastSeen  time.Time   `json:"last_seen"`
+	ID       string      `json:"id"`
+	Name     string      `json:"name"`
+	ClinicID string      `json:"clinic_id"`
+	Role     device.Role `json:"role"`
+	// TokenHash indexes the device's credential, unique: the hex SHA-256 of its bearer
+	// token, or for a device enrolled by its key, "key:" and the hex SHA-256 of that key.
+	TokenHash string    `json:"token_hash"`
+	CreatedAt time.Time `json:"created_at"`
+	LastSeen  time.Time `json:"last_seen"`
 	// JoinMode, when set, overrides the booth's configured device.join_mode. It reaches
 	// the booth through the push queue.
 	JoinMode device.JoinMode `json:"join_mode,omitempty"`
+	// PublicKey is the ed25519 key of a device enrolled with an activation code, and Room
+	// where it stands (its site is its clinic).
+	PublicKey []byte `json:"public_key,omitempty"`
+	Room      string `json:"room,omitempty"`
 }
 
 // DeviceSettings are the settings the switchboard pushes to a device.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"path/filepath"
 	"reflect"
@@ -81,7 +82,8 @@ func testContract(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("devices", func(t *testing.T) {
 		s := open(t)
 		d1 := Device{Name: "booth 1", ClinicID: "c1", Role: device.RoleBooth, TokenHash: "h1", CreatedAt: t0}
-		d2 := Device{Name: "booth 2", ClinicID: "c2", Role: device.RoleBooth, TokenHash: "h2", CreatedAt: t0}
+		d2 := Device{Name: "booth 2", ClinicID: "c2", Role: device.RoleBooth, TokenHash: "h2", CreatedAt: t0,
+			PublicKey: bytes.Repeat([]byte{7}, 32), Room: "Room 2"} // enrolled by key: both kept
 		for _, d := range []*Device{&d1, &d2} {
 			if err := s.CreateDevice(d); err != nil {
 				t.Fatal(err)
@@ -90,7 +92,7 @@ func testContract(t *testing.T, open func(t *testing.T) Store) {
 		if err := s.CreateDevice(&Device{Name: "x", TokenHash: "h1"}); !errors.Is(err, ErrConflict) {
 			t.Errorf("duplicate token: got %v, want ErrConflict", err)
 		}
-		if got, err := s.DeviceByTokenHash("h2"); err != nil || got != d2 {
+		if got, err := s.DeviceByTokenHash("h2"); err != nil || !reflect.DeepEqual(got, d2) {
 			t.Errorf("DeviceByTokenHash: got %+v, %v, want %+v", got, err, d2)
 		}
 		if _, err := s.DeviceByTokenHash(""); !errors.Is(err, ErrNotFound) {

@@ -1,0 +1,164 @@
+package switchboard
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carebooth/carebooth/provisioning/enrol"
+	"github.com/carebooth/carebooth/provisioning/identity"
+	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/enrolment"
+)
+
+// signed sends an enrolment request signed by key at the switchboard's time plus skew.
+func (e *env) signed(key ed25519.PrivateKey, method string, body string, skew time.Duration) (int, enrol.Status, []byte) {
+	e.t.Helper()
+	hdr := map[string]string{"Authorization": enrol.Authorization(key, method, "/api/v1/enrol", e.clock.Now().Add(skew), []byte(body))}
+	if body != "" {
+		hdr["Content-Type"] = "application/json"
+	}
+	res, out := e.send(method, "/api/v1/enrol", body, hdr)
+	var st enrol.Status
+	if res.StatusCode == http.StatusOK {
+		must(e.t, json.Unmarshal(out, &st))
+	}
+	return res.StatusCode, st, out
+}
+
+const enrolBody = `{"name":"library-booth-7","version":"1.2.0"}`
+
+func (e *env) approve(tok string, a enrol.Approval) (int, []byte) {
+	e.t.Helper()
+	return e.do("POST", "/api/v1/enrolments/approve", tok, a)
+}
+
+// TestEnrolEndToEnd: a device asks with its key, shows its code, an admin approves it
+// into a site and room, and the device's next poll carries a certificate for its key
+// that the device CA verifies and names it by.
+func TestEnrolEndToEnd(t *testing.T) {
+	e := newEnv(t)
+	id, _, err := identity.LoadOrCreate(t.TempDir())
+	must(t, err)
+	key := id.Signer().(ed25519.PrivateKey)
+
+	status, st, body := e.signed(key, "POST", enrolBody, 0)
+	if status != http.StatusOK || st.State != enrol.Pending || st.Code == "" || st.CAFingerprint != e.ca.Fingerprint() {
+		t.Fatalf("request: got %d %s, want pending with a code and the CA's fingerprint", status, body)
+	}
+	if _, again, _ := e.signed(key, "POST", enrolBody, 0); again.Code != st.Code {
+		t.Errorf("asking again: got code %s, want %s", again.Code, st.Code)
+	}
+	if _, poll, _ := e.signed(key, "GET", "", 0); poll.State != enrol.Pending || poll.Code != st.Code {
+		t.Errorf("poll: got %+v, want pending with %s", poll, st.Code)
+	}
+
+	// The admin sees it waiting, with the key's fingerprint to compare.
+	_, list := e.do("GET", "/api/v1/enrolments", e.adminTok, nil)
+	var l api.Enrolments
+	must(t, json.Unmarshal(list, &l))
+	if len(l.Enrolments) != 1 || l.Enrolments[0].Code != st.Code || l.Enrolments[0].KeyFingerprint != id.Fingerprint() || l.Enrolments[0].Name != "library-booth-7" {
+		t.Fatalf("pending list: got %s", list)
+	}
+	if code, _ := e.do("GET", "/api/v1/enrolments", e.docTok, nil); code != http.StatusForbidden {
+		t.Errorf("a clinician listing enrolments: got %d, want 403", code)
+	}
+	if code, _ := e.approve(e.docTok, enrol.Approval{Code: st.Code, Site: e.clinic.ID, Room: "Room 2"}); code != http.StatusForbidden {
+		t.Errorf("a clinician approving: got %d, want 403", code)
+	}
+	if code, body := e.approve(e.adminTok, enrol.Approval{Code: st.Code, Site: "no-such-clinic", Room: "Room 2"}); code != http.StatusBadRequest {
+		t.Errorf("an unknown site: got %d %s, want 400", code, body)
+	}
+
+	code, body := e.approve(e.adminTok, enrol.Approval{Code: strings.ToLower(st.Code), Site: e.clinic.ID, Room: "Room 2", Role: "booth"})
+	if code != http.StatusCreated {
+		t.Fatalf("approve: got %d %s, want 201", code, body)
+	}
+	var dev api.Device
+	must(t, json.Unmarshal(body, &dev))
+	if dev.ClinicID != e.clinic.ID || dev.Room != "Room 2" || dev.KeyFingerprint != id.Fingerprint() || dev.Name != "library-booth-7" {
+		t.Errorf("enrolled device: got %+v", dev)
+	}
+	if code, _ := e.approve(e.adminTok, enrol.Approval{Code: st.Code, Site: e.clinic.ID, Room: "Room 2"}); code != http.StatusNotFound {
+		t.Errorf("the code again: got %d, want 404 (single use)", code)
+	}
+
+	_, done, body := e.signed(key, "GET", "", 0)
+	if done.State != enrol.Approved || done.DeviceID != dev.ID || done.Room != "Room 2" || len(done.Chain) != 1 {
+		t.Fatalf("poll after approval: got %s, want approved with a certificate", body)
+	}
+	if err := id.SaveCertificate(done.Chain); err != nil {
+		t.Fatalf("the device keeps its certificate: %v", err)
+	}
+	leaf, _ := x509.ParseCertificate(done.Chain[0])
+	caCert, err := x509.ParseCertificate(done.CA)
+	must(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("the certificate against the CA the answer carries: %v", err)
+	}
+	if got, err := e.ca.DeviceID(leaf); err != nil || got != dev.ID {
+		t.Errorf("the CA names it: got %q, %v, want %s", got, err, dev.ID)
+	}
+}
+
+func TestEnrolRefusals(t *testing.T) {
+	e := newEnv(t)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+
+	if res, body := e.send("POST", "/api/v1/enrol", enrolBody, map[string]string{"Content-Type": "application/json"}); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned: got %d %s, want 401", res.StatusCode, body)
+	}
+	if code, _, body := e.signed(key, "POST", enrolBody, enrol.MaxSkew+time.Minute); code != http.StatusUnauthorized || !strings.Contains(string(body), "clock") {
+		t.Errorf("signed 6 minutes ago: got %d %s, want 401 naming the clock", code, body)
+	}
+	// Signed by one key, claiming another: take key's header and other's signature.
+	h := enrol.Authorization(key, "POST", "/api/v1/enrol", e.clock.Now(), []byte(enrolBody))
+	ho := enrol.Authorization(other, "POST", "/api/v1/enrol", e.clock.Now(), []byte(enrolBody))
+	forged := h[:strings.Index(h, "sig=")] + ho[strings.Index(ho, "sig="):]
+	if res, body := e.send("POST", "/api/v1/enrol", enrolBody, map[string]string{"Content-Type": "application/json", "Authorization": forged}); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("signed by another key: got %d %s, want 401", res.StatusCode, body)
+	}
+	// The signature covers the body.
+	h = enrol.Authorization(key, "POST", "/api/v1/enrol", e.clock.Now(), []byte(enrolBody))
+	if res, _ := e.send("POST", "/api/v1/enrol", `{"name":"evil","version":"1"}`, map[string]string{"Content-Type": "application/json", "Authorization": h}); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("another body under the signature: got %d, want 401", res.StatusCode)
+	}
+	if code, _, body := e.signed(key, "POST", `{"name":"x","version":"1","admin":true}`, 0); code != http.StatusBadRequest {
+		t.Errorf("an unknown field: got %d %s, want 400", code, body)
+	}
+
+	// Guessing: after MaxMissesPerSource wrong codes, even the right one waits.
+	_, st, _ := e.signed(key, "POST", enrolBody, 0)
+	for i := range enrolment.MaxMissesPerSource {
+		if code, body := e.approve(e.adminTok, enrol.Approval{Code: "0000000" + string("0123456789"[i%10]), Site: e.clinic.ID, Room: "R"}); code != http.StatusNotFound {
+			t.Fatalf("wrong code %d: got %d %s, want 404", i, code, body)
+		}
+	}
+	if code, body := e.approve(e.adminTok, enrol.Approval{Code: st.Code, Site: e.clinic.ID, Room: "R"}); code != http.StatusTooManyRequests {
+		t.Errorf("the right code after %d wrong ones: got %d %s, want 429", enrolment.MaxMissesPerSource, code, body)
+	}
+	e.clock.Advance(enrolment.MissWindow)
+	if code, body := e.approve(e.adminTok, enrol.Approval{Code: st.Code, Site: e.clinic.ID, Room: "R"}); code != http.StatusCreated {
+		t.Errorf("after the window: got %d %s, want 201", code, body)
+	}
+
+	// An expired code is refused and the device is told to ask again.
+	_, key3, _ := ed25519.GenerateKey(rand.Reader)
+	_, st3, _ := e.signed(key3, "POST", enrolBody, 0)
+	e.clock.Advance(enrol.CodeLifetime)
+	admin := e.addClinician("admin2", "Admin Two", e.clinic.ID, true).tok // the first one's session has ended
+	if code, _ := e.approve(admin, enrol.Approval{Code: st3.Code, Site: e.clinic.ID, Room: "R"}); code != http.StatusNotFound {
+		t.Errorf("a day-old code: got %d, want 404", code)
+	}
+	if _, poll, _ := e.signed(key3, "GET", "", 0); poll.State != enrol.Expired {
+		t.Errorf("polling with a day-old code: got %q, want expired", poll.State)
+	}
+}
