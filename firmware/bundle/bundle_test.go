@@ -389,3 +389,15 @@ func assertEmpty(t *testing.T, dir string) {
 		t.Errorf("staging after a refusal: got %d entries (%s...), want none", len(ents), ents[0].Name())
 	}
 }
+
+// A test binary is an unstamped "dev" build, which cannot tell newer from older.
+func TestDevicePolicy(t *testing.T) {
+	p := DevicePolicy(pi4)
+	if p.Running != "dev" || p.AllowDowngrade || p.Target != pi4 {
+		t.Fatalf("got %+v, want the running dev build's policy for %v", p, pi4)
+	}
+	b := signed(t, "1.3.0")
+	if _, err := Verify(bytes.NewReader(b), int64(len(b)), trusted, p); !errors.Is(err, ErrDowngrade) {
+		t.Errorf("got %v, want ErrDowngrade from a dev build", err)
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"io"
 	"os"
 	"path"
+
+	"github.com/carebooth/carebooth/firmware/version"
 )
 
 // Policy is what a device accepts.
@@ -27,6 +29,12 @@ type Policy struct {
 	// MaxSize bounds the bundle as downloaded, each file and the total content; 0 means
 	// DefaultMaxSize.
 	MaxSize int64
+}
+
+// DevicePolicy is the policy of a device of target running this build: Running is
+// firmware/version's, no downgrades, the default size limit.
+func DevicePolicy(target Target) Policy {
+	return Policy{Target: target, Running: version.String()}
 }
 
 // Staged is a bundle checked and unpacked into Dir: every file the manifest lists, with
