@@ -76,19 +76,22 @@ func TestResumeAfterCut(t *testing.T) {
 	if _, err := d.Get(context.Background(), s.URL, dst, opt); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("first Get: got %v, want ErrInterrupted", err)
 	}
-	if fi, err := os.Stat(dst + PartSuffix); err != nil || fi.Size() != 100000 {
-		t.Fatalf("partial file: got %v, %v, want 100000 bytes kept", fi, err)
+	// The cut falls after what the server flushed; the kernel decides how much of it
+	// arrived, but not less than nothing nor more than that.
+	have := partSize(t, dst)
+	if have <= 0 || have > 100000 {
+		t.Fatalf("partial file: got %d bytes, want some of the first 100000 kept", have)
 	}
 	n, err := d.Get(context.Background(), s.URL, dst, opt)
 	if err != nil || n != int64(len(content)) {
 		t.Fatalf("second Get: got %d, %v, want %d, nil", n, err, len(content))
 	}
-	if got := s.seen(); len(got) != 2 || got[0] != "" || got[1] != "bytes=100000-" {
-		t.Errorf("requests' ranges: got %q, want none then bytes=100000-", got)
+	if got, want := s.seen(), fmt.Sprintf("bytes=%d-", have); len(got) != 2 || got[0] != "" || got[1] != want {
+		t.Errorf("requests' ranges: got %q, want none then %s", got, want)
 	}
 	checkFile(t, dst)
 	for i := 1; i < len(progress); i++ {
-		if progress[i].Done < progress[i-1].Done && progress[i].Done != 100000 {
+		if progress[i].Done < progress[i-1].Done && progress[i].Done != have {
 			t.Fatalf("progress went back: %v then %v", progress[i-1], progress[i])
 		}
 	}
@@ -104,23 +107,23 @@ func TestRangeNotHonoured(t *testing.T) {
 	tests := []struct {
 		name   string
 		second func(w http.ResponseWriter, r *http.Request) bool
-		want   []string
+		want   []string // "R" is the resume's range
 	}{
 		{"200 with the whole file", func(w http.ResponseWriter, r *http.Request) bool {
 			w.Write(content)
 			return true
-		}, []string{"", "bytes=50000-"}},
+		}, []string{"", "R"}},
 		{"206 from another offset", func(w http.ResponseWriter, r *http.Request) bool {
-			w.Header().Set("Content-Range", fmt.Sprintf("bytes 40000-%d/%d", len(content)-1, len(content)))
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes 10-%d/%d", len(content)-1, len(content)))
 			w.WriteHeader(http.StatusPartialContent)
-			w.Write(content[40000:])
+			w.Write(content[10:])
 			return true
-		}, []string{"", "bytes=50000-", ""}},
+		}, []string{"", "R", ""}},
 		{"206 without Content-Range", func(w http.ResponseWriter, r *http.Request) bool {
 			w.WriteHeader(http.StatusPartialContent)
-			w.Write(content[50000:])
+			w.Write(content[10:])
 			return true
-		}, []string{"", "bytes=50000-", ""}},
+		}, []string{"", "R", ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,12 +141,14 @@ func TestRangeNotHonoured(t *testing.T) {
 			d := New(s.Client(), nil)
 			opt := Options{MaxSize: 1 << 20}
 			d.Get(context.Background(), s.URL, dst, opt)
+			resume := fmt.Sprintf("bytes=%d-", partSize(t, dst))
 			if _, err := d.Get(context.Background(), s.URL, dst, opt); err != nil {
 				t.Fatalf("got %v, want nil", err)
 			}
 			checkFile(t, dst)
-			if got := s.seen(); strings.Join(got, ",") != strings.Join(tt.want, ",") {
-				t.Errorf("ranges: got %q, want %q", got, tt.want)
+			want := strings.ReplaceAll(strings.Join(tt.want, ","), "R", resume)
+			if got := s.seen(); strings.Join(got, ",") != want {
+				t.Errorf("ranges: got %q, want %q", got, want)
 			}
 		})
 	}
@@ -275,4 +280,13 @@ func checkFile(t *testing.T, dst string) {
 	if _, err := os.Stat(dst + PartSuffix); !os.IsNotExist(err) {
 		t.Errorf("partial file after success: got %v, want gone", err)
 	}
+}
+
+func partSize(t *testing.T, dst string) int64 {
+	t.Helper()
+	fi, err := os.Stat(dst + PartSuffix)
+	if err != nil {
+		t.Fatalf("partial file: %v", err)
+	}
+	return fi.Size()
 }
