@@ -323,3 +323,22 @@ func TestStateFileRefused(t *testing.T) {
 		})
 	}
 }
+
+// An install is refused while the link names another slot than the committed one (a
+// rollback's switch a kill left undone): it would wipe the slot that runs.
+func TestInstallBeforeBootRepairs(t *testing.T) {
+	v1, v2 := stage(t, "1.0.0"), stage(t, "2.0.0")
+	dev := committed(t, t.TempDir(), v1)
+	if err := dev.dirs.Commit(A); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dev.m.Install(v2); err == nil || !strings.Contains(err.Error(), "call Boot first") {
+		t.Fatalf("got %v, want a refusal until Boot", err)
+	}
+	if d := mustBoot(t, dev.m); !d.Restart || d.Slot != B {
+		t.Errorf("boot: got %+v, want a switch back to the committed b", d)
+	}
+	if _, err := dev.m.Install(v2); err != nil {
+		t.Errorf("after Boot: got %v, want the install", err)
+	}
+}
