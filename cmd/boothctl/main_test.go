@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/carebooth/carebooth/switchboard"
+	"github.com/carebooth/carebooth/switchboard/deviceca"
 	"github.com/carebooth/carebooth/switchboard/store"
 	"github.com/jonboulle/clockwork"
 )
@@ -110,6 +111,9 @@ func TestBoothctl(t *testing.T) {
 	}
 }
 
+// testServerURL is the last withSwitchboard's URL, for tests that call the API directly.
+var testServerURL string
+
 // withSwitchboard starts an in-process switchboard on clock (nil: the real one) with an
 // admin whose password is "admin password 1", and returns boothctl's config directory and
 // a function that runs boothctl against it with stdin.
@@ -123,12 +127,17 @@ func withSwitchboard(t *testing.T, clock clockwork.Clock) (dir string, boothctl 
 	if err := st.CreateClinician(&store.Clinician{Username: "admin", Name: "Admin", Admin: true, PasswordHash: hash}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := switchboard.New(switchboard.Config{BcryptCost: bcrypt.MinCost}, switchboard.Deps{Store: st, Clock: clock})
+	ca, _, err := deviceca.Open(t.TempDir(), "test devices", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := switchboard.New(switchboard.Config{BcryptCost: bcrypt.MinCost}, switchboard.Deps{Store: st, Clock: clock, CA: ca})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { srv.Close(); ts.Close() })
+	testServerURL = ts.URL
 	dir = t.TempDir()
 	vars := map[string]string{"XDG_CONFIG_HOME": dir, "CAREBOOTH_SERVER": ts.URL, "USER": "admin"}
 	return dir, func(stdin string, args ...string) (string, error) {

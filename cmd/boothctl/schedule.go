@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,89 +12,91 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/switchboard/apiclient"
+	"github.com/spf13/cobra"
 )
 
-// appointmentsImport runs `appointments import [flags] FILE`.
-func (cmd *command) appointmentsImport(args []string) error {
-	fs := flag.NewFlagSet("appointments import", flag.ContinueOnError)
-	fs.SetOutput(cmd.e.stderr)
+// importCommand is `appointments import [flags] FILE`.
+func (cmd *command) importCommand() *cobra.Command {
+	c := &cobra.Command{Use: "import FILE", Short: "Import a FHIR R4 Bundle (.json) or an iCalendar feed (.ics); - reads stdin",
+		Args: args(1, "the schedule FILE (- for stdin)")}
 	in := apiclient.ImportRequest{}
-	fs.StringVar(&in.ClinicID, "clinic", "", "clinic ID (default your own)")
-	fs.StringVar(&in.DeviceID, "device", "", "device ID for entries that name no booth of the clinic (a room calendar)")
-	fs.StringVar(&in.Format, "format", "", "fhir or ical (default: from the file name, else the switchboard tells)")
-	fs.BoolVar(&in.DryRun, "dry-run", false, "show what would change and change nothing")
-	fromS := fs.String("from", "", "iCalendar: import instances starting at or after this date or RFC 3339 time (default now)")
-	toS := fs.String("to", "", "iCalendar: ... and before this (default in 90 days)")
-	quiet := fs.Bool("q", false, "print the summary only, not every entry")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return errors.New("usage: boothctl appointments import [-dry-run] [-clinic ID] [-device ID] [-format fhir|ical] [-from DATE] [-to DATE] FILE (- for stdin)")
-	}
-	name := fs.Arg(0)
-	var err error
-	if in.From, err = parseDateFlag("-from", *fromS); err != nil {
-		return err
-	}
-	if in.To, err = parseDateFlag("-to", *toS); err != nil {
-		return err
-	}
-	if name == "-" {
-		in.Data, err = io.ReadAll(io.LimitReader(cmd.e.stdin, 64<<20))
-	} else {
-		in.Data, err = os.ReadFile(name)
-	}
-	if err != nil {
-		return fmt.Errorf("read the schedule: %w", err)
-	}
-	if in.Format == "" {
-		switch strings.ToLower(filepath.Ext(name)) {
-		case ".ics", ".ical", ".ifb":
-			in.Format = "ical"
-		case ".json":
-			in.Format = "fhir"
+	f := c.Flags()
+	f.StringVar(&in.ClinicID, "clinic", "", "clinic ID (default your own)")
+	f.StringVar(&in.DeviceID, "device", "", "device ID for entries that name no booth of the clinic (a room calendar)")
+	f.StringVar(&in.Format, "format", "", "fhir or ical (default: from the file name, else the switchboard tells)")
+	f.BoolVar(&in.DryRun, "dry-run", false, "show what would change and change nothing")
+	fromS := f.String("from", "", "iCalendar: import instances starting at or after this date or RFC 3339 time (default now)")
+	toS := f.String("to", "", "iCalendar: ... and before this (default in 90 days)")
+	quiet := f.BoolP("quiet", "q", false, "print the summary only, not every entry")
+	c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"fhir", "ical"}, cobra.ShellCompDirectiveNoFileComp))
+	c.RunE = cmd.online(func(a []string) error {
+		name := a[0]
+		var err error
+		if in.From, err = parseDateFlag("--from", *fromS); err != nil {
+			return err
 		}
-	}
-	if in.Format != "" && in.Format != "fhir" && in.Format != "ical" {
-		return fmt.Errorf("-format %q: want fhir or ical", in.Format)
-	}
-	res, err := cmd.c.ImportAppointments(cmd.ctx, in)
-	if err != nil {
-		var ae *apiclient.Error
-		if errors.As(err, &ae) && ae.Status == 400 && (ae.Line > 0 || strings.Contains(ae.Message, "refused, nothing imported")) {
-			// The message names the line or JSON path; say which file.
-			return fmt.Errorf("%s: %s", name, ae.Message)
+		if in.To, err = parseDateFlag("--to", *toS); err != nil {
+			return err
 		}
-		return err
-	}
-	verb := "imported"
-	if res.DryRun {
-		verb = "dry run, nothing changed; an import would make"
-	}
-	fmt.Fprintf(cmd.e.stdout, "%s (%s): %s %d new, %d updated, %d cancelled, %d unchanged, %d skipped",
-		name, res.Format, verb, res.Created, res.Updated, res.Cancelled, res.Unchanged, res.Skipped)
-	if res.OutsideWindow > 0 {
-		fmt.Fprintf(cmd.e.stdout, ", %d outside the window", res.OutsideWindow)
-	}
-	fmt.Fprintln(cmd.e.stdout)
-	if *quiet || len(res.Changes) == 0 {
-		return nil
-	}
-	w := cmd.table()
-	fmt.Fprintln(w, "ACTION\tWHERE\tSTART\tPATIENT\tDEVICE\tAPPOINTMENT\tNOTE")
-	for _, c := range res.Changes {
-		start := ""
-		if !c.Start.IsZero() {
-			start = c.Start.Local().Format("2006-01-02 15:04")
+		if name == "-" {
+			in.Data, err = io.ReadAll(io.LimitReader(cmd.e.stdin, 64<<20))
+		} else {
+			in.Data, err = os.ReadFile(name)
 		}
-		note := c.Reason
-		if len(c.Changed) > 0 {
-			note = "changed: " + strings.Join(c.Changed, ", ")
+		if err != nil {
+			return fmt.Errorf("read the schedule: %w", err)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Action, c.Where, start, c.Patient, c.DeviceID, c.AppointmentID, note)
-	}
-	return w.Flush()
+		if in.Format == "" {
+			switch strings.ToLower(filepath.Ext(name)) {
+			case ".ics", ".ical", ".ifb":
+				in.Format = "ical"
+			case ".json":
+				in.Format = "fhir"
+			}
+		}
+		if in.Format != "" && in.Format != "fhir" && in.Format != "ical" {
+			return fmt.Errorf("--format %q: want fhir or ical", in.Format)
+		}
+		res, err := cmd.c.ImportAppointments(cmd.ctx, in)
+		if err != nil {
+			var ae *apiclient.Error
+			if errors.As(err, &ae) && ae.Status == 400 && (ae.Line > 0 || strings.Contains(ae.Message, "refused, nothing imported")) {
+				// The message names the line or JSON path; say which file.
+				return fmt.Errorf("%s: %s", name, ae.Message)
+			}
+			return err
+		}
+		if cmd.p.JSON {
+			return cmd.p.Record(res, "")
+		}
+		verb := "imported"
+		if res.DryRun {
+			verb = "dry run, nothing changed; an import would make"
+		}
+		summary := fmt.Sprintf("%s (%s): %s %d new, %d updated, %d cancelled, %d unchanged, %d skipped",
+			name, res.Format, verb, res.Created, res.Updated, res.Cancelled, res.Unchanged, res.Skipped)
+		if res.OutsideWindow > 0 {
+			summary += fmt.Sprintf(", %d outside the window", res.OutsideWindow)
+		}
+		cmd.p.Record(res, "%s", summary)
+		if *quiet || len(res.Changes) == 0 {
+			return nil
+		}
+		rows := make([][]string, 0, len(res.Changes))
+		for _, ch := range res.Changes {
+			start := ""
+			if !ch.Start.IsZero() {
+				start = ch.Start.Local().Format("2006-01-02 15:04")
+			}
+			note := ch.Reason
+			if len(ch.Changed) > 0 {
+				note = "changed: " + strings.Join(ch.Changed, ", ")
+			}
+			rows = append(rows, []string{string(ch.Action), ch.Where, start, ch.Patient, ch.DeviceID, ch.AppointmentID, note})
+		}
+		return cmd.p.List(res, []string{"ACTION", "WHERE", "START", "PATIENT", "DEVICE", "APPOINTMENT", "NOTE"}, rows)
+	})
+	return c
 }
 
 // parseDateFlag reads a date (2026-11-01, midnight UTC) or an RFC 3339 time; "" is zero.
@@ -112,59 +113,69 @@ func parseDateFlag(flagName, v string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s %q: want a date such as 2026-11-01 or an RFC 3339 time such as 2026-11-01T09:00:00Z", flagName, v)
 }
 
-// report runs `report [flags]`.
-func (cmd *command) report(args []string) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fromS := fs.String("from", "", "first day, e.g. 2026-10-01 (default 30 days before -to)")
-	toS := fs.String("to", "", "the day after the last, e.g. 2026-11-01 (default tomorrow, UTC)")
-	clinic := fs.String("clinic", "", "clinic ID (admins; default every clinic you may see)")
-	asCSV := fs.Bool("csv", false, "write CSV (RFC 4180) instead of a table")
-	out := fs.String("o", "", "write to this file instead of stdout")
-	if err := parseFlags("report", fs, args, cmd.e.stderr); err != nil {
-		return err
-	}
-	var q apiclient.ReportQuery
-	var err error
-	if q.From, err = parseDateFlag("-from", *fromS); err != nil {
-		return err
-	}
-	if q.To, err = parseDateFlag("-to", *toS); err != nil {
-		return err
-	}
-	q.ClinicID = *clinic
-	w := cmd.e.stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
+// reportCommand is `report [flags]`.
+func (cmd *command) reportCommand() *cobra.Command {
+	c := &cobra.Command{Use: "report", Short: "Appointments, attendance, waits and calls per clinic and site", Args: cobra.NoArgs}
+	fromS := c.Flags().String("from", "", "first day, e.g. 2026-10-01 (default 30 days before --to)")
+	toS := c.Flags().String("to", "", "the day after the last, e.g. 2026-11-01 (default tomorrow, UTC)")
+	clinic := c.Flags().String("clinic", "", "clinic ID (admins; default every clinic you may see)")
+	asCSV := c.Flags().Bool("csv", false, "write CSV (RFC 4180) instead of a table")
+	out := c.Flags().StringP("output", "o", "", "write to this file instead of stdout")
+	c.RunE = cmd.online(func([]string) error {
+		var q apiclient.ReportQuery
+		var err error
+		if q.From, err = parseDateFlag("--from", *fromS); err != nil {
 			return err
 		}
-		defer f.Close()
-		w = f
-	}
-	if *asCSV {
-		raw, err := cmd.c.ReportCSV(cmd.ctx, q)
-		if err != nil {
+		if q.To, err = parseDateFlag("--to", *toS); err != nil {
 			return err
 		}
-		if _, err := w.Write(raw); err != nil {
-			return err
+		q.ClinicID = *clinic
+		w := cmd.e.stdout
+		var f *os.File
+		if *out != "" {
+			if f, err = os.Create(*out); err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
 		}
-	} else {
-		rep, err := cmd.c.Report(cmd.ctx, q)
-		if err != nil {
-			return err
+		switch {
+		case *asCSV:
+			raw, err := cmd.c.ReportCSV(cmd.ctx, q)
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(raw); err != nil {
+				return err
+			}
+		default:
+			rep, err := cmd.c.Report(cmd.ctx, q)
+			if err != nil {
+				return err
+			}
+			if cmd.p.JSON {
+				p := cmd.p
+				p.Out = w
+				err = p.Record(rep, "")
+			} else {
+				err = writeReportTable(w, &rep)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err := writeReportTable(w, &rep); err != nil {
-			return err
+		if f != nil {
+			if err := f.Close(); err != nil {
+				return err
+			}
+			if !cmd.p.JSON {
+				fmt.Fprintf(cmd.e.stdout, "report written to %s\n", *out)
+			}
 		}
-	}
-	if f, ok := w.(*os.File); ok && *out != "" {
-		if err := f.Close(); err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.e.stdout, "report written to %s\n", *out)
-	}
-	return nil
+		return nil
+	})
+	return c
 }
 
 func writeReportTable(out io.Writer, rep *apiclient.Report) error {
