@@ -30,6 +30,7 @@ import (
 	"github.com/carebooth/carebooth/media/call"
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/provisioning/config"
+	"github.com/carebooth/carebooth/provisioning/identity"
 
 	// mediadevices' process-wide driver registry is filled here, in cmd, and nowhere else.
 	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
@@ -151,8 +152,20 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The device's identity key, created on first start; an enrolled device authenticates
+	// with it (provisioning/identity).
+	if err := os.MkdirAll(cfg.State.Dir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	id, created, err := identity.LoadOrCreate(cfg.State.Dir)
+	if err != nil {
+		return err
+	}
+	if created {
+		logger.Info("created the device identity key", "fingerprint", id.Fingerprint())
+	}
 	logger.Info("boothd starting",
-		"screen", scr.describe(),
+		"screen", scr.describe(), "identity", id.Fingerprint(),
 		"version", version.String(), "device", cfg.Device.Name, "config", *configPath,
 		"buttons", buttonsDesc, "light", lightDesc, "staff_call", staffDesc,
 		"camera", describeSource(cfg.Media.Video, "test picture"),

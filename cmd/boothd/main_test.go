@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/carebooth/carebooth/provisioning/identity"
 )
 
 func writeConfig(t *testing.T, extra string) string {
@@ -107,6 +109,23 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 		t.Fatal("run did not return after cancel")
 	}
 	waitNotify(t, msgs, "STOPPING=1", nil)
+
+	// The first start made the device's identity key, private to boothd; the next one
+	// keeps it.
+	key := filepath.Join(filepath.Dir(path), "state", identity.KeyFile)
+	fi, err := os.Stat(key)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("identity key: got %v, %v, want %s with mode 0600", fi, err, key)
+	}
+	first, _ := os.ReadFile(key)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go func() { done <- run(ctx2, []string{"-config", path, "-keyboard=false"}) }()
+	waitNotify(t, msgs, "READY=1", done)
+	cancel2()
+	<-done
+	if again, _ := os.ReadFile(key); string(again) != string(first) {
+		t.Error("second start: the identity key changed, want it kept")
+	}
 }
 
 func TestRunRefusesBadConfig(t *testing.T) {
