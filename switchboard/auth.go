@@ -1,9 +1,11 @@
 package switchboard
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -58,8 +60,12 @@ func hashToken(tok string) string {
 
 var errUnauthenticated = errors.New("no valid credentials")
 
-// authenticate finds the principal of r from its bearer token or session cookie.
+// authenticate finds the principal of r from its bearer token or session cookie, or
+// from the device certificate it presented over TLS.
 func (s *Server) authenticate(r *http.Request) (*principal, error) {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && r.Header.Get("Authorization") == "" {
+		return s.certDevice(r.TLS.PeerCertificates[0])
+	}
 	tok := ""
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, rest, ok := strings.Cut(h, " ")
@@ -76,13 +82,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		if err != nil {
 			return nil, errUnauthenticated
 		}
-		now := s.clock.Now()
-		if now.Sub(d.LastSeen) > time.Minute { // one write a minute, not one per request
-			if err := s.store.TouchDevice(d.ID, now); err == nil {
-				d.LastSeen = now
-			}
-		}
-		return &principal{device: &d}, nil
+		return s.devicePrincipal(d), nil
 	case strings.HasPrefix(tok, sessionTokenPrefix):
 		h := hashToken(tok)
 		sess, err := s.store.Session(h)
@@ -101,6 +101,39 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		return &principal{clinician: &c, sessionHash: h, sessionExpires: sess.Expires}, nil
 	}
 	return nil, errUnauthenticated
+}
+
+// certDevice is the device a verified client certificate names, if the certificate is
+// for the key that device enrolled with: a device enrolled again with a new key, or
+// deleted, is not let in by its old certificate.
+func (s *Server) certDevice(cert *x509.Certificate) (*principal, error) {
+	if s.ca == nil {
+		return nil, errUnauthenticated
+	}
+	id, err := s.ca.DeviceID(cert)
+	if err != nil {
+		return nil, errUnauthenticated
+	}
+	d, err := s.store.Device(id)
+	if err != nil {
+		return nil, errUnauthenticated
+	}
+	pub, ok := cert.PublicKey.(ed25519.PublicKey)
+	if !ok || len(d.PublicKey) == 0 || !pub.Equal(ed25519.PublicKey(d.PublicKey)) {
+		return nil, errUnauthenticated
+	}
+	return s.devicePrincipal(d), nil
+}
+
+// devicePrincipal is d as an authenticated principal, its last-seen time kept.
+func (s *Server) devicePrincipal(d store.Device) *principal {
+	now := s.clock.Now()
+	if now.Sub(d.LastSeen) > time.Minute { // one write a minute, not one per request
+		if err := s.store.TouchDevice(d.ID, now); err == nil {
+			d.LastSeen = now
+		}
+	}
+	return &principal{device: &d}
 }
 
 // metricsAuthorized reports whether r carries the metrics token.

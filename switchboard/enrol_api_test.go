@@ -3,9 +3,11 @@ package switchboard
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/carebooth/carebooth/provisioning/enrol"
 	"github.com/carebooth/carebooth/provisioning/identity"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/deviceca"
 	"github.com/carebooth/carebooth/switchboard/enrolment"
 )
 
@@ -160,5 +163,61 @@ func TestEnrolRefusals(t *testing.T) {
 	}
 	if _, poll, _ := e.signed(key3, "GET", "", 0); poll.State != enrol.Expired {
 		t.Errorf("polling with a day-old code: got %q, want expired", poll.State)
+	}
+}
+
+// TestEnrolledDeviceAuthenticatesByCertificate: over TLS the certificate an enrolled
+// device received lets it in as that device with no token; the same certificate with
+// another key, a certificate the device held before it enrolled again, and one from
+// another CA do not.
+func TestEnrolledDeviceAuthenticatesByCertificate(t *testing.T) {
+	e := newEnv(t)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	_, st, _ := e.signed(key, "POST", enrolBody, 0)
+	if code, body := e.approve(e.adminTok, enrol.Approval{Code: st.Code, Site: e.clinic.ID, Room: "Room 1"}); code != http.StatusCreated {
+		t.Fatalf("approve: %d %s", code, body)
+	}
+	_, done, _ := e.signed(key, "GET", "", 0)
+
+	ts := httptest.NewUnstartedServer(e.srv.Handler())
+	ts.TLS = e.srv.TLSConfig()
+	der, skey, err := e.ca.IssueServer([]string{"127.0.0.1"})
+	must(t, err)
+	ts.TLS.Certificates = []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: skey}}
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	me := func(cert *tls.Certificate) (int, api.Me) {
+		cfg := &tls.Config{RootCAs: e.ca.Pool()}
+		if cert != nil {
+			cfg.Certificates = []tls.Certificate{*cert}
+		}
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+		res, err := hc.Get(ts.URL + "/api/v1/me")
+		if err != nil {
+			return 0, api.Me{}
+		}
+		defer res.Body.Close()
+		var m api.Me
+		json.NewDecoder(res.Body).Decode(&m)
+		return res.StatusCode, m
+	}
+	good := tls.Certificate{Certificate: done.Chain, PrivateKey: key}
+	if code, m := me(&good); code != http.StatusOK || m.Device == nil || m.Device.ID != done.DeviceID {
+		t.Fatalf("enrolled device's certificate: got %d %+v, want it as device %s", code, m, done.DeviceID)
+	}
+	if code, _ := me(nil); code != http.StatusUnauthorized {
+		t.Errorf("no certificate, no token: got %d, want 401", code)
+	}
+	// Another key under the device's name: the CA issues it, but it is not the enrolled key.
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	oder, _ := e.ca.IssueDevice(done.DeviceID, other.Public().(ed25519.PublicKey))
+	if code, _ := me(&tls.Certificate{Certificate: [][]byte{oder}, PrivateKey: other}); code != http.StatusUnauthorized {
+		t.Errorf("a certificate for another key: got %d, want 401", code)
+	}
+	// Another switchboard's CA: the handshake itself fails.
+	foreign, _, _ := deviceca.Open(t.TempDir(), "elsewhere", nil)
+	fder, _ := foreign.IssueDevice(done.DeviceID, key.Public().(ed25519.PublicKey))
+	if code, _ := me(&tls.Certificate{Certificate: [][]byte{fder}, PrivateKey: key}); code == http.StatusOK {
+		t.Error("a certificate from another CA: let in, want refused")
 	}
 }

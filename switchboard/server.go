@@ -2,6 +2,7 @@ package switchboard
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -199,6 +200,17 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
+// TLSConfig is the TLS configuration the switchboard serves with (certificates aside):
+// an enrolled device may present the client certificate its device CA issued, which
+// then authenticates it in place of a token. Clinicians' browsers present none.
+func (s *Server) TLSConfig() *tls.Config {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.ca != nil {
+		c.ClientAuth, c.ClientCAs = tls.VerifyClientCertIfGiven, s.ca.Pool()
+	}
+	return c
+}
+
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully and closes the
 // server. A cancelled context is a clean exit (nil error).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -212,6 +224,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	hs.TLSConfig = s.TLSConfig()
 	errc := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCertFile != "" {
