@@ -92,7 +92,7 @@ func (s *Server) trusted(a netip.Addr) bool {
 // skipped and the first untrusted one is the client. Anything to its left is whatever
 // the client chose to send and is ignored.
 func (s *Server) requestInfo(r *http.Request) reqInfo {
-	ri := reqInfo{tls: r.TLS != nil || s.cfg.TLSCertFile != "" || s.cfg.SecureCookies}
+	ri := reqInfo{tls: r.TLS != nil || s.servesTLS() || s.cfg.SecureCookies}
 	peer, ok := peerAddr(r)
 	if !ok {
 		return ri

@@ -1,22 +1,28 @@
 package switchboard
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/provisioning/enrol"
 	"github.com/carebooth/carebooth/provisioning/identity"
 	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/deviceca"
 	"github.com/carebooth/carebooth/switchboard/enrolment"
+	"github.com/carebooth/carebooth/switchboard/store"
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // signed sends an enrolment request signed by key at the switchboard's time plus skew.
@@ -219,5 +225,56 @@ func TestEnrolledDeviceAuthenticatesByCertificate(t *testing.T) {
 	fder, _ := foreign.IssueDevice(done.DeviceID, key.Public().(ed25519.PublicKey))
 	if code, _ := me(&tls.Certificate{Certificate: [][]byte{fder}, PrivateKey: key}); code == http.StatusOK {
 		t.Error("a certificate from another CA: let in, want refused")
+	}
+}
+
+// TestServesTLSWithItsOwnLANCertificate: a switchboard with no certificate files serves
+// HTTPS with the one its device CA issues for the LAN, which a device that pinned the CA
+// verifies, and its device routes take the device certificate.
+func TestServesTLSWithItsOwnLANCertificate(t *testing.T) {
+	st := store.NewMemory()
+	clock := clockwork.NewFakeClockAt(t0)
+	ca, _, err := deviceca.Open(t.TempDir(), "site devices", nil)
+	must(t, err)
+	der, key, err := ca.IssueServer([]string{"127.0.0.1"})
+	must(t, err)
+	srv, err := New(Config{BcryptCost: bcrypt.MinCost, TLSCertificate: &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}},
+		Deps{Store: st, Clock: clock, CA: ca})
+	must(t, err)
+	_, dkey, _ := ed25519.GenerateKey(rand.Reader)
+	d := store.Device{Name: "booth", ClinicID: "c1", Role: device.RoleBooth, PublicKey: dkey.Public().(ed25519.PublicKey),
+		TokenHash: keyIndex(dkey.Public().(ed25519.PublicKey)), CreatedAt: t0}
+	must(t, st.CreateDevice(&d))
+	cert, err := ca.IssueDevice(d.ID, dkey.Public().(ed25519.PublicKey))
+	must(t, err)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: ca.Pool(), Certificates: []tls.Certificate{{Certificate: [][]byte{cert}, PrivateKey: dkey}}}}}
+	res, err := hc.Get("https://" + ln.Addr().String() + "/api/v1/me")
+	if err != nil {
+		t.Fatalf("GET over TLS, verifying against the pinned CA: %v", err)
+	}
+	defer res.Body.Close()
+	var m api.Me
+	json.NewDecoder(res.Body).Decode(&m)
+	if res.StatusCode != http.StatusOK || m.Device == nil || m.Device.ID != d.ID {
+		t.Errorf("me over TLS with the device certificate: got %d %+v, want device %s", res.StatusCode, m, d.ID)
+	}
+	if res.Header.Get("Strict-Transport-Security") == "" {
+		t.Error("served over TLS without Strict-Transport-Security")
+	}
+	// A client that trusts only the system roots refuses the LAN certificate.
+	if _, err := (&http.Client{Timeout: 10 * time.Second}).Get("https://" + ln.Addr().String() + "/api/v1/me"); err == nil {
+		t.Error("a client without the pinned CA: connected, want the certificate refused")
+	}
+	if _, err := New(Config{TLSCertFile: "a", TLSKeyFile: "b", TLSCertificate: &tls.Certificate{}}, Deps{Store: st}); err == nil {
+		t.Error("certificate files and a loaded certificate: accepted, want refused")
 	}
 }

@@ -31,6 +31,9 @@ type Config struct {
 	// then marked Secure and responses carry Strict-Transport-Security.
 	TLSCertFile string
 	TLSKeyFile  string
+	// TLSCertificate, instead of the files, is a certificate already loaded: the one
+	// the device CA issues for a site LAN (deviceca.IssueServer).
+	TLSCertificate *tls.Certificate
 	// SecureCookies does the same without TLS here, for a switchboard behind a
 	// TLS-terminating proxy.
 	SecureCookies bool
@@ -123,6 +126,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		return nil, errors.New("switchboard: set both the TLS certificate and key files, or neither")
 	}
+	if cfg.TLSCertificate != nil && cfg.TLSCertFile != "" {
+		return nil, errors.New("switchboard: give the TLS certificate as files or loaded, not both")
+	}
 	if deps.Clock == nil {
 		deps.Clock = clockwork.NewRealClock()
 	}
@@ -200,6 +206,9 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Serve(ctx, ln)
 }
 
+// servesTLS reports whether Serve speaks HTTPS.
+func (s *Server) servesTLS() bool { return s.cfg.TLSCertFile != "" || s.cfg.TLSCertificate != nil }
+
 // TLSConfig is the TLS configuration the switchboard serves with (certificates aside):
 // an enrolled device may present the client certificate its device CA issued, which
 // then authenticates it in place of a token. Clinicians' browsers present none.
@@ -227,14 +236,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs.TLSConfig = s.TLSConfig()
 	errc := make(chan error, 1)
 	go func() {
-		if s.cfg.TLSCertFile != "" {
+		if s.cfg.TLSCertificate != nil {
+			hs.TLSConfig.Certificates = []tls.Certificate{*s.cfg.TLSCertificate}
+		}
+		if s.servesTLS() {
 			errc <- hs.ServeTLS(ln, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
 		} else {
 			errc <- hs.Serve(ln)
 		}
 	}()
-	s.log.Info("serving", "addr", ln.Addr().String(), "tls", s.cfg.TLSCertFile != "")
-	if s.cfg.TLSCertFile == "" {
+	s.log.Info("serving", "addr", ln.Addr().String(), "tls", s.servesTLS())
+	if !s.servesTLS() {
 		if warning := plainHTTPWarning(ln.Addr()); warning != "" {
 			s.log.Warn(warning, "addr", ln.Addr().String())
 		}

@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -58,6 +59,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		stateDir     = fs.String("state", defaultStateDir(), "state directory (default $STATE_DIRECTORY or ./state)")
 		tlsCert      = fs.String("tls-cert", "", "TLS certificate file (PEM); with -tls-key, serve HTTPS")
 		tlsKey       = fs.String("tls-key", "", "TLS private key file (PEM)")
+		tlsLAN       = fs.String("tls-lan", "", "serve HTTPS with a certificate the switchboard's device CA issues for these comma-separated host names and addresses (a site LAN with no certificate of its own); devices pin the CA's fingerprint")
 		secureCookie = fs.Bool("secure-cookies", false, "mark session cookies Secure without -tls-cert (behind a TLS proxy)")
 		metricsToken = fs.String("metrics-token", os.Getenv("CAREBOOTH_METRICS_TOKEN"), "bearer token for /metrics (default $CAREBOOTH_METRICS_TOKEN)")
 		metricsFile  = fs.String("metrics-token-file", "", "file holding the bearer token for /metrics")
@@ -120,8 +122,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return createAdminUser(st, *createAdmin, stdin, stdout)
 	}
 
+	if *tlsLAN != "" && *tlsCert != "" {
+		return errors.New("-tls-lan and -tls-cert: choose one")
+	}
 	scheme, host := "http", *listen
-	if *tlsCert != "" {
+	if *tlsCert != "" || *tlsLAN != "" {
 		scheme = "https"
 	}
 	if h, port, err := net.SplitHostPort(host); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
@@ -143,10 +148,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		log.Info("created the device CA", "fingerprint", ca.Fingerprint())
 	}
 
+	var lanCert *tls.Certificate
+	if *tlsLAN != "" {
+		hosts := splitList(*tlsLAN)
+		for _, h := range hosts {
+			if strings.ContainsAny(h, " /:") && net.ParseIP(h) == nil {
+				return fmt.Errorf("-tls-lan: %q is not a host name or an IP address", h)
+			}
+		}
+		der, key, err := ca.IssueServer(hosts)
+		if err != nil {
+			return fmt.Errorf("-tls-lan: %w", err)
+		}
+		lanCert = &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+		log.Info("serving with a LAN certificate from the device CA", "hosts", hosts, "pin", ca.Fingerprint())
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := switchboard.Config{
-		Addr: *listen, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, SecureCookies: *secureCookie,
+		Addr: *listen, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSCertificate: lanCert, SecureCookies: *secureCookie,
 		MetricsToken: *metricsToken, SessionTTL: *sessionTTL, AllowedOrigins: splitList(*origins),
 		TrustedProxies: trusted,
 	}

@@ -61,6 +61,8 @@ func TestFlagsRefusedWithTheirName(t *testing.T) {
 	}{
 		{[]string{"-trusted-proxies", "10.0.0.0/8,10.0.0.0/33"}, `-trusted-proxies: "10.0.0.0/33" is not an IP address or CIDR prefix`},
 		{[]string{"-trusted-proxies", "proxy.example.org"}, `-trusted-proxies: "proxy.example.org"`},
+		{[]string{"-tls-lan", "switchboard.local,http://x"}, `-tls-lan: "http://x" is not a host name`},
+		{[]string{"-tls-lan", "switchboard.local", "-tls-cert", "c.pem", "-tls-key", "k.pem"}, "-tls-lan and -tls-cert: choose one"},
 	} {
 		err := run(context.Background(), append([]string{"-state", t.TempDir()}, tt.args...), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
