@@ -386,10 +386,6 @@ func visible(p *principal, a *store.Appointment) bool {
 	return p.identity().Sees(a)
 }
 
-func clinicianActor(p *principal) appointment.Actor {
-	return appointment.Actor{Kind: appointment.ActorClinician, ID: p.clinician.ID}
-}
-
 func (s *Server) handleListAppointments(w http.ResponseWriter, r *http.Request, p *principal) {
 	now := s.clock.Now()
 	qs := r.URL.Query()
@@ -490,7 +486,7 @@ func (s *Server) handleCancelAppointment(w http.ResponseWriter, r *http.Request,
 	if !ok {
 		return
 	}
-	a, err := s.hub.CancelAppointment(a.ID, clinicianActor(p))
+	a, err := s.hub.CancelAppointment(a.ID, p.identity().ClinicianActor())
 	switch {
 	case errors.Is(err, hub.ErrInCall):
 		writeError(w, http.StatusConflict, api.CodeConflict, "appointment %s is in a call; end the call first", a.ID)

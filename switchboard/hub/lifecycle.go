@@ -154,7 +154,8 @@ func earlier(a, b time.Time) time.Time {
 // ErrNotYours is returned by RecordOutcome for an appointment the caller may not see.
 var ErrNotYours = errors.New("appointment is not visible to the caller")
 
-func clinicianActor(p Identity) appointment.Actor {
+// ClinicianActor is the actor of what the clinician p does.
+func (p Identity) ClinicianActor() appointment.Actor {
 	return appointment.Actor{Kind: appointment.ActorClinician, ID: p.Clinician.ID}
 }
 
@@ -171,7 +172,7 @@ func (h *Hub) recordOutcomeLocked(p Identity, id, outcome string) (store.Appoint
 	if outcome == signalling.OutcomeTelephone {
 		ev = appointment.MoveTelephone
 	}
-	a, _, err = h.store.Apply(id, append(h.staleReset(a), h.event(ev, clinicianActor(p)))...)
+	a, _, err = h.store.Apply(id, append(h.staleReset(a), h.event(ev, p.ClinicianActor()))...)
 	if err != nil {
 		return a, err
 	}
