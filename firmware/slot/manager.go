@@ -114,6 +114,19 @@ func (m *Manager) State() (State, error) {
 
 // load reads the state file or, before the first one is written, makes the first state:
 // the slot the device started from is the committed one.
+// loadBooted is the state and the slot running now. Must hold mu.
+func (m *Manager) loadBooted() (State, Name, error) {
+	st, err := m.load()
+	if err != nil {
+		return st, "", err
+	}
+	booted, err := m.sw.Booted()
+	if err != nil {
+		return st, "", fmt.Errorf("slot: %w", err)
+	}
+	return st, booted, nil
+}
+
 func (m *Manager) load() (State, error) {
 	st, ok, err := loadState(m.path)
 	if err != nil || ok {
@@ -142,13 +155,9 @@ func (m *Manager) save(st State, step string) error {
 func (m *Manager) Boot() (Decision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st, err := m.load()
+	st, booted, err := m.loadBooted()
 	if err != nil {
 		return Decision{}, err
-	}
-	booted, err := m.sw.Booted()
-	if err != nil {
-		return Decision{}, fmt.Errorf("slot: %w", err)
 	}
 	if st.Trying == "" {
 		return m.runActive(st, booted)
@@ -255,13 +264,9 @@ func (m *Manager) Install(st *bundle.Staged) (Decision, error) {
 func (m *Manager) Confirm(ctx context.Context, checks checker) (Decision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st, err := m.load()
+	st, booted, err := m.loadBooted()
 	if err != nil {
 		return Decision{}, err
-	}
-	booted, err := m.sw.Booted()
-	if err != nil {
-		return Decision{}, fmt.Errorf("slot: %w", err)
 	}
 	if st.Trying == "" {
 		return Decision{Slot: st.Active, Version: st.Slots[st.Active].Version}, nil
