@@ -230,6 +230,18 @@ func (r *Renderer) Layout(v View) Layout {
 	case HelpRequested:
 		add(Title, white, 0, "Help is on its way")
 		add(Body, yellow, 0.8, "Please stay where you are.")
+	case Activation:
+		code := shorten(clean(v.ActivationCode), 12)
+		if code == "" {
+			add(Title, white, 0, "Setting up")
+			add(Body, yellow, 0.8, "Please wait. The booth is asking the switchboard for a code.")
+			break
+		}
+		add(Body, white, 0, "To set up this booth, IT approves the code")
+		add(Clock, yellow, 0.6, code)
+		if fp := strings.TrimPrefix(clean(v.Fingerprint), "SHA256:"); fp != "" {
+			add(Body, white, 0.6, "Switchboard key "+shorten(fp, 8))
+		}
 	}
 	r.place(&l, blocks)
 	if v.Kind == InCall {

@@ -306,13 +306,15 @@ type layoutKey struct {
 	waited                    time.Duration
 	started                   bool
 	queueWaited               time.Duration // the sum of whole minutes each patient has waited
+	activationCode, fp        string
 }
 
 func keyOf(v View) layoutKey {
 	k := layoutKey{kind: v.Kind, loc: v.Location, clinic: v.ClinicName, phone: v.ClinicPhone, problem: v.Problem,
 		appointment: v.Appointment, waitingSince: v.WaitingSince, joinOpens: v.JoinOpens,
 		autoJoin: v.AutoJoin, tooEarly: v.TooEarly, muted: v.Muted,
-		minute: v.Now.Truncate(time.Minute), started: !v.Appointment.After(v.Now)}
+		minute: v.Now.Truncate(time.Minute), started: !v.Appointment.After(v.Now),
+		activationCode: v.ActivationCode, fp: v.Fingerprint}
 	if !v.WaitingSince.IsZero() {
 		k.waited = v.Now.Sub(v.WaitingSince).Truncate(time.Minute)
 	}

@@ -122,6 +122,11 @@ func screenCases(t *testing.T) []screenCase {
 			"Press the green button to see Mr Tom Jones"}},
 		{name: "waiting-room-empty", view: with(func(v *View) { v.Kind = WaitingRoom }),
 			want: []string{"Nobody is waiting", "10:05am"}},
+		{name: "activation", view: with(func(v *View) {
+			v.Kind, v.ActivationCode, v.Fingerprint = Activation, "K7QM-4TZP", "SHA256:q0Xb9sF3kLmN2pR7tV1wYz4cE6gH8jKdAaBbCcDdEeF"
+		}), want: []string{"To set up this booth, IT approves the code", "K7QM-4TZP", "Switchboard key q0Xb9sF3"}},
+		{name: "activation-asking", view: with(func(v *View) { v.Kind = Activation }),
+			want: []string{"Setting up", "Please wait. The booth is asking the switchboard for a code."}},
 		{name: "help", view: with(func(v *View) { v.Kind = HelpRequested }),
 			want: []string{"Help is on its way", "Please stay where you are."}},
 	}

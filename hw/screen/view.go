@@ -20,9 +20,12 @@ const (
 	// WaitingRoom is the clinic-room appliance's screen: who is waiting, and that the
 	// green button sees the first.
 	WaitingRoom
+	// Activation is shown while the device is not yet enrolled: the activation code IT
+	// approves, and the switchboard's fingerprint to compare.
+	Activation
 )
 
-var kindNames = [...]string{"idle", "join-window", "waiting", "in-call", "reconnecting", "fault", "help", "waiting-room"}
+var kindNames = [...]string{"idle", "join-window", "waiting", "in-call", "reconnecting", "fault", "help", "waiting-room", "activation"}
 
 func (k Kind) String() string {
 	if k < 0 || int(k) >= len(kindNames) {
@@ -65,6 +68,11 @@ type View struct {
 	Problem   string // what is wrong, for Fault (e.g. ProblemCamera)
 	// Queue is the clinic's waiting room, longest waiting first (WaitingRoom).
 	Queue []Waiter
+	// ActivationCode is the code to approve ("K7QM-4TZP"), empty while the device is
+	// still asking for one; Fingerprint the switchboard CA's ("SHA256:..."), of which the
+	// screen shows the start for IT to compare (Activation).
+	ActivationCode string
+	Fingerprint    string
 }
 
 // Waiter is a patient in the clinic's waiting room.
