@@ -113,14 +113,19 @@ func (l *link) run(ctx context.Context) error {
 // session runs one connection. welcomed reports whether it got as far as a welcome.
 func (l *link) session(ctx context.Context) (welcomed bool, err error) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	ws, resp, err := websocket.Dial(dctx, signalURL(l.url), &websocket.DialOptions{
-		HTTPClient: l.httpClient,
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + l.token}},
-	})
+	hdr := http.Header{}
+	if l.token != "" { // else the device's certificate, in httpClient, authenticates it
+		hdr.Set("Authorization", "Bearer "+l.token)
+	}
+	ws, resp, err := websocket.Dial(dctx, signalURL(l.url), &websocket.DialOptions{HTTPClient: l.httpClient, HTTPHeader: hdr})
 	cancel()
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
-			return false, fmt.Errorf("dial %s: the switchboard refused the device token (HTTP %d): check switchboard.token_file", signalURL(l.url), resp.StatusCode)
+			what := "device token (check switchboard.token_file)"
+			if l.token == "" {
+				what = "device certificate (the device may have been removed or enrolled again; delete identity.crt to enrol anew)"
+			}
+			return false, fmt.Errorf("dial %s: the switchboard refused the %s (HTTP %d)", signalURL(l.url), what, resp.StatusCode)
 		}
 		return false, fmt.Errorf("dial %s: %w", signalURL(l.url), err)
 	}

@@ -70,9 +70,11 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := config.ReadSecret("switchboard.token_file", cfg.Switchboard.TokenFile)
-	if err != nil {
-		return err
+	var token string
+	if cfg.Switchboard.TokenFile != "" {
+		if token, err = config.ReadSecret("switchboard.token_file", cfg.Switchboard.TokenFile); err != nil {
+			return err
+		}
 	}
 	var metricsToken string
 	if cfg.Metrics.TokenFile != "" {
@@ -172,6 +174,15 @@ func run(ctx context.Context, args []string) error {
 		"microphone", describeSource(cfg.Media.Audio, "test tone"),
 		"devices", deviceLabels())
 
+	// Without a token the device authenticates with its key's certificate, enrolling
+	// first if it has none (the activation code on the screen).
+	var httpClient *http.Client
+	if token == "" {
+		if httpClient, err = enrolled(ctx, cfg.Switchboard.URL, cfg.State.Dir, cfg.Device.Name, id, scr, logger); err != nil {
+			return err
+		}
+	}
+
 	b, err := booth.New(booth.Config{
 		SwitchboardURL: cfg.Switchboard.URL,
 		Token:          token,
@@ -183,6 +194,7 @@ func run(ctx context.Context, args []string) error {
 		StateDir:       cfg.State.Dir,
 	}, booth.Deps{
 		Caller:     caller,
+		HTTPClient: httpClient,
 		Buttons:    snd.withVolume(scr.withButtons(buttons)),
 		Logger:     logger,
 		Registerer: reg,

@@ -32,6 +32,11 @@ type boothScreen struct {
 	desc    string
 	close   func() error
 	view    present.ScreenConfig // the fault to show, the join mode, the clock
+
+	// The virtual screen's server runs once, from the first screen shown (the
+	// activation screen, or start) until Run ends.
+	virtualStop func()
+	virtualDone chan error
 }
 
 // openScreen opens the panel cfg chooses. "auto" is the framebuffer when cfg.Device
@@ -143,6 +148,37 @@ func (s *boothScreen) withButtons(src button.Source) button.Source {
 	return button.Merge(src, s.virtual.Buttons())
 }
 
+// serveVirtual starts the virtual screen's server, once, until stopVirtual.
+func (s *boothScreen) serveVirtual(ctx context.Context) {
+	if s.virtual == nil || s.virtualDone != nil {
+		return
+	}
+	vctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.virtualStop, s.virtualDone = cancel, make(chan error, 1)
+	go func() { s.virtualDone <- s.virtual.Run(vctx) }()
+}
+
+// setView shows v (outside the booth's own screens, which present draws).
+func (s *boothScreen) setView(v screen.View) {
+	if s != nil {
+		s.display.SetView(v)
+	}
+}
+
+// showAlone draws v before the booth runs (the activation screen) until the returned
+// function is called.
+func (s *boothScreen) showAlone(ctx context.Context, v screen.View) (stop func()) {
+	if s == nil {
+		return func() {}
+	}
+	s.serveVirtual(ctx)
+	s.display.SetView(v)
+	dctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); s.display.Run(dctx) }()
+	return func() { cancel(); <-done }
+}
+
 // start runs the display, the virtual screen's server and the loop that follows the
 // booth's state in g.
 func (s *boothScreen) start(ctx context.Context, g *errgroup.Group, b *booth.Booth) {
@@ -151,7 +187,17 @@ func (s *boothScreen) start(ctx context.Context, g *errgroup.Group, b *booth.Boo
 	}
 	g.Go(func() error { return s.display.Run(ctx) })
 	if s.virtual != nil {
-		g.Go(func() error { return s.virtual.Run(ctx) })
+		s.serveVirtual(ctx)
+		g.Go(func() error {
+			select {
+			case <-ctx.Done():
+				s.virtualStop()
+				return <-s.virtualDone
+			case err := <-s.virtualDone:
+				s.virtualStop()
+				return err
+			}
+		})
 	}
 	view := present.NewScreen(s.view)
 	g.Go(func() error { return view.Follow(ctx, b, s.display) })

@@ -37,7 +37,9 @@ type Switchboard struct {
 	// URL is the switchboard's base URL (ws, wss, http or https); boothd dials
 	// <URL>/api/v1/signal. Required.
 	URL string `toml:"url"`
-	// TokenFile holds the device token sent as "Authorization: Bearer <token>". Required.
+	// TokenFile holds the device token sent as "Authorization: Bearer <token>". Without
+	// one the booth enrols by activation code and then authenticates with its key's
+	// certificate, which needs an https:// or wss:// URL.
 	TokenFile string `toml:"token_file"`
 }
 
@@ -405,8 +407,8 @@ func (c *Config) Validate() error {
 	} else if u.RawQuery != "" || u.Fragment != "" {
 		bad("switchboard.url", c.Switchboard.URL, "must be a base URL without query or fragment")
 	}
-	if c.Switchboard.TokenFile == "" {
-		p = append(p, "switchboard.token_file is required: the file holding this booth's device token")
+	if u, err := url.Parse(c.Switchboard.URL); c.Switchboard.TokenFile == "" && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "wss")) {
+		p = append(p, "switchboard.token_file is required unless switchboard.url is https:// or wss://: the file holding this booth's device token (without it the booth enrols by activation code, which needs TLS)")
 	}
 
 	if !c.Device.JoinMode.Valid() {

@@ -57,7 +57,7 @@ func TestParseRefuses(t *testing.T) {
 		{"long join window", minimal + "[device]\njoin_window = \"5h\"\n", []string{"device.join_window", "between 0s and 2h"}},
 		{"bad url scheme", "[switchboard]\nurl = \"ftp://sb\"\ntoken_file = \"t\"\n", []string{`switchboard.url = "ftp://sb"`, "wss://"}},
 		{"missing url", "[switchboard]\ntoken_file = \"t\"\n", []string{"switchboard.url is required"}},
-		{"missing token file", "[switchboard]\nurl = \"wss://sb\"\n", []string{"switchboard.token_file is required"}},
+		{"missing token file over plain ws", "[switchboard]\nurl = \"ws://sb\"\n", []string{"switchboard.token_file is required unless switchboard.url is https://", "activation code"}},
 		{"bad video", minimal + "[media]\nvideo = \"webcam\"\n", []string{`media.video = "webcam"`, "/dev/video0"}},
 		{"fps too high", minimal + "[media]\nfps = 240\n", []string{"media.fps = 240", "between 1 and 60"}},
 		{"bad bitrate", minimal + "[media]\nvideo_bitrate_kbps = 5\n", []string{"media.video_bitrate_kbps = 5"}},
@@ -279,6 +279,16 @@ func TestMetricsListen(t *testing.T) {
 		doc := minimal + "[metrics]\nlisten = \"" + tt.listen + "\"\ntoken_file = \"" + tt.token + "\"\n"
 		if _, err := Parse("boothd.toml", []byte(doc)); err != nil {
 			t.Errorf("listen %q, token_file %q: got %v, want it accepted", tt.listen, tt.token, err)
+		}
+	}
+}
+
+// A booth with a TLS switchboard and no token file enrols by activation code.
+func TestNoTokenFileOverTLS(t *testing.T) {
+	for _, u := range []string{"https://sb.example", "wss://sb.example"} {
+		c, err := Parse("boothd.toml", []byte("[switchboard]\nurl = \""+u+"\"\n"))
+		if err != nil || c.Switchboard.TokenFile != "" {
+			t.Errorf("%s with no token_file: got %v, want accepted (enrolment by activation code)", u, err)
 		}
 	}
 }

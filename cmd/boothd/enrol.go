@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carebooth/carebooth/atomicfile"
+	"github.com/carebooth/carebooth/firmware/version"
+	"github.com/carebooth/carebooth/hw/screen"
+	"github.com/carebooth/carebooth/provisioning/enrol"
+	"github.com/carebooth/carebooth/provisioning/identity"
+	"github.com/carebooth/carebooth/switchboard/deviceca"
+)
+
+// caFile is where an enrolled device keeps the switchboard CA it pinned.
+const caFile = "switchboard-ca.crt"
+
+// enrolled returns the HTTP client an enrolled device dials with: its certificate, and
+// only the switchboard CA it pinned as a root. A device not yet enrolled enrols first,
+// showing its activation code on the screen until IT approves it.
+func enrolled(ctx context.Context, base, stateDir, name string, id *identity.Identity, scr *boothScreen, log *slog.Logger) (*http.Client, error) {
+	cert, err := id.TLSCertificate()
+	pool, perr := readCA(filepath.Join(stateDir, caFile))
+	if err == nil && perr == nil {
+		return mtlsClient(cert, pool), nil
+	}
+	if !errors.Is(err, identity.ErrNotEnrolled) && err != nil {
+		return nil, err
+	}
+	if perr != nil && !errors.Is(perr, os.ErrNotExist) {
+		return nil, perr
+	}
+	stop := scr.showAlone(ctx, screen.View{Kind: screen.Activation})
+	defer stop()
+
+	// Trust on first use: the switchboard's certificate is taken as it comes, recorded,
+	// and checked against the CA the approval names, whose fingerprint IT compared with
+	// the one on the screen.
+	var mu sync.Mutex
+	var seen []*x509.Certificate
+	tofu := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, // checked below, against the CA the approval carries
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			mu.Lock()
+			seen = cs.PeerCertificates
+			mu.Unlock()
+			return nil
+		}}}}
+	c := &enrol.Client{BaseURL: httpsURL(base), Key: id.Signer().(ed25519.PrivateKey), HTTP: tofu}
+	st, err := c.Enrol(ctx, enrol.Request{Name: name, Version: version.String()}, func(s enrol.Status) {
+		log.Info("waiting for IT to approve this device", "code", s.Code, "switchboard_ca", s.CAFingerprint, "expires", s.Expires)
+		scr.setView(screen.View{Kind: screen.Activation, ActivationCode: s.Code, Fingerprint: s.CAFingerprint})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("enrol: %w", err)
+	}
+	ca, err := x509.ParseCertificate(st.CA)
+	if err != nil || deviceca.Fingerprint(st.CA) != st.CAFingerprint {
+		return nil, errors.New("enrol: the switchboard's approval carries a CA that is not the one whose fingerprint it showed; enrolment refused")
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(ca)
+	mu.Lock()
+	chain := seen
+	mu.Unlock()
+	u, _ := url.Parse(httpsURL(base))
+	if len(chain) == 0 {
+		return nil, errors.New("enrol: no switchboard certificate was seen")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: u.Hostname()}); err != nil {
+		return nil, fmt.Errorf("enrol: the switchboard's own certificate is not from the CA it named: %w; enrolment refused", err)
+	}
+	if err := id.SaveCertificate(st.Chain); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Write(filepath.Join(stateDir, caFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: st.CA}), 0o600); err != nil {
+		return nil, fmt.Errorf("enrol: keep the switchboard CA: %w", err)
+	}
+	log.Info("enrolled", "device", st.DeviceID, "site", st.Site, "room", st.Room, "role", st.Role)
+	cert, err = id.TLSCertificate()
+	if err != nil {
+		return nil, err
+	}
+	return mtlsClient(cert, pool), nil
+}
+
+func mtlsClient(cert tls.Certificate, roots *x509.CertPool) *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+}
+
+// readCA reads the pinned switchboard CA.
+func readCA(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("pinned switchboard CA %s: not a PEM certificate; delete it and identity.crt to enrol again", path)
+	}
+	ca, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("pinned switchboard CA %s: %w", path, err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return pool, nil
+}
+
+// httpsURL is the switchboard's base URL for HTTP requests (wss:// dials as https://).
+func httpsURL(base string) string {
+	if rest, ok := strings.CutPrefix(base, "wss://"); ok {
+		return "https://" + rest
+	}
+	return base
+}
