@@ -68,7 +68,8 @@ func TestCompletion(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{"teleport"}, {"devices", "frobnicate"}, {"clinics", "list", "--nope"}, {"appointments", "cancel"}, {}} {
+	for _, args := range [][]string{{"teleport"}, {"devices", "frobnicate"}, {"clinics", "list", "--nope"}, {"appointments", "cancel"}, {},
+		{"help", "teleport"}, {"help", "devices", "frobnicate"}, {"report", "--csv", "--json"}} {
 		_, err := offline(t, args...)
 		var ue *usageError
 		if !errors.As(err, &ue) {

@@ -143,6 +143,17 @@ $CAREBOOTH_TOKEN, then to that file. --json prints the API's JSON instead of tab
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%s: %w; see %s --help", c.CommandPath(), err, c.CommandPath())}
 	})
+	// help for an unknown topic is a mistake in the command line, not help.
+	root.SetHelpCommand(&cobra.Command{
+		Use: "help [command]", Short: "Help about any command",
+		RunE: func(c *cobra.Command, a []string) error {
+			target, rest, err := root.Find(a)
+			if err != nil || len(rest) > 0 {
+				return &usageError{fmt.Errorf("no help topic %q; see boothctl --help", strings.Join(a, " "))}
+			}
+			return target.Help()
+		},
+	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&cmd.serverFlag, "server", "", "switchboard URL, e.g. https://sb.example.org")
 	pf.StringVar(&cmd.tokenFlag, "token", "", "session or device token")

@@ -121,6 +121,12 @@ func (cmd *command) reportCommand() *cobra.Command {
 	clinic := c.Flags().String("clinic", "", "clinic ID (admins; default every clinic you may see)")
 	asCSV := c.Flags().Bool("csv", false, "write CSV (RFC 4180) instead of a table")
 	out := c.Flags().StringP("output", "o", "", "write to this file instead of stdout")
+	c.PreRunE = func(*cobra.Command, []string) error {
+		if *asCSV && cmd.asJSON {
+			return &usageError{errors.New("report: --csv and --json: choose one")}
+		}
+		return nil
+	}
 	c.RunE = cmd.online(func([]string) error {
 		var q apiclient.ReportQuery
 		var err error
