@@ -20,6 +20,7 @@ import (
 	"github.com/carebooth/carebooth/atomicfile"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/hw/screen"
+	"github.com/carebooth/carebooth/media/prompt"
 	"github.com/carebooth/carebooth/provisioning/enrol"
 	"github.com/carebooth/carebooth/provisioning/identity"
 	"github.com/carebooth/carebooth/switchboard/deviceca"
@@ -28,13 +29,34 @@ import (
 // caFile is where an enrolled device keeps the switchboard CA it pinned.
 const caFile = "switchboard-ca.crt"
 
+// enrolment is what a device needs to enrol: where, as whom, and how to show and say
+// its activation code.
+type enrolment struct {
+	base     string // the switchboard's base URL
+	pin      string // the CA fingerprint the config pins, or "" to trust on first use
+	stateDir string
+	name     string
+	id       *identity.Identity
+	scr      *boothScreen
+	say      func(text string) // speaks text when prompts are on
+	log      *slog.Logger
+}
+
+// errPinMismatch is returned when the switchboard's CA is not the one the config pins.
+var errPinMismatch = errors.New("the switchboard's device CA is not the one switchboard.ca_fingerprint pins")
+
 // enrolled returns the HTTP client an enrolled device dials with: its certificate, and
 // only the switchboard CA it pinned as a root. A device not yet enrolled enrols first,
-// showing its activation code on the screen until IT approves it.
-func enrolled(ctx context.Context, base, stateDir, name string, id *identity.Identity, scr *boothScreen, log *slog.Logger) (*http.Client, error) {
+// showing its activation code on the screen (and saying it) until IT approves it.
+func enrolled(ctx context.Context, e enrolment) (*http.Client, error) {
+	base, stateDir, name, id, scr, log := e.base, e.stateDir, e.name, e.id, e.scr, e.log
 	cert, err := id.TLSCertificate()
-	pool, perr := readCA(filepath.Join(stateDir, caFile))
+	pool, caDER, perr := readCA(filepath.Join(stateDir, caFile))
 	if err == nil && perr == nil {
+		if e.pin != "" && deviceca.Fingerprint(caDER) != e.pin {
+			return nil, fmt.Errorf("%w: this booth enrolled with the CA %s (in %s), the config pins %s; to move it to another switchboard delete %s and identity.crt there and it enrols again",
+				errPinMismatch, deviceca.Fingerprint(caDER), filepath.Join(stateDir, caFile), e.pin, caFile)
+		}
 		return mtlsClient(cert, pool), nil
 	}
 	if !errors.Is(err, identity.ErrNotEnrolled) && err != nil {
@@ -60,16 +82,34 @@ func enrolled(ctx context.Context, base, stateDir, name string, id *identity.Ide
 			return nil
 		}}}}
 	c := &enrol.Client{BaseURL: httpsURL(base), Key: id.Signer().(ed25519.PrivateKey), HTTP: tofu}
-	st, err := c.Enrol(ctx, enrol.Request{Name: name, Version: version.String()}, func(s enrol.Status) {
+	// A switchboard that names another CA than the pinned one gets no code shown: it is
+	// not the site's switchboard, and what it would approve could not be trusted.
+	ectx, refuse := context.WithCancelCause(ctx)
+	defer refuse(nil)
+	st, err := c.Enrol(ectx, enrol.Request{Name: name, Version: version.String()}, func(s enrol.Status) {
+		if e.pin != "" && s.CAFingerprint != e.pin {
+			refuse(fmt.Errorf("%w: the switchboard at %s names the CA %s, the config pins %s; check switchboard.url and switchboard.ca_fingerprint",
+				errPinMismatch, base, s.CAFingerprint, e.pin))
+			return
+		}
 		log.Info("waiting for IT to approve this device", "code", s.Code, "switchboard_ca", s.CAFingerprint, "expires", s.Expires)
 		scr.setView(screen.View{Kind: screen.Activation, ActivationCode: s.Code, Fingerprint: s.CAFingerprint})
+		if e.say != nil {
+			e.say(prompt.ActivationText(s.Code))
+		}
 	})
+	if cause := context.Cause(ectx); errors.Is(cause, errPinMismatch) {
+		return nil, fmt.Errorf("enrol: %w", cause)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("enrol: %w", err)
 	}
 	ca, err := x509.ParseCertificate(st.CA)
 	if err != nil || deviceca.Fingerprint(st.CA) != st.CAFingerprint {
 		return nil, errors.New("enrol: the switchboard's approval carries a CA that is not the one whose fingerprint it showed; enrolment refused")
+	}
+	if e.pin != "" && st.CAFingerprint != e.pin {
+		return nil, fmt.Errorf("enrol: %w: the approval names the CA %s, the config pins %s; enrolment refused", errPinMismatch, st.CAFingerprint, e.pin)
 	}
 	pool = x509.NewCertPool()
 	pool.AddCert(ca)
@@ -106,23 +146,23 @@ func mtlsClient(cert tls.Certificate, roots *x509.CertPool) *http.Client {
 		Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS12}}}
 }
 
-// readCA reads the pinned switchboard CA.
-func readCA(path string) (*x509.CertPool, error) {
+// readCA reads the pinned switchboard CA: as a pool, and its DER.
+func readCA(path string) (*x509.CertPool, []byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("pinned switchboard CA %s: not a PEM certificate; delete it and identity.crt to enrol again", path)
+		return nil, nil, fmt.Errorf("pinned switchboard CA %s: not a PEM certificate; delete it and identity.crt to enrol again", path)
 	}
 	ca, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("pinned switchboard CA %s: %w", path, err)
+		return nil, nil, fmt.Errorf("pinned switchboard CA %s: %w", path, err)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
-	return pool, nil
+	return pool, block.Bytes, nil
 }
 
 // httpsURL is the switchboard's base URL for HTTP requests (wss:// dials as https://).

@@ -176,10 +176,24 @@ func run(ctx context.Context, args []string) error {
 
 	// Without a token the device authenticates with its key's certificate, enrolling
 	// first if it has none (the activation code on the screen).
+	// The speaker and prompts run from here, so an unenrolled booth says its code; every
+	// return below waits for them (fail).
+	rctx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	g, gctx := errgroup.WithContext(rctx)
+	fail := func(err error) error {
+		cancelRun()
+		g.Wait() //nolint:errcheck // err is the one to report
+		return err
+	}
+	snd.start(gctx, g)
+
 	var httpClient *http.Client
 	if token == "" {
-		if httpClient, err = enrolled(ctx, cfg.Switchboard.URL, cfg.State.Dir, cfg.Device.Name, id, scr, logger); err != nil {
-			return err
+		httpClient, err = enrolled(gctx, enrolment{base: cfg.Switchboard.URL, pin: cfg.Switchboard.CAFingerprint,
+			stateDir: cfg.State.Dir, name: cfg.Device.Name, id: id, scr: scr, say: snd.prompts.SayText, log: logger})
+		if err != nil {
+			return fail(err)
 		}
 	}
 
@@ -200,13 +214,13 @@ func run(ctx context.Context, args []string) error {
 		Registerer: reg,
 	})
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	defer b.Close()
 
 	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
 	if err != nil {
-		return fmt.Errorf("metrics.listen: %w", err)
+		return fail(fmt.Errorf("metrics.listen: %w", err))
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", booth.MetricsHandler(reg, metricsToken))
@@ -214,8 +228,7 @@ func run(ctx context.Context, args []string) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
-	g, gctx := errgroup.WithContext(ctx)
-	snd.run(gctx, g, b)
+	snd.announce(gctx, g, b)
 	g.Go(func() error { return b.Run(gctx) })
 	scr.start(gctx, g, b)
 	g.Go(func() error { return statusLight.Run(gctx) })

@@ -82,9 +82,10 @@ func newSound(cfg config.Speaker, logger *slog.Logger) (*sound, error) {
 	return s, nil
 }
 
-// run starts the speaker, the prompts and the announcer of b's state changes in g. A
-// speaker that stops (unplugged) is logged, not fatal: the call goes on without sound.
-func (s *sound) run(ctx context.Context, g *errgroup.Group, b *booth.Booth) {
+// start runs the speaker and the prompts in g, from before the booth exists, so an
+// unenrolled booth can say its activation code. A speaker that stops (unplugged) is
+// logged, not fatal: the call goes on without sound.
+func (s *sound) start(ctx context.Context, g *errgroup.Group) {
 	if s.speaker != nil {
 		g.Go(func() error {
 			if err := s.speaker.Run(ctx); err != nil {
@@ -94,6 +95,10 @@ func (s *sound) run(ctx context.Context, g *errgroup.Group, b *booth.Booth) {
 		})
 	}
 	g.Go(func() error { return s.prompts.Run(ctx) })
+}
+
+// announce says b's state changes, in g.
+func (s *sound) announce(ctx context.Context, g *errgroup.Group, b *booth.Booth) {
 	snaps, unsubscribe := b.Subscribe()
 	g.Go(func() error {
 		defer unsubscribe()

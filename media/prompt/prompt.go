@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 )
 
@@ -80,7 +81,7 @@ type Announcer struct {
 	player Player
 	log    *slog.Logger
 	synth  Synth
-	reqs   chan Message
+	reqs   chan request
 
 	mu    sync.Mutex // guards cache
 	cache map[Message][]int16
@@ -100,7 +101,7 @@ func New(cfg Config, player Player) (*Announcer, error) {
 		player: player,
 		log:    cfg.Logger.With("component", "prompt"),
 		synth:  cfg.Synth,
-		reqs:   make(chan Message, queueLen),
+		reqs:   make(chan request, queueLen),
 		cache:  make(map[Message][]int16),
 	}
 	if a.synth == nil && cfg.Enabled {
@@ -116,15 +117,32 @@ func New(cfg Config, player Player) (*Announcer, error) {
 // Enabled reports whether prompts will be spoken: turned on, with a synthesiser.
 func (a *Announcer) Enabled() bool { return a.cfg.Enabled && a.synth != nil }
 
+// request is one thing to say: a Message, or free text when msg is "".
+type request struct {
+	msg  Message
+	text string
+}
+
 // Say queues m to be spoken after any already queued. It never blocks.
-func (a *Announcer) Say(m Message) {
+func (a *Announcer) Say(m Message) { a.queue(request{msg: m}) }
+
+// SayText queues text, which changes too often to be one of the Messages (an activation
+// code), to be spoken after any already queued. It is rendered when its turn comes and
+// not kept. It never blocks.
+func (a *Announcer) SayText(text string) {
+	if text != "" {
+		a.queue(request{text: text})
+	}
+}
+
+func (a *Announcer) queue(r request) {
 	if !a.Enabled() {
 		return
 	}
 	select {
-	case a.reqs <- m:
+	case a.reqs <- r:
 	default:
-		a.log.Warn("prompt queue full; dropping", "message", string(m))
+		a.log.Warn("prompt queue full; dropping", "message", string(r.msg))
 	}
 }
 
@@ -147,8 +165,14 @@ func (a *Announcer) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case m := <-a.reqs:
-			if pcm := a.render(ctx, m); pcm != nil {
+		case r := <-a.reqs:
+			var pcm []int16
+			if r.msg != "" {
+				pcm = a.render(ctx, r.msg)
+			} else {
+				pcm = a.renderText(ctx, r.text)
+			}
+			if pcm != nil {
 				a.player.Play(pcm)
 			}
 		}
@@ -181,6 +205,34 @@ func (a *Announcer) render(ctx context.Context, m Message) []int16 {
 	a.cache[m] = pcm
 	a.mu.Unlock()
 	return pcm
+}
+
+// renderText renders free text at SampleRate, or returns nil when it cannot.
+func (a *Announcer) renderText(ctx context.Context, text string) []int16 {
+	raw, rate, err := a.synth.Render(ctx, text)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("prompt not rendered", "text_bytes", len(text), "err", err)
+		}
+		return nil
+	}
+	return normalise(Resample(raw, rate, SampleRate))
+}
+
+// ActivationText is what an unenrolled booth says: the code IT approves, one character
+// at a time (a synthesiser reads "K7QM" as a word otherwise), dash left out.
+func ActivationText(code string) string {
+	var spelt []string
+	for _, r := range code {
+		if r != '-' && r != ' ' {
+			spelt = append(spelt, string(r))
+		}
+	}
+	if len(spelt) == 0 {
+		return ""
+	}
+	return "This booth is not set up yet. Please ask your I T team to approve the code: " +
+		strings.Join(spelt, ", ") + ". Again: " + strings.Join(spelt, ", ") + "."
 }
 
 // normalise scales pcm (in place) so its peak is at peak.

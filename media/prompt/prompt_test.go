@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -393,6 +394,60 @@ func TestTone(t *testing.T) {
 	for i := 1; i < len(b); i++ {
 		if d := math.Abs(float64(b[i]) - float64(b[i-1])); d > limit {
 			t.Fatalf("step %.0f at %d, want none above %.0f", d, i, limit)
+		}
+	}
+}
+
+// TestSayText: free text (the activation code) is rendered when it is said, each time, and
+// played after what was queued before it.
+func TestSayText(t *testing.T) {
+	synth := &fakeSynth{}
+	rec := &recorder{got: make(chan struct{}, 8)}
+	a, err := New(Config{Enabled: true, Synth: synth}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	text := ActivationText("K7QM-4TZP")
+	a.SayText(text)
+	a.SayText("")
+	a.SayText(text)
+	for i := 0; i < 2; i++ {
+		select {
+		case <-rec.got:
+		case <-time.After(time.Minute): // a guard against hanging, not a timing check
+			t.Fatalf("text %d never played", i+1)
+		}
+	}
+	cancel()
+	<-done
+	synth.mu.Lock()
+	defer synth.mu.Unlock()
+	if n := synth.calls[text]; n != 2 {
+		t.Errorf("activation text rendered %d times, want 2 (free text is not cached)", n)
+	}
+	if n := synth.calls[""]; n != 0 {
+		t.Errorf("empty text rendered %d times, want 0", n)
+	}
+}
+
+func TestActivationText(t *testing.T) {
+	for _, tc := range []struct{ code, want string }{
+		{"K7QM-4TZP", "K, 7, Q, M, 4, T, Z, P"},
+		{"", ""},
+		{"-", ""},
+	} {
+		got := ActivationText(tc.code)
+		if tc.want == "" {
+			if got != "" {
+				t.Errorf("ActivationText(%q) = %q, want empty", tc.code, got)
+			}
+			continue
+		}
+		if !strings.Contains(got, tc.want+". Again: "+tc.want+".") {
+			t.Errorf("ActivationText(%q) = %q, want the code spelt out twice as %q", tc.code, got, tc.want)
 		}
 	}
 }

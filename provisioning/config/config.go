@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -41,6 +43,12 @@ type Switchboard struct {
 	// one the booth enrols by activation code and then authenticates with its key's
 	// certificate, which needs an https:// or wss:// URL.
 	TokenFile string `toml:"token_file"`
+	// CAFingerprint, when set, pins the switchboard's device CA before the first contact
+	// ("SHA256:" and 43 characters of base64, as the switchboard logs it at start and
+	// `boothctl devices pending` shows it): the booth shows no code to, and takes no
+	// approval from, a switchboard with another CA. Without it the booth trusts the CA
+	// of the first switchboard it reaches, and IT compares the fingerprint on the screen.
+	CAFingerprint string `toml:"ca_fingerprint"`
 }
 
 // Device describes this booth.
@@ -411,6 +419,14 @@ func (c *Config) Validate() error {
 		p = append(p, "switchboard.token_file is required unless switchboard.url is https:// or wss://: the file holding this booth's device token (without it the booth enrols by activation code, which needs TLS)")
 	}
 
+	if f := c.Switchboard.CAFingerprint; f != "" {
+		if c.Switchboard.TokenFile != "" {
+			bad("switchboard.ca_fingerprint", f, "pins the switchboard at enrolment by activation code, which a booth with switchboard.token_file does not do: remove one of the two")
+		} else if !ValidFingerprint(f) {
+			bad("switchboard.ca_fingerprint", f, `must be "SHA256:" and 43 characters of base64, as the switchboard logs it (device_ca=...) and boothctl devices pending shows it`)
+		}
+	}
+
 	if !c.Device.JoinMode.Valid() {
 		bad("device.join_mode", c.Device.JoinMode, `allowed values are "auto" and "button"`)
 	}
@@ -596,4 +612,15 @@ func loopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// ValidFingerprint reports whether f is a certificate fingerprint as the switchboard
+// writes one: "SHA256:" and the unpadded standard base64 of a SHA-256.
+func ValidFingerprint(f string) bool {
+	rest, ok := strings.CutPrefix(f, "SHA256:")
+	if !ok {
+		return false
+	}
+	b, err := base64.RawStdEncoding.Strict().DecodeString(rest)
+	return err == nil && len(b) == sha256.Size
 }

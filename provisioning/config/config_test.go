@@ -57,6 +57,9 @@ func TestParseRefuses(t *testing.T) {
 		{"long join window", minimal + "[device]\njoin_window = \"5h\"\n", []string{"device.join_window", "between 0s and 2h"}},
 		{"bad url scheme", "[switchboard]\nurl = \"ftp://sb\"\ntoken_file = \"t\"\n", []string{`switchboard.url = "ftp://sb"`, "wss://"}},
 		{"missing url", "[switchboard]\ntoken_file = \"t\"\n", []string{"switchboard.url is required"}},
+		{"pin beside a token", minimal + "ca_fingerprint = \"SHA256:" + strings.Repeat("A", 43) + "\"\n", []string{"switchboard.ca_fingerprint", "token_file", "remove one"}},
+		{"pin not a fingerprint", "[switchboard]\nurl = \"https://sb\"\nca_fingerprint = \"AB:CD:EF\"\n", []string{`switchboard.ca_fingerprint = "AB:CD:EF"`, `"SHA256:"`}},
+		{"pin too short", "[switchboard]\nurl = \"https://sb\"\nca_fingerprint = \"SHA256:" + strings.Repeat("A", 42) + "\"\n", []string{"switchboard.ca_fingerprint", "43 characters"}},
 		{"missing token file over plain ws", "[switchboard]\nurl = \"ws://sb\"\n", []string{"switchboard.token_file is required unless switchboard.url is https://", "activation code"}},
 		{"bad video", minimal + "[media]\nvideo = \"webcam\"\n", []string{`media.video = "webcam"`, "/dev/video0"}},
 		{"fps too high", minimal + "[media]\nfps = 240\n", []string{"media.fps = 240", "between 1 and 60"}},
@@ -117,6 +120,17 @@ func TestParseRefuses(t *testing.T) {
 }
 
 // TestParseDevice: the device's role and join mode are read into package device's types.
+func TestParsePin(t *testing.T) {
+	pin := "SHA256:" + strings.Repeat("x", 42) + "w" // 43 characters, a valid unpadded encoding of 32 bytes
+	cfg, err := Parse("boothd.toml", []byte("[switchboard]\nurl = \"wss://sb.example\"\nca_fingerprint = \""+pin+"\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Switchboard.CAFingerprint != pin {
+		t.Errorf("got ca_fingerprint %q, want %q", cfg.Switchboard.CAFingerprint, pin)
+	}
+}
+
 func TestParseDevice(t *testing.T) {
 	cfg, err := Parse("boothd.toml", []byte(minimal+"[device]\nrole = \"clinic\"\njoin_mode = \"button\"\n"))
 	if err != nil {
