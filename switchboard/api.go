@@ -337,6 +337,11 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, p *pr
 }
 
 func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, _ *principal) {
+	if !s.deviceTokens() {
+		writeError(w, http.StatusForbidden, api.CodeForbidden,
+			"this switchboard authenticates devices by their keys, not tokens: start boothd with no switchboard.token_file and approve its activation code (boothctl devices approve CODE), or run the switchboard with -device-tokens")
+		return
+	}
 	var q deviceRequest
 	if !decodeBody(w, r, &q) {
 		return

@@ -58,7 +58,12 @@ func hashToken(tok string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-var errUnauthenticated = errors.New("no valid credentials")
+var (
+	errUnauthenticated = errors.New("no valid credentials")
+	// errDeviceTokens is a device token sent to a switchboard that authenticates devices
+	// by their keys only (Config.DeviceTokens).
+	errDeviceTokens = errors.New("device tokens are not accepted here")
+)
 
 // authenticate finds the principal of r from its bearer token or session cookie, or
 // from the device certificate it presented over TLS.
@@ -78,6 +83,9 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	}
 	switch {
 	case strings.HasPrefix(tok, deviceTokenPrefix):
+		if !s.deviceTokens() {
+			return nil, errDeviceTokens
+		}
 		d, err := s.store.DeviceByTokenHash(hashToken(tok))
 		if err != nil {
 			return nil, errUnauthenticated

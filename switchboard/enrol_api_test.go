@@ -278,3 +278,42 @@ func TestServesTLSWithItsOwnLANCertificate(t *testing.T) {
 		t.Error("certificate files and a loaded certificate: accepted, want refused")
 	}
 }
+
+// TestDeviceTokensOnTLS: a switchboard serving TLS authenticates devices by their keys
+// only: a device token is refused (saying what to do), and no new token is issued, unless
+// the switchboard is told to keep tokens; plain HTTP (make run) keeps them.
+func TestDeviceTokensOnTLS(t *testing.T) {
+	newDevice := map[string]any{"name": "booth-9", "clinic_id": ""}
+	for _, tc := range []struct {
+		name      string
+		configure func(*Config)
+		want      int // status of GET /api/v1/me with the booth's token
+	}{
+		{"plain HTTP", func(*Config) {}, http.StatusOK},
+		{"TLS", func(c *Config) { c.TLSCertificate = &tls.Certificate{} }, http.StatusUnauthorized},
+		{"TLS with -device-tokens", func(c *Config) { c.TLSCertificate = &tls.Certificate{}; c.DeviceTokens = true }, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvWith(t, tc.configure)
+			code, body := e.do("GET", "/api/v1/me", e.boothTok, nil)
+			if code != tc.want {
+				t.Fatalf("GET /api/v1/me with a device token: got %d %s, want %d", code, body, tc.want)
+			}
+			if code == http.StatusUnauthorized && !strings.Contains(string(body), "token_file") {
+				t.Errorf("refusal %s does not say to remove switchboard.token_file", body)
+			}
+			newDevice["clinic_id"] = e.clinic.ID
+			code, body = e.do("POST", "/api/v1/devices", e.adminTok, newDevice)
+			wantCreate := http.StatusCreated
+			if tc.want == http.StatusUnauthorized {
+				wantCreate = http.StatusForbidden
+			}
+			if code != wantCreate {
+				t.Errorf("POST /api/v1/devices: got %d %s, want %d", code, body, wantCreate)
+			}
+			if code == http.StatusForbidden && !strings.Contains(string(body), "activation code") {
+				t.Errorf("refusal %s does not point to enrolment", body)
+			}
+		})
+	}
+}

@@ -107,6 +107,12 @@ func (s *Server) wrap(rt route) http.Handler {
 		default:
 			var err error
 			p, err = s.authenticate(r)
+			if errors.Is(err, errDeviceTokens) {
+				rec.Header().Set("WWW-Authenticate", `Bearer realm="carebooth"`)
+				writeError(rec, http.StatusUnauthorized, api.CodeUnauthorized,
+					"this switchboard authenticates devices by their keys, not tokens: remove switchboard.token_file from the booth's config so it enrols by activation code (docs/fleet.md)")
+				return
+			}
 			if err != nil {
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="carebooth"`)
 				writeError(rec, http.StatusUnauthorized, api.CodeUnauthorized, "log in (POST /api/v1/login) or send a valid bearer token")

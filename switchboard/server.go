@@ -37,6 +37,12 @@ type Config struct {
 	// SecureCookies does the same without TLS here, for a switchboard behind a
 	// TLS-terminating proxy.
 	SecureCookies bool
+	// DeviceTokens keeps device bearer tokens working on a switchboard that serves TLS,
+	// for a fleet still moving to enrolment. Without it a switchboard on TLS authenticates
+	// devices only by their keys' certificates: it refuses device tokens and will not
+	// issue new ones. A switchboard on plain HTTP (make run, or behind a TLS-terminating
+	// proxy, where no client certificate can reach it) always accepts them.
+	DeviceTokens bool
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For (the client's address,
 	// for the login limit and logs) and X-Forwarded-Proto are believed. From any other
 	// peer those headers are ignored. See ParseTrustedProxies.
@@ -294,4 +300,11 @@ func plainHTTPWarning(addr net.Addr) string {
 		return "SERVING PLAIN HTTP BEYOND LOOPBACK: passwords, session and device tokens cross the network unencrypted; " +
 			"set -tls-cert and -tls-key, or listen on 127.0.0.1 behind a TLS proxy"
 	}
+}
+
+// deviceTokens reports whether devices may authenticate with bearer tokens: on plain
+// HTTP, or on TLS when Config.DeviceTokens says so.
+func (s *Server) deviceTokens() bool {
+	tls := s.cfg.TLSCertificate != nil || (s.cfg.TLSCertFile != "" && s.cfg.TLSKeyFile != "")
+	return !tls || s.cfg.DeviceTokens
 }

@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		tlsKey       = fs.String("tls-key", "", "TLS private key file (PEM)")
 		tlsLAN       = fs.String("tls-lan", "", "serve HTTPS with a certificate the switchboard's device CA issues for these comma-separated host names and addresses (a site LAN with no certificate of its own); devices pin the CA's fingerprint")
 		secureCookie = fs.Bool("secure-cookies", false, "mark session cookies Secure without -tls-cert (behind a TLS proxy)")
+		deviceTokens = fs.Bool("device-tokens", false, "on TLS, still accept device bearer tokens (a fleet moving to enrolment); without it devices on TLS authenticate by their keys only")
 		metricsToken = fs.String("metrics-token", os.Getenv("CAREBOOTH_METRICS_TOKEN"), "bearer token for /metrics (default $CAREBOOTH_METRICS_TOKEN)")
 		metricsFile  = fs.String("metrics-token-file", "", "file holding the bearer token for /metrics")
 		sessionTTL   = fs.Duration("session-ttl", 12*time.Hour, "how long a clinician login lasts")
@@ -167,7 +168,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := switchboard.Config{
-		Addr: *listen, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSCertificate: lanCert, SecureCookies: *secureCookie,
+		Addr: *listen, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSCertificate: lanCert, SecureCookies: *secureCookie, DeviceTokens: *deviceTokens,
 		MetricsToken: *metricsToken, SessionTTL: *sessionTTL, AllowedOrigins: splitList(*origins),
 		TrustedProxies: trusted,
 	}
