@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,25 @@ func TestJSONAndTables(t *testing.T) {
 	}
 	if _, err := boothctl("", "devices", "approve", st.Code, "--site", c.ID, "--room", "Room 3"); err == nil || !strings.Contains(err.Error(), "activation code") {
 		t.Errorf("approving the code again: got %v, want refused", err)
+	}
+}
+
+// TestNormaliseOneDashFlags: a long flag written with one dash, as boothctl once took
+// them, still works; a value that starts with a dash is left as written.
+func TestNormaliseOneDashFlags(t *testing.T) {
+	known := map[string]bool{"server": true, "patient": true}
+	for _, tc := range []struct{ in, want []string }{
+		{[]string{"-server", "http://x", "clinics", "list"}, []string{"--server", "http://x", "clinics", "list"}},
+		{[]string{"-server=http://x"}, []string{"--server=http://x"}},
+		{[]string{"appointments", "add", "--patient", "-anna"}, []string{"appointments", "add", "--patient", "-anna"}},
+		{[]string{"-q", "-", "-o", "json"}, []string{"-q", "-", "-o", "json"}},
+		{[]string{"--", "-server"}, []string{"--", "-server"}},
+	} {
+		if got := normalise(tc.in, known); !slices.Equal(got, tc.want) {
+			t.Errorf("normalise(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if k := longFlags(newRoot(context.Background(), env{getenv: func(string) string { return "" }})); !k["server"] || !k["json"] {
+		t.Errorf("longFlags: %v, want server and json among them", k)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/carebooth/carebooth/cmd/boothctl/internal/output"
 	"github.com/carebooth/carebooth/firmware/version"
@@ -187,24 +188,48 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 var oneDash = regexp.MustCompile(`^-[a-z][a-z-]+(=.*)?$`)
 
 // normalise turns -long flags into --long, leaving -q, -o, "-" (stdin) and everything
-// after "--" alone.
-func normalise(a []string) []string {
+// after "--" alone. Only names in known are rewritten, so a value that starts with a dash
+// ("--patient -anna") reaches its flag as written.
+func normalise(a []string, known map[string]bool) []string {
 	out := make([]string, 0, len(a))
 	for i, s := range a {
 		if s == "--" {
 			return append(out, a[i:]...)
 		}
 		if oneDash.MatchString(s) {
-			s = "-" + s
+			name, _, _ := strings.Cut(s[1:], "=")
+			if known[name] {
+				s = "-" + s
+			}
 		}
 		out = append(out, s)
 	}
 	return out
 }
 
+// longFlags is every long flag name of c and its subcommands.
+func longFlags(c *cobra.Command) map[string]bool {
+	known := map[string]bool{"help": true} // cobra adds --help only when it runs
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		add := func(f *pflag.Flag) {
+			if len(f.Name) > 1 {
+				known[f.Name] = true
+			}
+		}
+		c.Flags().VisitAll(add)
+		c.PersistentFlags().VisitAll(add)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(c)
+	return known
+}
+
 func run(ctx context.Context, a []string, e env) error {
 	root := newRoot(ctx, e)
-	root.SetArgs(normalise(a))
+	root.SetArgs(normalise(a, longFlags(root)))
 	err := root.ExecuteContext(ctx)
 	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
 		err = &usageError{err}
