@@ -372,6 +372,24 @@ func (s *Bolt) SetDeviceToken(id, hash string) error {
 	})
 }
 
+func (s *Bolt) RevokeDevice(id string, rv Revocation) (Device, error) {
+	if err := validateRevocation(rv); err != nil {
+		return Device{}, err
+	}
+	var out Device
+	err := s.updateDevice(id, func(_ *bolt.Tx, d *Device) error {
+		if d.Revoked != nil {
+			out = *d
+			return fmt.Errorf("device %s revoked already: %w", id, ErrConflict)
+		}
+		rv.At = rv.At.UTC()
+		d.Revoked = &rv
+		out = *d
+		return nil
+	})
+	return out, err
+}
+
 func (s *Bolt) TouchDevice(id string, seen time.Time) error {
 	return s.updateDevice(id, func(_ *bolt.Tx, d *Device) error {
 		d.LastSeen = seen

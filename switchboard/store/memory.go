@@ -211,6 +211,25 @@ func (m *Memory) SetDeviceToken(id, hash string) error {
 	return nil
 }
 
+func (m *Memory) RevokeDevice(id string, rv Revocation) (Device, error) {
+	if err := validateRevocation(rv); err != nil {
+		return Device{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.devices[id]
+	if !ok {
+		return Device{}, fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	if d.Revoked != nil {
+		return d, fmt.Errorf("device %s revoked already: %w", id, ErrConflict)
+	}
+	rv.At = rv.At.UTC()
+	d.Revoked = &rv
+	m.devices[id] = d
+	return d, nil
+}
+
 func (m *Memory) TouchDevice(id string, seen time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
