@@ -36,6 +36,9 @@ func apiDevice(d *store.Device) api.Device {
 		ls := d.LastSeen
 		v.LastSeen = &ls
 	}
+	if rv := d.Revoked; rv != nil {
+		v.Revoked = &api.Revocation{At: rv.At, By: rv.By, Reason: rv.Reason}
+	}
 	return v
 }
 

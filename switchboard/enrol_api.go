@@ -120,6 +120,13 @@ func (s *Server) enrolled(w http.ResponseWriter, r *http.Request, pub ed25519.Pu
 		s.internalError(w, r, err)
 		return nil, true
 	}
+	if d.Revoked != nil {
+		// Its key stays indexed: it gets neither its credentials again nor a new code
+		// for an admin to approve without seeing that this key was switched off.
+		s.log.Info("revoked device asks to enrol", "device", d.ID, "key", identity.Fingerprint(pub), "addr", clientIP(r))
+		writeRevoked(w)
+		return nil, true
+	}
 	der, err := s.ca.IssueDevice(d.ID, pub)
 	if err != nil {
 		s.internalError(w, r, err)

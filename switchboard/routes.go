@@ -52,6 +52,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/appointments/{id}/telephone", clinicianOnly, s.handleTelephone},
 		{"GET", "/api/v1/appointments/{id}/events", anyPrincipal, s.handleAppointmentEvents},
 		{"PUT", "/api/v1/devices/{id}/settings", adminOnly, s.handleDeviceSettings},
+		{"POST", "/api/v1/devices/{id}/revoke", adminOnly, s.handleRevokeDevice},
 		{"GET", "/api/v1/waiting-room", clinicianOnly, s.handleWaitingRoom},
 		{"GET", "/api/v1/reports", clinicianOnly, s.handleReport},
 		{"GET", "/api/v1/signal", anyPrincipal, s.handleSignal},
@@ -107,6 +108,10 @@ func (s *Server) wrap(rt route) http.Handler {
 		default:
 			var err error
 			p, err = s.authenticate(r)
+			if errors.Is(err, errRevoked) {
+				writeRevoked(rec)
+				return
+			}
 			if err != nil {
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="carebooth"`)
 				writeError(rec, http.StatusUnauthorized, api.CodeUnauthorized, "log in (POST /api/v1/login) or send a valid bearer token")

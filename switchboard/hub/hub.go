@@ -30,6 +30,8 @@ const (
 	// scheduleRefresh is how often a connected device is sent its schedule again, so the
 	// 48-hour window it caches moves on even when nothing is booked.
 	scheduleRefresh = time.Hour
+	// revokeWait bounds how long Revoke waits for a revoked device's connections to close.
+	revokeWait = 2 * time.Second
 	// defaultPingInterval is Config.PingInterval's default.
 	defaultPingInterval = 15 * time.Second
 )
@@ -117,6 +119,7 @@ type client struct {
 	ovMu     sync.Mutex
 	overflow map[string]outMsg
 	ovKick   chan struct{} // cap 1: there is overflow to send
+	gone     chan struct{} // closed when Serve returns
 
 	// guarded by hub.mu
 	hello   bool
@@ -127,6 +130,9 @@ type client struct {
 type outMsg struct {
 	t    signalling.Type
 	body any
+	// closeWith, when set, makes the writer close the connection with it as the close
+	// frame's reason instead of writing a message: everything queued before is sent first.
+	closeWith string
 }
 
 // waiter is a patient in a waiting room.
