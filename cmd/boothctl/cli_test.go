@@ -138,4 +138,19 @@ func TestJSONAndTables(t *testing.T) {
 	if _, err := boothctl("", "devices", "approve", st.Code, "--site", c.ID, "--room", "Room 3"); err == nil || !strings.Contains(err.Error(), "activation code") {
 		t.Errorf("approving the code again: got %v, want refused", err)
 	}
+
+	out, err = boothctl("", "devices", "revoke", d.ID, "--reason", "reported stolen")
+	if err != nil || !strings.Contains(out, d.ID+" (library-booth-3) revoked") {
+		t.Fatalf("devices revoke: got %q, %v, want it revoked", out, err)
+	}
+	out, _ = boothctl("", "devices", "list")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.Contains(lines[0], "STATE") || !strings.Contains(lines[1], "revoked ") {
+		t.Errorf("devices list after revoking: got %q, want its state revoked", out)
+	}
+	if _, err := boothctl("", "devices", "revoke", d.ID); err == nil || !strings.Contains(err.Error(), "revoked already") {
+		t.Errorf("revoking again: got %v, want refused as revoked already", err)
+	}
+	if _, err := boothctl("", "devices", "revoke"); err == nil {
+		t.Error("revoke with no device ID: got no error")
+	}
 }

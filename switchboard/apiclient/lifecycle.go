@@ -72,6 +72,17 @@ func (c *Client) SetJoinMode(ctx context.Context, deviceID, mode string) (sentNo
 	return out.SentNow, err
 }
 
+// RevokeDevice revokes a device at once and for good (admins; a site admin only for
+// their own site's devices), and returns it and how many connections were closed.
+func (c *Client) RevokeDevice(ctx context.Context, deviceID, reason string) (api.DeviceRevoked, error) {
+	var out api.DeviceRevoked
+	if !signalling.ValidID(deviceID) {
+		return out, fmt.Errorf("device ID %q is not valid", deviceID)
+	}
+	err := c.do(ctx, "POST", "/api/v1/devices/"+deviceID+"/revoke", nil, api.RevokeDevice{Reason: reason}, &out)
+	return out, err
+}
+
 // Enrolments lists the devices waiting for an admin to approve their activation codes.
 func (c *Client) Enrolments(ctx context.Context) ([]api.Enrolment, error) {
 	var out api.Enrolments
