@@ -188,16 +188,20 @@ func (s *Server) handleListClinics(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	out := api.Clinics{Clinics: []api.Clinic{}}
 	for _, c := range all {
-		if p.clinician.Admin || c.ID == p.clinician.ClinicID {
+		if p.seesSite(c.ID) {
 			out.Clinics = append(out.Clinics, api.Clinic{ID: c.ID, Name: c.Name, Phone: c.Phone})
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) handleCreateClinic(w http.ResponseWriter, r *http.Request, _ *principal) {
+func (s *Server) handleCreateClinic(w http.ResponseWriter, r *http.Request, p *principal) {
 	var q clinicRequest
 	if !decodeBody(w, r, &q) {
+		return
+	}
+	if !p.fleetAdmin() {
+		writeError(w, http.StatusForbidden, api.CodeForbidden, "only a fleet admin (an admin account with no clinic) may add clinics; you are the admin of clinic %s", p.clinician.ClinicID)
 		return
 	}
 	c := store.Clinic{Name: q.Name, Phone: q.Phone}
@@ -263,10 +267,20 @@ func HashPassword(password string, cost int) ([]byte, error) {
 	return bcrypt.GenerateFromPassword([]byte(password), cost)
 }
 
-func (s *Server) handleCreateClinician(w http.ResponseWriter, r *http.Request, _ *principal) {
+func (s *Server) handleCreateClinician(w http.ResponseWriter, r *http.Request, p *principal) {
 	var q clinicianRequest
 	if !decodeBody(w, r, &q) {
 		return
+	}
+	if !p.fleetAdmin() {
+		// A site admin adds people to their own site only, and never a fleet admin.
+		if q.ClinicID == "" {
+			q.ClinicID = p.clinician.ClinicID
+		}
+		if q.ClinicID != p.clinician.ClinicID {
+			writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may add clinicians only to your own clinic, %s", p.clinician.ClinicID)
+			return
+		}
 	}
 	if !s.clinicExists(w, r, "clinic_id", q.ClinicID, q.Admin) {
 		return
@@ -328,7 +342,7 @@ func (q *deviceRequest) validate() *fieldError {
 
 func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, p *principal) {
 	clinic := p.clinician.ClinicID
-	if p.clinician.Admin {
+	if p.fleetAdmin() {
 		clinic = r.URL.Query().Get("clinic_id") // "" lists every clinic's
 	}
 	ds, err := s.store.Devices(clinic)
@@ -339,9 +353,13 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, p *pr
 	writeJSON(w, http.StatusOK, api.Devices{Devices: viewAll(ds, apiDevice)})
 }
 
-func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, _ *principal) {
+func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, p *principal) {
 	var q deviceRequest
 	if !decodeBody(w, r, &q) {
+		return
+	}
+	if !p.seesSite(q.ClinicID) {
+		writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may add devices only to your own clinic, %s", p.clinician.ClinicID)
 		return
 	}
 	if !s.clinicExists(w, r, "clinic_id", q.ClinicID, false) {
@@ -405,7 +423,7 @@ func (s *Server) handleListAppointments(w http.ResponseWriter, r *http.Request, 
 		as, err = s.store.AppointmentsByDevice(p.device.ID, from, to)
 	} else {
 		clinic := p.clinician.ClinicID
-		if c := qs.Get("clinic_id"); c != "" && p.clinician.Admin {
+		if c := qs.Get("clinic_id"); c != "" && p.fleetAdmin() {
 			clinic = c
 		}
 		if clinic == "" {
@@ -433,7 +451,7 @@ func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request,
 		writeFieldError(w, badField("clinic_id", "is required"))
 		return
 	}
-	if !p.clinician.Admin && q.ClinicID != p.clinician.ClinicID {
+	if !p.seesSite(q.ClinicID) {
 		writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may book only for your own clinic")
 		return
 	}
@@ -504,7 +522,7 @@ func (s *Server) handleCancelAppointment(w http.ResponseWriter, r *http.Request,
 
 func (s *Server) handleWaitingRoom(w http.ResponseWriter, r *http.Request, p *principal) {
 	clinic := p.clinician.ClinicID
-	if c := r.URL.Query().Get("clinic_id"); c != "" && p.clinician.Admin {
+	if c := r.URL.Query().Get("clinic_id"); c != "" && p.fleetAdmin() {
 		clinic = c
 	}
 	writeJSON(w, http.StatusOK, s.hub.Queue(clinic))

@@ -104,9 +104,12 @@ func (q *deviceSettingsRequest) validate() *fieldError {
 
 // handleDeviceSettings changes a device's settings and pushes them to it, now if it is
 // connected, else when it next connects (the push queue is durable).
-func (s *Server) handleDeviceSettings(w http.ResponseWriter, r *http.Request, _ *principal) {
+func (s *Server) handleDeviceSettings(w http.ResponseWriter, r *http.Request, p *principal) {
 	var q deviceSettingsRequest
 	if !decodeBody(w, r, &q) {
+		return
+	}
+	if _, ok := s.deviceFor(w, r, p); !ok {
 		return
 	}
 	id := r.PathValue("id")

@@ -193,6 +193,10 @@ func (s *Server) handleApproveEnrolment(w http.ResponseWriter, r *http.Request, 
 	if !decodeBody(w, r, &q) {
 		return
 	}
+	if !p.seesSite(q.Site) {
+		writeError(w, http.StatusForbidden, api.CodeForbidden, "site: you may approve devices only into your own site, %s", p.clinician.ClinicID)
+		return
+	}
 	if !s.clinicExists(w, r, "site", q.Site, false) {
 		return
 	}

@@ -33,7 +33,7 @@ func (s *Server) handleImportAppointments(w http.ResponseWriter, r *http.Request
 	qs := r.URL.Query()
 	clinic := p.clinician.ClinicID
 	if c := qs.Get("clinic_id"); c != "" {
-		if c != clinic && !p.clinician.Admin {
+		if !p.seesSite(c) {
 			writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may import only into your own clinic")
 			return
 		}
