@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/switchboard/audit"
 )
 
 // Memory is a Store held in maps, for tests and demos. It loses everything on exit.
@@ -24,6 +25,8 @@ type Memory struct {
 	eventKeys    map[string]appliedKey
 	pushes       map[string][]Push
 	pushSeq      uint64
+	audit        []audit.Entry
+	auditSeq     uint64
 }
 
 var _ Store = (*Memory)(nil)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/switchboard/audit"
 )
 
 // Errors returned by every Store implementation; test with errors.Is.
@@ -243,6 +244,14 @@ type Store interface {
 	// ImportAppointments applies an import to one clinic in one transaction; see
 	// ImportPlan. Nothing is written when it returns an error.
 	ImportAppointments(clinicID string, ids []string, plan ImportPlan) ([]Appointment, error)
+
+	// AppendAudit appends an entry to the audit log, setting its Seq (ErrInvalid when
+	// the entry does not validate). The log has no way to change or delete one entry.
+	AppendAudit(e *audit.Entry) error
+	// Audit returns the entries q selects, oldest first.
+	Audit(q audit.Query) ([]audit.Entry, error)
+	// PruneAudit forgets the entries older than before (audit.Retention).
+	PruneAudit(before time.Time) (int, error)
 
 	CreateSession(s Session) error
 	Session(tokenHash string) (Session, error)
