@@ -17,6 +17,7 @@ import (
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/provisioning/identity"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -113,12 +114,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 	}
 	if s.verifyPassword(hash, []byte(q.Password)) != nil || err != nil {
 		s.log.Info("login refused", "username", q.Username, "addr", ip)
+		s.auditFailedLogin(r, q.Username)
 		writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, "username or password is wrong")
 		return
 	}
 	s.limiter.succeeded(att)
 	now := s.clock.Now()
 	s.store.DeleteExpiredSessions(now) //nolint:errcheck // housekeeping, retried at next login
+	s.pruneAudit()
 	tok := newToken(sessionTokenPrefix)
 	sess := store.Session{TokenHash: hashToken(tok), ClinicianID: c.ID, Expires: now.Add(s.cfg.SessionTTL)}
 	if err := s.store.CreateSession(sess); err != nil {
@@ -130,6 +133,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r),
 	})
 	s.log.Info("login", "username", c.Username, "addr", ip)
+	s.audit(r, &principal{clinician: &c}, audit.Login, c.ID, c.ClinicID, "")
 	writeJSON(w, http.StatusOK, api.Login{Token: tok, Expires: sess.Expires, Clinician: *apiClinician(&c)})
 }
 
@@ -152,6 +156,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	s.sockets.endSession(p.sessionHash, "logged out")
+	s.audit(r, p, audit.Logout, p.clinician.ID, p.clinician.ClinicID, "")
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r),
@@ -209,6 +214,7 @@ func (s *Server) handleCreateClinic(w http.ResponseWriter, r *http.Request, p *p
 		s.internalError(w, r, err)
 		return
 	}
+	s.audit(r, p, audit.ClinicCreate, c.ID, c.ID, c.Name)
 	writeJSON(w, http.StatusCreated, api.Clinic{ID: c.ID, Name: c.Name, Phone: c.Phone})
 }
 
@@ -299,6 +305,11 @@ func (s *Server) handleCreateClinician(w http.ResponseWriter, r *http.Request, p
 		s.internalError(w, r, err)
 		return
 	}
+	detail := "username " + c.Username
+	if c.Admin {
+		detail += ", admin"
+	}
+	s.audit(r, p, audit.ClinicianCreate, c.ID, c.ClinicID, detail)
 	writeJSON(w, http.StatusCreated, apiClinician(&c))
 }
 
@@ -372,6 +383,7 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, p *p
 		return
 	}
 	s.log.Info("device created", "device", d.ID, "clinic", d.ClinicID)
+	s.audit(r, p, audit.DeviceCreate, d.ID, d.ClinicID, "name "+d.Name+", role "+string(d.Role))
 	writeJSON(w, http.StatusCreated, api.DeviceCreated{Device: apiDevice(&d), Token: tok})
 }
 
@@ -477,6 +489,7 @@ func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	s.hub.AppointmentsChanged(a.DeviceID)
+	s.audit(r, p, audit.AppointmentCreate, a.ID, a.ClinicID, "device "+a.DeviceID)
 	writeJSON(w, http.StatusCreated, apiAppointment(&a))
 }
 
@@ -516,6 +529,7 @@ func (s *Server) handleCancelAppointment(w http.ResponseWriter, r *http.Request,
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
+		s.audit(r, p, audit.AppointmentCancel, a.ID, a.ClinicID, "")
 		writeJSON(w, http.StatusOK, apiAppointment(&a))
 	}
 }

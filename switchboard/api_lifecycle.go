@@ -10,6 +10,7 @@ import (
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -42,6 +43,11 @@ func (s *Server) outcome(w http.ResponseWriter, r *http.Request, p *principal, o
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
+		action := audit.AppointmentNoShow
+		if outcome == signalling.OutcomeTelephone {
+			action = audit.AppointmentPhone
+		}
+		s.audit(r, p, action, a.ID, a.ClinicID, "")
 		writeJSON(w, http.StatusOK, apiAppointment(&a))
 	}
 }
@@ -121,6 +127,7 @@ func (s *Server) handleDeviceSettings(w http.ResponseWriter, r *http.Request, p 
 		s.internalError(w, r, err)
 	default:
 		s.log.Info("device settings changed", "device", id, "join_mode", q.JoinMode, "sent_now", delivered)
+		s.audit(r, p, audit.DeviceSettings, id, d.ClinicID, "join_mode "+string(q.JoinMode))
 		writeJSON(w, http.StatusOK, api.DeviceSettingsChanged{Device: apiDevice(&d), JoinMode: d.JoinMode, SentNow: delivered})
 	}
 }

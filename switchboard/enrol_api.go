@@ -16,6 +16,7 @@ import (
 	"github.com/carebooth/carebooth/provisioning/enrol"
 	"github.com/carebooth/carebooth/provisioning/identity"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/enrolment"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -218,6 +219,7 @@ func (s *Server) handleApproveEnrolment(w http.ResponseWriter, r *http.Request, 
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
+		s.audit(r, p, audit.EnrolmentApprove, d.ID, d.ClinicID, "room "+d.Room+", role "+string(d.Role)+", key "+identity.Fingerprint(d.PublicKey))
 		s.log.Info("device enrolled", "device", d.ID, "site", d.ClinicID, "room", d.Room, "role", d.Role,
 			"key", identity.Fingerprint(d.PublicKey), "by", p.clinician.Username, "addr", src)
 		writeJSON(w, http.StatusCreated, apiDevice(&d))

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -70,6 +71,7 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request, p *p
 	// connections close: the hub's after hello, then any still before it.
 	n := s.hub.Revoke(d.ID)
 	s.sockets.endDevice(d.ID, "device revoked")
+	s.audit(r, p, audit.DeviceRevoke, d.ID, d.ClinicID, q.Reason)
 	s.log.Info("device revoked", "device", d.ID, "site", d.ClinicID, "by", p.clinician.Username,
 		"reason", q.Reason, "disconnected", n, "addr", clientIP(r))
 	writeJSON(w, http.StatusOK, api.DeviceRevoked{Device: apiDevice(&d), Disconnected: n})

@@ -60,6 +60,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/enrol", public, s.handleEnrolStatus},
 		{"GET", "/api/v1/enrolments", adminOnly, s.handleListEnrolments},
 		{"POST", "/api/v1/enrolments/approve", adminOnly, s.handleApproveEnrolment},
+		{"GET", "/api/v1/audit", adminOnly, s.handleAudit},
 		{"GET", "/api/v1/openapi.yaml", public, handleOpenAPI},
 		{"GET", "/metrics", metricsOnly, s.handleMetrics},
 	}

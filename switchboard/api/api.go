@@ -5,6 +5,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/switchboard/audit"
 )
 
 // Error codes of Error.Code.
@@ -234,4 +235,14 @@ type Enrolment struct {
 // Enrolments answers GET /api/v1/enrolments.
 type Enrolments struct {
 	Enrolments []Enrolment `json:"enrolments"`
+}
+
+// AuditEntry is one entry of the audit log (package switchboard/audit).
+type AuditEntry = audit.Entry
+
+// AuditLog answers GET /api/v1/audit, oldest first: NextAfter, when set, is the after=
+// of the next page.
+type AuditLog struct {
+	Entries   []AuditEntry `json:"entries"`
+	NextAfter *uint64      `json:"next_after,omitempty"`
 }

@@ -61,6 +61,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, peer Peer) error {
 		cl := peer.Identity.Clinician
 		c.role, c.id, c.clinic, c.name = signalling.RoleClinician, cl.ID, cl.ClinicID, cl.Name
 	}
+	c.addr = peer.Addr
 	c.log = h.log.With("role", c.role, "id", c.id, "addr", peer.Addr)
 	c.log.Debug("connected")
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -66,6 +67,9 @@ type Deps struct {
 	Clock   clockwork.Clock // nil means the real clock
 	Log     *slog.Logger    // nil discards logs
 	Metrics *Metrics        // nil registers none (a private registry)
+	// Audit is told of each admit and end of a call, for the switchboard's audit log;
+	// nil records nothing. Called with the hub's lock held: it must not call the hub.
+	Audit func(audit.Entry)
 }
 
 // Hub runs waiting rooms and calls over signalling connections. All of its state is
@@ -77,6 +81,7 @@ type Hub struct {
 	clock   clockwork.Clock
 	metrics *Metrics
 	log     *slog.Logger
+	audit   func(audit.Entry)
 	ctx     context.Context // cancelled by close; parent of every connection's context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup // one per connection being served
@@ -100,6 +105,7 @@ type client struct {
 	id     string // clinician or device ID
 	clinic string
 	name   string // display name shown to the other party of a call
+	addr   string // the client's address, for the audit log
 	// clinicRoom is set for a device whose role is "clinic": the clinic-room appliance
 	// watches the waiting room and admits, like a clinician.
 	clinicRoom bool
@@ -174,6 +180,9 @@ func New(cfg Config, deps Deps) (*Hub, error) {
 		}
 		deps.Metrics = m
 	}
+	if deps.Audit == nil {
+		deps.Audit = func(audit.Entry) {}
+	}
 	if cfg.PingInterval == 0 {
 		cfg.PingInterval = defaultPingInterval
 	}
@@ -184,6 +193,7 @@ func New(cfg Config, deps Deps) (*Hub, error) {
 		store:      deps.Store,
 		clock:      deps.Clock,
 		metrics:    deps.Metrics,
+		audit:      deps.Audit,
 		log:        deps.Log.With("component", "switchboard/hub"),
 		ctx:        ctx,
 		cancel:     cancel,
