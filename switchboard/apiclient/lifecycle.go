@@ -97,3 +97,32 @@ func (c *Client) ApproveEnrolment(ctx context.Context, a enrol.Approval) (Device
 	err := c.do(ctx, "POST", "/api/v1/enrolments/approve", nil, a, &out)
 	return out, err
 }
+
+// AuditQuery selects audit entries: Since is a duration back from now ("24h") or an RFC
+// 3339 time, Action one of package audit's; After and Limit page.
+type AuditQuery struct {
+	Since  string
+	Action string
+	After  uint64
+	Limit  int
+}
+
+// Audit returns one page of the audit log (admins; a site admin's own site).
+func (c *Client) Audit(ctx context.Context, q AuditQuery) (api.AuditLog, error) {
+	v := url.Values{}
+	if q.Since != "" {
+		v.Set("since", q.Since)
+	}
+	if q.Action != "" {
+		v.Set("action", q.Action)
+	}
+	if q.After > 0 {
+		v.Set("after", strconv.FormatUint(q.After, 10))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out api.AuditLog
+	err := c.do(ctx, "GET", "/api/v1/audit", v, nil, &out)
+	return out, err
+}
