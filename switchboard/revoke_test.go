@@ -224,3 +224,17 @@ func TestRevokedKeyRefused(t *testing.T) {
 		t.Errorf("pending after the revoked key asked: got %s, want none", list)
 	}
 }
+
+// TestRevokeClosesConnectionBeforeHello: a connection the device opened but has not said
+// hello on yet is closed too, so it cannot say hello after the revocation.
+func TestRevokeClosesConnectionBeforeHello(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial(e.boothTok)
+	in := collect(c)
+	if code, body := e.revoke(e.adminTok, e.booth.ID, ""); code != http.StatusOK {
+		t.Fatalf("revoke: got %d %s", code, body)
+	}
+	if status, reason := closedWith(t, in); status != websocket.StatusPolicyViolation || reason != "device revoked" {
+		t.Errorf("close: got %d %q, want %d \"device revoked\"", status, reason, websocket.StatusPolicyViolation)
+	}
+}
