@@ -368,7 +368,7 @@ collect:
 func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 	switch ev.kind {
 	case linkUp:
-		b.sched.offline = false
+		b.sched.offline, b.sched.revoked = false, false
 		b.clinic.phone = ev.welcome.ClinicPhone
 		b.metrics.linkUp.Set(1)
 		b.log.Info("switchboard link up", "device_id", ev.welcome.ID, "clinic", ev.welcome.ClinicName, "outbox", b.out.pending)
@@ -393,6 +393,19 @@ func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 			b.closeCall("link_lost")
 			b.sched.waiting, b.sched.arrivedAt = appt, b.clock.Now()
 		}
+	case linkRevoked:
+		if !b.sched.revoked {
+			b.log.Error("this device has been revoked by IT: showing so until it is reinstated")
+		}
+		b.sched.revoked, b.sched.offline = true, true
+		b.metrics.linkUp.Set(0)
+		b.sched.presence = false
+		b.out.linkChanged()
+		if b.call != nil {
+			// The switchboard has ended the call for the clinician: it does not come back.
+			b.closeCall("revoked")
+		}
+		b.sched.waiting = ""
 	case linkMessage:
 		b.onMessage(ctx, ev.typ, ev.body)
 	}

@@ -2,8 +2,10 @@ package booth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -19,12 +21,22 @@ import (
 // errOffline is returned when a message cannot be sent because the link is down.
 var errOffline = errors.New("switchboard link is down")
 
+// errRevoked ends a session when the switchboard says this device has been revoked.
+var errRevoked = errors.New("this device has been revoked by IT")
+
+// revokedRetry is how long a revoked device waits before it asks again (jittered to
+// between half and all of it): rarely, in case IT reinstates it, never in a storm.
+const revokedRetry = 5 * time.Minute
+
 type linkEventKind int
 
 const (
 	linkUp linkEventKind = iota
 	linkDown
 	linkMessage
+	// linkRevoked: the switchboard refused this device as revoked (when dialling, or as
+	// its last message before closing). The link is down too.
+	linkRevoked
 )
 
 // linkEvent is what the link hands to the booth's loop.
@@ -99,7 +111,13 @@ func (l *link) run(ctx context.Context) error {
 		}
 		d := l.backoff(failures)
 		failures++
-		l.log.Warn("switchboard link down", "err", err, "retry_in", d.Round(time.Millisecond))
+		if errors.Is(err, errRevoked) {
+			d = revokedRetry/2 + time.Duration(rand.Int64N(int64(revokedRetry/2)+1))
+			l.log.Error("this device has been revoked by IT; it will ask again rarely in case it is reinstated",
+				"err", err, "retry_in", d.Round(time.Second))
+		} else {
+			l.log.Warn("switchboard link down", "err", err, "retry_in", d.Round(time.Millisecond))
+		}
 		t := l.clock.NewTimer(d)
 		select {
 		case <-ctx.Done():
@@ -121,6 +139,10 @@ func (l *link) session(ctx context.Context) (welcomed bool, err error) {
 	cancel()
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+			if refusedAsRevoked(resp) {
+				l.emit(ctx, linkEvent{kind: linkRevoked})
+				return false, fmt.Errorf("dial %s: %w (HTTP %d)", signalURL(l.url), errRevoked, resp.StatusCode)
+			}
 			what := "device token (check switchboard.token_file)"
 			if l.token == "" {
 				what = "device certificate (the device may have been removed or enrolled again; delete identity.crt to enrol anew)"
@@ -169,6 +191,10 @@ func (l *link) session(ctx context.Context) (welcomed bool, err error) {
 		}
 		switch m := body.(type) {
 		case *signalling.Error:
+			if m.Code == signalling.CodeRevoked {
+				l.emit(ctx, linkEvent{kind: linkRevoked})
+				return true, fmt.Errorf("switchboard: %w: %s", errRevoked, m.Message)
+			}
 			l.log.Warn("switchboard reported an error", "code", m.Code, "message", m.Message, "ref", m.Ref)
 		case *signalling.Schedule, *signalling.Call, *signalling.SDP, *signalling.Candidate, *signalling.End,
 			*signalling.EventAck, *signalling.Settings, *signalling.Queue, *signalling.Help:
@@ -179,6 +205,21 @@ func (l *link) session(ctx context.Context) (welcomed bool, err error) {
 			l.log.Debug("ignored message not meant for a booth", "type", env.Type)
 		}
 	}
+}
+
+// refusedAsRevoked reports whether a refused dial's body is the switchboard's error with
+// the revoked code ({"error": {"code": "revoked"}}, as package switchboard/api writes it).
+func refusedAsRevoked(resp *http.Response) bool {
+	if resp.Body == nil {
+		return false
+	}
+	var body struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024)) // the dialler keeps at most this much
+	return json.Unmarshal(b, &body) == nil && body.Error.Code == signalling.CodeRevoked
 }
 
 func (l *link) emit(ctx context.Context, ev linkEvent) bool {

@@ -21,6 +21,7 @@ type schedState struct {
 	joinMode  device.JoinMode
 	state     State
 	offline   bool
+	revoked   bool      // the switchboard said IT has revoked this device
 	nextAppt  string    // the next appointment whose window has not opened
 	nextAt    time.Time // when that window opens
 	tooEarly  bool      // Join pressed before any window was open

@@ -43,6 +43,9 @@ func (s State) String() string {
 type Snapshot struct {
 	State   State
 	Offline bool // the switchboard link is down
+	// Revoked is set once the switchboard has said IT revoked this device (Offline is
+	// then set too); the screen says so, and the link asks again only every few minutes.
+	Revoked bool
 	// AppointmentID is the appointment whose window is open, which the booth waits for or
 	// whose call is in progress; empty when Idle.
 	AppointmentID string
@@ -183,6 +186,7 @@ func (b *Booth) publish() {
 	s := Snapshot{
 		State:         b.sched.state,
 		Offline:       b.sched.offline,
+		Revoked:       b.sched.revoked,
 		Stats:         b.tally.stats,
 		Calls:         b.tally.calls,
 		Ignored:       b.tally.ignored,

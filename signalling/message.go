@@ -80,6 +80,9 @@ const (
 	CodeForbidden          = "forbidden"
 	CodeConflict           = "conflict"
 	CodeInternal           = "internal"
+	// CodeRevoked is the last message to a device an admin has revoked, before the
+	// switchboard closes its connection: it should stop reconnecting often.
+	CodeRevoked = "revoked"
 )
 
 // Hello opens a connection. Agent is free text for logs ("boothd 1.2.0", a browser's UA).
@@ -193,6 +196,7 @@ const (
 	EndHangup   = "hangup"    // a person pressed End
 	EndPeerLost = "peer_lost" // the other party's connection went away
 	EndFailed   = "failed"    // the media connection failed
+	EndRevoked  = "revoked"   // an admin revoked the device in the call
 )
 
 // Event is one appointment event a booth recorded in its outbox (package appointment's
@@ -537,10 +541,10 @@ func (m *End) validate() error {
 		return err
 	}
 	switch m.Reason {
-	case EndHangup, EndPeerLost, EndFailed:
+	case EndHangup, EndPeerLost, EndFailed, EndRevoked:
 		return nil
 	}
-	return fmt.Errorf("reason %q is not one of %q, %q, %q", m.Reason, EndHangup, EndPeerLost, EndFailed)
+	return fmt.Errorf("reason %q is not one of %q, %q, %q, %q", m.Reason, EndHangup, EndPeerLost, EndFailed, EndRevoked)
 }
 
 func (m *Error) validate() error {

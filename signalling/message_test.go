@@ -66,6 +66,8 @@ func TestEncodeParseRoundTrip(t *testing.T) {
 		{TypeOffer, &SDP{CallID: "call1", SDP: "v=0\r\n"}},
 		{TypeCandidate, &Candidate{CallID: "call1", Candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", SDPMid: &mid, SDPMLineIndex: &idx}},
 		{TypeEnd, &End{CallID: "call1", Reason: EndHangup}},
+		{TypeEnd, &End{CallID: "call1", Reason: EndRevoked}},
+		{TypeError, &Error{Code: CodeRevoked, Message: "this device has been revoked"}},
 		{TypeError, &Error{Code: CodeConflict, Message: "already admitted", Ref: 3}},
 	}
 	for i, tt := range tests {

@@ -17,6 +17,7 @@ import (
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/provisioning/identity"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -35,6 +36,9 @@ func apiDevice(d *store.Device) api.Device {
 	if !d.LastSeen.IsZero() {
 		ls := d.LastSeen
 		v.LastSeen = &ls
+	}
+	if rv := d.Revoked; rv != nil {
+		v.Revoked = &api.Revocation{At: rv.At, By: rv.By, Reason: rv.Reason}
 	}
 	return v
 }
@@ -110,12 +114,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 	}
 	if s.verifyPassword(hash, []byte(q.Password)) != nil || err != nil {
 		s.log.Info("login refused", "username", q.Username, "addr", ip)
+		s.auditFailedLogin(r, q.Username)
 		writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, "username or password is wrong")
 		return
 	}
 	s.limiter.succeeded(att)
 	now := s.clock.Now()
 	s.store.DeleteExpiredSessions(now) //nolint:errcheck // housekeeping, retried at next login
+	s.pruneAudit()
 	tok := newToken(sessionTokenPrefix)
 	sess := store.Session{TokenHash: hashToken(tok), ClinicianID: c.ID, Expires: now.Add(s.cfg.SessionTTL)}
 	if err := s.store.CreateSession(sess); err != nil {
@@ -127,6 +133,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r),
 	})
 	s.log.Info("login", "username", c.Username, "addr", ip)
+	s.audit(r, &principal{clinician: &c}, audit.Login, c.ID, c.ClinicID, "")
 	writeJSON(w, http.StatusOK, api.Login{Token: tok, Expires: sess.Expires, Clinician: *apiClinician(&c)})
 }
 
@@ -149,6 +156,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	s.sockets.endSession(p.sessionHash, "logged out")
+	s.audit(r, p, audit.Logout, p.clinician.ID, p.clinician.ClinicID, "")
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.overTLS(r),
@@ -185,16 +193,20 @@ func (s *Server) handleListClinics(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	out := api.Clinics{Clinics: []api.Clinic{}}
 	for _, c := range all {
-		if p.clinician.Admin || c.ID == p.clinician.ClinicID {
+		if p.seesSite(c.ID) {
 			out.Clinics = append(out.Clinics, api.Clinic{ID: c.ID, Name: c.Name, Phone: c.Phone})
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) handleCreateClinic(w http.ResponseWriter, r *http.Request, _ *principal) {
+func (s *Server) handleCreateClinic(w http.ResponseWriter, r *http.Request, p *principal) {
 	var q clinicRequest
 	if !decodeBody(w, r, &q) {
+		return
+	}
+	if !p.fleetAdmin() {
+		writeError(w, http.StatusForbidden, api.CodeForbidden, "only a fleet admin (an admin account with no clinic) may add clinics; you are the admin of clinic %s", p.clinician.ClinicID)
 		return
 	}
 	c := store.Clinic{Name: q.Name, Phone: q.Phone}
@@ -202,6 +214,7 @@ func (s *Server) handleCreateClinic(w http.ResponseWriter, r *http.Request, _ *p
 		s.internalError(w, r, err)
 		return
 	}
+	s.audit(r, p, audit.ClinicCreate, c.ID, c.ID, c.Name)
 	writeJSON(w, http.StatusCreated, api.Clinic{ID: c.ID, Name: c.Name, Phone: c.Phone})
 }
 
@@ -260,10 +273,20 @@ func HashPassword(password string, cost int) ([]byte, error) {
 	return bcrypt.GenerateFromPassword([]byte(password), cost)
 }
 
-func (s *Server) handleCreateClinician(w http.ResponseWriter, r *http.Request, _ *principal) {
+func (s *Server) handleCreateClinician(w http.ResponseWriter, r *http.Request, p *principal) {
 	var q clinicianRequest
 	if !decodeBody(w, r, &q) {
 		return
+	}
+	if !p.fleetAdmin() {
+		// A site admin adds people to their own site only, and never a fleet admin.
+		if q.ClinicID == "" {
+			q.ClinicID = p.clinician.ClinicID
+		}
+		if q.ClinicID != p.clinician.ClinicID {
+			writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may add clinicians only to your own clinic, %s", p.clinician.ClinicID)
+			return
+		}
 	}
 	if !s.clinicExists(w, r, "clinic_id", q.ClinicID, q.Admin) {
 		return
@@ -282,6 +305,11 @@ func (s *Server) handleCreateClinician(w http.ResponseWriter, r *http.Request, _
 		s.internalError(w, r, err)
 		return
 	}
+	detail := "username " + c.Username
+	if c.Admin {
+		detail += ", admin"
+	}
+	s.audit(r, p, audit.ClinicianCreate, c.ID, c.ClinicID, detail)
 	writeJSON(w, http.StatusCreated, apiClinician(&c))
 }
 
@@ -325,7 +353,7 @@ func (q *deviceRequest) validate() *fieldError {
 
 func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, p *principal) {
 	clinic := p.clinician.ClinicID
-	if p.clinician.Admin {
+	if p.fleetAdmin() {
 		clinic = r.URL.Query().Get("clinic_id") // "" lists every clinic's
 	}
 	ds, err := s.store.Devices(clinic)
@@ -336,7 +364,7 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, p *pr
 	writeJSON(w, http.StatusOK, api.Devices{Devices: viewAll(ds, apiDevice)})
 }
 
-func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, _ *principal) {
+func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, p *principal) {
 	if !s.deviceTokens() {
 		writeError(w, http.StatusForbidden, api.CodeForbidden,
 			"this switchboard authenticates devices by their keys, not tokens: start boothd with no switchboard.token_file and approve its activation code (boothctl devices approve CODE), or run the switchboard with -device-tokens")
@@ -344,6 +372,10 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, _ *p
 	}
 	var q deviceRequest
 	if !decodeBody(w, r, &q) {
+		return
+	}
+	if !p.seesSite(q.ClinicID) {
+		writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may add devices only to your own clinic, %s", p.clinician.ClinicID)
 		return
 	}
 	if !s.clinicExists(w, r, "clinic_id", q.ClinicID, false) {
@@ -356,6 +388,7 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, _ *p
 		return
 	}
 	s.log.Info("device created", "device", d.ID, "clinic", d.ClinicID)
+	s.audit(r, p, audit.DeviceCreate, d.ID, d.ClinicID, "name "+d.Name+", role "+string(d.Role))
 	writeJSON(w, http.StatusCreated, api.DeviceCreated{Device: apiDevice(&d), Token: tok})
 }
 
@@ -407,7 +440,7 @@ func (s *Server) handleListAppointments(w http.ResponseWriter, r *http.Request, 
 		as, err = s.store.AppointmentsByDevice(p.device.ID, from, to)
 	} else {
 		clinic := p.clinician.ClinicID
-		if c := qs.Get("clinic_id"); c != "" && p.clinician.Admin {
+		if c := qs.Get("clinic_id"); c != "" && p.fleetAdmin() {
 			clinic = c
 		}
 		if clinic == "" {
@@ -435,7 +468,7 @@ func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request,
 		writeFieldError(w, badField("clinic_id", "is required"))
 		return
 	}
-	if !p.clinician.Admin && q.ClinicID != p.clinician.ClinicID {
+	if !p.seesSite(q.ClinicID) {
 		writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may book only for your own clinic")
 		return
 	}
@@ -461,6 +494,7 @@ func (s *Server) handleCreateAppointment(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	s.hub.AppointmentsChanged(a.DeviceID)
+	s.audit(r, p, audit.AppointmentCreate, a.ID, a.ClinicID, "device "+a.DeviceID)
 	writeJSON(w, http.StatusCreated, apiAppointment(&a))
 }
 
@@ -500,13 +534,14 @@ func (s *Server) handleCancelAppointment(w http.ResponseWriter, r *http.Request,
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
+		s.audit(r, p, audit.AppointmentCancel, a.ID, a.ClinicID, "")
 		writeJSON(w, http.StatusOK, apiAppointment(&a))
 	}
 }
 
 func (s *Server) handleWaitingRoom(w http.ResponseWriter, r *http.Request, p *principal) {
 	clinic := p.clinician.ClinicID
-	if c := r.URL.Query().Get("clinic_id"); c != "" && p.clinician.Admin {
+	if c := r.URL.Query().Get("clinic_id"); c != "" && p.fleetAdmin() {
 		clinic = c
 	}
 	writeJSON(w, http.StatusOK, s.hub.Queue(clinic))

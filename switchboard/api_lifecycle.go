@@ -10,6 +10,7 @@ import (
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -42,6 +43,11 @@ func (s *Server) outcome(w http.ResponseWriter, r *http.Request, p *principal, o
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
+		action := audit.AppointmentNoShow
+		if outcome == signalling.OutcomeTelephone {
+			action = audit.AppointmentPhone
+		}
+		s.audit(r, p, action, a.ID, a.ClinicID, "")
 		writeJSON(w, http.StatusOK, apiAppointment(&a))
 	}
 }
@@ -104,9 +110,12 @@ func (q *deviceSettingsRequest) validate() *fieldError {
 
 // handleDeviceSettings changes a device's settings and pushes them to it, now if it is
 // connected, else when it next connects (the push queue is durable).
-func (s *Server) handleDeviceSettings(w http.ResponseWriter, r *http.Request, _ *principal) {
+func (s *Server) handleDeviceSettings(w http.ResponseWriter, r *http.Request, p *principal) {
 	var q deviceSettingsRequest
 	if !decodeBody(w, r, &q) {
+		return
+	}
+	if _, ok := s.deviceFor(w, r, p); !ok {
 		return
 	}
 	id := r.PathValue("id")
@@ -118,6 +127,7 @@ func (s *Server) handleDeviceSettings(w http.ResponseWriter, r *http.Request, _ 
 		s.internalError(w, r, err)
 	default:
 		s.log.Info("device settings changed", "device", id, "join_mode", q.JoinMode, "sent_now", delivered)
+		s.audit(r, p, audit.DeviceSettings, id, d.ClinicID, "join_mode "+string(q.JoinMode))
 		writeJSON(w, http.StatusOK, api.DeviceSettingsChanged{Device: apiDevice(&d), JoinMode: d.JoinMode, SentNow: delivered})
 	}
 }

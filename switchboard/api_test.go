@@ -173,13 +173,13 @@ func TestLoginRefused(t *testing.T) {
 func TestAPIHappyPath(t *testing.T) {
 	e := newEnv(t)
 	var clinic store.Clinic
-	code, body := e.do("POST", "/api/v1/clinics", e.adminTok, map[string]string{"name": "Lakeside", "phone": "0123"})
+	code, body := e.do("POST", "/api/v1/clinics", e.fleetTok, map[string]string{"name": "Lakeside", "phone": "0123"})
 	if code != http.StatusCreated {
 		t.Fatalf("create clinic: got %d %s", code, body)
 	}
 	must(t, json.Unmarshal(body, &clinic))
 
-	code, body = e.do("POST", "/api/v1/clinicians", e.adminTok, map[string]any{"username": "dr.lee", "password": testPassword, "name": "Dr Lee", "clinic_id": clinic.ID})
+	code, body = e.do("POST", "/api/v1/clinicians", e.fleetTok, map[string]any{"username": "dr.lee", "password": testPassword, "name": "Dr Lee", "clinic_id": clinic.ID})
 	if code != http.StatusCreated {
 		t.Fatalf("create clinician: got %d %s", code, body)
 	}
@@ -190,7 +190,7 @@ func TestAPIHappyPath(t *testing.T) {
 	var login struct{ Token string }
 	must(t, json.Unmarshal(body, &login))
 
-	code, body = e.do("POST", "/api/v1/devices", e.adminTok, map[string]any{"name": "lake-booth", "clinic_id": clinic.ID})
+	code, body = e.do("POST", "/api/v1/devices", e.fleetTok, map[string]any{"name": "lake-booth", "clinic_id": clinic.ID})
 	if code != http.StatusCreated {
 		t.Fatalf("create device: got %d %s", code, body)
 	}
@@ -305,7 +305,7 @@ func TestAPIBadBodies(t *testing.T) {
 		{"short password", "/api/v1/clinicians", e.adminTok, `{"username":"a","password":"short","name":"A","clinic_id":"` + e.clinic.ID + `"}`, 400, "password", "10"},
 		{"bad username", "/api/v1/clinicians", e.adminTok, `{"username":"A B","password":"` + testPassword + `","name":"A","clinic_id":"` + e.clinic.ID + `"}`, 400, "username", "lower-case"},
 		{"duplicate username", "/api/v1/clinicians", e.adminTok, `{"username":"dr.patel","password":"` + testPassword + `","name":"A","clinic_id":"` + e.clinic.ID + `"}`, 409, "username", "taken"},
-		{"unknown clinic", "/api/v1/clinicians", e.adminTok, `{"username":"x","password":"` + testPassword + `","name":"A","clinic_id":"nope"}`, 400, "clinic_id", "no clinic"},
+		{"unknown clinic", "/api/v1/clinicians", e.fleetTok, `{"username":"x","password":"` + testPassword + `","name":"A","clinic_id":"nope"}`, 400, "clinic_id", "no clinic"},
 		{"bad role", "/api/v1/devices", e.adminTok, `{"name":"x","clinic_id":"` + e.clinic.ID + `","role":"toaster"}`, 400, "role", "booth"},
 		{"end before start", "/api/v1/appointments", e.docTok, `{"device_id":"` + e.booth.ID + `","patient":"P","start":"` + end + `","end":"` + start + `"}`, 400, "end", "after start"},
 		{"bad time", "/api/v1/appointments", e.docTok, `{"device_id":"` + e.booth.ID + `","patient":"P","start":"tomorrow","end":"` + end + `"}`, 400, "", "tomorrow"},

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -63,6 +64,9 @@ var (
 	// errDeviceTokens is a device token sent to a switchboard that authenticates devices
 	// by their keys only (Config.DeviceTokens).
 	errDeviceTokens = errors.New("device tokens are not accepted here")
+	// errRevoked is returned by authenticate for a device's valid credential once the
+	// device has been revoked.
+	errRevoked = errors.New("device revoked")
 )
 
 // authenticate finds the principal of r from its bearer token or session cookie, or
@@ -90,7 +94,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		if err != nil {
 			return nil, errUnauthenticated
 		}
-		return s.devicePrincipal(d), nil
+		return s.devicePrincipal(d)
 	case strings.HasPrefix(tok, sessionTokenPrefix):
 		h := hashToken(tok)
 		sess, err := s.store.Session(h)
@@ -130,18 +134,27 @@ func (s *Server) certDevice(cert *x509.Certificate) (*principal, error) {
 	if !ok || len(d.PublicKey) == 0 || !pub.Equal(ed25519.PublicKey(d.PublicKey)) {
 		return nil, errUnauthenticated
 	}
-	return s.devicePrincipal(d), nil
+	return s.devicePrincipal(d)
 }
 
-// devicePrincipal is d as an authenticated principal, its last-seen time kept.
-func (s *Server) devicePrincipal(d store.Device) *principal {
+// devicePrincipal is d as an authenticated principal, its last-seen time kept, or
+// errRevoked.
+func (s *Server) devicePrincipal(d store.Device) (*principal, error) {
+	if d.Revoked != nil {
+		return nil, errRevoked
+	}
 	now := s.clock.Now()
 	if now.Sub(d.LastSeen) > time.Minute { // one write a minute, not one per request
 		if err := s.store.TouchDevice(d.ID, now); err == nil {
 			d.LastSeen = now
 		}
 	}
-	return &principal{device: &d}
+	return &principal{device: &d}, nil
+}
+
+// writeRevoked refuses a revoked device's request, with the code it recognises.
+func writeRevoked(w http.ResponseWriter) {
+	writeError(w, http.StatusForbidden, api.CodeRevoked, "this device has been revoked by IT; an admin must enrol it again")
 }
 
 // metricsAuthorized reports whether r carries the metrics token.

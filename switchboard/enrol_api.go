@@ -16,6 +16,7 @@ import (
 	"github.com/carebooth/carebooth/provisioning/enrol"
 	"github.com/carebooth/carebooth/provisioning/identity"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/enrolment"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -120,6 +121,13 @@ func (s *Server) enrolled(w http.ResponseWriter, r *http.Request, pub ed25519.Pu
 		s.internalError(w, r, err)
 		return nil, true
 	}
+	if d.Revoked != nil {
+		// Its key stays indexed: it gets neither its credentials again nor a new code
+		// for an admin to approve without seeing that this key was switched off.
+		s.log.Info("revoked device asks to enrol", "device", d.ID, "key", identity.Fingerprint(pub), "addr", clientIP(r))
+		writeRevoked(w)
+		return nil, true
+	}
 	der, err := s.ca.IssueDevice(d.ID, pub)
 	if err != nil {
 		s.internalError(w, r, err)
@@ -186,6 +194,10 @@ func (s *Server) handleApproveEnrolment(w http.ResponseWriter, r *http.Request, 
 	if !decodeBody(w, r, &q) {
 		return
 	}
+	if !p.seesSite(q.Site) {
+		writeError(w, http.StatusForbidden, api.CodeForbidden, "site: you may approve devices only into your own site, %s", p.clinician.ClinicID)
+		return
+	}
 	if !s.clinicExists(w, r, "site", q.Site, false) {
 		return
 	}
@@ -207,6 +219,7 @@ func (s *Server) handleApproveEnrolment(w http.ResponseWriter, r *http.Request, 
 	case err != nil:
 		s.internalError(w, r, err)
 	default:
+		s.audit(r, p, audit.EnrolmentApprove, d.ID, d.ClinicID, "room "+d.Room+", role "+string(d.Role)+", key "+identity.Fingerprint(d.PublicKey))
 		s.log.Info("device enrolled", "device", d.ID, "site", d.ClinicID, "room", d.Room, "role", d.Role,
 			"key", identity.Fingerprint(d.PublicKey), "by", p.clinician.Username, "addr", src)
 		writeJSON(w, http.StatusCreated, apiDevice(&d))

@@ -80,7 +80,7 @@ func TestEnrolEndToEnd(t *testing.T) {
 	if code, _ := e.approve(e.docTok, enrol.Approval{Code: st.Code, Site: e.clinic.ID, Room: "Room 2"}); code != http.StatusForbidden {
 		t.Errorf("a clinician approving: got %d, want 403", code)
 	}
-	if code, body := e.approve(e.adminTok, enrol.Approval{Code: st.Code, Site: "no-such-clinic", Room: "Room 2"}); code != http.StatusBadRequest {
+	if code, body := e.approve(e.fleetTok, enrol.Approval{Code: st.Code, Site: "no-such-clinic", Room: "Room 2"}); code != http.StatusBadRequest {
 		t.Errorf("an unknown site: got %d %s, want 400", code, body)
 	}
 

@@ -43,9 +43,10 @@ type env struct {
 	ca    *deviceca.CA
 
 	clinic, otherClinic store.Clinic
-	// session tokens
-	adminTok, docTok, otherDocTok string
-	doc                           store.Clinician
+	// session tokens: adminTok is the admin of clinic's site, fleetTok an admin of every
+	// site (no clinic)
+	adminTok, fleetTok, docTok, otherDocTok string
+	doc                                     store.Clinician
 	// device tokens
 	boothTok, otherBoothTok string
 	booth, otherBooth       store.Device
@@ -78,6 +79,7 @@ func newEnvWith(t *testing.T, configure func(*Config)) *env {
 	must(t, e.st.CreateClinic(&e.clinic))
 	must(t, e.st.CreateClinic(&e.otherClinic))
 	e.adminTok = e.addClinician("admin", "Admin", e.clinic.ID, true).tok
+	e.fleetTok = e.addClinician("it.fleet", "Fleet IT", "", true).tok
 	d := e.addClinician("dr.patel", "Dr Patel", e.clinic.ID, false)
 	e.doc, e.docTok = d.c, d.tok
 	e.otherDocTok = e.addClinician("dr.other", "Dr Other", e.otherClinic.ID, false).tok

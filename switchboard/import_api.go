@@ -3,6 +3,7 @@ package switchboard
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/schedimport"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -33,7 +35,7 @@ func (s *Server) handleImportAppointments(w http.ResponseWriter, r *http.Request
 	qs := r.URL.Query()
 	clinic := p.clinician.ClinicID
 	if c := qs.Get("clinic_id"); c != "" {
-		if c != clinic && !p.clinician.Admin {
+		if !p.seesSite(c) {
 			writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may import only into your own clinic")
 			return
 		}
@@ -147,6 +149,8 @@ func (s *Server) handleImportAppointments(w http.ResponseWriter, r *http.Request
 	}
 	s.log.Info("appointments imported", "clinic", clinic, "format", format, "by", p.clinician.Username,
 		"created", res.Created, "updated", res.Updated, "cancelled", res.Cancelled, "unchanged", res.Unchanged, "skipped", res.Skipped)
+	s.audit(r, p, audit.AppointmentImport, clinic, clinic, fmt.Sprintf("%s: %d created, %d updated, %d cancelled, %d unchanged, %d skipped",
+		format, res.Created, res.Updated, res.Cancelled, res.Unchanged, res.Skipped))
 	writeJSON(w, http.StatusOK, res)
 }
 

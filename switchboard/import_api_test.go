@@ -148,7 +148,7 @@ func TestImportRefusals(t *testing.T) {
 		{"no credentials", "", "", "application/fhir+json", good, 401, "", 0},
 		{"a device", e.boothTok, "", "application/fhir+json", good, 403, "", 0},
 		{"another clinic", e.otherDocTok, "?clinic_id=" + e.clinic.ID, "application/fhir+json", good, 403, "", 0},
-		{"unknown clinic", e.adminTok, "?clinic_id=nope", "application/fhir+json", good, 400, "clinic_id", 0},
+		{"unknown clinic", e.fleetTok, "?clinic_id=nope", "application/fhir+json", good, 400, "clinic_id", 0},
 		{"bad FHIR status", e.docTok, "", "application/fhir+json", badFHIR, 400, "entry[0].resource.status", 0},
 		{"device not in clinic", e.docTok, "", "application/fhir+json", noDevice, 400, "entry[0].resource", 0},
 		{"bad iCalendar line", e.docTok, "?device_id=" + e.booth.ID, "text/calendar", ical, 400, "", 12},

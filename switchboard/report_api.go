@@ -70,7 +70,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, p *princip
 
 	var clinics []string
 	switch c := qs.Get("clinic_id"); {
-	case c != "" && !p.clinician.Admin && c != p.clinician.ClinicID:
+	case c != "" && !p.seesSite(c):
 		writeError(w, http.StatusForbidden, api.CodeForbidden, "clinic_id: you may see only your own clinic's report")
 		return
 	case c != "":
@@ -78,7 +78,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request, p *princip
 			return
 		}
 		clinics = []string{c}
-	case p.clinician.Admin:
+	case p.fleetAdmin():
 		all, err := s.store.Clinics()
 		if err != nil {
 			s.internalError(w, r, err)

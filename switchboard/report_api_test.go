@@ -71,13 +71,13 @@ func TestReportJSON(t *testing.T) {
 		t.Errorf("sites: got %+v, want booth-1", rep.Clinics[0].Sites)
 	}
 
-	// An admin sees every clinic, or one.
-	_, _, body = e.getReport("", e.adminTok, "")
+	// A fleet admin sees every clinic, or one.
+	_, _, body = e.getReport("", e.fleetTok, "")
 	must(t, json.Unmarshal(body, &rep))
 	if len(rep.Clinics) != 2 {
 		t.Errorf("admin: got %d clinics, want 2", len(rep.Clinics))
 	}
-	_, _, body = e.getReport("?clinic_id="+e.otherClinic.ID+"&from=2026-11-01&to=2026-11-22", e.adminTok, "")
+	_, _, body = e.getReport("?clinic_id="+e.otherClinic.ID+"&from=2026-11-01&to=2026-11-22", e.fleetTok, "")
 	must(t, json.Unmarshal(body, &rep))
 	if len(rep.Clinics) != 1 || rep.Clinics[0].ClinicID != e.otherClinic.ID || rep.Clinics[0].Total.Appointments != 1 {
 		t.Errorf("admin, one clinic: got %+v", rep.Clinics)
@@ -121,7 +121,7 @@ func TestReportRefusals(t *testing.T) {
 		{"no credentials", "", "", 401, ""},
 		{"a device", "", e.boothTok, 403, ""},
 		{"another clinic", "?clinic_id=" + e.otherClinic.ID, e.docTok, 403, ""},
-		{"unknown clinic", "?clinic_id=nope", e.adminTok, 400, "clinic_id"},
+		{"unknown clinic", "?clinic_id=nope", e.fleetTok, 400, "clinic_id"},
 		{"bad from", "?from=yesterday", e.docTok, 400, "from"},
 		{"backwards", "?from=2026-11-20&to=2026-11-19", e.docTok, 400, "to"},
 		{"too long", "?from=2025-01-01&to=2026-11-19", e.docTok, 400, "to"},

@@ -52,6 +52,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/appointments/{id}/telephone", clinicianOnly, s.handleTelephone},
 		{"GET", "/api/v1/appointments/{id}/events", anyPrincipal, s.handleAppointmentEvents},
 		{"PUT", "/api/v1/devices/{id}/settings", adminOnly, s.handleDeviceSettings},
+		{"POST", "/api/v1/devices/{id}/revoke", adminOnly, s.handleRevokeDevice},
 		{"GET", "/api/v1/waiting-room", clinicianOnly, s.handleWaitingRoom},
 		{"GET", "/api/v1/reports", clinicianOnly, s.handleReport},
 		{"GET", "/api/v1/signal", anyPrincipal, s.handleSignal},
@@ -59,6 +60,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/enrol", public, s.handleEnrolStatus},
 		{"GET", "/api/v1/enrolments", adminOnly, s.handleListEnrolments},
 		{"POST", "/api/v1/enrolments/approve", adminOnly, s.handleApproveEnrolment},
+		{"GET", "/api/v1/audit", adminOnly, s.handleAudit},
 		{"GET", "/api/v1/openapi.yaml", public, handleOpenAPI},
 		{"GET", "/metrics", metricsOnly, s.handleMetrics},
 	}
@@ -107,6 +109,10 @@ func (s *Server) wrap(rt route) http.Handler {
 		default:
 			var err error
 			p, err = s.authenticate(r)
+			if errors.Is(err, errRevoked) {
+				writeRevoked(rec)
+				return
+			}
 			if errors.Is(err, errDeviceTokens) {
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="carebooth"`)
 				writeError(rec, http.StatusUnauthorized, api.CodeUnauthorized,

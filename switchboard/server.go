@@ -185,7 +185,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		PingInterval:   cfg.PingInterval,
 		ICEServers:     cfg.ICEServers,
 		AllowedOrigins: cfg.AllowedOrigins,
-	}, hub.Deps{Store: deps.Store, Clock: deps.Clock, Log: s.log, Metrics: hm})
+	}, hub.Deps{Store: deps.Store, Clock: deps.Clock, Log: s.log, Metrics: hm, Audit: s.appendAudit})
 	if err != nil {
 		return nil, fmt.Errorf("switchboard: %w", err)
 	}

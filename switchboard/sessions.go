@@ -52,12 +52,14 @@ func newSockets(clock clockwork.Clock, lim ConnLimits) *sockets {
 
 func sessionKey(hash string) string { return "session:" + hash }
 
+func deviceKey(id string) string { return "device:" + id }
+
 // acquire registers a connection for p, or returns errTooManySockets when p's credential
 // already has its cap open. A session's connection is kicked when the session expires.
 func (ss *sockets) acquire(p *principal) (*socket, error) {
 	key, limit := sessionKey(p.sessionHash), ss.perSession
 	if p.device != nil {
-		key, limit = "device:"+p.device.ID, ss.perDevice
+		key, limit = deviceKey(p.device.ID), ss.perDevice
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -111,10 +113,15 @@ func (sk *socket) kick(reason string) {
 // endSession closes the signalling connections of the session whose token hash is h and
 // waits, at most sessionCloseWait, until they are gone: once it returns they are sent
 // nothing more.
-func (ss *sockets) endSession(h, reason string) {
+func (ss *sockets) endSession(h, reason string) { ss.end(sessionKey(h), reason) }
+
+// endDevice closes the signalling connections of device id, as endSession.
+func (ss *sockets) endDevice(id, reason string) { ss.end(deviceKey(id), reason) }
+
+func (ss *sockets) end(key, reason string) {
 	ss.mu.Lock()
 	var kicked []*socket
-	for sk := range ss.open[sessionKey(h)] {
+	for sk := range ss.open[key] {
 		sk.kick(reason)
 		kicked = append(kicked, sk)
 	}
@@ -136,7 +143,7 @@ func (ss *sockets) endSession(h, reason string) {
 // openSocket registers a signalling connection for p before its upgrade, or refuses it,
 // writing the response: 429 when p's credential has its cap open, 401 when p's session
 // was ended after p was authenticated (endSession ran before the registration and could
-// not close it; the store already says so).
+// not close it; the store already says so), 403 when p's device was revoked since.
 func (s *Server) openSocket(w http.ResponseWriter, r *http.Request, p *principal) (*socket, bool) {
 	sk, err := s.sockets.acquire(p)
 	if err != nil {
@@ -147,6 +154,14 @@ func (s *Server) openSocket(w http.ResponseWriter, r *http.Request, p *principal
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((2*s.cfg.PingInterval).Seconds()))))
 		writeError(w, http.StatusTooManyRequests, api.CodeRateLimited, "%s already has %d signalling connections open; close one (a lost one is dropped within %s)", who, n, 2*s.cfg.PingInterval)
 		return nil, false
+	}
+	if p.device != nil {
+		d, err := s.store.Device(p.device.ID)
+		if err == nil && d.Revoked != nil {
+			s.sockets.release(sk)
+			writeRevoked(w)
+			return nil, false
+		}
 	}
 	if p.device == nil {
 		if _, err := s.store.Session(p.sessionHash); err != nil {

@@ -8,9 +8,9 @@ import (
 )
 
 // Light is what the status light shows of a booth snapshot; fault is a missing camera,
-// microphone or speaker, shown in every state.
+// microphone or speaker, shown in every state, as is a revoked device.
 func Light(s booth.Snapshot, fault bool) light.Status {
-	st := light.Status{Offline: s.Offline, Muted: s.Muted, Help: s.Help, Fault: fault}
+	st := light.Status{Offline: s.Offline, Muted: s.Muted, Help: s.Help, Fault: fault || s.Revoked}
 	switch s.State {
 	case booth.JoinWindow:
 		st.State = light.JoinWindow

@@ -103,6 +103,9 @@ func (m *Screen) View(s booth.Snapshot, appts []booth.Appointment, now time.Time
 	if s.Offline && (s.State != booth.Idle || s.Role == device.RoleClinic) {
 		v.Kind = screen.Reconnecting
 	}
+	if s.Revoked { // over everything: nothing on the booth works any more
+		v.Kind = screen.Revoked
+	}
 	// The appointment the booth is busy with; when idle, the next one (the booth's choice
 	// if it made one, else the first still to come).
 	want := s.AppointmentID

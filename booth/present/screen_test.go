@@ -136,3 +136,21 @@ func TestHeldEndShowsTheJoinButton(t *testing.T) {
 		t.Errorf("after End was held: got %v AutoJoin %v, want the join window asking for the button", v.Kind, v.AutoJoin)
 	}
 }
+
+// TestRevokedScreenOverEverything: a revoked booth shows that it is switched off whatever
+// it was doing, and its light shows a fault.
+func TestRevokedScreenOverEverything(t *testing.T) {
+	m := NewScreen(ScreenConfig{Problem: screen.ProblemCamera, Location: time.UTC})
+	for _, s := range []booth.Snapshot{
+		{State: booth.Idle, Revoked: true, Offline: true},
+		{State: booth.Waiting, Revoked: true, Offline: true, Help: true},
+		{State: booth.JoinWindow, Revoked: true, Offline: true, Role: device.RoleClinic},
+	} {
+		if got := m.View(s, nil, time.Now()).Kind; got != screen.Revoked {
+			t.Errorf("%+v: got screen %s, want %s", s, got, screen.Revoked)
+		}
+		if !Light(s, false).Fault {
+			t.Errorf("%+v: got no fault on the light, want one", s)
+		}
+	}
+}

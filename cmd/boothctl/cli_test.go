@@ -139,6 +139,43 @@ func TestJSONAndTables(t *testing.T) {
 	if _, err := boothctl("", "devices", "approve", st.Code, "--site", c.ID, "--room", "Room 3"); err == nil || !strings.Contains(err.Error(), "activation code") {
 		t.Errorf("approving the code again: got %v, want refused", err)
 	}
+
+	out, err = boothctl("", "devices", "revoke", d.ID, "--reason", "reported stolen")
+	if err != nil || !strings.Contains(out, d.ID+" (library-booth-3) revoked") {
+		t.Fatalf("devices revoke: got %q, %v, want it revoked", out, err)
+	}
+	out, _ = boothctl("", "devices", "list")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.Contains(lines[0], "STATE") || !strings.Contains(lines[1], "revoked ") {
+		t.Errorf("devices list after revoking: got %q, want its state revoked", out)
+	}
+	if _, err := boothctl("", "devices", "revoke", d.ID); err == nil || !strings.Contains(err.Error(), "revoked already") {
+		t.Errorf("revoking again: got %v, want refused as revoked already", err)
+	}
+	if _, err := boothctl("", "devices", "revoke"); err == nil {
+		t.Error("revoke with no device ID: got no error")
+	}
+
+	// The audit log has the login, the clinic, the approval and the revocation.
+	out, err = boothctl("", "audit", "--since", "1h")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if err != nil || len(lines) < 5 || !strings.HasPrefix(lines[0], "WHEN") || !strings.Contains(lines[0], "ACTION") {
+		t.Fatalf("audit: got %q, %v, want a table of at least four entries", out, err)
+	}
+	last := lines[len(lines)-1]
+	if !strings.Contains(last, "device_revoke") || !strings.Contains(last, d.ID) || !strings.Contains(last, "reported stolen") {
+		t.Errorf("audit's last row: got %q, want the revocation of %s", last, d.ID)
+	}
+	out, err = boothctl("", "audit", "--action", "enrolment_approve", "--json")
+	var es []api.AuditEntry
+	if err != nil || json.Unmarshal([]byte(out), &es) != nil || len(es) != 1 || es[0].Target != d.ID {
+		t.Errorf("audit --action enrolment_approve --json: got %q, %v, want the one approval", out, err)
+	}
+	if _, err := boothctl("", "audit", "--action", "drop_tables"); err == nil || !strings.Contains(err.Error(), "not an action") {
+		t.Errorf("audit --action drop_tables: got %v, want refused naming the action", err)
+	}
+	if _, err := boothctl("", "audit", "--since", "yesterday"); err == nil || !strings.Contains(err.Error(), "since") {
+		t.Errorf("audit --since yesterday: got %v, want refused naming since", err)
+	}
 }
 
 // TestNormaliseOneDashFlags: a long flag written with one dash, as boothctl once took

@@ -161,9 +161,13 @@ func (cmd *command) devicesCommand() *cobra.Command {
 			if d.LastSeen != nil {
 				seen = d.LastSeen.Local().Format(time.DateTime)
 			}
-			rows = append(rows, []string{d.ID, d.Name, string(d.Role), d.ClinicID, d.Room, seen})
+			state := "active"
+			if d.Revoked != nil {
+				state = "revoked " + d.Revoked.At.Local().Format(time.DateOnly)
+			}
+			rows = append(rows, []string{d.ID, d.Name, string(d.Role), d.ClinicID, d.Room, seen, state})
 		}
-		return cmd.p.List(ds, []string{"ID", "NAME", "ROLE", "CLINIC", "ROOM", "LAST SEEN"}, rows)
+		return cmd.p.List(ds, []string{"ID", "NAME", "ROLE", "CLINIC", "ROOM", "LAST SEEN", "STATE"}, rows)
 	})
 	add := &cobra.Command{Use: "add", Short: "Create a device with a token, printed once (admins)", Args: cobra.NoArgs}
 	name := add.Flags().String("name", "", "device name, e.g. library-booth-1")
@@ -222,7 +226,17 @@ func (cmd *command) devicesCommand() *cobra.Command {
 		}
 		return cmd.p.Record(d, "device %s enrolled: %s, site %s, room %s, key %s", d.Name, d.ID, d.ClinicID, d.Room, d.KeyFingerprint)
 	})
-	return group("devices", "List, create, enrol and configure devices", list, add, joinMode, pending, approve)
+	revoke := &cobra.Command{Use: "revoke DEVICE_ID", Short: "Switch a device off at once and for good: its call ends, its credentials are refused (admins)",
+		Args: args(1, "the DEVICE_ID (see devices list)")}
+	reason := revoke.Flags().String("reason", "", `why, for the record, e.g. "reported stolen"`)
+	revoke.RunE = cmd.online(func(a []string) error {
+		r, err := cmd.c.RevokeDevice(cmd.ctx, a[0], *reason)
+		if err != nil {
+			return err
+		}
+		return cmd.p.Record(r, "device %s (%s) revoked; %d connection(s) closed", r.Device.ID, r.Device.Name, r.Disconnected)
+	})
+	return group("devices", "List, create, enrol, configure and revoke devices", list, add, joinMode, pending, approve, revoke)
 }
 
 func (cmd *command) appointmentsCommand() *cobra.Command {

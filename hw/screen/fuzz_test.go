@@ -22,7 +22,7 @@ func FuzzLayout(f *testing.F) {
 	screen := image.Rect(0, 0, 1024, 600)
 	now := time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, clinic, phone, problem string) {
-		for k := Idle; k <= Activation; k++ {
+		for k := Idle; k <= Revoked; k++ {
 			v := View{Kind: k, Now: now, ClinicName: clinic, ClinicPhone: phone, Problem: problem,
 				Appointment: now.Add(25 * time.Minute), WaitingSince: now.Add(-time.Minute), ActivationCode: problem, Fingerprint: phone,
 				Queue: []Waiter{{Name: clinic, Since: now.Add(-time.Hour)}, {Name: problem}, {Name: phone}, {Name: clinic}}}

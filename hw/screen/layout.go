@@ -191,6 +191,10 @@ func (r *Renderer) Layout(v View) Layout {
 		} else {
 			add(Body, yellow, 0.8, "Please tell a member of staff.")
 		}
+	case Revoked:
+		add(Title, white, 0, "Switched off")
+		add(Body, white, 0.8, RevokedMessage)
+		add(Body, yellow, 0.8, "Please tell a member of staff.")
 	case WaitingRoom:
 		var waiting []Waiter
 		for _, w := range v.Queue {

@@ -127,6 +127,8 @@ func screenCases(t *testing.T) []screenCase {
 		}), want: []string{"To set up this booth, IT approves the code", "K7QM-4TZP", "Switchboard key q0Xb9sF3"}},
 		{name: "activation-asking", view: with(func(v *View) { v.Kind = Activation }),
 			want: []string{"Setting up", "Please wait. The booth is asking the switchboard for a code."}},
+		{name: "revoked", view: with(func(v *View) { v.Kind = Revoked }),
+			want: []string{"Switched off", "This device has been switched off by IT.", "Please tell a member of staff."}},
 		{name: "help", view: with(func(v *View) { v.Kind = HelpRequested }),
 			want: []string{"Help is on its way", "Please stay where you are."}},
 	}

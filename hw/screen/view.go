@@ -23,9 +23,12 @@ const (
 	// Activation is shown while the device is not yet enrolled: the activation code IT
 	// approves, and the switchboard's fingerprint to compare.
 	Activation
+	// Revoked is shown once IT has switched the device off (revoked it on the
+	// switchboard): nothing on it works until it is enrolled again.
+	Revoked
 )
 
-var kindNames = [...]string{"idle", "join-window", "waiting", "in-call", "reconnecting", "fault", "help", "waiting-room", "activation"}
+var kindNames = [...]string{"idle", "join-window", "waiting", "in-call", "reconnecting", "fault", "help", "waiting-room", "activation", "revoked"}
 
 func (k Kind) String() string {
 	if k < 0 || int(k) >= len(kindNames) {
@@ -40,6 +43,8 @@ const (
 	ProblemMicrophone = "The microphone is not working."
 	ProblemSpeaker    = "The speaker is not working."
 	ProblemNetwork    = "The booth cannot connect to the internet."
+	// RevokedMessage is what the Revoked screen says.
+	RevokedMessage = "This device has been switched off by IT."
 )
 
 // View is everything the screen shows apart from video. The zero value is the idle screen

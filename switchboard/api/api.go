@@ -5,6 +5,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/switchboard/audit"
 )
 
 // Error codes of Error.Code.
@@ -18,6 +19,9 @@ const (
 	CodeMediaType    = "unsupported_media_type"
 	CodeRateLimited  = "rate_limited"
 	CodeInternal     = "internal"
+	// CodeRevoked refuses a device an admin has revoked (403), whichever credential it
+	// presents: the device should show so and stop reconnecting often.
+	CodeRevoked = "revoked"
 )
 
 // Error is a refusal, the body of every error response as {"error": Error}.
@@ -105,6 +109,27 @@ type Device struct {
 	// its key's ("SHA256:..."); both empty for a device with a token.
 	Room           string `json:"room,omitempty"`
 	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	// Revoked is set once an admin has switched the device off.
+	Revoked *Revocation `json:"revoked,omitempty"`
+}
+
+// Revocation is who switched a device off, when and why.
+type Revocation struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"` // the admin's username
+	Reason string    `json:"reason,omitempty"`
+}
+
+// RevokeDevice is the body of POST /api/v1/devices/{id}/revoke.
+type RevokeDevice struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// DeviceRevoked answers it: the device, and how many of its signalling connections
+// were closed (and so calls ended).
+type DeviceRevoked struct {
+	Device       Device `json:"device"`
+	Disconnected int    `json:"disconnected"`
 }
 
 // NewDevice is the body of POST /api/v1/devices. Role defaults to a booth.
@@ -210,4 +235,14 @@ type Enrolment struct {
 // Enrolments answers GET /api/v1/enrolments.
 type Enrolments struct {
 	Enrolments []Enrolment `json:"enrolments"`
+}
+
+// AuditEntry is one entry of the audit log (package switchboard/audit).
+type AuditEntry = audit.Entry
+
+// AuditLog answers GET /api/v1/audit, oldest first: NextAfter, when set, is the after=
+// of the next page.
+type AuditLog struct {
+	Entries   []AuditEntry `json:"entries"`
+	NextAfter *uint64      `json:"next_after,omitempty"`
 }

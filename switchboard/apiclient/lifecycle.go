@@ -72,6 +72,17 @@ func (c *Client) SetJoinMode(ctx context.Context, deviceID, mode string) (sentNo
 	return out.SentNow, err
 }
 
+// RevokeDevice revokes a device at once and for good (admins; a site admin only for
+// their own site's devices), and returns it and how many connections were closed.
+func (c *Client) RevokeDevice(ctx context.Context, deviceID, reason string) (api.DeviceRevoked, error) {
+	var out api.DeviceRevoked
+	if !signalling.ValidID(deviceID) {
+		return out, fmt.Errorf("device ID %q is not valid", deviceID)
+	}
+	err := c.do(ctx, "POST", "/api/v1/devices/"+deviceID+"/revoke", nil, api.RevokeDevice{Reason: reason}, &out)
+	return out, err
+}
+
 // Enrolments lists the devices waiting for an admin to approve their activation codes.
 func (c *Client) Enrolments(ctx context.Context) ([]api.Enrolment, error) {
 	var out api.Enrolments
@@ -84,5 +95,34 @@ func (c *Client) Enrolments(ctx context.Context) ([]api.Enrolment, error) {
 func (c *Client) ApproveEnrolment(ctx context.Context, a enrol.Approval) (Device, error) {
 	var out Device
 	err := c.do(ctx, "POST", "/api/v1/enrolments/approve", nil, a, &out)
+	return out, err
+}
+
+// AuditQuery selects audit entries: Since is a duration back from now ("24h") or an RFC
+// 3339 time, Action one of package audit's; After and Limit page.
+type AuditQuery struct {
+	Since  string
+	Action string
+	After  uint64
+	Limit  int
+}
+
+// Audit returns one page of the audit log (admins; a site admin's own site).
+func (c *Client) Audit(ctx context.Context, q AuditQuery) (api.AuditLog, error) {
+	v := url.Values{}
+	if q.Since != "" {
+		v.Set("since", q.Since)
+	}
+	if q.Action != "" {
+		v.Set("action", q.Action)
+	}
+	if q.After > 0 {
+		v.Set("after", strconv.FormatUint(q.After, 10))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out api.AuditLog
+	err := c.do(ctx, "GET", "/api/v1/audit", v, nil, &out)
 	return out, err
 }

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
@@ -111,4 +112,42 @@ func (h *Hub) ImportAppointments(clinicID string, ids []string, plan store.Impor
 		h.pushSchedule(dev)
 	}
 	return written, nil
+}
+
+// RevokedMessage is what a revoked device is told before its connection closes.
+const RevokedMessage = "this device has been revoked by IT"
+
+// Revoke cuts a revoked device off at once: each call it is in ends with EndRevoked (the
+// other party is told), it is sent an error with CodeRevoked, and its connections are
+// closed once that is written (its patients then leave the waiting room as for a lost
+// device). It waits, at most revokeWait, for the connections to be gone, and returns how
+// many there were. The caller has already made the store refuse the device's credentials,
+// so it cannot connect again meanwhile.
+func (h *Hub) Revoke(deviceID string) int {
+	h.mu.Lock()
+	var cs []*client
+	for c := range h.devices[deviceID] {
+		for _, cl := range c.calls {
+			if err := h.endCall(cl, c, signalling.EndRevoked, false); err != nil {
+				c.log.Error("ending call of revoked device", "call", cl.id, "err", err)
+			}
+		}
+		c.send(signalling.TypeError, &signalling.Error{Code: signalling.CodeRevoked, Message: RevokedMessage})
+		c.closeAfterSent("device revoked")
+		cs = append(cs, c)
+	}
+	h.mu.Unlock()
+	if len(cs) > 0 {
+		h.log.Info("revoked device cut off", "device", deviceID, "connections", len(cs))
+	}
+	t := time.NewTimer(revokeWait) // real time: it bounds network waits
+	defer t.Stop()
+	for _, c := range cs {
+		select {
+		case <-c.gone:
+		case <-t.C:
+			return len(cs)
+		}
+	}
+	return len(cs)
 }

@@ -26,6 +26,8 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, peer Peer) error {
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer h.wg.Done()
+	gone := make(chan struct{})
+	defer close(gone)
 	lease, ok := peer.Open()
 	if !ok {
 		return nil // Open has written the response
@@ -50,6 +52,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, peer Peer) error {
 		sampled:  newLogSampler(h.clock, time.Minute, 5),
 		overflow: map[string]outMsg{},
 		ovKick:   make(chan struct{}, 1),
+		gone:     gone,
 	}
 	if d := peer.Identity.Device; d != nil {
 		c.role, c.id, c.clinic, c.name = signalling.RoleDevice, d.ID, d.ClinicID, d.Name
@@ -58,6 +61,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, peer Peer) error {
 		cl := peer.Identity.Clinician
 		c.role, c.id, c.clinic, c.name = signalling.RoleClinician, cl.ID, cl.ClinicID, cl.Name
 	}
+	c.addr = peer.Addr
 	c.log = h.log.With("role", c.role, "id", c.id, "addr", peer.Addr)
 	c.log.Debug("connected")
 
@@ -124,6 +128,11 @@ func (h *Hub) readLoop(ctx context.Context, c *client) (websocket.StatusCode, st
 
 func (h *Hub) writeLoop(ctx context.Context, c *client) {
 	write := func(m outMsg) bool {
+		if m.closeWith != "" {
+			c.log.Info("closing signalling connection", "reason", m.closeWith)
+			c.ws.Close(websocket.StatusPolicyViolation, m.closeWith) //nolint:errcheck // the peer may be gone already
+			return false
+		}
 		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 		defer cancel()
 		if err := c.conn.Send(wctx, m.t, m.body); err != nil {
@@ -207,7 +216,7 @@ func (h *Hub) pingLoop(ctx context.Context, c *client) {
 // overflow, replacing an older one of its kind. Anything else that does not fit means c
 // has stopped reading, and it is disconnected.
 func (c *client) send(t signalling.Type, body any) {
-	m := outMsg{t, body}
+	m := outMsg{t: t, body: body}
 	kind := snapshotKind(t, body)
 	if kind != "" {
 		c.ovMu.Lock()
@@ -234,6 +243,16 @@ func (c *client) send(t signalling.Type, body any) {
 	select {
 	case c.ovKick <- struct{}{}:
 	default:
+	}
+}
+
+// closeAfterSent asks c's writer to close the connection, with reason as the close frame's,
+// once what is queued has been written. Must hold h.mu, or be the reader.
+func (c *client) closeAfterSent(reason string) {
+	select {
+	case c.out <- outMsg{closeWith: reason}:
+	default:
+		c.cancel() // not reading: nothing queued would reach it anyway
 	}
 }
 

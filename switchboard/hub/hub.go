@@ -12,6 +12,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -30,6 +31,8 @@ const (
 	// scheduleRefresh is how often a connected device is sent its schedule again, so the
 	// 48-hour window it caches moves on even when nothing is booked.
 	scheduleRefresh = time.Hour
+	// revokeWait bounds how long Revoke waits for a revoked device's connections to close.
+	revokeWait = 2 * time.Second
 	// defaultPingInterval is Config.PingInterval's default.
 	defaultPingInterval = 15 * time.Second
 )
@@ -64,6 +67,9 @@ type Deps struct {
 	Clock   clockwork.Clock // nil means the real clock
 	Log     *slog.Logger    // nil discards logs
 	Metrics *Metrics        // nil registers none (a private registry)
+	// Audit is told of each admit and end of a call, for the switchboard's audit log;
+	// nil records nothing. Called with the hub's lock held: it must not call the hub.
+	Audit func(audit.Entry)
 }
 
 // Hub runs waiting rooms and calls over signalling connections. All of its state is
@@ -75,6 +81,7 @@ type Hub struct {
 	clock   clockwork.Clock
 	metrics *Metrics
 	log     *slog.Logger
+	audit   func(audit.Entry)
 	ctx     context.Context // cancelled by close; parent of every connection's context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup // one per connection being served
@@ -98,6 +105,7 @@ type client struct {
 	id     string // clinician or device ID
 	clinic string
 	name   string // display name shown to the other party of a call
+	addr   string // the client's address, for the audit log
 	// clinicRoom is set for a device whose role is "clinic": the clinic-room appliance
 	// watches the waiting room and admits, like a clinician.
 	clinicRoom bool
@@ -117,6 +125,7 @@ type client struct {
 	ovMu     sync.Mutex
 	overflow map[string]outMsg
 	ovKick   chan struct{} // cap 1: there is overflow to send
+	gone     chan struct{} // closed when Serve returns
 
 	// guarded by hub.mu
 	hello   bool
@@ -127,6 +136,9 @@ type client struct {
 type outMsg struct {
 	t    signalling.Type
 	body any
+	// closeWith, when set, makes the writer close the connection with it as the close
+	// frame's reason instead of writing a message: everything queued before is sent first.
+	closeWith string
 }
 
 // waiter is a patient in a waiting room.
@@ -168,6 +180,9 @@ func New(cfg Config, deps Deps) (*Hub, error) {
 		}
 		deps.Metrics = m
 	}
+	if deps.Audit == nil {
+		deps.Audit = func(audit.Entry) {}
+	}
 	if cfg.PingInterval == 0 {
 		cfg.PingInterval = defaultPingInterval
 	}
@@ -178,6 +193,7 @@ func New(cfg Config, deps Deps) (*Hub, error) {
 		store:      deps.Store,
 		clock:      deps.Clock,
 		metrics:    deps.Metrics,
+		audit:      deps.Audit,
 		log:        deps.Log.With("component", "switchboard/hub"),
 		ctx:        ctx,
 		cancel:     cancel,

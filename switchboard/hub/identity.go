@@ -16,13 +16,13 @@ type Identity struct {
 	Device    *store.Device
 }
 
-// Sees reports whether id may see appointment a: a device its own, a clinician its
-// clinic's, an admin every clinic's.
+// Sees reports whether id may see appointment a: a device its own, a clinician (or the
+// admin of a site) its clinic's, a fleet admin (an admin with no clinic) every clinic's.
 func (id Identity) Sees(a *store.Appointment) bool {
 	if id.Device != nil {
 		return a.DeviceID == id.Device.ID
 	}
-	return id.Clinician.Admin || a.ClinicID == id.Clinician.ClinicID
+	return (id.Clinician.Admin && id.Clinician.ClinicID == "") || a.ClinicID == id.Clinician.ClinicID
 }
 
 // Peer is an authenticated request to open a signalling connection.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -180,6 +181,7 @@ func (h *Hub) admit(c *client, seq uint64, id string) error {
 	c.send(signalling.TypeCall, &signalling.Call{CallID: cl.id, AppointmentID: a.ID, Role: signalling.CallOfferer, Peer: a.Patient, ICEServers: ice})
 	w.c.send(signalling.TypeCall, &signalling.Call{CallID: cl.id, AppointmentID: a.ID, Role: signalling.CallAnswerer, Peer: c.name, ICEServers: ice})
 	c.log.Info("call started", "call", cl.id, "appointment", a.ID)
+	h.record(c, audit.Admit, a, "call "+cl.id)
 	h.pushQueue(a.ClinicID)
 	h.pushSchedule(a.DeviceID)
 	return nil
@@ -258,8 +260,24 @@ func (h *Hub) endCall(cl *call, from *client, reason string, lost bool) error {
 		// (say, moved to the telephone meanwhile) stays as it is.
 		from.log.Warn("recording the end of a call", "call", cl.id, "appointment", cl.appt, "err", err)
 	}
+	h.record(from, audit.CallEnd, store.Appointment{ID: cl.appt, ClinicID: cl.clinic}, "call "+cl.id+", "+reason)
 	h.forgetCall(cl, from, reason, backToWaiting)
 	return nil
+}
+
+// record tells the audit log that c did action to appointment a (named by ID only, never
+// the patient). Must hold h.mu.
+func (h *Hub) record(c *client, action audit.Action, a store.Appointment, detail string) {
+	e := audit.Entry{At: h.clock.Now(), Action: action, Target: a.ID, ClinicID: a.ClinicID, Detail: detail, Addr: c.addr}
+	switch {
+	case c.role == signalling.RoleDevice:
+		e.ActorKind, e.Actor = audit.ByDevice, c.id
+	case c.p.Clinician != nil:
+		e.ActorKind, e.Actor = audit.ByClinician, c.p.Clinician.Username
+	default:
+		e.ActorKind, e.Actor = audit.BySystem, c.id
+	}
+	h.audit(e)
 }
 
 // forgetCall takes an ended call out of the hub and tells the other party. Must hold h.mu.

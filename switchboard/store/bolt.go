@@ -21,13 +21,14 @@ import (
 // Version 2 added external IDs (imports). Version 3 added the appointment history, the
 // applied event keys and the device push queue (the statuses window_open, no_show and
 // telephone need no layout change). Version 4 counts each appointment's booth events
-// (Appointment.BoothEvents, RefusedEvents) from the history it already holds.
+// (Appointment.BoothEvents, RefusedEvents) from the history it already holds. Version 5
+// added the audit log.
 //
 // boltfile.Open keeps the version as a big-endian uint32 in the meta bucket; files that
 // hold it as decimal text (every switchboard.db before boltfile) are read and rewritten in
 // the opening transaction. A switchboard older than that refuses such a file ("not a
 // number") rather than misreading it.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 var (
 	bktMeta          = []byte(boltfile.MetaBucket)
@@ -43,6 +44,7 @@ var (
 	bktHistory       = []byte("appointment_history") // appointment ID, 0, big-endian seq -> appointment.Record
 	bktEventKeys     = []byte("event_keys")          // idempotency key -> appliedKey
 	bktPushes        = []byte("device_pushes")       // device ID, 0, big-endian seq -> Push
+	bktAudit         = []byte("audit")               // big-endian seq -> audit.Entry
 	keySchemaVersion = []byte(boltfile.SchemaVersionKey)
 	allBuckets       = [][]byte{bktMeta, bktClinics, bktClinicians, bktByUsername, bktDevices, bktByToken, bktAppointments, bktApptByClinic, bktApptByDevice, bktSessions}
 )
@@ -69,6 +71,10 @@ var migrations = []boltfile.Migration{
 		return nil
 	},
 	3: migrateBoothEventCounts,
+	4: func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bktAudit)
+		return err
+	},
 }
 
 // migrateBoothEventCounts sets each appointment's BoothEvents and RefusedEvents from its
@@ -370,6 +376,24 @@ func (s *Bolt) SetDeviceToken(id, hash string) error {
 		}
 		return idx.Put([]byte(hash), []byte(id))
 	})
+}
+
+func (s *Bolt) RevokeDevice(id string, rv Revocation) (Device, error) {
+	if err := validateRevocation(rv); err != nil {
+		return Device{}, err
+	}
+	var out Device
+	err := s.updateDevice(id, func(_ *bolt.Tx, d *Device) error {
+		if d.Revoked != nil {
+			out = *d
+			return fmt.Errorf("device %s revoked already: %w", id, ErrConflict)
+		}
+		rv.At = rv.At.UTC()
+		d.Revoked = &rv
+		out = *d
+		return nil
+	})
+	return out, err
 }
 
 func (s *Bolt) TouchDevice(id string, seen time.Time) error {

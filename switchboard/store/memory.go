@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebooth/carebooth/appointment"
+	"github.com/carebooth/carebooth/switchboard/audit"
 )
 
 // Memory is a Store held in maps, for tests and demos. It loses everything on exit.
@@ -24,6 +25,8 @@ type Memory struct {
 	eventKeys    map[string]appliedKey
 	pushes       map[string][]Push
 	pushSeq      uint64
+	audit        []audit.Entry
+	auditSeq     uint64
 }
 
 var _ Store = (*Memory)(nil)
@@ -209,6 +212,25 @@ func (m *Memory) SetDeviceToken(id, hash string) error {
 	d.TokenHash = hash
 	m.devices[id] = d
 	return nil
+}
+
+func (m *Memory) RevokeDevice(id string, rv Revocation) (Device, error) {
+	if err := validateRevocation(rv); err != nil {
+		return Device{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.devices[id]
+	if !ok {
+		return Device{}, fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	if d.Revoked != nil {
+		return d, fmt.Errorf("device %s revoked already: %w", id, ErrConflict)
+	}
+	rv.At = rv.At.UTC()
+	d.Revoked = &rv
+	m.devices[id] = d
+	return d, nil
 }
 
 func (m *Memory) TouchDevice(id string, seen time.Time) error {

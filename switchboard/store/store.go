@@ -12,6 +12,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/switchboard/audit"
 )
 
 // Errors returned by every Store implementation; test with errors.Is.
@@ -63,7 +64,21 @@ type Device struct {
 	// where it stands (its site is its clinic).
 	PublicKey []byte `json:"public_key,omitempty"`
 	Room      string `json:"room,omitempty"`
+	// Revoked is set once an admin has switched the device off: it is refused
+	// everywhere from then on. Its credential stays indexed, so that the device is told
+	// why (and its key cannot enrol again unnoticed).
+	Revoked *Revocation `json:"revoked,omitempty"`
 }
+
+// Revocation is who switched a device off, when and why.
+type Revocation struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"` // the admin's username
+	Reason string    `json:"reason,omitempty"`
+}
+
+// MaxRevokeReason bounds Revocation.Reason, in characters.
+const MaxRevokeReason = 200
 
 // DeviceSettings are the settings the switchboard pushes to a device.
 type DeviceSettings struct {
@@ -185,6 +200,10 @@ type Store interface {
 	// SetDeviceToken replaces a device's token hash (ErrConflict if another device has it).
 	SetDeviceToken(id, hash string) error
 	TouchDevice(id string, seen time.Time) error
+	// RevokeDevice records a device's revocation. It returns ErrConflict when the device
+	// is revoked already (the first revocation stands) and ErrInvalid when rv has no time
+	// or author. There is no way back: a device reinstated is enrolled again.
+	RevokeDevice(id string, rv Revocation) (Device, error)
 
 	CreateAppointment(a *Appointment) error
 	Appointment(id string) (Appointment, error)
@@ -225,6 +244,14 @@ type Store interface {
 	// ImportAppointments applies an import to one clinic in one transaction; see
 	// ImportPlan. Nothing is written when it returns an error.
 	ImportAppointments(clinicID string, ids []string, plan ImportPlan) ([]Appointment, error)
+
+	// AppendAudit appends an entry to the audit log, setting its Seq (ErrInvalid when
+	// the entry does not validate). The log has no way to change or delete one entry.
+	AppendAudit(e *audit.Entry) error
+	// Audit returns the entries q selects, oldest first.
+	Audit(q audit.Query) ([]audit.Entry, error)
+	// PruneAudit forgets the entries older than before (audit.Retention).
+	PruneAudit(before time.Time) (int, error)
 
 	CreateSession(s Session) error
 	Session(tokenHash string) (Session, error)
@@ -294,6 +321,16 @@ func refusedRecord(a *Appointment, in EventInput, err error) appointment.Record 
 	s := a.Status
 	return appointment.Record{Key: in.Key, AppointmentID: a.ID, Event: in.Event, From: s, To: s,
 		Actor: in.Actor, At: in.At.UTC(), Received: in.Received.UTC(), Refused: err.Error()}
+}
+
+func validateRevocation(rv Revocation) error {
+	if rv.At.IsZero() || rv.By == "" {
+		return fmt.Errorf("revocation: at and by are required: %w", ErrInvalid)
+	}
+	if len([]rune(rv.Reason)) > MaxRevokeReason {
+		return fmt.Errorf("revocation: reason longer than %d characters: %w", MaxRevokeReason, ErrInvalid)
+	}
+	return nil
 }
 
 func validateSettings(s DeviceSettings) error {

@@ -124,6 +124,50 @@ func testContract(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("revoke", func(t *testing.T) {
+		s := open(t)
+		d := Device{Name: "booth 1", ClinicID: "c1", Role: device.RoleBooth, TokenHash: "h1", CreatedAt: t0}
+		if err := s.CreateDevice(&d); err != nil {
+			t.Fatal(err)
+		}
+		rv := Revocation{At: t0.Add(time.Hour), By: "it.admin", Reason: "stolen"}
+		for _, tc := range []struct {
+			name string
+			id   string
+			rv   Revocation
+			want error
+		}{
+			{"no such device", "nope", rv, ErrNotFound},
+			{"no time", d.ID, Revocation{By: "it.admin"}, ErrInvalid},
+			{"no author", d.ID, Revocation{At: t0}, ErrInvalid},
+			{"reason too long", d.ID, Revocation{At: t0, By: "a", Reason: string(bytes.Repeat([]byte("x"), MaxRevokeReason+1))}, ErrInvalid},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if _, err := s.RevokeDevice(tc.id, tc.rv); !errors.Is(err, tc.want) {
+					t.Errorf("got %v, want %v", err, tc.want)
+				}
+			})
+		}
+		got, err := s.RevokeDevice(d.ID, rv)
+		if err != nil || got.Revoked == nil || *got.Revoked != rv {
+			t.Fatalf("RevokeDevice: got %+v, %v, want revoked %+v", got.Revoked, err, rv)
+		}
+		if _, err := s.RevokeDevice(d.ID, Revocation{At: t0.Add(2 * time.Hour), By: "other"}); !errors.Is(err, ErrConflict) {
+			t.Errorf("revoking twice: got %v, want ErrConflict", err)
+		}
+		for name, get := range map[string]func() (Device, error){
+			"Device":            func() (Device, error) { return s.Device(d.ID) },
+			"DeviceByTokenHash": func() (Device, error) { return s.DeviceByTokenHash("h1") },
+		} {
+			if got, err := get(); err != nil || got.Revoked == nil || *got.Revoked != rv {
+				t.Errorf("%s after revoking: got %+v, %v, want the first revocation %+v", name, got.Revoked, err, rv)
+			}
+		}
+		if err := s.CreateDevice(&Device{Name: "again", ClinicID: "c1", TokenHash: "h1"}); !errors.Is(err, ErrConflict) {
+			t.Errorf("a new device with the revoked credential: got %v, want ErrConflict", err)
+		}
+	})
+
 	t.Run("appointments", func(t *testing.T) {
 		s := open(t)
 		mk := func(clinic, dev string, start time.Time, d time.Duration) Appointment {

@@ -1030,6 +1030,7 @@ const endReasons = {
   hangup: "The patient's booth ended the call.",
   peer_lost: "The connection to the booth was lost, so the call has ended.",
   failed: "The call's video connection failed. The patient is back in the waiting room: admit them again, or phone them.",
+  revoked: "The call has ended: device revoked. IT has switched this booth off; phone the patient.",
 };
 
 function onRemoteEnd(body) {
