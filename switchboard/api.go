@@ -28,7 +28,8 @@ func apiClinician(c *store.Clinician) *api.Clinician {
 
 // apiDevice is a device as the API shows it: never the token hash.
 func apiDevice(d *store.Device) api.Device {
-	v := api.Device{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt, JoinMode: d.JoinMode, Room: d.Room}
+	v := api.Device{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt, JoinMode: d.JoinMode, Room: d.Room,
+		ConfigVersion: d.ConfigVersion, ConfigError: d.ConfigError}
 	if len(d.PublicKey) == ed25519.PublicKeySize {
 		v.KeyFingerprint = identity.Fingerprint(d.PublicKey)
 	}

@@ -69,6 +69,9 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"events", path("/api/v1/appointments/{id}/events", "GET", "200"), api.History{}},
 		{"device settings", path("/api/v1/devices/{id}/settings", "PUT", ""), api.DeviceSettings{}},
 		{"device settings result", path("/api/v1/devices/{id}/settings", "PUT", "200"), api.DeviceSettingsChanged{}},
+		{"ConfigDocument", component("ConfigDocument"), api.ConfigDocument{}},
+		{"config put", path("/api/v1/config", "PUT", ""), api.ConfigPut{}},
+		{"config pushed", path("/api/v1/config", "PUT", "200"), api.ConfigPushed{}},
 		{"enrol request", path("/api/v1/enrol", "POST", ""), enrol.Request{}},
 		{"enrol status", func(*testing.T) *openapi3.Schema {
 			return doc.Components.Responses["EnrolStatus"].Value.Content.Get("application/json").Schema.Value
