@@ -161,9 +161,9 @@ func (cmd *command) devicesCommand() *cobra.Command {
 			if d.LastSeen != nil {
 				seen = d.LastSeen.Local().Format(time.DateTime)
 			}
-			rows = append(rows, []string{d.ID, d.Name, string(d.Role), d.ClinicID, d.Room, seen})
+			rows = append(rows, []string{d.ID, d.Name, string(d.Role), d.ClinicID, d.Room, seen, configColumn(d)})
 		}
-		return cmd.p.List(ds, []string{"ID", "NAME", "ROLE", "CLINIC", "ROOM", "LAST SEEN"}, rows)
+		return cmd.p.List(ds, []string{"ID", "NAME", "ROLE", "CLINIC", "ROOM", "LAST SEEN", "CONFIG"}, rows)
 	})
 	add := &cobra.Command{Use: "add", Short: "Create a device with a token, printed once (admins)", Args: cobra.NoArgs}
 	name := add.Flags().String("name", "", "device name, e.g. library-booth-1")

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/carebooth/carebooth/switchboard/apiclient"
 )
 
 func (cmd *command) configCommand() *cobra.Command {
@@ -90,4 +92,17 @@ func (cmd *command) readDocument(name string) (string, error) {
 		return "", fmt.Errorf("read the document: %w", err)
 	}
 	return string(data), nil
+}
+
+// configColumn is a device's remote config in devices list: the version it runs and its
+// last refusal or rollback.
+func configColumn(d apiclient.Device) string {
+	v := "-"
+	if d.ConfigVersion != 0 {
+		v = fmt.Sprintf("v%d", d.ConfigVersion)
+	}
+	if d.ConfigError != "" {
+		v += " (" + d.ConfigError + ")"
+	}
+	return v
 }
