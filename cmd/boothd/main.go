@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string) error {
 	configPath := fs.String("config", "/etc/carebooth/boothd.toml", "config file (see provisioning/config/boothd.example.toml)")
 	keyboard := fs.Bool("keyboard", button.IsTerminal(int(os.Stdin.Fd())), "read simulated buttons from the terminal (default: when stdin is a terminal)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	trialTimeout := fs.Duration("remote-config-trial", remoteconfig.TrialTimeout, "how long a new remote config has to reach the switchboard before it is rolled back (for tests)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,7 +104,7 @@ func run(ctx context.Context, args []string) error {
 	if boot.Running.Version != 0 {
 		logger.Info("running a remote config", "version", boot.Running.Version, "trial", boot.Trial)
 	}
-	remoteCtl := remoteconfig.NewController(remote, base, boot, clockwork.NewRealClock())
+	remoteCtl := remoteconfig.NewController(remote, base, boot, clockwork.NewRealClock(), *trialTimeout)
 	var token string
 	if cfg.Switchboard.TokenFile != "" {
 		if token, err = config.ReadSecret("switchboard.token_file", cfg.Switchboard.TokenFile); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -20,9 +21,10 @@ var ErrRestart = errors.New("remote config changed: restart to apply it")
 // a restart), refuses those that do not fit the base file, and commits or rolls back the
 // trial this run started on.
 type Controller struct {
-	st    *State
-	base  config.Config
-	clock clockwork.Clock
+	st      *State
+	base    config.Config
+	clock   clockwork.Clock
+	timeout time.Duration
 
 	connected chan struct{} // closed at the first welcome
 	restart   chan struct{} // closed when a staged document needs a restart
@@ -36,13 +38,16 @@ type Controller struct {
 }
 
 // NewController returns the controller of a run that started with boot from base (the
-// device's own file).
-func NewController(st *State, base config.Config, boot Boot, clock clockwork.Clock) *Controller {
-	return &Controller{st: st, base: base, clock: clock, connected: make(chan struct{}), restart: make(chan struct{}),
+// device's own file). A trial has timeout to reach the switchboard (0: TrialTimeout).
+func NewController(st *State, base config.Config, boot Boot, clock clockwork.Clock, timeout time.Duration) *Controller {
+	if timeout <= 0 {
+		timeout = TrialTimeout
+	}
+	return &Controller{st: st, base: base, clock: clock, timeout: timeout, connected: make(chan struct{}), restart: make(chan struct{}),
 		running: boot.Running, trial: boot.Trial, url: boot.Config.Switchboard.URL}
 }
 
-// Run waits, on a trial, for the switchboard within TrialTimeout and rolls back if it
+// Run waits, on a trial, for the switchboard within the timeout and rolls back if it
 // does not answer; then for a document that needs a restart. It returns ErrRestart, or nil
 // when ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
@@ -56,7 +61,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-c.connected:
 		case <-c.restart:
 			return ErrRestart
-		case <-c.clock.After(TrialTimeout):
+		case <-c.clock.After(c.timeout):
 			if err := c.timedOut(); err != nil {
 				return err
 			}
@@ -80,7 +85,7 @@ func (c *Controller) timedOut() error {
 	case !c.trial:
 		return nil
 	}
-	if err := c.st.Rollback(fmt.Sprintf("could not reach the switchboard at %s within %s", c.url, TrialTimeout)); err != nil {
+	if err := c.st.Rollback(fmt.Sprintf("could not reach the switchboard at %s within %s", c.url, c.timeout)); err != nil {
 		return fmt.Errorf("roll back remote config: %w", err)
 	}
 	return ErrRestart
@@ -130,6 +135,9 @@ func (c *Controller) Offer(m *signalling.Config) *signalling.ConfigAck {
 		return &signalling.ConfigAck{Seq: m.Seq, Version: m.Version, Result: signalling.ConfigApplied}
 	case m.Version == c.running.Version:
 		return nil // on trial; Connected commits it
+	}
+	if r, ok, _ := c.st.LastReport(); ok && r.Version == m.Version && r.Result == signalling.ConfigRolledBack {
+		return &signalling.ConfigAck{Seq: m.Seq, Version: m.Version, Result: r.Result, Reason: r.Reason}
 	}
 	if err := c.st.Stage(c.base, Doc{Seq: m.Seq, Version: m.Version, Document: m.Document}); err != nil {
 		c.st.log.Warn("remote config refused", "version", m.Version, "err", err)

@@ -39,6 +39,9 @@ type Report struct {
 	Version uint64                  `json:"version"`
 	Result  signalling.ConfigResult `json:"result"`
 	Reason  string                  `json:"reason,omitempty"`
+	// Sent: the switchboard has been told. The report is kept, so that a rolled-back
+	// version the switchboard pushes again is answered, not tried again.
+	Sent bool `json:"sent,omitempty"`
 }
 
 // Ack is the report as a config_ack message.
@@ -211,20 +214,27 @@ func (s *State) Rollback(reason string) error {
 	return nil
 }
 
-// PendingReport returns the outcome not yet told to the switchboard, if any.
-func (s *State) PendingReport() (Report, bool, error) {
+// LastReport returns the last outcome, sent or not, if any.
+func (s *State) LastReport() (Report, bool, error) {
 	var r Report
 	ok, err := s.read(ReportFile, &r)
 	return r, ok, err
 }
 
-// ReportSent forgets r once it is sent; a newer report written meanwhile is kept.
+// PendingReport returns the outcome not yet told to the switchboard, if any.
+func (s *State) PendingReport() (Report, bool, error) {
+	r, ok, err := s.LastReport()
+	return r, ok && !r.Sent, err
+}
+
+// ReportSent marks r sent; a newer report written meanwhile is kept as it is.
 func (s *State) ReportSent(r Report) error {
 	cur, ok, err := s.PendingReport()
 	if err != nil || !ok || cur != r {
 		return err
 	}
-	return s.remove(ReportFile)
+	r.Sent = true
+	return s.write(ReportFile, r)
 }
 
 func syncDir(dir string) error {

@@ -60,7 +60,7 @@ func run(t *testing.T, s *State, clock clockwork.Clock) (*Controller, Boot, chan
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := NewController(s, base(t), b, clock)
+	c := NewController(s, base(t), b, clock, 0)
 	done := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); <-done })
@@ -131,8 +131,8 @@ func TestAppliedWhenTheSwitchboardAnswers(t *testing.T) {
 	if b.Trial || b.Running.Version != 3 || b.Config.Speaker.Volume != 4 {
 		t.Errorf("next start: got %+v, want version 3 committed", b)
 	}
-	if got := files(t, s); got != CommittedFile {
-		t.Errorf("state dir: got %q, want only %s", got, CommittedFile)
+	if got, want := files(t, s), CommittedFile+" "+ReportFile; got != want {
+		t.Errorf("state dir: got %q, want %s", got, want)
 	}
 }
 
@@ -178,6 +178,15 @@ func TestRolledBackWhenTheSwitchboardIsUnreachable(t *testing.T) {
 	c.Reported(acks[0])
 	if acks := c.Connected(); len(acks) != 0 {
 		t.Errorf("reported twice: %+v", acks)
+	}
+	// The switchboard had queued version 4 again before the report reached it: it is
+	// answered, not tried again.
+	again := c.Offer(&signalling.Config{Seq: 9, Version: 4, Document: "[switchboard]\nurl = \"http://10.255.255.1:9\"\n"})
+	if again == nil || *again != want {
+		t.Errorf("version 4 pushed again: got %+v, want %+v", again, want)
+	}
+	if _, err := os.Stat(filepath.Join(s.dir, TrialFile)); err == nil {
+		t.Error("version 4 pushed again was staged again")
 	}
 }
 
