@@ -352,6 +352,7 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, _ *p
 		return
 	}
 	s.log.Info("device created", "device", d.ID, "clinic", d.ClinicID)
+	s.queueEffectiveConfig(&d)
 	writeJSON(w, http.StatusCreated, api.DeviceCreated{Device: apiDevice(&d), Token: tok})
 }
 

@@ -191,3 +191,22 @@ func (s *Server) effectiveConfig(d *store.Device) (hub.ConfigPush, error) {
 	}
 	return hub.ConfigPush{Version: version, Document: config.Merge(layers...).Text()}, nil
 }
+
+// queueEffectiveConfig queues a new device the config its scopes already hold, so a
+// device created or enrolled after a put gets it on its first connection. Failing is
+// logged, not fatal: the device is created, and the next put reaches it.
+func (s *Server) queueEffectiveConfig(d *store.Device) {
+	s.configMu.Lock()
+	defer s.configMu.Unlock()
+	cp, err := s.effectiveConfig(d)
+	if err != nil {
+		s.log.Error("resolve a new device's remote config", "device", d.ID, "err", err)
+		return
+	}
+	if cp.Version == 0 {
+		return // no document applies
+	}
+	if _, err := s.hub.SendConfig(d.ID, cp); err != nil {
+		s.log.Error("queue a new device's remote config", "device", d.ID, "err", err)
+	}
+}

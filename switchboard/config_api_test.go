@@ -164,3 +164,30 @@ func TestConfigPushAndReport(t *testing.T) {
 		t.Errorf("show missing: got %d, want 404", code)
 	}
 }
+
+// A device created after documents were put gets its effective config on first contact.
+func TestConfigQueuedForNewDevice(t *testing.T) {
+	e := newEnv(t)
+	if code, body := e.do("PUT", "/api/v1/config", e.adminTok, api.ConfigPut{Scope: "site/" + e.clinic.ID, Document: "[speaker]\nvolume = 3\n"}); code != http.StatusOK {
+		t.Fatalf("put: got %d %s", code, body)
+	}
+	code, body := e.do("POST", "/api/v1/devices", e.adminTok, api.NewDevice{Name: "booth-new", ClinicID: e.clinic.ID})
+	if code != http.StatusCreated {
+		t.Fatalf("create: got %d %s", code, body)
+	}
+	var created api.DeviceCreated
+	must(t, json.Unmarshal(body, &created))
+	ps, _ := e.st.Pushes(created.Device.ID)
+	if len(ps) != 1 || ps[0].Type != store.PushConfig || !strings.Contains(string(ps[0].Body), "volume = 3") {
+		t.Errorf("new device's queue: got %+v, want its site's config", ps)
+	}
+	// A device in a site with no document gets nothing.
+	code, body = e.do("POST", "/api/v1/devices", e.adminTok, api.NewDevice{Name: "booth-other", ClinicID: e.otherClinic.ID})
+	if code != http.StatusCreated {
+		t.Fatalf("create: got %d %s", code, body)
+	}
+	must(t, json.Unmarshal(body, &created))
+	if ps, _ := e.st.Pushes(created.Device.ID); len(ps) != 0 {
+		t.Errorf("device with no documents: got %+v, want nothing queued", ps)
+	}
+}

@@ -209,6 +209,7 @@ func (s *Server) handleApproveEnrolment(w http.ResponseWriter, r *http.Request, 
 	default:
 		s.log.Info("device enrolled", "device", d.ID, "site", d.ClinicID, "room", d.Room, "role", d.Role,
 			"key", identity.Fingerprint(d.PublicKey), "by", p.clinician.Username, "addr", src)
+		s.queueEffectiveConfig(&d)
 		writeJSON(w, http.StatusCreated, apiDevice(&d))
 	}
 }
