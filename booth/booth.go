@@ -39,6 +39,7 @@ type Booth struct {
 	log      *slog.Logger
 	metrics  *metrics
 	link     *link
+	remote   RemoteConfig // nil: remote config is ignored
 
 	in  inbox     // what the loop waits on besides the clock and the call
 	pub publisher // the snapshot and its subscribers; safe from any goroutine
@@ -105,6 +106,7 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		store:   deps.Store,
 		clock:   deps.Clock,
 		log:     deps.Logger,
+		remote:  deps.RemoteConfig,
 		in:      inbox{buttons: make(chan button.Event), link: make(chan linkEvent), ping: make(chan chan struct{})},
 		pub:     publisher{subs: map[int]chan Snapshot{}},
 		sched:   schedState{offline: true, left: map[string]bool{}, done: map[string]bool{}},
@@ -376,6 +378,7 @@ func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 		b.sched.presence = b.sched.waiting != ""
 		b.out.flush(ctx, true)
 		b.sayPresence(ctx)
+		b.remoteConnected(ctx)
 	case linkDown:
 		b.sched.offline = true
 		b.metrics.linkUp.Set(0)
@@ -432,6 +435,8 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		}
 	case *signalling.Settings:
 		b.onSettings(ctx, m)
+	case *signalling.Config:
+		b.onConfig(ctx, m)
 	case *signalling.Queue:
 		if b.cfg.Role == device.RoleClinic {
 			b.clinic.queue = m

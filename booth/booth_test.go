@@ -357,6 +357,7 @@ type opts struct {
 	token    string // "" uses the one the fake switchboard accepts
 	appts    []signalling.Appointment
 	staff    bool // a staff call is wired on site (Config.StaffCall)
+	remote   RemoteConfig
 }
 
 func appt(id string, start time.Time) signalling.Appointment {
@@ -385,12 +386,13 @@ func start(t *testing.T, o opts) *harness {
 		o.mode = device.JoinAuto
 	}
 	deps := Deps{
-		Caller:     h.caller,
-		Buttons:    h.sim,
-		Clock:      h.clock,
-		Logger:     slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Registerer: h.reg,
-		HTTPClient: h.sb.srv.Client(),
+		Caller:       h.caller,
+		Buttons:      h.sim,
+		Clock:        h.clock,
+		Logger:       slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registerer:   h.reg,
+		HTTPClient:   h.sb.srv.Client(),
+		RemoteConfig: o.remote,
 	}
 	switch {
 	case o.store != nil:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
+	"github.com/carebooth/carebooth/signalling"
 )
 
 // Config is what a Booth needs to know. cmd/boothd fills it from the config file.
@@ -61,4 +62,17 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// HTTPClient dials the switchboard. Default http.DefaultClient.
 	HTTPClient *http.Client
+	// RemoteConfig handles the config documents the switchboard pushes
+	// (provisioning/remoteconfig.Controller in boothd). Nil: they are ignored.
+	RemoteConfig RemoteConfig
+}
+
+// RemoteConfig applies remote config documents; the booth only carries its messages.
+type RemoteConfig interface {
+	// Connected is called on each welcome and returns the reports to send.
+	Connected() []*signalling.ConfigAck
+	// Reported is called for each report once sent.
+	Reported(*signalling.ConfigAck)
+	// Offer handles a pushed document: the ack to send now, or nil.
+	Offer(*signalling.Config) *signalling.ConfigAck
 }

@@ -1,7 +1,9 @@
 package booth
 
 import (
+	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,5 +188,59 @@ func TestClinicRoleRefusesAnswererCall(t *testing.T) {
 	}
 	if s := h.booth.Snapshot(); s.State == InCall {
 		t.Errorf("state: got %s, want not in a call", s.State)
+	}
+}
+
+// fakeRemote is a RemoteConfig of function fields.
+type fakeRemote struct {
+	mu       sync.Mutex
+	reports  []*signalling.ConfigAck
+	reported []*signalling.ConfigAck
+	offer    func(*signalling.Config) *signalling.ConfigAck
+}
+
+func (f *fakeRemote) Connected() []*signalling.ConfigAck {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reports
+}
+
+func (f *fakeRemote) Reported(a *signalling.ConfigAck) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reported = append(f.reported, a)
+}
+
+func (f *fakeRemote) Offer(m *signalling.Config) *signalling.ConfigAck { return f.offer(m) }
+
+// The booth carries remote config both ways: reports on connecting, a pushed document to
+// the controller and its answer back.
+func TestRemoteConfigMessages(t *testing.T) {
+	checkGoroutines(t)
+	rollback := &signalling.ConfigAck{Seq: 9, Version: 4, Result: signalling.ConfigRolledBack, Reason: "could not reach the switchboard"}
+	var offered []uint64
+	fr := &fakeRemote{reports: []*signalling.ConfigAck{rollback}, offer: func(m *signalling.Config) *signalling.ConfigAck {
+		offered = append(offered, m.Version)
+		return &signalling.ConfigAck{Seq: m.Seq, Version: m.Version, Result: signalling.ConfigRefused, Reason: "buttons.join is required"}
+	}}
+	h := start(t, opts{remote: fr})
+	sc := h.sb.conn(t)
+	if got := sc.next(t, signalling.TypeConfigAck).(*signalling.ConfigAck); *got != *rollback {
+		t.Fatalf("on connect: got %+v, want %+v", got, rollback)
+	}
+	sc.send(t, signalling.TypeConfig, &signalling.Config{Seq: 11, Version: 5, Document: "[device]\njoin_mode = \"button\"\n"})
+	got := sc.next(t, signalling.TypeConfigAck).(*signalling.ConfigAck)
+	if got.Seq != 11 || got.Result != signalling.ConfigRefused || got.Reason != "buttons.join is required" {
+		t.Fatalf("ack: got %+v, want refused with the reason", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := h.booth.Ping(ctx); err != nil { // the loop has handled both
+		t.Fatal(err)
+	}
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if len(fr.reported) != 1 || len(offered) != 1 || offered[0] != 5 {
+		t.Errorf("got reported %v offered %v, want the rollback reported and version 5 offered", fr.reported, offered)
 	}
 }

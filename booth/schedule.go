@@ -240,3 +240,34 @@ func (b *Booth) onSettings(ctx context.Context, m *signalling.Settings) {
 		b.log.Warn("acknowledge settings", "seq", m.Seq, "err", err)
 	}
 }
+
+// remoteConnected sends the remote config reports due on a new connection (a trial
+// committed, an earlier rollback).
+func (b *Booth) remoteConnected(ctx context.Context) {
+	if b.remote == nil {
+		return
+	}
+	for _, a := range b.remote.Connected() {
+		if err := b.link.send(ctx, signalling.TypeConfigAck, a); err != nil {
+			b.log.Warn("report remote config; again on the next connection", "version", a.Version, "err", err)
+			return
+		}
+		b.remote.Reported(a)
+	}
+}
+
+// onConfig hands a pushed config document to the remote config controller and sends its
+// answer, if it has one now.
+func (b *Booth) onConfig(ctx context.Context, m *signalling.Config) {
+	if b.remote == nil {
+		b.log.Debug("remote config ignored: not handled by this booth", "version", m.Version)
+		return
+	}
+	a := b.remote.Offer(m)
+	if a == nil {
+		return
+	}
+	if err := b.link.send(ctx, signalling.TypeConfigAck, a); err != nil {
+		b.log.Warn("acknowledge remote config", "version", m.Version, "err", err)
+	}
+}

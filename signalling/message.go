@@ -49,6 +49,8 @@ const (
 	TypeOutcome     Type = "outcome"      // clinician or clinic device -> switchboard, record a no-show or phone call
 	TypeQuality     Type = "quality"      // device -> switchboard, how a call went, when it ends
 	TypeHelp        Type = "help"         // device -> switchboard -> its clinic's clinicians: the Help button
+	TypeConfig      Type = "config"       // switchboard -> device, its effective remote config document
+	TypeConfigAck   Type = "config_ack"   // device -> switchboard, a config applied, refused or rolled back
 )
 
 // Role says who is on the other end of a connection.
@@ -236,6 +238,39 @@ type SettingsAck struct {
 	Seq uint64 `json:"seq"`
 }
 
+// MaxConfigBytes bounds a remote config document.
+const MaxConfigBytes = 16 << 10
+
+// Config carries a device's effective remote config: its fleet, site, room and device
+// documents merged (provisioning/config.Overlay text). Seq is its push queue sequence,
+// acknowledged with a ConfigAck carrying it; Version is the effective version, which
+// changes whenever the effective config does.
+type Config struct {
+	Seq      uint64 `json:"seq"`
+	Version  uint64 `json:"version"`
+	Document string `json:"document"`
+}
+
+// ConfigResult is what became of a Config on the device.
+type ConfigResult string
+
+// Config results.
+const (
+	ConfigApplied    ConfigResult = "applied"     // running it, and it reached the switchboard
+	ConfigRefused    ConfigResult = "refused"     // invalid with the device's own file; nothing changed
+	ConfigRolledBack ConfigResult = "rolled_back" // it could not reach the switchboard; back to the previous one
+)
+
+// ConfigAck reports a Config's result. Seq acknowledges the push (0 for a report sent
+// later, as a rollback is on the next connection); Reason says why for refused and
+// rolled_back.
+type ConfigAck struct {
+	Seq     uint64       `json:"seq,omitempty"`
+	Version uint64       `json:"version"`
+	Result  ConfigResult `json:"result"`
+	Reason  string       `json:"reason,omitempty"`
+}
+
 // Outcome records how an appointment ended without a video call.
 type Outcome struct {
 	AppointmentID string `json:"appointment_id"`
@@ -321,6 +356,10 @@ func newBody(t Type) (validator, bool) {
 		return &Settings{}, true
 	case TypeSettingsAck:
 		return &SettingsAck{}, true
+	case TypeConfig:
+		return &Config{}, true
+	case TypeConfigAck:
+		return &ConfigAck{}, true
 	case TypeQuality:
 		return &Quality{}, true
 	case TypeHelp:
@@ -364,6 +403,10 @@ func TypeOf(body any) (Type, error) {
 		return TypeSettings, nil
 	case *SettingsAck, SettingsAck:
 		return TypeSettingsAck, nil
+	case *Config, Config:
+		return TypeConfig, nil
+	case *ConfigAck, ConfigAck:
+		return TypeConfigAck, nil
 	case *Outcome, Outcome:
 		return TypeOutcome, nil
 	case *Quality, Quality:
@@ -585,6 +628,37 @@ func (m *Settings) validate() error {
 func (m *SettingsAck) validate() error {
 	if m.Seq == 0 {
 		return errors.New("seq is missing or 0")
+	}
+	return nil
+}
+
+func (m *Config) validate() error {
+	switch {
+	case m.Seq == 0:
+		return errors.New("seq is missing or 0")
+	case m.Version == 0:
+		return errors.New("version is missing or 0")
+	case len(m.Document) > MaxConfigBytes:
+		return fmt.Errorf("document is %d bytes, the limit is %d", len(m.Document), MaxConfigBytes)
+	}
+	return nil
+}
+
+func (m *ConfigAck) validate() error {
+	switch m.Result {
+	case ConfigApplied:
+	case ConfigRefused, ConfigRolledBack:
+		if strings.TrimSpace(m.Reason) == "" {
+			return fmt.Errorf("reason is required with result %q", m.Result)
+		}
+	default:
+		return fmt.Errorf("result %q is not %q, %q or %q", m.Result, ConfigApplied, ConfigRefused, ConfigRolledBack)
+	}
+	if m.Version == 0 {
+		return errors.New("version is missing or 0")
+	}
+	if len(m.Reason) > 2000 {
+		return errors.New("reason is longer than 2000 characters")
 	}
 	return nil
 }

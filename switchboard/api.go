@@ -29,7 +29,8 @@ func apiClinician(c *store.Clinician) *api.Clinician {
 
 // apiDevice is a device as the API shows it: never the token hash.
 func apiDevice(d *store.Device) api.Device {
-	v := api.Device{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt, JoinMode: d.JoinMode, Room: d.Room}
+	v := api.Device{ID: d.ID, Name: d.Name, ClinicID: d.ClinicID, Role: d.Role, CreatedAt: d.CreatedAt, JoinMode: d.JoinMode, Room: d.Room,
+		ConfigVersion: d.ConfigVersion, ConfigError: d.ConfigError}
 	if len(d.PublicKey) == ed25519.PublicKeySize {
 		v.KeyFingerprint = identity.Fingerprint(d.PublicKey)
 	}
@@ -389,6 +390,7 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, p *p
 	}
 	s.log.Info("device created", "device", d.ID, "clinic", d.ClinicID)
 	s.audit(r, p, audit.DeviceCreate, d.ID, d.ClinicID, "name "+d.Name+", role "+string(d.Role))
+	s.queueEffectiveConfig(&d)
 	writeJSON(w, http.StatusCreated, api.DeviceCreated{Device: apiDevice(&d), Token: tok})
 }
 

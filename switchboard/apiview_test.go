@@ -41,7 +41,8 @@ func TestAPIViewsCopyEveryField(t *testing.T) {
 		t.Errorf("apiAppointment leaves %v unset", z)
 	}
 	d := store.Device{ID: "d1", Name: "booth", ClinicID: "c1", Role: device.RoleBooth, CreatedAt: now, LastSeen: now, JoinMode: device.JoinButton,
-		Room: "Room 2", PublicKey: make([]byte, 32), Revoked: &store.Revocation{At: now, By: "it", Reason: "stolen"}}
+		Room: "Room 2", PublicKey: make([]byte, 32), Revoked: &store.Revocation{At: now, By: "it", Reason: "stolen"},
+		ConfigVersion: 3, ConfigError: "refused version 4: x"}
 	if z := zeroFields(reflect.ValueOf(apiDevice(&d)), ""); len(z) > 0 {
 		t.Errorf("apiDevice leaves %v unset", z)
 	}

@@ -222,6 +222,7 @@ func (s *Server) handleApproveEnrolment(w http.ResponseWriter, r *http.Request, 
 		s.audit(r, p, audit.EnrolmentApprove, d.ID, d.ClinicID, "room "+d.Room+", role "+string(d.Role)+", key "+identity.Fingerprint(d.PublicKey))
 		s.log.Info("device enrolled", "device", d.ID, "site", d.ClinicID, "room", d.Room, "role", d.Role,
 			"key", identity.Fingerprint(d.PublicKey), "by", p.clinician.Username, "addr", src)
+		s.queueEffectiveConfig(&d)
 		writeJSON(w, http.StatusCreated, apiDevice(&d))
 	}
 }

@@ -72,6 +72,9 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"revoke", path("/api/v1/devices/{id}/revoke", "POST", ""), api.RevokeDevice{}},
 		{"revoked", path("/api/v1/devices/{id}/revoke", "POST", "200"), api.DeviceRevoked{}},
 		{"audit", path("/api/v1/audit", "GET", "200"), api.AuditLog{}},
+		{"ConfigDocument", component("ConfigDocument"), api.ConfigDocument{}},
+		{"config put", path("/api/v1/config", "PUT", ""), api.ConfigPut{}},
+		{"config pushed", path("/api/v1/config", "PUT", "200"), api.ConfigPushed{}},
 		{"enrol request", path("/api/v1/enrol", "POST", ""), enrol.Request{}},
 		{"enrol status", func(*testing.T) *openapi3.Schema {
 			return doc.Components.Responses["EnrolStatus"].Value.Content.Get("application/json").Schema.Value

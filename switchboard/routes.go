@@ -53,6 +53,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/appointments/{id}/events", anyPrincipal, s.handleAppointmentEvents},
 		{"PUT", "/api/v1/devices/{id}/settings", adminOnly, s.handleDeviceSettings},
 		{"POST", "/api/v1/devices/{id}/revoke", adminOnly, s.handleRevokeDevice},
+		{"PUT", "/api/v1/config", adminOnly, s.handlePutConfig},
+		{"GET", "/api/v1/config", adminOnly, s.handleGetConfig},
 		{"GET", "/api/v1/waiting-room", clinicianOnly, s.handleWaitingRoom},
 		{"GET", "/api/v1/reports", clinicianOnly, s.handleReport},
 		{"GET", "/api/v1/signal", anyPrincipal, s.handleSignal},

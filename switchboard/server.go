@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -112,6 +113,9 @@ type Server struct {
 	// dummyHash is compared against when a login names an unknown user, so that
 	// failure takes as long as a wrong password.
 	dummyHash []byte
+	// configMu orders remote config puts, so each device's pushes queue in the order
+	// its documents were stored.
+	configMu sync.Mutex
 }
 
 // New builds a switchboard from cfg and deps.

@@ -165,9 +165,9 @@ func (cmd *command) devicesCommand() *cobra.Command {
 			if d.Revoked != nil {
 				state = "revoked " + d.Revoked.At.Local().Format(time.DateOnly)
 			}
-			rows = append(rows, []string{d.ID, d.Name, string(d.Role), d.ClinicID, d.Room, seen, state})
+			rows = append(rows, []string{d.ID, d.Name, string(d.Role), d.ClinicID, d.Room, seen, state, configColumn(d)})
 		}
-		return cmd.p.List(ds, []string{"ID", "NAME", "ROLE", "CLINIC", "ROOM", "LAST SEEN", "STATE"}, rows)
+		return cmd.p.List(ds, []string{"ID", "NAME", "ROLE", "CLINIC", "ROOM", "LAST SEEN", "STATE", "CONFIG"}, rows)
 	})
 	add := &cobra.Command{Use: "add", Short: "Create a device with a token, printed once (admins)", Args: cobra.NoArgs}
 	name := add.Flags().String("name", "", "device name, e.g. library-booth-1")

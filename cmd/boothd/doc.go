@@ -5,7 +5,11 @@
 //
 // Usage:
 //
-//	boothd [-config /etc/carebooth/boothd.toml] [-keyboard] [-version]
+//	boothd [-config /etc/carebooth/boothd.toml] [-keyboard] [-version] [-remote-config-trial 2m]
+//
+// A remote config document the switchboard pushes (docs/fleet.md, Remote config) is checked
+// against the file and, if it fits, tried by re-executing boothd in place; a trial that has
+// not reached the switchboard within -remote-config-trial is rolled back the same way.
 //
 // The config file is described in provisioning/config/boothd.example.toml. With -keyboard
 // (the default when stdin is a terminal) the terminal simulates the buttons: j join, e end,

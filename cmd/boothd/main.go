@@ -31,6 +31,7 @@ import (
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/provisioning/config"
 	"github.com/carebooth/carebooth/provisioning/identity"
+	"github.com/carebooth/carebooth/provisioning/remoteconfig"
 
 	// mediadevices' process-wide driver registry is filled here, in cmd, and nowhere else.
 	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
@@ -43,17 +44,33 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()
+	if errors.Is(err, remoteconfig.ErrRestart) {
+		// A remote config to try or to roll back from: start again as the same process, so
+		// `make run`'s terminal and systemd's unit keep it; if that fails, exit with
+		// EX_TEMPFAIL and let systemd's Restart=always start it.
+		fmt.Fprintln(os.Stderr, "boothd: restarting for a remote config change")
+		if exe, xerr := os.Executable(); xerr == nil {
+			xerr = syscall.Exec(exe, os.Args, os.Environ())
+			fmt.Fprintln(os.Stderr, "boothd: restart:", xerr)
+		}
+		os.Exit(exitRestart)
+	}
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "boothd:", err)
 		os.Exit(1)
 	}
 }
 
+// exitRestart is boothd's exit status when it could not re-execute itself to apply a
+// remote config (EX_TEMPFAIL); systemd restarts it.
+const exitRestart = 75
+
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("boothd", flag.ContinueOnError)
 	configPath := fs.String("config", "/etc/carebooth/boothd.toml", "config file (see provisioning/config/boothd.example.toml)")
 	keyboard := fs.Bool("keyboard", button.IsTerminal(int(os.Stdin.Fd())), "read simulated buttons from the terminal (default: when stdin is a terminal)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	trialTimeout := fs.Duration("remote-config-trial", remoteconfig.TrialTimeout, "how long a new remote config has to reach the switchboard before it is rolled back (for tests)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,14 +79,32 @@ func run(ctx context.Context, args []string) error {
 		return nil
 	}
 
-	cfg, err := config.Load(*configPath)
+	base, err := config.Load(*configPath)
 	if err != nil {
 		return err
 	}
+	// The file, then the remote config document it runs with (committed, or on trial).
+	if err := os.MkdirAll(base.State.Dir, 0o700); err != nil {
+		return fmt.Errorf("state.dir: %w", err)
+	}
+	baseLog, err := newLogger(base.Log, os.Stderr)
+	if err != nil {
+		return err
+	}
+	remote := remoteconfig.New(base.State.Dir, baseLog)
+	boot, err := remote.Boot(base)
+	if err != nil {
+		return err
+	}
+	cfg := boot.Config
 	logger, err := newLogger(cfg.Log, os.Stderr)
 	if err != nil {
 		return err
 	}
+	if boot.Running.Version != 0 {
+		logger.Info("running a remote config", "version", boot.Running.Version, "trial", boot.Trial)
+	}
+	remoteCtl := remoteconfig.NewController(remote, base, boot, clockwork.NewRealClock(), *trialTimeout)
 	var token string
 	if cfg.Switchboard.TokenFile != "" {
 		if token, err = config.ReadSecret("switchboard.token_file", cfg.Switchboard.TokenFile); err != nil {
@@ -207,11 +242,12 @@ func run(ctx context.Context, args []string) error {
 		StaffCall:      staffCall != nil,
 		StateDir:       cfg.State.Dir,
 	}, booth.Deps{
-		Caller:     caller,
-		HTTPClient: httpClient,
-		Buttons:    snd.withVolume(scr.withButtons(buttons)),
-		Logger:     logger,
-		Registerer: reg,
+		Caller:       caller,
+		HTTPClient:   httpClient,
+		Buttons:      snd.withVolume(scr.withButtons(buttons)),
+		Logger:       logger,
+		Registerer:   reg,
+		RemoteConfig: remoteCtl,
 	})
 	if err != nil {
 		return fail(err)
@@ -230,6 +266,7 @@ func run(ctx context.Context, args []string) error {
 
 	snd.announce(gctx, g, b)
 	g.Go(func() error { return b.Run(gctx) })
+	g.Go(func() error { return remoteCtl.Run(gctx) })
 	scr.start(gctx, g, b)
 	g.Go(func() error { return statusLight.Run(gctx) })
 	g.Go(func() error { return present.FollowLight(gctx, b, statusLight, problem != "") })

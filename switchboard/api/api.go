@@ -109,6 +109,11 @@ type Device struct {
 	// its key's ("SHA256:..."); both empty for a device with a token.
 	Room           string `json:"room,omitempty"`
 	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	// ConfigVersion is the effective remote config version the device runs (0: none
+	// applied yet), and ConfigError its last refusal or rollback ("refused version 4:
+	// ..."), empty once a version is applied.
+	ConfigVersion uint64 `json:"config_version,omitempty"`
+	ConfigError   string `json:"config_error,omitempty"`
 	// Revoked is set once an admin has switched the device off.
 	Revoked *Revocation `json:"revoked,omitempty"`
 }

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -80,6 +81,32 @@ func (h *Hub) SetDeviceSettings(id string, set store.DeviceSettings) (store.Devi
 		h.sendPush(c, p)
 	}
 	return d, len(h.devices[id]) > 0, nil
+}
+
+// ConfigPush is the body of a store.PushConfig push: a device's effective remote config.
+type ConfigPush struct {
+	Version  uint64 `json:"version"`
+	Document string `json:"document"`
+}
+
+// SendConfig queues a device's effective remote config durably, replacing one still
+// queued, and sends it to its connections now if it has any. It reports whether it was
+// sent now.
+func (h *Hub) SendConfig(id string, cp ConfigPush) (bool, error) {
+	body, err := json.Marshal(cp)
+	if err != nil {
+		return false, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p, err := h.store.QueuePush(id, store.PushConfig, body, true, h.clock.Now())
+	if err != nil {
+		return false, fmt.Errorf("queue config for %s: %w", id, err)
+	}
+	for c := range h.devices[id] {
+		h.sendPush(c, p)
+	}
+	return len(h.devices[id]) > 0, nil
 }
 
 // ImportAppointments writes an import into a clinic's appointments with the store's

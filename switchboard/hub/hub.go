@@ -267,6 +267,11 @@ func (h *Hub) handle(c *client, env signalling.Envelope, body any) error {
 		}
 		c.log.Info("settings acknowledged", "seq", m.Seq)
 		return nil
+	case *signalling.ConfigAck:
+		if c.role != signalling.RoleDevice {
+			return refuse(signalling.CodeForbidden, seq, "only devices send config_ack")
+		}
+		return h.configAck(c, m)
 	case *signalling.Help:
 		if c.role != signalling.RoleDevice || c.clinicRoom {
 			return refuse(signalling.CodeForbidden, seq, "only booths ask for help")

@@ -230,6 +230,13 @@ func (h *Hub) sendPush(c *client, p store.Push) {
 			return
 		}
 		c.send(signalling.TypeSettings, &signalling.Settings{Seq: p.Seq, JoinMode: set.JoinMode})
+	case store.PushConfig:
+		var cp ConfigPush
+		if err := json.Unmarshal(p.Body, &cp); err != nil {
+			c.log.Error("decoding queued config", "seq", p.Seq, "err", err)
+			return
+		}
+		c.send(signalling.TypeConfig, &signalling.Config{Seq: p.Seq, Version: cp.Version, Document: cp.Document})
 	default:
 		c.log.Error("unknown queued push", "type", p.Type, "seq", p.Seq)
 	}
@@ -243,4 +250,32 @@ func (h *Hub) refreshSchedule(c *client) {
 	if c.hello && h.clock.Since(c.schedAt) >= scheduleRefresh {
 		h.sendSchedule(c)
 	}
+}
+
+// configAck records what a device did with a remote config, and acknowledges its push.
+// A refusal or rollback leaves the version the device runs as it was. Must hold h.mu.
+func (h *Hub) configAck(c *client, m *signalling.ConfigAck) error {
+	if m.Seq != 0 {
+		if err := h.store.AckPushes(c.id, m.Seq); err != nil {
+			return err
+		}
+	}
+	d, err := h.store.Device(c.id)
+	if err != nil {
+		return err
+	}
+	st := store.ConfigStatus{Version: d.ConfigVersion}
+	switch m.Result {
+	case signalling.ConfigApplied:
+		st = store.ConfigStatus{Version: m.Version}
+	case signalling.ConfigRefused:
+		st.Error = fmt.Sprintf("refused version %d: %s", m.Version, m.Reason)
+	case signalling.ConfigRolledBack:
+		st.Error = fmt.Sprintf("rolled back version %d: %s", m.Version, m.Reason)
+	}
+	if _, err := h.store.SetDeviceConfigStatus(c.id, st); err != nil {
+		return err
+	}
+	c.log.Info("remote config reported", "version", m.Version, "result", m.Result, "reason", m.Reason)
+	return nil
 }

@@ -22,7 +22,7 @@ import (
 // applied event keys and the device push queue (the statuses window_open, no_show and
 // telephone need no layout change). Version 4 counts each appointment's booth events
 // (Appointment.BoothEvents, RefusedEvents) from the history it already holds. Version 5
-// added the audit log.
+// added the audit log and remote config documents (buckets audit and config_docs).
 //
 // boltfile.Open keeps the version as a big-endian uint32 in the meta bucket; files that
 // hold it as decimal text (every switchboard.db before boltfile) are read and rewritten in
@@ -45,6 +45,7 @@ var (
 	bktEventKeys     = []byte("event_keys")          // idempotency key -> appliedKey
 	bktPushes        = []byte("device_pushes")       // device ID, 0, big-endian seq -> Push
 	bktAudit         = []byte("audit")               // big-endian seq -> audit.Entry
+	bktConfigDocs    = []byte("config_docs")         // scope -> ConfigDoc
 	keySchemaVersion = []byte(boltfile.SchemaVersionKey)
 	allBuckets       = [][]byte{bktMeta, bktClinics, bktClinicians, bktByUsername, bktDevices, bktByToken, bktAppointments, bktApptByClinic, bktApptByDevice, bktSessions}
 )
@@ -72,8 +73,12 @@ var migrations = []boltfile.Migration{
 	},
 	3: migrateBoothEventCounts,
 	4: func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bktAudit)
-		return err
+		for _, b := range [][]byte{bktAudit, bktConfigDocs} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
 	},
 }
 
@@ -767,4 +772,81 @@ func (s *Bolt) AckPushes(deviceID string, seq uint64) error {
 		}
 		return nil
 	})
+}
+
+func (s *Bolt) QueuePush(deviceID, typ string, body []byte, replace bool, now time.Time) (Push, error) {
+	var p Push
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := getJSON(tx.Bucket(bktDevices), deviceID, &Device{}, "device"); err != nil {
+			return err
+		}
+		b := tx.Bucket(bktPushes)
+		if replace {
+			prefix := append([]byte(deviceID), 0)
+			var old [][]byte
+			c := b.Cursor()
+			for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				var q Push
+				if err := json.Unmarshal(v, &q); err != nil {
+					return fmt.Errorf("decode push for %s: %w", deviceID, err)
+				}
+				if q.Type == typ {
+					old = append(old, bytes.Clone(k))
+				}
+			}
+			for _, k := range old {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		p = Push{Seq: seq, DeviceID: deviceID, Type: typ, Body: bytes.Clone(body), Queued: now.UTC()}
+		return putJSON(b, string(seqKey(deviceID, seq)), &p)
+	})
+	if err != nil {
+		return Push{}, err
+	}
+	return p, nil
+}
+
+func (s *Bolt) PutConfigDoc(d ConfigDoc) (ConfigDoc, error) {
+	if _, err := ParseConfigScope(string(d.Scope)); err != nil {
+		return ConfigDoc{}, err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktConfigDocs)
+		var prev ConfigDoc
+		if err := getJSON(b, string(d.Scope), &prev, "config"); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		d.Version = prev.Version + 1
+		d.UpdatedAt = d.UpdatedAt.UTC()
+		return putJSON(b, string(d.Scope), &d)
+	})
+	if err != nil {
+		return ConfigDoc{}, err
+	}
+	return d, nil
+}
+
+func (s *Bolt) ConfigDoc(scope ConfigScope) (ConfigDoc, error) {
+	var d ConfigDoc
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bktConfigDocs), string(scope), &d, "config")
+	})
+	return d, err
+}
+
+func (s *Bolt) SetDeviceConfigStatus(id string, st ConfigStatus) (Device, error) {
+	var d Device
+	err := s.updateDevice(id, func(_ *bolt.Tx, dev *Device) error {
+		dev.ConfigVersion, dev.ConfigError = st.Version, st.Error
+		d = *dev
+		return nil
+	})
+	return d, err
 }

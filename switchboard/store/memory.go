@@ -27,6 +27,7 @@ type Memory struct {
 	pushSeq      uint64
 	audit        []audit.Entry
 	auditSeq     uint64
+	configDocs   map[ConfigScope]ConfigDoc
 }
 
 var _ Store = (*Memory)(nil)
@@ -42,6 +43,7 @@ func NewMemory() *Memory {
 		history:      map[string][]appointment.Record{},
 		eventKeys:    map[string]appliedKey{},
 		pushes:       map[string][]Push{},
+		configDocs:   map[ConfigScope]ConfigDoc{},
 	}
 }
 
@@ -475,4 +477,53 @@ func (m *Memory) AckPushes(deviceID string, seq uint64) error {
 		delete(m.pushes, deviceID)
 	}
 	return nil
+}
+
+func (m *Memory) QueuePush(deviceID, typ string, body []byte, replace bool, now time.Time) (Push, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.devices[deviceID]; !ok {
+		return Push{}, fmt.Errorf("device %s: %w", deviceID, ErrNotFound)
+	}
+	if replace {
+		m.pushes[deviceID] = slices.DeleteFunc(m.pushes[deviceID], func(p Push) bool { return p.Type == typ })
+	}
+	m.pushSeq++
+	p := Push{Seq: m.pushSeq, DeviceID: deviceID, Type: typ, Body: bytes.Clone(body), Queued: now.UTC()}
+	m.pushes[deviceID] = append(m.pushes[deviceID], p)
+	return p, nil
+}
+
+func (m *Memory) PutConfigDoc(d ConfigDoc) (ConfigDoc, error) {
+	if _, err := ParseConfigScope(string(d.Scope)); err != nil {
+		return ConfigDoc{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d.Version = m.configDocs[d.Scope].Version + 1
+	d.UpdatedAt = d.UpdatedAt.UTC()
+	m.configDocs[d.Scope] = d
+	return d, nil
+}
+
+func (m *Memory) ConfigDoc(scope ConfigScope) (ConfigDoc, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.configDocs[scope]
+	if !ok {
+		return ConfigDoc{}, fmt.Errorf("config for %s: %w", scope, ErrNotFound)
+	}
+	return d, nil
+}
+
+func (m *Memory) SetDeviceConfigStatus(id string, st ConfigStatus) (Device, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.devices[id]
+	if !ok {
+		return Device{}, fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	d.ConfigVersion, d.ConfigError = st.Version, st.Error
+	m.devices[id] = d
+	return d, nil
 }

@@ -68,6 +68,10 @@ type Device struct {
 	// everywhere from then on. Its credential stays indexed, so that the device is told
 	// why (and its key cannot enrol again unnoticed).
 	Revoked *Revocation `json:"revoked,omitempty"`
+	// ConfigVersion is the effective remote config version the device last said it runs,
+	// and ConfigError its last refusal or rollback of one (see ConfigStatus).
+	ConfigVersion uint64 `json:"config_version,omitempty"`
+	ConfigError   string `json:"config_error,omitempty"`
 }
 
 // Revocation is who switched a device off, when and why.
@@ -233,6 +237,18 @@ type Store interface {
 	Pushes(deviceID string) ([]Push, error)
 	// AckPushes removes a device's pushes up to and including seq.
 	AckPushes(deviceID string, seq uint64) error
+	// QueuePush queues body for a device as a push of type typ. With replace, the
+	// device's queued pushes of that type are dropped in the same transaction: only the
+	// newest matters.
+	QueuePush(deviceID, typ string, body []byte, replace bool, now time.Time) (Push, error)
+
+	// PutConfigDoc stores a scope's remote config document, setting its Version to one
+	// more than the scope's last (1 for the first) and returning it.
+	PutConfigDoc(d ConfigDoc) (ConfigDoc, error)
+	// ConfigDoc returns a scope's document (ErrNotFound when it has none).
+	ConfigDoc(scope ConfigScope) (ConfigDoc, error)
+	// SetDeviceConfigStatus records what a device reported about its remote config.
+	SetDeviceConfigStatus(id string, st ConfigStatus) (Device, error)
 
 	// AppointmentsByClinic and AppointmentsByDevice return the appointments that overlap
 	// [from, to): Start < to and End > from.

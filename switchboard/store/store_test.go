@@ -262,6 +262,89 @@ func testContract(t *testing.T, open func(t *testing.T) Store) {
 			t.Errorf("after DeleteSession: got %v, want ErrNotFound", err)
 		}
 	})
+
+	t.Run("config documents", func(t *testing.T) {
+		s := open(t)
+		site := SiteScope("c1")
+		if _, err := s.ConfigDoc(site); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ConfigDoc before any: got %v, want ErrNotFound", err)
+		}
+		for want := uint64(1); want <= 3; want++ {
+			d, err := s.PutConfigDoc(ConfigDoc{Scope: site, Document: "[log]\nlevel = \"warn\"\n", UpdatedAt: t0})
+			if err != nil || d.Version != want {
+				t.Fatalf("PutConfigDoc: got version %d, %v, want %d", d.Version, err, want)
+			}
+		}
+		if d, err := s.PutConfigDoc(ConfigDoc{Scope: FleetScope(), UpdatedAt: t0}); err != nil || d.Version != 1 {
+			t.Errorf("another scope: got version %d, %v, want 1 (versions are per scope)", d.Version, err)
+		}
+		if got, err := s.ConfigDoc(site); err != nil || got.Version != 3 || got.Document != "[log]\nlevel = \"warn\"\n" || !got.UpdatedAt.Equal(t0) {
+			t.Errorf("ConfigDoc: got %+v, %v, want version 3 with its document", got, err)
+		}
+		if _, err := s.PutConfigDoc(ConfigDoc{Scope: "galaxy/1"}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("bad scope: got %v, want ErrInvalid", err)
+		}
+
+		dev := Device{Name: "Booth", ClinicID: "c1", Room: "Room 2", TokenHash: "h"}
+		if err := s.CreateDevice(&dev); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.QueuePush("nope", PushConfig, []byte("{}"), true, t0); !errors.Is(err, ErrNotFound) {
+			t.Errorf("QueuePush to no device: got %v, want ErrNotFound", err)
+		}
+		if _, _, err := s.SetDeviceSettings(dev.ID, DeviceSettings{JoinMode: device.JoinButton}, t0); err != nil {
+			t.Fatal(err)
+		}
+		first, err := s.QueuePush(dev.ID, PushConfig, []byte(`{"v":1}`), true, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := s.QueuePush(dev.ID, PushConfig, []byte(`{"v":2}`), true, t0)
+		if err != nil || second.Seq <= first.Seq {
+			t.Fatalf("second push: got seq %d, %v, want above %d", second.Seq, err, first.Seq)
+		}
+		ps, err := s.Pushes(dev.ID)
+		if err != nil || len(ps) != 2 || ps[0].Type != PushSettings || ps[1].Type != PushConfig || string(ps[1].Body) != `{"v":2}` {
+			t.Errorf("Pushes: got %+v, %v, want the settings push and only the newest config push", ps, err)
+		}
+
+		d, err := s.SetDeviceConfigStatus(dev.ID, ConfigStatus{Version: 7, Error: "refused"})
+		if err != nil || d.ConfigVersion != 7 || d.ConfigError != "refused" {
+			t.Errorf("SetDeviceConfigStatus: got %d %q, %v", d.ConfigVersion, d.ConfigError, err)
+		}
+		if got, err := s.Device(dev.ID); err != nil || got.ConfigVersion != 7 || got.ConfigError != "refused" || got.JoinMode != device.JoinButton {
+			t.Errorf("Device after status: got %+v, %v", got, err)
+		}
+		if _, err := s.SetDeviceConfigStatus("nope", ConfigStatus{}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("status of no device: got %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestConfigScopes(t *testing.T) {
+	tests := []struct {
+		dev  Device
+		want []ConfigScope
+	}{
+		{Device{ID: "d1"}, []ConfigScope{"fleet", "device/d1"}},
+		{Device{ID: "d1", ClinicID: "c1"}, []ConfigScope{"fleet", "site/c1", "device/d1"}},
+		{Device{ID: "d1", ClinicID: "c1", Room: "Room 2"}, []ConfigScope{"fleet", "site/c1", "room/c1/Room 2", "device/d1"}},
+	}
+	for _, tt := range tests {
+		if got := tt.dev.Scopes(); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Scopes(%+v): got %q, want %q", tt.dev, got, tt.want)
+		}
+	}
+	for _, s := range []string{"fleet", "site/c1", "room/c1/Room 2", "device/d1"} {
+		if _, err := ParseConfigScope(s); err != nil {
+			t.Errorf("ParseConfigScope(%q): %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "fleet/x", "site/", "site/a/b", "room/c1", "room/c1/ ", "device/", "galaxy/1"} {
+		if _, err := ParseConfigScope(s); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseConfigScope(%q): got %v, want ErrInvalid", s, err)
+		}
+	}
 }
 
 func ids(as []Appointment) []string {
