@@ -8,6 +8,7 @@ import (
 
 	"github.com/carebooth/carebooth/provisioning/config"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
@@ -109,6 +110,13 @@ func (s *Server) handlePutConfig(w http.ResponseWriter, r *http.Request, p *prin
 		}
 		out.Devices = append(out.Devices, api.ConfigTarget{DeviceID: devs[i].ID, Version: cp.Version, SentNow: sent})
 	}
+	site := doc.Scope.Site()
+	if doc.Scope.Kind() == store.ScopeDevice {
+		if d, err := s.store.Device(strings.TrimPrefix(string(doc.Scope), store.ScopeDevice+"/")); err == nil {
+			site = d.ClinicID
+		}
+	}
+	s.audit(r, p, audit.ConfigPut, string(doc.Scope), site, fmt.Sprintf("version %d, keys %s, %d devices", doc.Version, strings.Join(q.overlay.Keys(), ","), len(out.Devices)))
 	s.log.Info("remote config stored", "scope", doc.Scope, "version", doc.Version, "keys", strings.Join(q.overlay.Keys(), ","),
 		"devices", len(out.Devices), "by", p.clinician.ID)
 	writeJSON(w, http.StatusOK, out)

@@ -175,6 +175,11 @@ func TestConfigQueuedForNewDevice(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("create: got %d %s", code, body)
 	}
+	// The put is in the audit log, under the admin's site, for the site's admins to see.
+	if code, log, body := e.auditLog(e.adminTok, "?action=config_put"); code != http.StatusOK || len(log.Entries) != 1 ||
+		log.Entries[0].ClinicID != e.clinic.ID || log.Entries[0].Target != "site/"+e.clinic.ID || !strings.Contains(log.Entries[0].Detail, "speaker.volume") {
+		t.Errorf("audit of the put: got %d %+v (%s), want one config_put for site/%s naming speaker.volume", code, log.Entries, body, e.clinic.ID)
+	}
 	var created api.DeviceCreated
 	must(t, json.Unmarshal(body, &created))
 	ps, _ := e.st.Pushes(created.Device.ID)
@@ -182,7 +187,7 @@ func TestConfigQueuedForNewDevice(t *testing.T) {
 		t.Errorf("new device's queue: got %+v, want its site's config", ps)
 	}
 	// A device in a site with no document gets nothing.
-	code, body = e.do("POST", "/api/v1/devices", e.adminTok, api.NewDevice{Name: "booth-other", ClinicID: e.otherClinic.ID})
+	code, body = e.do("POST", "/api/v1/devices", e.fleetTok, api.NewDevice{Name: "booth-other", ClinicID: e.otherClinic.ID})
 	if code != http.StatusCreated {
 		t.Fatalf("create: got %d %s", code, body)
 	}

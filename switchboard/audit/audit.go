@@ -30,12 +30,13 @@ const (
 	AppointmentImport Action = "appointment_import"
 	Admit             Action = "admit"
 	CallEnd           Action = "call_end"
+	ConfigPut         Action = "config_put"
 )
 
 // Actions lists every Action, for validation and documentation.
 var Actions = []Action{Login, LoginFailed, Logout, ClinicCreate, ClinicianCreate, DeviceCreate, DeviceSettings,
 	DeviceRevoke, EnrolmentApprove, AppointmentCreate, AppointmentCancel, AppointmentNoShow, AppointmentPhone,
-	AppointmentImport, Admit, CallEnd}
+	AppointmentImport, Admit, CallEnd, ConfigPut}
 
 // Valid reports whether a is one of Actions.
 func (a Action) Valid() bool {
