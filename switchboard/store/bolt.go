@@ -21,13 +21,14 @@ import (
 // Version 2 added external IDs (imports). Version 3 added the appointment history, the
 // applied event keys and the device push queue (the statuses window_open, no_show and
 // telephone need no layout change). Version 4 counts each appointment's booth events
-// (Appointment.BoothEvents, RefusedEvents) from the history it already holds.
+// (Appointment.BoothEvents, RefusedEvents) from the history it already holds. Version 5
+// added the firmware releases.
 //
 // boltfile.Open keeps the version as a big-endian uint32 in the meta bucket; files that
 // hold it as decimal text (every switchboard.db before boltfile) are read and rewritten in
 // the opening transaction. A switchboard older than that refuses such a file ("not a
 // number") rather than misreading it.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 var (
 	bktMeta          = []byte(boltfile.MetaBucket)
@@ -43,6 +44,7 @@ var (
 	bktHistory       = []byte("appointment_history") // appointment ID, 0, big-endian seq -> appointment.Record
 	bktEventKeys     = []byte("event_keys")          // idempotency key -> appliedKey
 	bktPushes        = []byte("device_pushes")       // device ID, 0, big-endian seq -> Push
+	bktReleases      = []byte("firmware_releases")   // release ID -> Release
 	keySchemaVersion = []byte(boltfile.SchemaVersionKey)
 	allBuckets       = [][]byte{bktMeta, bktClinics, bktClinicians, bktByUsername, bktDevices, bktByToken, bktAppointments, bktApptByClinic, bktApptByDevice, bktSessions}
 )
@@ -69,6 +71,12 @@ var migrations = []boltfile.Migration{
 		return nil
 	},
 	3: migrateBoothEventCounts,
+	4: func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bktReleases); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bktReleases, err)
+		}
+		return nil
+	},
 }
 
 // migrateBoothEventCounts sets each appointment's BoothEvents and RefusedEvents from its
@@ -743,4 +751,64 @@ func (s *Bolt) AckPushes(deviceID string, seq uint64) error {
 		}
 		return nil
 	})
+}
+
+func (s *Bolt) CreateRelease(r *Release) error {
+	if err := validateRelease(r); err != nil {
+		return err
+	}
+	if r.ID == "" {
+		r.ID = NewID()
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktReleases)
+		if b.Get([]byte(r.ID)) != nil {
+			return fmt.Errorf("release %s: %w", r.ID, ErrConflict)
+		}
+		return putJSON(b, r.ID, r)
+	})
+}
+
+func (s *Bolt) Release(id string) (Release, error) {
+	var r Release
+	err := s.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bktReleases), id, &r, "release") })
+	return r, err
+}
+
+func (s *Bolt) Releases() ([]Release, error) {
+	out := []Release{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktReleases).ForEach(func(k, v []byte) error {
+			var r Release
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode release %s: %w", k, err)
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	sortReleases(out)
+	return out, err
+}
+
+func (s *Bolt) UpdateRelease(id string, fn func(*Release) error) (Release, error) {
+	var r Release
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktReleases)
+		if err := getJSON(b, id, &r, "release"); err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+		r.ID = id
+		if err := validateRelease(&r); err != nil {
+			return err
+		}
+		return putJSON(b, id, &r)
+	})
+	if err != nil {
+		return Release{}, err
+	}
+	return r, nil
 }

@@ -283,7 +283,7 @@ func TestBoltMigratesVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(); err != nil || v != SchemaVersion || SchemaVersion != 4 {
+	if v, err := s.SchemaVersion(); err != nil || v != SchemaVersion || SchemaVersion != 5 {
 		t.Errorf("schema version: got %d, %v, want %d", v, err, SchemaVersion)
 	}
 	got, _, err := s.Apply("a1", EventInput{Event: appointment.Admit, Actor: appointment.Actor{Kind: appointment.ActorClinician}, At: time.Unix(1500, 0)})

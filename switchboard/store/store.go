@@ -226,6 +226,15 @@ type Store interface {
 	// ImportPlan. Nothing is written when it returns an error.
 	ImportAppointments(clinicID string, ids []string, plan ImportPlan) ([]Appointment, error)
 
+	// CreateRelease records a published firmware release (its bundle is already stored).
+	CreateRelease(r *Release) error
+	Release(id string) (Release, error)
+	// Releases lists every release, newest first.
+	Releases() ([]Release, error)
+	// UpdateRelease reads, changes and writes one release in one transaction; an error
+	// from fn aborts it and is returned as is.
+	UpdateRelease(id string, fn func(*Release) error) (Release, error)
+
 	CreateSession(s Session) error
 	Session(tokenHash string) (Session, error)
 	DeleteSession(tokenHash string) error
