@@ -2,6 +2,7 @@ package switchboard
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -63,6 +64,20 @@ type Config struct {
 	// ConnLimits are the HTTP timeouts and the cap on signalling connections per
 	// credential; the zero value is DefaultConnLimits.
 	ConnLimits ConnLimits
+	// Firmware is where published firmware is kept and which keys it must be signed
+	// with; without a directory and a key, publishing is refused.
+	Firmware FirmwareConfig
+}
+
+// FirmwareConfig is the switchboard's side of firmware releases (docs/firmware.md).
+type FirmwareConfig struct {
+	// Dir holds the published bundles, one file per release (under the state directory).
+	Dir string
+	// TrustedKeys are the public keys a bundle must be signed with (the devices' trust
+	// file, firmware/signingkey.ReadPublic).
+	TrustedKeys []ed25519.PublicKey
+	// MaxBytes bounds an upload; 0 means bundle.DefaultMaxSize.
+	MaxBytes int64
 }
 
 // Deps are the switchboard's collaborators.
