@@ -168,7 +168,7 @@ $CAREBOOTH_TOKEN, then to that file. --json prints the API's JSON instead of tab
 	})
 	root.AddCommand(cmd.sessionCommands()...)
 	root.AddCommand(cmd.clinicsCommand(), cmd.cliniciansCommand(), cmd.devicesCommand(),
-		cmd.appointmentsCommand(), cmd.reportCommand(), cmd.waitingRoomCommand())
+		cmd.appointmentsCommand(), cmd.reportCommand(), cmd.waitingRoomCommand(), cmd.firmwareCommand())
 	return root
 }
 
