@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -191,6 +192,10 @@ func (s *Server) receiveBundle(w http.ResponseWriter, r *http.Request, id string
 	m, err := bundle.Verify(f, size, s.cfg.Firmware.TrustedKeys, bundle.Policy{AnyTarget: true, MaxSize: s.firmwareMax()})
 	if err != nil {
 		return 0, "", bundle.Manifest{}, fmt.Errorf("%w: %v", errRefusedBundle, err)
+	}
+	if ts := s.cfg.Firmware.Targets; len(ts) > 0 && !slices.Contains(ts, m.Target) {
+		return 0, "", bundle.Manifest{}, fmt.Errorf("%w: %w: built for %s, and this fleet runs %s (-firmware-targets); sign it for one of those",
+			errRefusedBundle, bundle.ErrTarget, m.Target, targetList(ts))
 	}
 	if err := f.Sync(); err != nil {
 		return 0, "", bundle.Manifest{}, err
@@ -410,4 +415,12 @@ func (s *Server) handleRolloutControl(c rolloutControl) func(http.ResponseWriter
 		s.log.Info("firmware rollout changed", "release", id, "phase", rel.Phase, "paused", rel.Paused, "by", p.clinician.ID)
 		writeJSON(w, http.StatusOK, s.apiRelease(&rel))
 	}
+}
+
+func targetList(ts []bundle.Target) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.String()
+	}
+	return strings.Join(names, ", ")
 }

@@ -1,9 +1,11 @@
 package switchboard
 
 import (
+	"archive/tar"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,7 +33,8 @@ func newFirmwareEnv(t *testing.T, maxBytes int64) *firmwareEnv {
 	pub, priv := bundletest.Key(t)
 	dir := filepath.Join(t.TempDir(), "firmware")
 	e := newEnvWith(t, func(c *Config) {
-		c.Firmware = FirmwareConfig{Dir: dir, TrustedKeys: []ed25519.PublicKey{pub}, MaxBytes: maxBytes}
+		c.Firmware = FirmwareConfig{Dir: dir, TrustedKeys: []ed25519.PublicKey{pub}, MaxBytes: maxBytes,
+			Targets: []bundle.Target{testTarget, {Platform: "linux/amd64"}}}
 	})
 	fleet := e.addClinician("fleet", "Fleet IT", "", true).tok
 	return &firmwareEnv{env: e, dir: dir, priv: priv, fleetTok: fleet}
@@ -90,6 +93,8 @@ func TestPublishFirmwareRefused(t *testing.T) {
 	}{
 		{"tampered file", "", e.fleetTok, tampered, 422, api.CodeBadBundle, "content does not match"},
 		{"untrusted key", "", e.fleetTok, bundletest.Make(t, stranger, "1.2.0", testTarget, map[string]string{"bin/boothd": "x"}), 422, api.CodeBadBundle, "signature"},
+		{"unsigned", "", e.fleetTok, unsigned(t, good), 422, api.CodeBadBundle, "manifest.sig"},
+		{"wrong target", "", e.fleetTok, bundletest.Make(t, e.priv, "1.2.0", bundle.Target{Platform: "linux/arm64", Board: "rpi5"}, map[string]string{"bin/boothd": "x"}), 422, api.CodeBadBundle, "linux/arm64 (rpi5), and this fleet runs linux/arm64 (rpi4), linux/amd64"},
 		{"not a bundle", "", e.fleetTok, []byte("#!/bin/sh\necho hello\n"), 422, api.CodeBadBundle, "rebuild the bundle"},
 		{"truncated", "", e.fleetTok, good[:len(good)/2], 422, api.CodeBadBundle, "bundle refused"},
 		{"empty", "", e.fleetTok, nil, 422, api.CodeBadBundle, "empty"},
@@ -231,4 +236,21 @@ func TestRolloutCanaryCommitOpensToAll(t *testing.T) {
 	if _, ok := e.announcement(canaryTok); ok {
 		t.Error("the committed canary was announced its release again")
 	}
+}
+
+// unsigned is b's manifest alone, without its signature entry.
+func unsigned(t *testing.T, b []byte) []byte {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(b))
+	hdr, err := tr.Next()
+	must(t, err)
+	manifest, err := io.ReadAll(tr)
+	must(t, err)
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	must(t, tw.WriteHeader(hdr))
+	_, err = tw.Write(manifest)
+	must(t, err)
+	must(t, tw.Close())
+	return out.Bytes()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/carebooth/carebooth/firmware/bundle"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/deviceca"
 	"github.com/carebooth/carebooth/switchboard/enrolment"
@@ -78,6 +79,8 @@ type FirmwareConfig struct {
 	TrustedKeys []ed25519.PublicKey
 	// MaxBytes bounds an upload; 0 means bundle.DefaultMaxSize.
 	MaxBytes int64
+	// Targets, when set, are the fleet's targets: a bundle for any other is refused.
+	Targets []bundle.Target
 }
 
 // Deps are the switchboard's collaborators.
