@@ -316,8 +316,8 @@ type Firmware struct {
 	// boothctl firmware keygen); empty: updates are off.
 	TrustFile string `toml:"trust_file"`
 	// SlotsDir holds the development slots: SlotsDir/a, SlotsDir/b and the link
-	// SlotsDir/current the service runs boothd from (firmware/slot.Dirs). Required with
-	// trust_file.
+	// SlotsDir/current the service runs boothd from (firmware/slot.Dirs). Default
+	// /var/lib/carebooth/slots.
 	SlotsDir string `toml:"slots_dir"`
 	// Board is this booth's board ("rpi4"), matched against a release's target with the
 	// platform boothd was built for; empty for development targets.
@@ -340,7 +340,7 @@ func Defaults() Config {
 		Speaker:   Speaker{Device: SpeakerAuto, Volume: 8, Prompts: true, Voice: "en-gb"},
 		Screen:    Screen{Backend: ScreenAuto, Device: "/dev/fb0", Listen: "127.0.0.1:9102"},
 		Log:       Log{Format: LogAuto, Level: "info"},
-		Firmware:  Firmware{PollInterval: 10 * time.Minute},
+		Firmware:  Firmware{SlotsDir: "/var/lib/carebooth/slots", PollInterval: 10 * time.Minute},
 	}
 }
 
