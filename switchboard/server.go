@@ -2,6 +2,7 @@ package switchboard
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/carebooth/carebooth/firmware/bundle"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/deviceca"
 	"github.com/carebooth/carebooth/switchboard/enrolment"
@@ -70,6 +72,22 @@ type Config struct {
 	// ConnLimits are the HTTP timeouts and the cap on signalling connections per
 	// credential; the zero value is DefaultConnLimits.
 	ConnLimits ConnLimits
+	// Firmware is where published firmware is kept and which keys it must be signed
+	// with; without a directory and a key, publishing is refused.
+	Firmware FirmwareConfig
+}
+
+// FirmwareConfig is the switchboard's side of firmware releases (docs/firmware.md).
+type FirmwareConfig struct {
+	// Dir holds the published bundles, one file per release (under the state directory).
+	Dir string
+	// TrustedKeys are the public keys a bundle must be signed with (the devices' trust
+	// file, firmware/signingkey.ReadPublic).
+	TrustedKeys []ed25519.PublicKey
+	// MaxBytes bounds an upload; 0 means bundle.DefaultMaxSize.
+	MaxBytes int64
+	// Targets, when set, are the fleet's targets: a bundle for any other is refused.
+	Targets []bundle.Target
 }
 
 // Deps are the switchboard's collaborators.

@@ -169,7 +169,7 @@ $CAREBOOTH_TOKEN, then to that file. --json prints the API's JSON instead of tab
 	})
 	root.AddCommand(cmd.sessionCommands()...)
 	root.AddCommand(cmd.clinicsCommand(), cmd.cliniciansCommand(), cmd.devicesCommand(), cmd.configCommand(),
-		cmd.appointmentsCommand(), cmd.reportCommand(), cmd.waitingRoomCommand(), cmd.auditCommand())
+		cmd.appointmentsCommand(), cmd.reportCommand(), cmd.waitingRoomCommand(), cmd.auditCommand(), cmd.firmwareCommand())
 	return root
 }
 

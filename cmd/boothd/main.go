@@ -25,6 +25,7 @@ import (
 	"github.com/carebooth/carebooth/booth"
 	"github.com/carebooth/carebooth/booth/mediacall"
 	"github.com/carebooth/carebooth/booth/present"
+	"github.com/carebooth/carebooth/firmware/update"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/call"
@@ -54,6 +55,12 @@ func main() {
 			fmt.Fprintln(os.Stderr, "boothd: restart:", xerr)
 		}
 		os.Exit(exitRestart)
+	}
+	if errors.Is(err, update.ErrRestart) {
+		// A release was installed, or the committed slot must run: the unit (and make
+		// run) restart on this status, into the slot the link now names.
+		fmt.Fprintln(os.Stderr, "boothd: restarting into the selected firmware slot")
+		os.Exit(update.RestartExitCode)
 	}
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "boothd:", err)
@@ -232,6 +239,28 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 
+	// Firmware: a release on trial is checked (and committed or rolled back) before the
+	// booth starts; the update loop then runs beside it.
+	hc := deviceClient(httpClient, token)
+	var running *booth.Booth // set below; the loop runs only once it is
+	idle := func() bool { return running != nil && running.Snapshot().State == booth.Idle }
+	upd, err := newUpdater(cfg, hc, idle, logger)
+	if err != nil {
+		return fail(err)
+	}
+	if upd != nil {
+		checks, err := healthChecks(cfg, hc, problem, scr, logger)
+		if err != nil {
+			return fail(err)
+		}
+		if err := upd.Start(ctx, checks); errors.Is(err, update.ErrRestart) {
+			return fail(err)
+		} else if err != nil {
+			logger.Error("firmware slots; updates are off until this is fixed", "err", err)
+			upd = nil
+		}
+	}
+
 	b, err := booth.New(booth.Config{
 		SwitchboardURL: cfg.Switchboard.URL,
 		Token:          token,
@@ -253,6 +282,7 @@ func run(ctx context.Context, args []string) error {
 		return fail(err)
 	}
 	defer b.Close()
+	running = b
 
 	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
 	if err != nil {
@@ -290,6 +320,9 @@ func run(ctx context.Context, args []string) error {
 		return srv.Shutdown(sctx)
 	})
 	g.Go(func() error { return notifySystemd(gctx, b, logger) })
+	if upd != nil {
+		g.Go(func() error { return upd.Run(gctx) })
+	}
 	err = g.Wait()
 	logger.Info("boothd stopped", "err", err)
 	return err

@@ -25,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/carebooth/carebooth/firmware/bundle"
+	"github.com/carebooth/carebooth/firmware/signingkey"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard"
@@ -70,6 +72,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		iceURLs      = fs.String("ice-urls", "", "comma-separated STUN/TURN URLs handed to both parties of every call")
 		demo         = fs.Bool("demo", false, "ensure demo data (clinic, clinicians, a booth, an appointment) and print how to use it")
 		createAdmin  = fs.String("create-admin", "", "create admin `USER` (or reset their password) with the password read from stdin, then exit")
+		fwKeys       = fs.String("firmware-keys", "", "trust file of the public keys firmware must be signed with (boothctl firmware keygen's .pub); without it, publishing firmware is refused")
+		fwTargets    = fs.String("firmware-targets", "", "comma-separated targets the fleet runs, GOOS/GOARCH[:BOARD] (e.g. linux/arm64:rpi4); bundles for others are refused")
+		fwMax        = fs.Int64("firmware-max-bytes", 0, "the largest firmware bundle accepted (default 1 GiB)")
 		showVersion  = fs.Bool("version", false, "print the version and exit")
 		debug        = fs.Bool("debug", false, "log at debug level")
 	)
@@ -171,6 +176,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Addr: *listen, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, TLSCertificate: lanCert, SecureCookies: *secureCookie, DeviceTokens: *deviceTokens,
 		MetricsToken: *metricsToken, SessionTTL: *sessionTTL, AllowedOrigins: splitList(*origins),
 		TrustedProxies: trusted,
+	}
+	cfg.Firmware = switchboard.FirmwareConfig{Dir: filepath.Join(*stateDir, "firmware"), MaxBytes: *fwMax}
+	if *fwKeys != "" {
+		keys, err := signingkey.ReadPublic(*fwKeys)
+		if err != nil {
+			return fmt.Errorf("-firmware-keys: %w", err)
+		}
+		cfg.Firmware.TrustedKeys = keys
+	}
+	for _, t := range splitList(*fwTargets) {
+		platform, board, _ := strings.Cut(t, ":")
+		if !strings.Contains(platform, "/") {
+			return fmt.Errorf("-firmware-targets: %q is not GOOS/GOARCH[:BOARD], e.g. linux/arm64:rpi4", t)
+		}
+		cfg.Firmware.Targets = append(cfg.Firmware.Targets, bundle.Target{Platform: platform, Board: board})
 	}
 	if urls := splitList(*iceURLs); len(urls) > 0 {
 		cfg.ICEServers = []signalling.ICEServer{{URLs: urls}}

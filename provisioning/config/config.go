@@ -32,6 +32,7 @@ type Config struct {
 	Speaker     Speaker     `toml:"speaker"`
 	Screen      Screen      `toml:"screen"`
 	Log         Log         `toml:"log"`
+	Firmware    Firmware    `toml:"firmware"`
 }
 
 // Switchboard is where the booth connects.
@@ -316,6 +317,23 @@ type Log struct {
 	Level string `toml:"level"`
 }
 
+// Firmware configures signed updates (docs/firmware.md). Without a trust file the booth
+// takes no updates.
+type Firmware struct {
+	// TrustFile holds the public keys a release must be signed with (the .pub line of
+	// boothctl firmware keygen); empty: updates are off.
+	TrustFile string `toml:"trust_file"`
+	// SlotsDir holds the development slots: SlotsDir/a, SlotsDir/b and the link
+	// SlotsDir/current the service runs boothd from (firmware/slot.Dirs). Default
+	// /var/lib/carebooth/slots.
+	SlotsDir string `toml:"slots_dir"`
+	// Board is this booth's board ("rpi4"), matched against a release's target with the
+	// platform boothd was built for; empty for development targets.
+	Board string `toml:"board"`
+	// PollInterval is how often the switchboard is asked for a release. Default 10m.
+	PollInterval time.Duration `toml:"poll_interval"`
+}
+
 // Defaults returns a Config with every default filled in and the required keys empty.
 func Defaults() Config {
 	return Config{
@@ -330,6 +348,7 @@ func Defaults() Config {
 		Speaker:   Speaker{Device: SpeakerAuto, Volume: 8, Prompts: true, Voice: "en-gb"},
 		Screen:    Screen{Backend: ScreenAuto, Device: "/dev/fb0", Listen: "127.0.0.1:9102"},
 		Log:       Log{Format: LogAuto, Level: "info"},
+		Firmware:  Firmware{SlotsDir: "/var/lib/carebooth/slots", PollInterval: 10 * time.Minute},
 	}
 }
 
@@ -425,6 +444,12 @@ func (c *Config) Validate() error {
 		} else if !ValidFingerprint(f) {
 			bad("switchboard.ca_fingerprint", f, `must be "SHA256:" and 43 characters of base64, as the switchboard logs it (device_ca=...) and boothctl devices pending shows it`)
 		}
+	}
+	if c.Firmware.TrustFile != "" && c.Firmware.SlotsDir == "" {
+		p = append(p, "firmware.slots_dir is required with firmware.trust_file: the directory of slots a and b and the link current that boothd runs from")
+	}
+	if c.Firmware.PollInterval < time.Minute {
+		bad("firmware.poll_interval", c.Firmware.PollInterval.String(), "must be at least 1m")
 	}
 
 	if !c.Device.JoinMode.Valid() {

@@ -22,7 +22,8 @@ import (
 // applied event keys and the device push queue (the statuses window_open, no_show and
 // telephone need no layout change). Version 4 counts each appointment's booth events
 // (Appointment.BoothEvents, RefusedEvents) from the history it already holds. Version 5
-// added the audit log and remote config documents (buckets audit and config_docs).
+// added the audit log, remote config documents and firmware releases (buckets audit,
+// config_docs and firmware_releases).
 //
 // boltfile.Open keeps the version as a big-endian uint32 in the meta bucket; files that
 // hold it as decimal text (every switchboard.db before boltfile) are read and rewritten in
@@ -46,6 +47,7 @@ var (
 	bktPushes        = []byte("device_pushes")       // device ID, 0, big-endian seq -> Push
 	bktAudit         = []byte("audit")               // big-endian seq -> audit.Entry
 	bktConfigDocs    = []byte("config_docs")         // scope -> ConfigDoc
+	bktReleases      = []byte("firmware_releases")   // release ID -> Release
 	keySchemaVersion = []byte(boltfile.SchemaVersionKey)
 	allBuckets       = [][]byte{bktMeta, bktClinics, bktClinicians, bktByUsername, bktDevices, bktByToken, bktAppointments, bktApptByClinic, bktApptByDevice, bktSessions}
 )
@@ -73,7 +75,7 @@ var migrations = []boltfile.Migration{
 	},
 	3: migrateBoothEventCounts,
 	4: func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktAudit, bktConfigDocs} {
+		for _, b := range [][]byte{bktAudit, bktConfigDocs, bktReleases} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
@@ -849,4 +851,64 @@ func (s *Bolt) SetDeviceConfigStatus(id string, st ConfigStatus) (Device, error)
 		return nil
 	})
 	return d, err
+}
+
+func (s *Bolt) CreateRelease(r *Release) error {
+	if err := validateRelease(r); err != nil {
+		return err
+	}
+	if r.ID == "" {
+		r.ID = NewID()
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktReleases)
+		if b.Get([]byte(r.ID)) != nil {
+			return fmt.Errorf("release %s: %w", r.ID, ErrConflict)
+		}
+		return putJSON(b, r.ID, r)
+	})
+}
+
+func (s *Bolt) Release(id string) (Release, error) {
+	var r Release
+	err := s.db.View(func(tx *bolt.Tx) error { return getJSON(tx.Bucket(bktReleases), id, &r, "release") })
+	return r, err
+}
+
+func (s *Bolt) Releases() ([]Release, error) {
+	out := []Release{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktReleases).ForEach(func(k, v []byte) error {
+			var r Release
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode release %s: %w", k, err)
+			}
+			out = append(out, r)
+			return nil
+		})
+	})
+	sortReleases(out)
+	return out, err
+}
+
+func (s *Bolt) UpdateRelease(id string, fn func(*Release) error) (Release, error) {
+	var r Release
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktReleases)
+		if err := getJSON(b, id, &r, "release"); err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+		r.ID = id
+		if err := validateRelease(&r); err != nil {
+			return err
+		}
+		return putJSON(b, id, &r)
+	})
+	if err != nil {
+		return Release{}, err
+	}
+	return r, nil
 }

@@ -28,6 +28,7 @@ type Memory struct {
 	audit        []audit.Entry
 	auditSeq     uint64
 	configDocs   map[ConfigScope]ConfigDoc
+	releases     map[string]Release
 }
 
 var _ Store = (*Memory)(nil)
@@ -44,6 +45,7 @@ func NewMemory() *Memory {
 		eventKeys:    map[string]appliedKey{},
 		pushes:       map[string][]Push{},
 		configDocs:   map[ConfigScope]ConfigDoc{},
+		releases:     map[string]Release{},
 	}
 }
 
@@ -526,4 +528,60 @@ func (m *Memory) SetDeviceConfigStatus(id string, st ConfigStatus) (Device, erro
 	d.ConfigVersion, d.ConfigError = st.Version, st.Error
 	m.devices[id] = d
 	return d, nil
+}
+
+func (m *Memory) CreateRelease(r *Release) error {
+	if err := validateRelease(r); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.ID == "" {
+		r.ID = NewID()
+	}
+	if _, ok := m.releases[r.ID]; ok {
+		return fmt.Errorf("release %s: %w", r.ID, ErrConflict)
+	}
+	m.releases[r.ID] = r.clone()
+	return nil
+}
+
+func (m *Memory) Release(id string) (Release, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.releases[id]
+	if !ok {
+		return Release{}, fmt.Errorf("release %s: %w", id, ErrNotFound)
+	}
+	return r.clone(), nil
+}
+
+func (m *Memory) Releases() ([]Release, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Release, 0, len(m.releases))
+	for _, r := range m.releases {
+		out = append(out, r.clone())
+	}
+	sortReleases(out)
+	return out, nil
+}
+
+func (m *Memory) UpdateRelease(id string, fn func(*Release) error) (Release, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.releases[id]
+	if !ok {
+		return Release{}, fmt.Errorf("release %s: %w", id, ErrNotFound)
+	}
+	r := old.clone()
+	if err := fn(&r); err != nil {
+		return Release{}, err
+	}
+	r.ID = id
+	if err := validateRelease(&r); err != nil {
+		return Release{}, err
+	}
+	m.releases[id] = r.clone()
+	return r, nil
 }

@@ -268,6 +268,14 @@ type Store interface {
 	Audit(q audit.Query) ([]audit.Entry, error)
 	// PruneAudit forgets the entries older than before (audit.Retention).
 	PruneAudit(before time.Time) (int, error)
+	// CreateRelease records a published firmware release (its bundle is already stored).
+	CreateRelease(r *Release) error
+	Release(id string) (Release, error)
+	// Releases lists every release, newest first.
+	Releases() ([]Release, error)
+	// UpdateRelease reads, changes and writes one release in one transaction; an error
+	// from fn aborts it and is returned as is.
+	UpdateRelease(id string, fn func(*Release) error) (Release, error)
 
 	CreateSession(s Session) error
 	Session(tokenHash string) (Session, error)
