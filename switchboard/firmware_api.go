@@ -18,6 +18,7 @@ import (
 	"github.com/carebooth/carebooth/firmware/bundle"
 	"github.com/carebooth/carebooth/firmware/release"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -153,6 +154,7 @@ func (s *Server) handlePublishFirmware(w http.ResponseWriter, r *http.Request, p
 		s.internalError(w, r, err)
 		return
 	}
+	s.audit(r, p, audit.FirmwarePublish, id, "", fmt.Sprintf("version %s, target %s, %d bytes, %d canaries", rel.Version, rel.Target, size, len(rel.Canaries)))
 	s.log.Info("firmware published", "release", id, "version", rel.Version, "target", rel.Target.String(),
 		"size", size, "canaries", len(rel.Canaries), "by", p.clinician.ID)
 	writeJSON(w, http.StatusCreated, s.apiRelease(&rel))
@@ -379,6 +381,11 @@ func (s *Server) handleReleaseReport(w http.ResponseWriter, r *http.Request, p *
 
 type rolloutControl int
 
+// action is how the audit log names c.
+func (c rolloutControl) action() audit.Action {
+	return [...]audit.Action{controlPause: audit.RolloutPause, controlResume: audit.RolloutResume, controlPromote: audit.RolloutPromote}[c]
+}
+
 const (
 	controlPause rolloutControl = iota
 	controlResume
@@ -412,6 +419,7 @@ func (s *Server) handleRolloutControl(c rolloutControl) func(http.ResponseWriter
 			s.internalError(w, r, err)
 			return
 		}
+		s.audit(r, p, c.action(), id, "", fmt.Sprintf("version %s, phase %s", rel.Version, rel.Phase))
 		s.log.Info("firmware rollout changed", "release", id, "phase", rel.Phase, "paused", rel.Paused, "by", p.clinician.ID)
 		writeJSON(w, http.StatusOK, s.apiRelease(&rel))
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/carebooth/carebooth/firmware/bundle/bundletest"
 	"github.com/carebooth/carebooth/firmware/release"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/audit"
 )
 
 var testTarget = bundle.Target{Platform: "linux/arm64", Board: "rpi4"}
@@ -201,6 +203,17 @@ func TestRolloutCanaryFailurePauses(t *testing.T) {
 	}
 	if a, ok := e.announcement(e.otherBoothTok); !ok || a.ReleaseID != rel.ID {
 		t.Errorf("after resume and promote: got %+v, %v, want the release announced", a, ok)
+	}
+	// The publication and the admin's steering are in the audit log; the refused resume is not.
+	_, log, _ := e.auditLog(e.fleetTok, "")
+	var steered []audit.Action
+	for _, en := range log.Entries {
+		if en.Target == rel.ID {
+			steered = append(steered, en.Action)
+		}
+	}
+	if want := []audit.Action{audit.FirmwarePublish, audit.RolloutResume, audit.RolloutPromote}; !slices.Equal(steered, want) {
+		t.Errorf("audit of the release: got %v, want %v", steered, want)
 	}
 }
 

@@ -31,12 +31,16 @@ const (
 	Admit             Action = "admit"
 	CallEnd           Action = "call_end"
 	ConfigPut         Action = "config_put"
+	FirmwarePublish   Action = "firmware_publish"
+	RolloutPause      Action = "rollout_pause"
+	RolloutResume     Action = "rollout_resume"
+	RolloutPromote    Action = "rollout_promote"
 )
 
 // Actions lists every Action, for validation and documentation.
 var Actions = []Action{Login, LoginFailed, Logout, ClinicCreate, ClinicianCreate, DeviceCreate, DeviceSettings,
 	DeviceRevoke, EnrolmentApprove, AppointmentCreate, AppointmentCancel, AppointmentNoShow, AppointmentPhone,
-	AppointmentImport, Admit, CallEnd, ConfigPut}
+	AppointmentImport, Admit, CallEnd, ConfigPut, FirmwarePublish, RolloutPause, RolloutResume, RolloutPromote}
 
 // Valid reports whether a is one of Actions.
 func (a Action) Valid() bool {
