@@ -5,6 +5,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/signalling"
 )
 
 // Error codes of Error.Code.
@@ -105,6 +106,16 @@ type Device struct {
 	// its key's ("SHA256:..."); both empty for a device with a token.
 	Room           string `json:"room,omitempty"`
 	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	// Online is true while heartbeats come (none for 90 s: offline); Health is the latest
+	// heartbeat since the switchboard started, absent before the first.
+	Online bool          `json:"online"`
+	Health *DeviceHealth `json:"health,omitempty"`
+}
+
+// DeviceHealth is a device's latest heartbeat and when the switchboard received it.
+type DeviceHealth struct {
+	ReceivedAt time.Time            `json:"received_at"`
+	Heartbeat  signalling.Heartbeat `json:"heartbeat"`
 }
 
 // NewDevice is the body of POST /api/v1/devices. Role defaults to a booth.
@@ -210,4 +221,9 @@ type Enrolment struct {
 // Enrolments answers GET /api/v1/enrolments.
 type Enrolments struct {
 	Enrolments []Enrolment `json:"enrolments"`
+}
+
+// DeviceDetail answers GET /api/v1/devices/{id}.
+type DeviceDetail struct {
+	Device Device `json:"device"`
 }
