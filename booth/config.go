@@ -61,4 +61,7 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// HTTPClient dials the switchboard. Default http.DefaultClient.
 	HTTPClient *http.Client
+	// Health is what the heartbeat carries besides the state and the round trip; nil
+	// sends no heartbeats.
+	Health HealthSource
 }

@@ -110,7 +110,12 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer scr.Close()
-	problem := mediaProblem(cfg.Media, cfg.Speaker.Device != config.SpeakerOff, snd.speaker != nil, mediadevices.EnumerateDevices())
+	mediaDevices := mediadevices.EnumerateDevices()
+	problem := mediaProblem(cfg.Media, cfg.Speaker.Device != config.SpeakerOff, snd.speaker != nil, mediaDevices)
+	camera, mic := capture.Available(capture.Config{Video: cfg.Media.Video, Audio: cfg.Media.Audio}, mediaDevices)
+	realClock := clockwork.NewRealClock()
+	health := &boothHealth{clock: realClock, started: realClock.Now(), camera: camera, mic: mic, speaker: snd.speaker != nil,
+		problem: problem, stateDir: cfg.State.Dir, read: osReadFile, diskFree: statfsFree}
 	if problem != "" {
 		logger.Error("fault shown on the booth", "problem", problem)
 	}
@@ -198,6 +203,7 @@ func run(ctx context.Context, args []string) error {
 		Buttons:    snd.withVolume(scr.withButtons(buttons)),
 		Logger:     logger,
 		Registerer: reg,
+		Health:     health,
 	})
 	if err != nil {
 		return err
