@@ -40,6 +40,7 @@ type Booth struct {
 	metrics  *metrics
 	link     *link
 	remote   RemoteConfig // nil: remote config is ignored
+	health   HealthSource // nil: no heartbeats
 
 	in  inbox     // what the loop waits on besides the clock and the call
 	pub publisher // the snapshot and its subscribers; safe from any goroutine
@@ -107,6 +108,7 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		clock:   deps.Clock,
 		log:     deps.Logger,
 		remote:  deps.RemoteConfig,
+		health:  deps.Health,
 		in:      inbox{buttons: make(chan button.Event), link: make(chan linkEvent), ping: make(chan chan struct{})},
 		pub:     publisher{subs: map[int]chan Snapshot{}},
 		sched:   schedState{offline: true, left: map[string]bool{}, done: map[string]bool{}},
@@ -151,6 +153,7 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		maxBackoff: cfg.ReconnectMax,
 		events:     b.in.link,
 		onAttempt:  b.onLinkAttempt,
+		upKick:     make(chan struct{}, 1),
 	}
 	b.sched.joinMode = cfg.JoinMode
 	if set, err := b.store.Settings(); err != nil {
@@ -201,6 +204,9 @@ func (b *Booth) Run(ctx context.Context) error {
 		"join_mode", b.sched.joinMode, "join_window", b.cfg.JoinWindow.String(), "outbox", b.out.pending)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.link.run(gctx) })
+	if b.health != nil {
+		g.Go(func() error { return b.heartbeatLoop(gctx) })
+	}
 	if b.buttons != nil {
 		g.Go(func() error {
 			if err := b.buttons.Run(gctx, b.in.buttons); err != nil {

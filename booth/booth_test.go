@@ -111,7 +111,9 @@ type fakeSwitchboard struct {
 	open     []*sbConn
 	events   []signalling.Event // every event received, duplicates included
 	applied  map[string]bool
-	wg       sync.WaitGroup
+	// heartbeats are every heartbeat received, in order.
+	heartbeats []signalling.Heartbeat
+	wg         sync.WaitGroup
 }
 
 // recorded returns the events the fake has received, as "appointment:event" (a replayed
@@ -180,6 +182,14 @@ func (sb *fakeSwitchboard) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			return
+		}
+		// Heartbeats are kept apart, for the tests of them, so the others see the
+		// messages of the appointment flow only.
+		if hb, ok := body.(*signalling.Heartbeat); ok {
+			sb.mu.Lock()
+			sb.heartbeats = append(sb.heartbeats, *hb)
+			sb.mu.Unlock()
+			continue
 		}
 		// Outbox events are acknowledged like the switchboard does; an arrive or leave
 		// among them is handed to the test as the live message it stands for.
@@ -358,6 +368,7 @@ type opts struct {
 	appts    []signalling.Appointment
 	staff    bool // a staff call is wired on site (Config.StaffCall)
 	remote   RemoteConfig
+	health   HealthSource
 }
 
 func appt(id string, start time.Time) signalling.Appointment {
@@ -393,6 +404,7 @@ func start(t *testing.T, o opts) *harness {
 		Registerer:   h.reg,
 		HTTPClient:   h.sb.srv.Client(),
 		RemoteConfig: o.remote,
+		Health:       o.health,
 	}
 	switch {
 	case o.store != nil:

@@ -62,6 +62,9 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	// HTTPClient dials the switchboard. Default http.DefaultClient.
 	HTTPClient *http.Client
+	// Health is what the heartbeat carries besides the state and the round trip; nil
+	// sends no heartbeats.
+	Health HealthSource
 	// RemoteConfig handles the config documents the switchboard pushes
 	// (provisioning/remoteconfig.Controller in boothd). Nil: they are ignored.
 	RemoteConfig RemoteConfig

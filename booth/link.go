@@ -71,8 +71,12 @@ type link struct {
 	events     chan<- linkEvent
 	onAttempt  func(reconnect bool)
 
+	// upKick (cap 1) is signalled each time a session is welcomed, for the heartbeat.
+	upKick chan struct{}
+
 	mu   sync.Mutex
 	conn *signalling.Conn // set between welcome and the end of the session
+	ws   *websocket.Conn  // conn's WebSocket, for measuring the round trip
 
 	warnMu   sync.Mutex
 	lastWarn time.Time
@@ -168,8 +172,8 @@ func (l *link) session(ctx context.Context) (welcomed bool, err error) {
 	}
 	switch m := body.(type) {
 	case *signalling.Welcome:
-		l.setConn(conn)
-		defer l.setConn(nil)
+		l.setConn(conn, ws)
+		defer l.setConn(nil, nil)
 		if !l.emit(ctx, linkEvent{kind: linkUp, welcome: m}) {
 			return true, ctx.Err()
 		}
@@ -231,10 +235,34 @@ func (l *link) emit(ctx context.Context, ev linkEvent) bool {
 	}
 }
 
-func (l *link) setConn(c *signalling.Conn) {
+func (l *link) setConn(c *signalling.Conn, ws *websocket.Conn) {
 	l.mu.Lock()
-	l.conn = c
+	l.conn, l.ws = c, ws
 	l.mu.Unlock()
+	if c != nil {
+		select {
+		case l.upKick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// roundTrip measures the link's round trip to the switchboard with a WebSocket ping,
+// in real time (it is the network's), ok false when the link is down or no pong came.
+func (l *link) roundTrip(ctx context.Context) (time.Duration, bool) {
+	l.mu.Lock()
+	ws := l.ws
+	l.mu.Unlock()
+	if ws == nil {
+		return 0, false
+	}
+	pctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	start := time.Now()
+	if err := ws.Ping(pctx); err != nil {
+		return 0, false
+	}
+	return time.Since(start), true
 }
 
 func (l *link) up() bool {

@@ -26,6 +26,7 @@ import (
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard"
 	"github.com/carebooth/carebooth/switchboard/apiclient"
+	"github.com/carebooth/carebooth/switchboard/deviceca"
 	"github.com/carebooth/carebooth/switchboard/store"
 	"github.com/carebooth/carebooth/switchboard/webapp"
 	"github.com/coder/websocket"
@@ -74,7 +75,21 @@ func startSwitchboard(t testing.TB) *env { return startSwitchboardWith(t, switch
 // startSwitchboardWith is startSwitchboard with cfg (BcryptCost is set here).
 func startSwitchboardWith(t testing.TB, cfg switchboard.Config) *env {
 	t.Helper()
+	return startSwitchboardCA(t, cfg, false)
+}
+
+// startSwitchboardCA is startSwitchboardWith, with a device CA when withCA (so devices
+// can enrol by activation code).
+func startSwitchboardCA(t testing.TB, cfg switchboard.Config, withCA bool) *env {
+	t.Helper()
 	dir := t.TempDir()
+	var ca *deviceca.CA
+	if withCA {
+		var err error
+		if ca, _, err = deviceca.Open(t.TempDir(), "test devices", nil); err != nil {
+			t.Fatalf("device CA: %v", err)
+		}
+	}
 	st, err := store.OpenBolt(filepath.Join(dir, "switchboard.db"))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -91,7 +106,7 @@ func startSwitchboardWith(t testing.TB, cfg switchboard.Config) *env {
 	}
 	cfg.BcryptCost = bcrypt.MinCost
 	srv, err := switchboard.New(cfg, switchboard.Deps{
-		Store: st, Log: testLogger(t), WebApp: webapp.Handler(),
+		Store: st, Log: testLogger(t), WebApp: webapp.Handler(), CA: ca,
 	})
 	if err != nil {
 		t.Fatalf("switchboard.New: %v", err)

@@ -366,6 +366,8 @@ func newBody(t Type) (validator, bool) {
 		return &Help{}, true
 	case TypeOutcome:
 		return &Outcome{}, true
+	case TypeHeartbeat:
+		return &Heartbeat{}, true
 	}
 	return nil, false
 }
@@ -413,6 +415,8 @@ func TypeOf(body any) (Type, error) {
 		return TypeQuality, nil
 	case *Help, Help:
 		return TypeHelp, nil
+	case *Heartbeat, Heartbeat:
+		return TypeHeartbeat, nil
 	}
 	return "", fmt.Errorf("signalling: no message type for %T (offers and answers need an explicit type)", body)
 }

@@ -362,7 +362,11 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request, p *pr
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.Devices{Devices: viewAll(ds, apiDevice)})
+	fleet := s.hub.Fleet()
+	writeJSON(w, http.StatusOK, api.Devices{Devices: viewAll(ds, func(d *store.Device) api.Device {
+		h, ok := fleet[d.ID]
+		return withHealth(apiDevice(d), h, ok)
+	})})
 }
 
 func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request, p *principal) {

@@ -7,7 +7,9 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/api"
+	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -43,8 +45,9 @@ func TestAPIViewsCopyEveryField(t *testing.T) {
 	d := store.Device{ID: "d1", Name: "booth", ClinicID: "c1", Role: device.RoleBooth, CreatedAt: now, LastSeen: now, JoinMode: device.JoinButton,
 		Room: "Room 2", PublicKey: make([]byte, 32), Revoked: &store.Revocation{At: now, By: "it", Reason: "stolen"},
 		ConfigVersion: 3, ConfigError: "refused version 4: x"}
-	if z := zeroFields(reflect.ValueOf(apiDevice(&d)), ""); len(z) > 0 {
-		t.Errorf("apiDevice leaves %v unset", z)
+	h := hub.Health{Online: true, ReceivedAt: now, Heartbeat: signalling.Heartbeat{Version: "1", State: signalling.StateIdle}}
+	if z := zeroFields(reflect.ValueOf(withHealth(apiDevice(&d), h, true)), ""); len(z) > 0 {
+		t.Errorf("apiDevice with health leaves %v unset", z)
 	}
 	c := store.Clinician{ID: "u1", Username: "u", Name: "U", ClinicID: "c1", Admin: true}
 	if z := zeroFields(reflect.ValueOf(*apiClinician(&c)), ""); len(z) > 0 {

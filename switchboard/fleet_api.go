@@ -6,6 +6,7 @@ import (
 
 	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/audit"
+	"github.com/carebooth/carebooth/switchboard/hub"
 	"github.com/carebooth/carebooth/switchboard/store"
 )
 
@@ -75,4 +76,25 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request, p *p
 	s.log.Info("device revoked", "device", d.ID, "site", d.ClinicID, "by", p.clinician.Username,
 		"reason", q.Reason, "disconnected", n, "addr", clientIP(r))
 	writeJSON(w, http.StatusOK, api.DeviceRevoked{Device: apiDevice(&d), Disconnected: n})
+}
+
+// withHealth adds a device's live health from the hub to its API view.
+func withHealth(v api.Device, h hub.Health, ok bool) api.Device {
+	if !ok {
+		return v
+	}
+	v.Online = h.Online
+	v.Health = &api.DeviceHealth{ReceivedAt: h.ReceivedAt, Heartbeat: h.Heartbeat}
+	return v
+}
+
+// handleGetDevice shows one device with its health. A clinician sees only their own
+// clinic's devices; another clinic's is not found, so IDs cannot be probed.
+func (s *Server) handleGetDevice(w http.ResponseWriter, r *http.Request, p *principal) {
+	d, ok := s.deviceFor(w, r, p)
+	if !ok {
+		return
+	}
+	h, ok := s.hub.DeviceHealth(d.ID)
+	writeJSON(w, http.StatusOK, api.DeviceDetail{Device: withHealth(apiDevice(&d), h, ok)})
 }

@@ -62,6 +62,7 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"login request", path("/api/v1/login", "POST", ""), api.LoginRequest{}},
 		{"login", path("/api/v1/login", "POST", "200"), api.Login{}},
 		{"me", path("/api/v1/me", "GET", "200"), api.Me{}},
+		{"device", path("/api/v1/devices/{id}", "GET", "200"), api.DeviceDetail{}},
 		{"clinics", path("/api/v1/clinics", "GET", "200"), api.Clinics{}},
 		{"new clinic", path("/api/v1/clinics", "POST", ""), api.NewClinic{}},
 		{"new clinician", path("/api/v1/clinicians", "POST", ""), api.NewClinician{}},

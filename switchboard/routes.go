@@ -43,6 +43,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/clinicians", adminOnly, s.handleCreateClinician},
 		{"GET", "/api/v1/devices", clinicianOnly, s.handleListDevices},
 		{"POST", "/api/v1/devices", adminOnly, s.handleCreateDevice},
+		{"GET", "/api/v1/devices/{id}", clinicianOnly, s.handleGetDevice},
 		{"GET", "/api/v1/appointments", anyPrincipal, s.handleListAppointments},
 		{"POST", "/api/v1/appointments", clinicianOnly, s.handleCreateAppointment},
 		{"POST", "/api/v1/appointments/import", clinicianOnly, s.longRequest(s.handleImportAppointments)},

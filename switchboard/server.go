@@ -211,6 +211,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("switchboard: %w", err)
 	}
+	if err := deps.Registerer.Register(fleetCollector{s.hub}); err != nil {
+		return nil, fmt.Errorf("switchboard: register fleet metrics: %w", err)
+	}
 	s.handler = s.buildHandler(deps.WebApp)
 	// A booth resends an unacknowledged event when its link returns; keys older than this
 	// can no longer come back.

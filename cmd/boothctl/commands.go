@@ -157,17 +157,17 @@ func (cmd *command) devicesCommand() *cobra.Command {
 		}
 		rows := make([][]string, 0, len(ds))
 		for _, d := range ds {
-			seen := "never"
-			if d.LastSeen != nil {
-				seen = d.LastSeen.Local().Format(time.DateTime)
-			}
-			state := "active"
-			if d.Revoked != nil {
-				state = "revoked " + d.Revoked.At.Local().Format(time.DateOnly)
-			}
-			rows = append(rows, []string{d.ID, d.Name, string(d.Role), d.ClinicID, d.Room, seen, state, configColumn(d)})
+			rows = append(rows, deviceRow(d))
 		}
-		return cmd.p.List(ds, []string{"ID", "NAME", "ROLE", "CLINIC", "ROOM", "LAST SEEN", "STATE", "CONFIG"}, rows)
+		return cmd.p.List(ds, deviceHeader, rows)
+	})
+	show := &cobra.Command{Use: "show DEVICE_ID", Short: "Every field of a device and its latest heartbeat", Args: args(1, "the DEVICE_ID")}
+	show.RunE = cmd.online(func(a []string) error {
+		d, err := cmd.c.Device(cmd.ctx, a[0])
+		if err != nil {
+			return err
+		}
+		return cmd.p.Record(d, "%s", deviceDetail(d))
 	})
 	add := &cobra.Command{Use: "add", Short: "Create a device with a token, printed once (admins)", Args: cobra.NoArgs}
 	name := add.Flags().String("name", "", "device name, e.g. library-booth-1")
@@ -236,7 +236,7 @@ func (cmd *command) devicesCommand() *cobra.Command {
 		}
 		return cmd.p.Record(r, "device %s (%s) revoked; %d connection(s) closed", r.Device.ID, r.Device.Name, r.Disconnected)
 	})
-	return group("devices", "List, create, enrol, configure and revoke devices", list, add, joinMode, pending, approve, revoke)
+	return group("devices", "List, show, create, enrol, configure and revoke devices", list, show, add, joinMode, pending, approve, revoke)
 }
 
 func (cmd *command) appointmentsCommand() *cobra.Command {

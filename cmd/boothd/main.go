@@ -152,7 +152,12 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer scr.Close()
-	problem := mediaProblem(cfg.Media, cfg.Speaker.Device != config.SpeakerOff, snd.speaker != nil, mediadevices.EnumerateDevices())
+	mediaDevices := mediadevices.EnumerateDevices()
+	problem := mediaProblem(cfg.Media, cfg.Speaker.Device != config.SpeakerOff, snd.speaker != nil, mediaDevices)
+	camera, mic := capture.Available(capture.Config{Video: cfg.Media.Video, Audio: cfg.Media.Audio}, mediaDevices)
+	realClock := clockwork.NewRealClock()
+	health := &boothHealth{clock: realClock, started: realClock.Now(), camera: camera, mic: mic, speaker: snd.speaker != nil,
+		problem: problem, stateDir: cfg.State.Dir, read: osReadFile, diskFree: statfsFree}
 	if problem != "" {
 		logger.Error("fault shown on the booth", "problem", problem)
 	}
@@ -277,6 +282,7 @@ func run(ctx context.Context, args []string) error {
 		Logger:       logger,
 		Registerer:   reg,
 		RemoteConfig: remoteCtl,
+		Health:       health,
 	})
 	if err != nil {
 		return fail(err)

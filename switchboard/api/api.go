@@ -5,6 +5,7 @@ import (
 
 	"github.com/carebooth/carebooth/appointment"
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/audit"
 )
 
@@ -116,6 +117,10 @@ type Device struct {
 	ConfigError   string `json:"config_error,omitempty"`
 	// Revoked is set once an admin has switched the device off.
 	Revoked *Revocation `json:"revoked,omitempty"`
+	// Online is true while heartbeats come (none for 90 s: offline); Health is the latest
+	// heartbeat since the switchboard started, absent before the first.
+	Online bool          `json:"online"`
+	Health *DeviceHealth `json:"health,omitempty"`
 }
 
 // Revocation is who switched a device off, when and why.
@@ -135,6 +140,12 @@ type RevokeDevice struct {
 type DeviceRevoked struct {
 	Device       Device `json:"device"`
 	Disconnected int    `json:"disconnected"`
+}
+
+// DeviceHealth is a device's latest heartbeat and when the switchboard received it.
+type DeviceHealth struct {
+	ReceivedAt time.Time            `json:"received_at"`
+	Heartbeat  signalling.Heartbeat `json:"heartbeat"`
 }
 
 // NewDevice is the body of POST /api/v1/devices. Role defaults to a booth.
@@ -250,4 +261,9 @@ type AuditEntry = audit.Entry
 type AuditLog struct {
 	Entries   []AuditEntry `json:"entries"`
 	NextAfter *uint64      `json:"next_after,omitempty"`
+}
+
+// DeviceDetail answers GET /api/v1/devices/{id}.
+type DeviceDetail struct {
+	Device Device `json:"device"`
 }

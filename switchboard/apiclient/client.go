@@ -173,6 +173,13 @@ func (c *Client) Devices(ctx context.Context) ([]Device, error) {
 	return out.Devices, err
 }
 
+// Device returns one device with its health.
+func (c *Client) Device(ctx context.Context, id string) (Device, error) {
+	var out api.DeviceDetail
+	err := c.do(ctx, "GET", "/api/v1/devices/"+url.PathEscape(id), nil, nil, &out)
+	return out.Device, err
+}
+
 // CreateDevice creates a device and returns it with its token, which the switchboard
 // shows only this once (admins only).
 func (c *Client) CreateDevice(ctx context.Context, name, clinicID, role string) (Device, string, error) {

@@ -93,6 +93,7 @@ type Hub struct {
 	waiting    map[string][]*waiter            // clinic ID -> waiting room, by arrival
 	calls      map[string]*call                // call ID -> call
 	helpOn     map[string]helpAlert            // device ID -> its help request, while it stands
+	health     map[string]Health               // device ID -> its latest heartbeat
 
 	throttle  *throttle // paces each device's messages; not guarded by mu
 	closeOnce sync.Once
@@ -202,6 +203,7 @@ func New(cfg Config, deps Deps) (*Hub, error) {
 		waiting:    map[string][]*waiter{},
 		calls:      map[string]*call{},
 		helpOn:     map[string]helpAlert{},
+		health:     map[string]Health{},
 		throttle:   newThrottle(cfg.DeviceLimits, deps.Clock),
 	}, nil
 }
@@ -282,6 +284,12 @@ func (h *Hub) handle(c *client, env signalling.Envelope, body any) error {
 			return refuse(signalling.CodeForbidden, seq, "only devices report call quality")
 		}
 		return h.quality(c, seq, m)
+	case *signalling.Heartbeat:
+		if c.role != signalling.RoleDevice {
+			return refuse(signalling.CodeForbidden, seq, "only devices send heartbeat")
+		}
+		h.heartbeat(c, m)
+		return nil
 	case *signalling.Outcome:
 		if c.role != signalling.RoleClinician {
 			return refuse(signalling.CodeForbidden, seq, "only clinicians record an outcome")

@@ -15,6 +15,7 @@ type Metrics struct {
 	deviceEvents  *prometheus.CounterVec // result
 	// deviceThrottled counts device messages that waited for their rate, by type.
 	deviceThrottled *prometheus.CounterVec
+	heartbeats      prometheus.Counter
 }
 
 // NewMetrics builds the hub's metrics and registers them with reg; nil reg means a
@@ -47,8 +48,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "device_events_total", Help: "Booth outbox events received, by result (applied, duplicate, refused)."}, []string{"result"}),
 		deviceThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
 			Name: "device_messages_throttled_total", Help: "Device signalling messages held back to their rate limit, by type."}, []string{"type"}),
+		heartbeats: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
+			Name: "heartbeats_total", Help: "Device heartbeats received."}),
 	}
-	for _, c := range []prometheus.Collector{m.callsStarted, m.callsEnded, m.callsActive, m.waitSeconds,
+	for _, c := range []prometheus.Collector{m.heartbeats, m.callsStarted, m.callsEnded, m.callsActive, m.waitSeconds,
 		m.answerSeconds, m.waitingRoom, m.connections, m.sigErrors, m.deviceEvents, m.deviceThrottled} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

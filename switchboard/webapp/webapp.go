@@ -45,6 +45,9 @@ func Handler() http.Handler {
 		"report.html": {"static/report.html", "text/html; charset=utf-8"},
 		"report.js":   {"static/report.js", "text/javascript; charset=utf-8"},
 		"report.css":  {"static/report.css", "text/css; charset=utf-8"},
+		// The admins' fleet page: devices with their health, pending enrolments.
+		"fleet.html": {"static/fleet.html", "text/html; charset=utf-8"},
+		"fleet.js":   {"static/fleet.js", "text/javascript; charset=utf-8"},
 	}
 	assets := make(map[string]asset, len(files))
 	for p, f := range files {
