@@ -22,7 +22,9 @@ import (
 // TestBrowserFleet: an admin's fleet page shows a booth's heartbeat without a reload
 // when a new one comes, and approving a pending activation code from the page enrols it.
 func TestBrowserFleet(t *testing.T) {
-	e := startSwitchboardCA(t, switchboard.Config{}, true)
+	// The demo booth below dials with its token, which a switchboard on TLS takes only
+	// with DeviceTokens (docs/fleet.md, "Tokens and certificates").
+	e := startSwitchboardCA(t, switchboard.Config{DeviceTokens: true}, true)
 	p := openBrowser(t)
 	p.do("log in as the admin and open the fleet page",
 		chromedp.Navigate(e.URL+"/"),

@@ -55,7 +55,8 @@ func TestFleetHealth(t *testing.T) {
 		{"another clinic's clinician", e.otherDocTok, e.booth.ID, http.StatusNotFound},
 		{"a device", e.boothTok, e.booth.ID, http.StatusForbidden},
 		{"no such device", e.adminTok, "nope", http.StatusNotFound},
-		{"admin", e.adminTok, e.otherBooth.ID, http.StatusOK},
+		{"site admin, another site's", e.adminTok, e.otherBooth.ID, http.StatusNotFound},
+		{"fleet admin", e.fleetTok, e.otherBooth.ID, http.StatusOK},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if code, _ := e.getDevice(tc.tok, tc.id); code != tc.want {
