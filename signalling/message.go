@@ -368,6 +368,10 @@ func newBody(t Type) (validator, bool) {
 		return &Outcome{}, true
 	case TypeHeartbeat:
 		return &Heartbeat{}, true
+	case TypeDiagnose:
+		return &Diagnose{}, true
+	case TypeDiagnosis:
+		return &Diagnosis{}, true
 	}
 	return nil, false
 }
@@ -417,6 +421,10 @@ func TypeOf(body any) (Type, error) {
 		return TypeHelp, nil
 	case *Heartbeat, Heartbeat:
 		return TypeHeartbeat, nil
+	case *Diagnose, Diagnose:
+		return TypeDiagnose, nil
+	case *Diagnosis, Diagnosis:
+		return TypeDiagnosis, nil
 	}
 	return "", fmt.Errorf("signalling: no message type for %T (offers and answers need an explicit type)", body)
 }

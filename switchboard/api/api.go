@@ -267,3 +267,27 @@ type AuditLog struct {
 type DeviceDetail struct {
 	Device Device `json:"device"`
 }
+
+// CodeDeviceOffline refuses a request the device itself must answer (a self-test, its
+// log) while it has no signalling connection (409).
+const CodeDeviceOffline = "device_offline"
+
+// CodeTimeout: the device did not answer in time (504).
+const CodeTimeout = "timeout"
+
+// SelfTest answers POST /api/v1/devices/{id}/selftest: each check the device ran, and
+// whether all passed.
+type SelfTest struct {
+	Device string                   `json:"device"`
+	Passed bool                     `json:"passed"`
+	Checks []signalling.CheckResult `json:"checks"`
+	// Error says why the device ran no checks (one already running).
+	Error string `json:"error,omitempty"`
+}
+
+// DeviceLogs answers GET /api/v1/devices/{id}/logs: the device's most recent log
+// lines, oldest first, as it keeps them in memory (nothing is written to disk for this).
+type DeviceLogs struct {
+	Device string               `json:"device"`
+	Lines  []signalling.LogLine `json:"lines"`
+}

@@ -35,12 +35,17 @@ const (
 	RolloutPause      Action = "rollout_pause"
 	RolloutResume     Action = "rollout_resume"
 	RolloutPromote    Action = "rollout_promote"
+	// DeviceSelfTest and DeviceLogs change nothing but are recorded all the same: a
+	// self-test opens a booth's camera, and a booth's log says who used it when.
+	DeviceSelfTest Action = "device_selftest"
+	DeviceLogs     Action = "device_logs"
 )
 
 // Actions lists every Action, for validation and documentation.
 var Actions = []Action{Login, LoginFailed, Logout, ClinicCreate, ClinicianCreate, DeviceCreate, DeviceSettings,
 	DeviceRevoke, EnrolmentApprove, AppointmentCreate, AppointmentCancel, AppointmentNoShow, AppointmentPhone,
-	AppointmentImport, Admit, CallEnd, ConfigPut, FirmwarePublish, RolloutPause, RolloutResume, RolloutPromote}
+	AppointmentImport, Admit, CallEnd, ConfigPut, FirmwarePublish, RolloutPause, RolloutResume, RolloutPromote,
+	DeviceSelfTest, DeviceLogs}
 
 // Valid reports whether a is one of Actions.
 func (a Action) Valid() bool {

@@ -95,6 +95,8 @@ type Hub struct {
 	helpOn     map[string]helpAlert            // device ID -> its help request, while it stands
 	health     map[string]Health               // device ID -> its latest heartbeat
 
+	diag diagnoses // IT's self-test and log requests in flight; its own lock
+
 	throttle  *throttle // paces each device's messages; not guarded by mu
 	closeOnce sync.Once
 }
@@ -290,6 +292,11 @@ func (h *Hub) handle(c *client, env signalling.Envelope, body any) error {
 		}
 		h.heartbeat(c, m)
 		return nil
+	case *signalling.Diagnosis:
+		if c.role != signalling.RoleDevice {
+			return refuse(signalling.CodeForbidden, seq, "only devices send diagnosis")
+		}
+		return h.diagnosis(c, seq, m)
 	case *signalling.Outcome:
 		if c.role != signalling.RoleClinician {
 			return refuse(signalling.CodeForbidden, seq, "only clinicians record an outcome")
