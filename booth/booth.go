@@ -41,6 +41,7 @@ type Booth struct {
 	link     *link
 	remote   RemoteConfig // nil: remote config is ignored
 	health   HealthSource // nil: no heartbeats
+	diag     Diagnostics  // nil: requests are answered with an error
 
 	in  inbox     // what the loop waits on besides the clock and the call
 	pub publisher // the snapshot and its subscribers; safe from any goroutine
@@ -109,6 +110,7 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		log:     deps.Logger,
 		remote:  deps.RemoteConfig,
 		health:  deps.Health,
+		diag:    deps.Diagnostics,
 		in:      inbox{buttons: make(chan button.Event), link: make(chan linkEvent), ping: make(chan chan struct{})},
 		pub:     publisher{subs: map[int]chan Snapshot{}},
 		sched:   schedState{offline: true, left: map[string]bool{}, done: map[string]bool{}},
@@ -154,6 +156,7 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		events:     b.in.link,
 		onAttempt:  b.onLinkAttempt,
 		upKick:     make(chan struct{}, 1),
+		diagnose:   make(chan *signalling.Diagnose, diagnoseQueue),
 	}
 	b.sched.joinMode = cfg.JoinMode
 	if set, err := b.store.Settings(); err != nil {
@@ -215,6 +218,7 @@ func (b *Booth) Run(ctx context.Context) error {
 			return nil
 		})
 	}
+	g.Go(func() error { return b.diagnoseLoop(gctx) })
 	g.Go(func() error { return b.loop(gctx) })
 	return g.Wait()
 }

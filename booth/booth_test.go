@@ -369,6 +369,7 @@ type opts struct {
 	staff    bool // a staff call is wired on site (Config.StaffCall)
 	remote   RemoteConfig
 	health   HealthSource
+	diag     Diagnostics
 }
 
 func appt(id string, start time.Time) signalling.Appointment {
@@ -405,6 +406,7 @@ func start(t *testing.T, o opts) *harness {
 		HTTPClient:   h.sb.srv.Client(),
 		RemoteConfig: o.remote,
 		Health:       o.health,
+		Diagnostics:  o.diag,
 	}
 	switch {
 	case o.store != nil:

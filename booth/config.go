@@ -68,6 +68,9 @@ type Deps struct {
 	// RemoteConfig handles the config documents the switchboard pushes
 	// (provisioning/remoteconfig.Controller in boothd). Nil: they are ignored.
 	RemoteConfig RemoteConfig
+	// Diagnostics runs self-tests and reads recent logs when IT asks through the
+	// switchboard. Nil: such requests are answered with an error.
+	Diagnostics Diagnostics
 }
 
 // RemoteConfig applies remote config documents; the booth only carries its messages.

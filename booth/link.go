@@ -73,6 +73,8 @@ type link struct {
 
 	// upKick (cap 1) is signalled each time a session is welcomed, for the heartbeat.
 	upKick chan struct{}
+	// diagnose carries the switchboard's self-test and log requests to diagnoseLoop.
+	diagnose chan *signalling.Diagnose
 
 	mu   sync.Mutex
 	conn *signalling.Conn // set between welcome and the end of the session
@@ -204,6 +206,12 @@ func (l *link) session(ctx context.Context) (welcomed bool, err error) {
 			*signalling.EventAck, *signalling.Settings, *signalling.Queue, *signalling.Help, *signalling.Config:
 			if !l.emit(ctx, linkEvent{kind: linkMessage, typ: env.Type, body: body}) {
 				return true, ctx.Err()
+			}
+		case *signalling.Diagnose:
+			select {
+			case l.diagnose <- m:
+			default:
+				l.warn("too many diagnose requests queued; dropped one", "request", m.Request)
 			}
 		default:
 			l.log.Debug("ignored message not meant for a booth", "type", env.Type)

@@ -236,7 +236,29 @@ func (cmd *command) devicesCommand() *cobra.Command {
 		}
 		return cmd.p.Record(r, "device %s (%s) revoked; %d connection(s) closed", r.Device.ID, r.Device.Name, r.Disconnected)
 	})
-	return group("devices", "List, show, create, enrol, configure and revoke devices", list, show, add, joinMode, pending, approve, revoke)
+	selftest := &cobra.Command{Use: "selftest DEVICE_ID", Short: "Run a device's self-test now: switchboard, camera, microphone, speaker, screen, disk, temperature (admins)",
+		Args: args(1, "the DEVICE_ID (see devices list)")}
+	selftest.RunE = cmd.online(func(a []string) error {
+		r, err := cmd.c.SelfTest(cmd.ctx, a[0])
+		if err != nil {
+			return err
+		}
+		if err := cmd.p.List(r, selfTestHeader, selfTestRows(r)); err != nil {
+			return err
+		}
+		return selfTestVerdict(r)
+	})
+	logs := &cobra.Command{Use: "logs DEVICE_ID", Short: "A device's most recent log lines, from its memory (admins)",
+		Args: args(1, "the DEVICE_ID (see devices list)")}
+	lines := logs.Flags().Int("lines", 200, "how many lines, 1 to 500")
+	logs.RunE = cmd.online(func(a []string) error {
+		r, err := cmd.c.DeviceLogs(cmd.ctx, a[0], *lines)
+		if err != nil {
+			return err
+		}
+		return cmd.p.Record(r, "%s", logText(r))
+	})
+	return group("devices", "List, show, create, enrol, configure, test and revoke devices", list, show, add, joinMode, pending, approve, revoke, selftest, logs)
 }
 
 func (cmd *command) appointmentsCommand() *cobra.Command {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/apiclient"
 )
 
@@ -115,4 +116,51 @@ func deviceDetail(d apiclient.Device) string {
 	}
 	line("last error", hb.LastError)
 	return strings.TrimRight(b.String(), "\n")
+}
+
+var selfTestHeader = []string{"CHECK", "RESULT", "TOOK", "DETAIL"}
+
+func selfTestRows(r api.SelfTest) [][]string {
+	rows := make([][]string, 0, len(r.Checks))
+	for _, c := range r.Checks {
+		result := "ok"
+		if !c.OK {
+			result = "FAILED"
+		}
+		rows = append(rows, []string{c.Name, result, fmt.Sprintf("%.0f ms", c.TookMs), c.Detail})
+	}
+	return rows
+}
+
+// selfTestVerdict is the exit status of boothctl devices selftest: an error when a check
+// failed, so scripts and monitoring can act on it.
+func selfTestVerdict(r api.SelfTest) error {
+	if r.Error != "" {
+		return fmt.Errorf("device %s ran no checks: %s", r.Device, r.Error)
+	}
+	failed := 0
+	for _, c := range r.Checks {
+		if !c.OK {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("device %s: %d of %d checks failed", r.Device, failed, len(r.Checks))
+	}
+	return nil
+}
+
+// logText is a device's log lines, one a line, as the device wrote them.
+func logText(r api.DeviceLogs) string {
+	if len(r.Lines) == 0 {
+		return "device " + r.Device + " has logged nothing since it started"
+	}
+	var b strings.Builder
+	for i, l := range r.Lines {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l.Text)
+	}
+	return b.String()
 }

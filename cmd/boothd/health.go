@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jonboulle/clockwork"
 
@@ -73,9 +74,14 @@ func (h *boothHealth) temperature() (float64, bool) {
 	return c, true
 }
 
+// truncate cuts s to at most n bytes at a character boundary: the switchboard refuses
+// text that is not UTF-8.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -28,11 +28,13 @@ import (
 	"github.com/carebooth/carebooth/firmware/update"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/hw/button"
+	"github.com/carebooth/carebooth/logring"
 	"github.com/carebooth/carebooth/media/call"
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/provisioning/config"
 	"github.com/carebooth/carebooth/provisioning/identity"
 	"github.com/carebooth/carebooth/provisioning/remoteconfig"
+	"github.com/carebooth/carebooth/signalling"
 
 	// mediadevices' process-wide driver registry is filled here, in cmd, and nowhere else.
 	_ "github.com/pion/mediadevices/pkg/driver/audiotest"
@@ -94,7 +96,7 @@ func run(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(base.State.Dir, 0o700); err != nil {
 		return fmt.Errorf("state.dir: %w", err)
 	}
-	baseLog, err := newLogger(base.Log, os.Stderr)
+	baseLog, err := newLogger(base.Log, os.Stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -104,7 +106,12 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := boot.Config
-	logger, err := newLogger(cfg.Log, os.Stderr)
+	// The last lines logged are kept in memory too, for IT to read from the switchboard.
+	ring, err := logring.New(ringLines, signalling.MaxLogLineBytes, nil)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg.Log, os.Stderr, ring.Handler(slog.LevelInfo))
 	if err != nil {
 		return err
 	}
@@ -266,6 +273,19 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 
+	// IT's self-test: the camera and microphone are probed only while no call has them.
+	busy := func() bool {
+		if running == nil {
+			return true
+		}
+		st := running.Snapshot().State
+		return st != booth.Idle && st != booth.JoinWindow
+	}
+	diag, err := newDiagnostics(ring, selfTestDeps{cfg: cfg, client: hc, health: health, screen: scr,
+		speaker: snd.describe(), busy: busy, log: logger})
+	if err != nil {
+		return fail(err)
+	}
 	b, err := booth.New(booth.Config{
 		SwitchboardURL: cfg.Switchboard.URL,
 		Token:          token,
@@ -283,6 +303,7 @@ func run(ctx context.Context, args []string) error {
 		Registerer:   reg,
 		RemoteConfig: remoteCtl,
 		Health:       health,
+		Diagnostics:  diag,
 	})
 	if err != nil {
 		return fail(err)
@@ -369,8 +390,8 @@ func notifySystemd(ctx context.Context, b *booth.Booth, logger *slog.Logger) err
 }
 
 // newLogger logs JSON under systemd (journald sets JOURNAL_STREAM) and text on a terminal,
-// unless log.format says otherwise.
-func newLogger(c config.Log, w io.Writer) (*slog.Logger, error) {
+// unless log.format says otherwise, and to also when it is not nil.
+func newLogger(c config.Log, w io.Writer, also slog.Handler) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
 		return nil, fmt.Errorf("log.level: %w", err)
@@ -383,10 +404,14 @@ func newLogger(c config.Log, w io.Writer) (*slog.Logger, error) {
 			format = config.LogJSON
 		}
 	}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if format == config.LogJSON {
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), nil
+	if also != nil {
+		h = logring.Tee(h, also)
+	}
+	return slog.New(h), nil
 }
 
 func describeSource(v, test string) string {

@@ -172,3 +172,14 @@ func (v *volumeButtons) Run(ctx context.Context, out chan<- button.Event) error 
 		}
 	}
 }
+
+// describe names the speaker open, "" when there is none.
+func (s *sound) describe() string {
+	if s.speaker == nil {
+		return ""
+	}
+	if n := s.speaker.Name(); n != "" {
+		return "open: " + n
+	}
+	return "open"
+}

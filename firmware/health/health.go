@@ -15,18 +15,21 @@ import (
 // ErrFailed is wrapped by the error Run returns when a check fails.
 var ErrFailed = errors.New("health check failed")
 
-// Check is one named check.
+// Check is one named check: Run, or Probe when what it found is worth reporting (a
+// self-test shows "640x480 from the USB camera", not just "ok").
 type Check struct {
 	Name    string
 	Timeout time.Duration
 	Run     func(ctx context.Context) error
+	Probe   func(ctx context.Context) (string, error)
 }
 
 // Result is how one check went.
 type Result struct {
-	Name string
-	Err  error // nil: passed
-	Took time.Duration
+	Name   string
+	Err    error  // nil: passed
+	Detail string // what a Probe found
+	Took   time.Duration
 }
 
 // Error is the failure of one or more checks.
@@ -63,8 +66,8 @@ func NewRunner(clock clockwork.Clock, logger *slog.Logger, checks ...Check) (*Ru
 			return nil, fmt.Errorf("health check %q is listed twice", c.Name)
 		case c.Timeout <= 0:
 			return nil, fmt.Errorf("health check %q has no timeout", c.Name)
-		case c.Run == nil:
-			return nil, fmt.Errorf("health check %q has no function", c.Name)
+		case (c.Run == nil) == (c.Probe == nil):
+			return nil, fmt.Errorf("health check %q needs one of Run and Probe", c.Name)
 		}
 		seen[c.Name] = true
 	}
@@ -81,14 +84,8 @@ func NewRunner(clock clockwork.Clock, logger *slog.Logger, checks ...Check) (*Ru
 // listing those that failed, in the Runner's order. A cancelled ctx fails the checks
 // still running with its error.
 func (r *Runner) Run(ctx context.Context) error {
-	results := make([]chan Result, len(r.checks))
-	for i, c := range r.checks {
-		results[i] = make(chan Result, 1)
-		go func() { results[i] <- r.run(ctx, c) }()
-	}
 	var failed []Result
-	for i := range r.checks {
-		res := <-results[i]
+	for _, res := range r.Results(ctx) {
 		if res.Err != nil {
 			failed = append(failed, res)
 			r.log.Warn("health check failed", "check", res.Name, "err", res.Err, "took", res.Took)
@@ -100,17 +97,45 @@ func (r *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
+// Results runs every check at once and returns how each went, in the Runner's order:
+// the self-test IT asks for shows the ones that passed too.
+func (r *Runner) Results(ctx context.Context) []Result {
+	results := make([]chan Result, len(r.checks))
+	for i, c := range r.checks {
+		results[i] = make(chan Result, 1)
+		go func() { results[i] <- r.run(ctx, c) }()
+	}
+	out := make([]Result, len(r.checks))
+	for i := range r.checks {
+		out[i] = <-results[i]
+	}
+	return out
+}
+
 func (r *Runner) run(ctx context.Context, c Check) Result {
 	start := r.clock.Now()
 	cctx, cancel := clockwork.WithTimeout(ctx, r.clock, c.Timeout)
 	defer cancel()
-	done := make(chan error, 1) // buffered: a check that ignores cctx can still finish
-	go func() { done <- c.Run(cctx) }()
+	type found struct {
+		detail string
+		err    error
+	}
+	probe := c.Probe
+	if probe == nil {
+		probe = func(ctx context.Context) (string, error) { return "", c.Run(ctx) }
+	}
+	done := make(chan found, 1) // buffered: a check that ignores cctx can still finish
+	go func() {
+		d, err := probe(cctx)
+		done <- found{d, err}
+	}()
 	// Err is asked only of a context known to be done: a fake clock's context blocks in
 	// Err until then.
 	var err error
+	var detail string
 	select {
-	case err = <-done:
+	case f := <-done:
+		err, detail = f.err, f.detail
 		if err != nil && isDone(cctx) && !isDone(ctx) {
 			err = fmt.Errorf("timed out after %v: %w", c.Timeout, err)
 		}
@@ -120,7 +145,7 @@ func (r *Runner) run(ctx context.Context, c Check) Result {
 			err = ctx.Err()
 		}
 	}
-	return Result{Name: c.Name, Err: err, Took: r.clock.Since(start)}
+	return Result{Name: c.Name, Err: err, Detail: detail, Took: r.clock.Since(start)}
 }
 
 // Reachable returns a check that GETs url and passes on a 2xx status.

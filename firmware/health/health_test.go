@@ -22,9 +22,9 @@ func TestRun(t *testing.T) {
 		checks []Check
 		want   string // "" for a pass
 	}{
-		{"all pass", []Check{{"switchboard", time.Second, pass}, {"camera", time.Second, pass}}, ""},
-		{"one fails", []Check{{"switchboard", time.Second, pass}, {"camera", time.Second, noCamera}}, "camera: open /dev/video0: no such device"},
-		{"two fail, in order", []Check{{"camera", time.Second, noCamera}, {"screen", time.Second, pass}, {"microphone", time.Second, noMic}},
+		{"all pass", []Check{{Name: "switchboard", Timeout: time.Second, Run: pass}, {Name: "camera", Timeout: time.Second, Run: pass}}, ""},
+		{"one fails", []Check{{Name: "switchboard", Timeout: time.Second, Run: pass}, {Name: "camera", Timeout: time.Second, Run: noCamera}}, "camera: open /dev/video0: no such device"},
+		{"two fail, in order", []Check{{Name: "camera", Timeout: time.Second, Run: noCamera}, {Name: "screen", Timeout: time.Second, Run: pass}, {Name: "microphone", Timeout: time.Second, Run: noMic}},
 			"camera: open /dev/video0: no such device; microphone: open hw:1: device busy"},
 		{"no checks", nil, ""},
 	}
@@ -55,8 +55,8 @@ func TestTimeout(t *testing.T) {
 	hung := make(chan struct{})
 	defer close(hung)
 	r, err := NewRunner(clock, nil,
-		Check{"screen", 5 * time.Second, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }},
-		Check{"camera", 5 * time.Second, func(context.Context) error { <-hung; return nil }},
+		Check{Name: "screen", Timeout: 5 * time.Second, Run: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }},
+		Check{Name: "camera", Timeout: 5 * time.Second, Run: func(context.Context) error { <-hung; return nil }},
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestCancelled(t *testing.T) {
-	r, _ := NewRunner(nil, nil, Check{"screen", time.Hour, func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }})
+	r, _ := NewRunner(nil, nil, Check{Name: "screen", Timeout: time.Hour, Run: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := r.Run(ctx); !errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), "canceled") {
@@ -96,10 +96,12 @@ func TestNewRunnerRefuses(t *testing.T) {
 		checks []Check
 		want   string
 	}{
-		{"no name", []Check{{"", time.Second, pass}}, "no name"},
-		{"twice", []Check{{"camera", time.Second, pass}, {"camera", time.Second, pass}}, `"camera" is listed twice`},
-		{"no timeout", []Check{{"camera", 0, pass}}, "no timeout"},
-		{"no function", []Check{{"camera", time.Second, nil}}, "no function"},
+		{"no name", []Check{{Name: "", Timeout: time.Second, Run: pass}}, "no name"},
+		{"twice", []Check{{Name: "camera", Timeout: time.Second, Run: pass}, {Name: "camera", Timeout: time.Second, Run: pass}}, `"camera" is listed twice`},
+		{"no timeout", []Check{{Name: "camera", Timeout: 0, Run: pass}}, "no timeout"},
+		{"no function", []Check{{Name: "camera", Timeout: time.Second, Run: nil}}, "needs one of Run and Probe"},
+		{"both functions", []Check{{Name: "camera", Timeout: time.Second, Run: pass,
+			Probe: func(context.Context) (string, error) { return "", nil }}}, "needs one of Run and Probe"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,5 +124,23 @@ func TestReachable(t *testing.T) {
 	}
 	if err := Reachable(srv.Client(), srv.URL+"/down")(context.Background()); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Errorf("down: got %v, want an error naming 503", err)
+	}
+}
+
+// TestResultsReportEveryCheck: Results gives passes and failures in order, with what a
+// Probe found.
+func TestResultsReportEveryCheck(t *testing.T) {
+	r, err := NewRunner(nil, nil,
+		Check{Name: "camera", Timeout: time.Second, Probe: func(context.Context) (string, error) { return "640x480", nil }},
+		Check{Name: "disk", Timeout: time.Second, Probe: func(context.Context) (string, error) { return "3 MiB free", errors.New("too little") }},
+		Check{Name: "screen", Timeout: time.Second, Run: func(context.Context) error { return nil }},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.Results(context.Background())
+	if len(got) != 3 || got[0].Name != "camera" || got[0].Err != nil || got[0].Detail != "640x480" ||
+		got[1].Err == nil || got[1].Detail != "3 MiB free" || got[2].Err != nil {
+		t.Fatalf("got %+v, want camera passed with its detail, disk failed, screen passed", got)
 	}
 }

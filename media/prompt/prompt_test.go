@@ -8,8 +8,8 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
