@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,10 +47,23 @@ func TestBrowserFleet(t *testing.T) {
 	}
 	defer ws.CloseNow()
 	c := signalling.NewConn(ws)
-	go func() {
+	closed := make(chan struct{})
+	go func() { // read what the switchboard sends; answer a self-test and a log request as boothd would
+		defer close(closed)
 		for {
-			if _, _, err := c.Recv(ctx); err != nil && ctx.Err() != nil {
+			_, body, err := c.Recv(ctx)
+			if err != nil && !errors.Is(err, signalling.ErrProtocol) {
 				return
+			}
+			if m, ok := body.(*signalling.Diagnose); ok {
+				d := &signalling.Diagnosis{Request: m.Request, Kind: m.Kind}
+				if m.Kind == signalling.DiagnoseSelfTest {
+					d.Checks = []signalling.CheckResult{{Name: "camera", OK: true, Detail: "VideoTest, 640x480", TookMs: 41},
+						{Name: "disk", OK: false, Detail: "12 MiB free in /var/lib/carebooth", TookMs: 1}}
+				} else {
+					d.Logs = []signalling.LogLine{{Time: time.Now(), Text: `level=INFO msg="boothd starting" device=booth-1`}}
+				}
+				c.Send(ctx, signalling.TypeDiagnosis, d) //nolint:errcheck // the page's wait reports a lost answer
 			}
 		}
 	}()
@@ -102,4 +116,32 @@ func TestBrowserFleet(t *testing.T) {
 	if got := p.text("#pending-body"); strings.Contains(got, st.Code) {
 		t.Errorf("pending after approval reads %q, want the code gone", got)
 	}
+
+	// The booth's self-test and log, on request from the page.
+	p.do("run the booth's self-test", chromedp.Click(chromedp.CSS(row+` button[data-action="selftest"]`)))
+	waitText("#selftest-body", "VideoTest, 640x480")
+	waitText("#selftest-body", "FAILED")
+	waitText("#device-panel-status", "1 of 2 checks failed")
+	p.do("read the booth's log", chromedp.Click(chromedp.CSS(row+` button[data-action="logs"]`)))
+	waitText("#logs-text", `msg="boothd starting"`)
+	waitText("#audit-body", "device_selftest")
+	waitText("#audit-body", "enrolment_approve")
+
+	// Revoke takes a second press; then the booth is cut off and the page says so.
+	p.do("press revoke once", chromedp.Click(chromedp.CSS(row+` button[data-action="revoke"]`)))
+	waitText("#device-panel-status", "Press the button again")
+	select {
+	case <-closed:
+		t.Fatal("one press of revoke cut the booth off")
+	case <-time.After(300 * time.Millisecond):
+	}
+	p.do("press revoke again", chromedp.Click(chromedp.CSS(row+` button[data-action="revoke"]`)))
+	waitText("#device-panel-status", "is revoked; 1 connection(s) closed")
+	waitText(row, "revoked by "+e.Demo.AdminUser)
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the revoked booth's connection is still open")
+	}
+	waitText("#audit-body", "device_revoke")
 }
