@@ -66,7 +66,7 @@ func newUpdater(cfg config.Config, hc *http.Client, idle func() bool, logger *sl
 
 // healthChecks are what a release on trial must pass before it is committed: the
 // switchboard answers this device's credentials, the camera and microphone the config
-// names are there, and the screen opened.
+// names are there, and the screen has drawn a frame (boothd shows one during the trial).
 func healthChecks(cfg config.Config, hc *http.Client, mediaProblem string, scr *boothScreen, logger *slog.Logger) (*health.Runner, error) {
 	return health.NewRunner(nil, logger,
 		health.Check{Name: "switchboard", Timeout: 20 * time.Second, Run: health.Reachable(hc, httpsURL(cfg.Switchboard.URL)+"/api/v1/me")},
@@ -76,11 +76,11 @@ func healthChecks(cfg config.Config, hc *http.Client, mediaProblem string, scr *
 			}
 			return nil
 		}},
-		health.Check{Name: "screen", Timeout: time.Second, Run: func(context.Context) error {
-			if scr == nil || scr.describe() == "" {
+		health.Check{Name: "screen", Timeout: 10 * time.Second, Run: func(ctx context.Context) error {
+			if scr == nil {
 				return errors.New("no screen opened")
 			}
-			return nil
+			return scr.drawn(ctx)
 		}},
 	)
 }

@@ -3,13 +3,19 @@ package main
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carebooth/carebooth/firmware/health"
+	"github.com/carebooth/carebooth/hw/screen"
 	"github.com/carebooth/carebooth/provisioning/config"
+	"github.com/jonboulle/clockwork"
 )
 
 func TestNewUpdater(t *testing.T) {
@@ -56,5 +62,34 @@ func TestHealthChecksNameTheFault(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("got %q, want it to say %q", err, want)
 		}
+	}
+}
+
+// TestHealthCheckScreenDrawn: a release on trial passes "screen" only once the display
+// has drawn a frame on the panel, not merely opened it.
+func TestHealthCheckScreenDrawn(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer srv.Close()
+	cfg := config.Defaults()
+	cfg.Switchboard.URL = srv.URL
+	scr, err := openScreen(config.Screen{Backend: config.ScreenVirtual, Listen: "127.0.0.1:0", Device: "/dev/fb0"},
+		config.Device{Name: "booth"}, clockwork.NewRealClock(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer scr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := scr.drawn(ctx); err == nil || !strings.Contains(err.Error(), "no frame drawn") {
+		t.Fatalf("before drawing: got %v, want no frame drawn", err)
+	}
+	stop := scr.showAlone(context.Background(), screen.View{Kind: screen.Idle})
+	defer stop()
+	r, err := healthChecks(cfg, srv.Client(), "", scr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatalf("while the screen draws: got %v, want every check passed", err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/carebooth/carebooth/firmware/update"
 	"github.com/carebooth/carebooth/firmware/version"
 	"github.com/carebooth/carebooth/hw/button"
+	"github.com/carebooth/carebooth/hw/screen"
 	"github.com/carebooth/carebooth/logring"
 	"github.com/carebooth/carebooth/media/call"
 	"github.com/carebooth/carebooth/media/capture"
@@ -265,7 +266,11 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return fail(err)
 		}
-		if err := upd.Start(ctx, checks); errors.Is(err, update.ErrRestart) {
+		// The screen draws during the trial, so that "screen drawn" is checked for real.
+		stopScreen := scr.showAlone(gctx, screen.View{Kind: screen.Idle})
+		err = upd.Start(ctx, checks)
+		stopScreen()
+		if errors.Is(err, update.ErrRestart) {
 			return fail(err)
 		} else if err != nil {
 			logger.Error("firmware slots; updates are off until this is fixed", "err", err)

@@ -179,6 +179,20 @@ func (s *boothScreen) showAlone(ctx context.Context, v screen.View) (stop func()
 	return func() { cancel(); <-done }
 }
 
+// drawn waits until the display has drawn a frame on the panel, or ctx ends.
+func (s *boothScreen) drawn(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for s.display.Frames() == 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s opened, but no frame drawn: %w", s.desc, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
 // start runs the display, the virtual screen's server and the loop that follows the
 // booth's state in g.
 func (s *boothScreen) start(ctx context.Context, g *errgroup.Group, b *booth.Booth) {
