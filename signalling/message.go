@@ -368,6 +368,8 @@ func newBody(t Type) (validator, bool) {
 		return &Outcome{}, true
 	case TypeHeartbeat:
 		return &Heartbeat{}, true
+	case TypeRestart:
+		return &Restart{}, true
 	}
 	return nil, false
 }
@@ -417,6 +419,8 @@ func TypeOf(body any) (Type, error) {
 		return TypeHelp, nil
 	case *Heartbeat, Heartbeat:
 		return TypeHeartbeat, nil
+	case *Restart, Restart:
+		return TypeRestart, nil
 	}
 	return "", fmt.Errorf("signalling: no message type for %T (offers and answers need an explicit type)", body)
 }
