@@ -51,6 +51,7 @@ func DefaultDeviceLimits() DeviceLimits {
 			signalling.TypeSettingsAck: {PerSecond: 2, Burst: 8},
 			signalling.TypeConfigAck:   {PerSecond: 1, Burst: 4},
 			signalling.TypeHeartbeat:   {PerSecond: 0.2, Burst: 3},
+			signalling.TypeRestart:     {PerSecond: 0.5, Burst: 3},
 		},
 		Other:                       Rate{PerSecond: 5, Burst: 10},
 		BoothEventsPerAppointment:   200,
