@@ -163,7 +163,7 @@ type call struct {
 	// restartAt is when the answerer's ICE restart request was relayed; zero once the
 	// offer it asked for has been answered. One restart is in flight at a time.
 	restartAt time.Time
-	admitted time.Time
+	admitted  time.Time
 }
 
 // New builds a hub from cfg and deps.
