@@ -18,6 +18,9 @@
 //	clinician -> offer{call_id,sdp}      relayed to the booth
 //	booth -> answer{call_id,sdp}         relayed to the clinician
 //	either -> candidate{call_id,...}     relayed to the other party (trickle ICE)
+//	booth -> restart{call_id,reason}     relayed to the clinician, who sends a new offer
+//	                                     with an ICE restart (RFC 8445 section 9); one at a
+//	                                     time, only from the call's answerer
 //	either -> end{call_id,reason}        relayed; the call is over for both
 //	booth -> quality{appointment_id,...} how the call went (bitrate, loss, RTT), kept for reports
 //	booth -> help{requested}             passed to the clinic's clinicians, then echoed to the

@@ -18,6 +18,7 @@ func FuzzParse(f *testing.F) {
 		`{"v":1,"type":"queue","seq":7,"body":{"clinic_id":"c1","entries":[{"appointment_id":"a1","device_id":"d1","patient":"P","start":"2026-11-21T10:00:00Z","since":"2026-11-21T09:55:00Z","in_call":true}]}}`,
 		`{"v":1,"type":"end","seq":8,"body":{"call_id":"c1","reason":"hangup"}}`,
 		`{"v":1,"type":"end","seq":9,"body":{"call_id":"c1","reason":"revoked"}}`,
+		`{"v":1,"type":"restart","seq":11,"body":{"call_id":"c1","reason":"disconnected"}}`,
 		`{"v":1,"type":"error","seq":10,"body":{"code":"revoked","message":"this device has been revoked by IT"}}`,
 		`{"v":1,"type":"diagnosis","seq":3,"body":{"request":4,"kind":"selftest","checks":[{"name":"camera","ok":false,"detail":"no frame in 5s","took_ms":5000}]}}`,
 		`{"v":1,"type":"diagnose","seq":2,"body":{"request":4,"kind":"logs","lines":100}}`,

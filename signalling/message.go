@@ -372,6 +372,8 @@ func newBody(t Type) (validator, bool) {
 		return &Diagnose{}, true
 	case TypeDiagnosis:
 		return &Diagnosis{}, true
+	case TypeRestart:
+		return &Restart{}, true
 	}
 	return nil, false
 }
@@ -425,6 +427,8 @@ func TypeOf(body any) (Type, error) {
 		return TypeDiagnose, nil
 	case *Diagnosis, Diagnosis:
 		return TypeDiagnosis, nil
+	case *Restart, Restart:
+		return TypeRestart, nil
 	}
 	return "", fmt.Errorf("signalling: no message type for %T (offers and answers need an explicit type)", body)
 }

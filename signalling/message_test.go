@@ -25,6 +25,8 @@ func TestParseRefusals(t *testing.T) {
 		{"sdp not sdp", `{"v":1,"type":"offer","seq":1,"body":{"call_id":"c1","sdp":"hello"}}`, CodeBadMessage, "v=0"},
 		{"candidate garbage", `{"v":1,"type":"candidate","seq":1,"body":{"call_id":"c1","candidate":"x"}}`, CodeBadMessage, "candidate:"},
 		{"end reason", `{"v":1,"type":"end","seq":1,"body":{"call_id":"c1","reason":"bored"}}`, CodeBadMessage, "reason"},
+		{"restart without call", `{"v":1,"type":"restart","seq":1,"body":{"reason":"failed"}}`, CodeBadMessage, "call_id is missing"},
+		{"restart reason", `{"v":1,"type":"restart","seq":1,"body":{"call_id":"c1","reason":"bored"}}`, CodeBadMessage, "reason"},
 		{"quality loss over 100", `{"v":1,"type":"quality","seq":1,"body":{"appointment_id":"a1","call_id":"c1","bitrate_kbps":800,"packet_loss_pct":101,"seconds":5}}`, CodeBadMessage, "packet_loss_pct"},
 		{"quality negative bitrate", `{"v":1,"type":"quality","seq":1,"body":{"appointment_id":"a1","call_id":"c1","bitrate_kbps":-1,"packet_loss_pct":0,"seconds":5}}`, CodeBadMessage, "bitrate_kbps"},
 		{"trailing data", `{"v":1,"type":"arrive","seq":1,"body":{"appointment_id":"a1"}} {}`, CodeBadMessage, "trailing"},
@@ -67,6 +69,7 @@ func TestEncodeParseRoundTrip(t *testing.T) {
 		{TypeCandidate, &Candidate{CallID: "call1", Candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", SDPMid: &mid, SDPMLineIndex: &idx}},
 		{TypeEnd, &End{CallID: "call1", Reason: EndHangup}},
 		{TypeEnd, &End{CallID: "call1", Reason: EndRevoked}},
+		{TypeRestart, &Restart{CallID: "call1", Reason: RestartNetworkChange}},
 		{TypeError, &Error{Code: CodeRevoked, Message: "this device has been revoked"}},
 		{TypeError, &Error{Code: CodeConflict, Message: "already admitted", Ref: 3}},
 	}

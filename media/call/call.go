@@ -26,6 +26,7 @@ var (
 	ErrBadSDP       = errors.New("call: bad session description")
 	ErrBadCandidate = errors.New("call: bad ice candidate")
 	ErrFailed       = errors.New("call: connection failed")
+	ErrNotConnected = errors.New("call: no answered offer to restart")
 	ErrRemoteClosed = errors.New("call: connection closed by the remote side")
 	ErrClosed       = errors.New("call: closed")
 )
@@ -57,6 +58,11 @@ type Options struct {
 	// is set and OnAudio is not, the call does not decode audio at all. Nil means
 	// EngineConfig.OnAudioPacket. Called from the track's receive goroutine.
 	OnAudioPacket func(*rtp.Packet)
+	// OnState receives every change of the connection's state, from pion's goroutine; it
+	// must not block. When it is set, a failed connection does not end the call: ICE can
+	// be restarted (RestartOffer on the offerer), and the owner decides when to give up and
+	// Close. When it is nil, nobody will restart ICE, so failure ends the call (Done).
+	OnState func(webrtc.PeerConnectionState)
 	// Logger overrides the engine's logger.
 	Logger *slog.Logger
 }
@@ -92,6 +98,7 @@ type Call struct {
 	startedAt    time.Time
 	connectedAt  time.Time
 	firstFrameAt time.Time
+	restarts     int // ICE restarts offered
 	video        []*videoReceiver
 	audio        []*audioReceiver
 }
@@ -144,6 +151,9 @@ func (e *Engine) NewCall(opts Options) (*Call, error) {
 	}
 	pc.OnICECandidate(c.onCandidate)
 	pc.OnConnectionStateChange(c.onState)
+	if opts.OnState != nil {
+		pc.SCTP().Transport().OnStateChange(c.onDTLSState)
+	}
 	pc.OnTrack(c.onTrack)
 
 	if opts.Role == signalling.CallOfferer {
@@ -207,6 +217,33 @@ func (c *Call) Offer(ctx context.Context) (string, error) {
 	if err := c.pc.SetLocalDescription(offer); err != nil {
 		return "", fmt.Errorf("set local offer: %w", err)
 	}
+	return offer.SDP, nil
+}
+
+// RestartOffer creates an offer that restarts ICE (RFC 8445 section 9, RFC 8839 section
+// 4.4.1.1.1: new ufrag and password, candidates gathered afresh), keeping DTLS and the
+// media as they are (offerer only). The answerer asks for it when its path fails or its
+// network changes; SetAnswer applies the reply, and candidates follow through OnCandidate.
+func (c *Call) RestartOffer(ctx context.Context) (string, error) {
+	if c.opts.Role != signalling.CallOfferer {
+		return "", fmt.Errorf("restart offer as %s: %w", c.opts.Role, ErrWrongRole)
+	}
+	if err := c.usable(ctx); err != nil {
+		return "", err
+	}
+	if c.pc.RemoteDescription() == nil {
+		return "", fmt.Errorf("restart offer: %w", ErrNotConnected)
+	}
+	offer, err := c.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		return "", fmt.Errorf("create restart offer: %w", err)
+	}
+	if err := c.pc.SetLocalDescription(offer); err != nil {
+		return "", fmt.Errorf("set local restart offer: %w", err)
+	}
+	c.mu.Lock()
+	c.restarts++
+	c.mu.Unlock()
 	return offer.SDP, nil
 }
 
@@ -341,11 +378,34 @@ func (c *Call) onState(s webrtc.PeerConnectionState) {
 	case webrtc.PeerConnectionStateDisconnected:
 		c.log.Warn("call disconnected, waiting for ice to recover")
 	case webrtc.PeerConnectionStateFailed:
-		c.log.Warn("call failed")
-		c.finish(ErrFailed)
+		if c.opts.OnState == nil || c.dtlsOver() {
+			c.log.Warn("call failed")
+			c.finish(ErrFailed)
+		} else {
+			c.log.Warn("call media failed; an ice restart may recover it")
+		}
 	case webrtc.PeerConnectionStateClosed:
 		c.finish(ErrRemoteClosed)
 	}
+	if c.opts.OnState != nil {
+		c.opts.OnState(s)
+	}
+}
+
+// onDTLSState ends the call when DTLS is over: the remote side sent close_notify (it hung
+// up) or the handshake failed. Neither is something an ICE restart can mend.
+func (c *Call) onDTLSState(s webrtc.DTLSTransportState) {
+	switch s {
+	case webrtc.DTLSTransportStateClosed:
+		c.finish(ErrRemoteClosed)
+	case webrtc.DTLSTransportStateFailed:
+		c.finish(ErrFailed)
+	}
+}
+
+func (c *Call) dtlsOver() bool {
+	s := c.pc.SCTP().Transport().State()
+	return s == webrtc.DTLSTransportStateClosed || s == webrtc.DTLSTransportStateFailed
 }
 
 // finish records why the call ended (unless Close ended it) and closes Done.
@@ -361,7 +421,8 @@ func (c *Call) finish(err error) {
 // Connected is closed once media can flow (ICE and DTLS are up).
 func (c *Call) Connected() <-chan struct{} { return c.connected }
 
-// Done is closed when the connection fails or closes, or Close is called. Err says why.
+// Done is closed when the connection closes, or fails (with no Options.OnState, or once
+// DTLS is over), or Close is called. Err says why.
 func (c *Call) Done() <-chan struct{} { return c.done }
 
 // Err is nil while the call runs or after Close ended it; ErrFailed or ErrRemoteClosed

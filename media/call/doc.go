@@ -5,7 +5,7 @@
 // An [Engine] is built once per process from an [EngineConfig]: the codecs, the interceptors
 // (NACK generator and responder per RFC 4585, sender and receiver reports per RFC 3550,
 // transport-wide congestion control feedback, stream statistics) and the network settings
-// (loopback candidates for tests, UDP port range, ICE timeouts). [Engine.NewCall] then makes
+// (loopback candidates for tests, UDP port range, ICE timeouts, a virtual network for tests). [Engine.NewCall] then makes
 // one [Call] per consultation. The clinician's side offers and the booth answers, following
 // the signalling package's call flow; candidates trickle both ways through
 // [Options.OnCandidate] and [Call.AddCandidate], and candidates that arrive before the remote

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/carebooth/carebooth/media/capture"
@@ -33,9 +34,13 @@ type EngineConfig struct {
 	DisableMDNS bool
 	// UDPPortMin and UDPPortMax bound the local UDP ports, for firewalls; zero means any.
 	UDPPortMin, UDPPortMax uint16
-	// ICEDisconnectedTimeout and ICEFailedTimeout default to pion's 5 s and 25 s; a booth
-	// wants to give up sooner so the patient is not left looking at a frozen picture.
-	ICEDisconnectedTimeout, ICEFailedTimeout time.Duration
+	// ICEDisconnectedTimeout, ICEFailedTimeout and ICEKeepaliveInterval default to
+	// DefaultICEDisconnectedTimeout, DefaultICEFailedTimeout and DefaultICEKeepaliveInterval,
+	// well below pion's 5 s, 25 s and 2 s: see those constants for why.
+	ICEDisconnectedTimeout, ICEFailedTimeout, ICEKeepaliveInterval time.Duration
+	// Net replaces the operating system's network, for tests on pion's vnet
+	// (github.com/pion/transport/v5/vnet); nil means the real one.
+	Net transport.Net
 
 	// OnAudioPacket is the default for Options.OnAudioPacket: a booth has one speaker, and
 	// every call its engine builds plays there unless the call's Options say otherwise.
@@ -46,6 +51,24 @@ type EngineConfig struct {
 	// Zero means 500 ms and 2 s.
 	PLIInterval, StallTimeout time.Duration
 }
+
+// ICE timing defaults. pion's (5 s to disconnected, 25 s to failed, a keepalive every 2 s)
+// suit a browser tab; on a booth a frozen picture for 25 s before anything is tried is a
+// consultation lost. The booth restarts ICE when the path goes disconnected or failed, so
+// these decide how soon recovery starts:
+//
+//   - a keepalive (STUN binding, RFC 7675 consent) every 500 ms is 2 packets a second of
+//     ~100 bytes each way: nothing beside video, and it makes a dead path visible quickly;
+//   - disconnected after 2 s without a response is 4 missed keepalives, more than a Wi-Fi
+//     roam or a burst of loss takes (a few hundred ms), so a healthy call does not flap,
+//     and media that stalls for 2 s is already noticed by a person;
+//   - failed after 6 s (4 s more) lets a path that comes back by itself be used again
+//     without a restart, while still giving up on the old path long before pion would.
+const (
+	DefaultICEDisconnectedTimeout = 2 * time.Second
+	DefaultICEFailedTimeout       = 6 * time.Second
+	DefaultICEKeepaliveInterval   = 500 * time.Millisecond
+)
 
 // Engine builds calls that share codecs, interceptors and network settings. It holds no
 // goroutines and needs no closing.
@@ -125,15 +148,18 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 			return nil, fmt.Errorf("udp port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
 		}
 	}
-	if cfg.ICEDisconnectedTimeout > 0 || cfg.ICEFailedTimeout > 0 {
-		d, f := cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout
-		if d <= 0 {
-			d = 5 * time.Second
-		}
-		if f <= 0 {
-			f = 25 * time.Second
-		}
-		s.SetICETimeouts(d, f, 2*time.Second)
+	if cfg.ICEDisconnectedTimeout <= 0 {
+		cfg.ICEDisconnectedTimeout = DefaultICEDisconnectedTimeout
+	}
+	if cfg.ICEFailedTimeout <= 0 {
+		cfg.ICEFailedTimeout = DefaultICEFailedTimeout
+	}
+	if cfg.ICEKeepaliveInterval <= 0 {
+		cfg.ICEKeepaliveInterval = DefaultICEKeepaliveInterval
+	}
+	s.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, cfg.ICEKeepaliveInterval)
+	if cfg.Net != nil {
+		s.SetNet(cfg.Net)
 	}
 	e.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
 		webrtc.WithSettingEngine(s))

@@ -162,7 +162,10 @@ type call struct {
 	offered  bool // an offer has been relayed
 	answered bool // the latest offer has been answered
 	setupSet bool // call_setup_seconds observed
-	admitted time.Time
+	// restartAt is when the answerer's ICE restart request was relayed; zero once the
+	// offer it asked for has been answered. One restart is in flight at a time.
+	restartAt time.Time
+	admitted  time.Time
 }
 
 // New builds a hub from cfg and deps.
@@ -315,6 +318,8 @@ func (h *Hub) handle(c *client, env signalling.Envelope, body any) error {
 		}
 		cl.other(c).send(signalling.TypeCandidate, m)
 		return nil
+	case *signalling.Restart:
+		return h.relayRestart(c, seq, m)
 	case *signalling.End:
 		cl, err := h.callOf(c, seq, m.CallID)
 		if err != nil {

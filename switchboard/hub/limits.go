@@ -52,6 +52,7 @@ func DefaultDeviceLimits() DeviceLimits {
 			signalling.TypeConfigAck:   {PerSecond: 1, Burst: 4},
 			signalling.TypeHeartbeat:   {PerSecond: 0.2, Burst: 3},
 			signalling.TypeDiagnosis:   {PerSecond: 1, Burst: 4},
+			signalling.TypeRestart:     {PerSecond: 0.5, Burst: 3},
 		},
 		Other:                       Rate{PerSecond: 5, Burst: 10},
 		BoothEventsPerAppointment:   200,

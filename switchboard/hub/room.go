@@ -225,12 +225,38 @@ func (h *Hub) relaySDP(c *client, seq uint64, t signalling.Type, m *signalling.S
 			return refuse(signalling.CodeOutOfOrder, seq, "there is no offer to answer")
 		}
 		cl.answered = true
+		cl.restartAt = time.Time{}
 		if !cl.setupSet {
 			cl.setupSet = true
 			h.metrics.answerSeconds.Observe(h.clock.Since(cl.admitted).Seconds())
 		}
 	}
 	cl.other(c).send(t, m)
+	return nil
+}
+
+// relayRestart passes the answerer's ICE restart request to the offerer, who answers it
+// with a new offer. Refused from anyone but the call's answerer, before the first offer
+// is answered, and while another restart is in flight (signalling.RestartTimeout).
+func (h *Hub) relayRestart(c *client, seq uint64, m *signalling.Restart) error {
+	cl, err := h.callOf(c, seq, m.CallID)
+	if err != nil {
+		return err
+	}
+	if c != cl.answerer {
+		return refuse(signalling.CodeForbidden, seq, "only the answerer (the booth) asks for an ice restart")
+	}
+	if !cl.answered {
+		return refuse(signalling.CodeOutOfOrder, seq, "call %s has no answered offer to restart", cl.id)
+	}
+	if !cl.restartAt.IsZero() {
+		if since := h.clock.Since(cl.restartAt); since < signalling.RestartTimeout {
+			return refuse(signalling.CodeConflict, seq, "an ice restart of call %s is already in flight (asked %v ago): wait for its offer", cl.id, since.Round(time.Millisecond))
+		}
+	}
+	cl.restartAt = h.clock.Now()
+	c.log.Info("ice restart asked", "call", cl.id, "reason", m.Reason)
+	cl.offerer.send(signalling.TypeRestart, m)
 	return nil
 }
 

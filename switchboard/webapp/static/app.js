@@ -587,6 +587,9 @@ function onSignal(data) {
     case "candidate":
       onRemoteCandidate(body);
       break;
+    case "restart":
+      onRestart(body);
+      break;
     case "end":
       onRemoteEnd(body);
       break;
@@ -984,6 +987,31 @@ function onConnectionState(call) {
       break;
     default:
       break;
+  }
+}
+
+// onRestart answers the booth's request for an ICE restart (its path broke or its network
+// changed): a new offer with fresh ICE credentials, relayed like the first. Candidates
+// gathered for it wait until the offer has gone, as the switchboard orders them after it.
+async function onRestart(body) {
+  const call = state.call;
+  if (!call || body.call_id !== call.id || call.ended) {
+    console.warn(`carebooth: restart for call ${body.call_id} ignored`);
+    return;
+  }
+  call.offerSent = false;
+  try {
+    const offer = await call.pc.createOffer({ iceRestart: true });
+    if (call.ended) return;
+    await call.pc.setLocalDescription(offer);
+    if (call.ended) return;
+    send("offer", { call_id: call.id, sdp: call.pc.localDescription.sdp });
+  } catch (err) {
+    console.error("carebooth: ice restart:", err);
+  } finally {
+    call.offerSent = true;
+    for (const msg of call.localCandidates) send("candidate", msg);
+    call.localCandidates = [];
   }
 }
 
