@@ -196,3 +196,34 @@ func TestConfigQueuedForNewDevice(t *testing.T) {
 		t.Errorf("device with no documents: got %+v, want nothing queued", ps)
 	}
 }
+
+// TestConfigClearedByAnEmptyDocument: an admin takes a scope's settings back by putting
+// an empty document; the device's effective config loses those keys, and its version
+// still rises so the device applies it.
+func TestConfigClearedByAnEmptyDocument(t *testing.T) {
+	e := newEnv(t)
+	put := func(scope, doc string) api.ConfigPushed {
+		t.Helper()
+		code, body := e.do("PUT", "/api/v1/config", e.adminTok, api.ConfigPut{Scope: scope, Document: doc})
+		if code != http.StatusOK {
+			t.Fatalf("put %s: got %d %s", scope, code, body)
+		}
+		var out api.ConfigPushed
+		must(t, json.Unmarshal(body, &out))
+		return out
+	}
+	site, dev := "site/"+e.clinic.ID, "device/"+e.booth.ID
+	put(site, "[speaker]\nvolume = 6\n")
+	before := put(dev, "[speaker]\nvolume = 3\n")
+	after := put(dev, "")
+	if len(after.Devices) != 1 || after.Devices[0].Version <= before.Devices[0].Version {
+		t.Fatalf("version after clearing: got %+v, want higher than %+v", after.Devices, before.Devices)
+	}
+	d, err := e.st.Device(e.booth.ID)
+	must(t, err)
+	cp, err := e.srv.effectiveConfig(&d)
+	must(t, err)
+	if !strings.Contains(cp.Document, "volume = 6") || strings.Contains(cp.Document, "volume = 3") {
+		t.Fatalf("effective config after clearing the device's: got %q, want the site's volume 6 only", cp.Document)
+	}
+}
