@@ -312,13 +312,19 @@ func (b *Booth) loop(ctx context.Context) error {
 	b.evaluate(ctx)
 	b.publish()
 	for {
-		var callDone, callConnected <-chan struct{}
-		var timerC, statsC <-chan time.Time
+		var callDone, callConnected, pathC <-chan struct{}
+		var timerC, statsC, restartC <-chan time.Time
 		if b.sched.timer != nil {
 			timerC = b.sched.timer.Chan()
 		}
 		if b.call != nil {
 			callDone, callConnected, statsC = b.call.ac.Done(), b.call.connected, b.call.ticker.Chan()
+			if r, ok := b.call.ac.(Restarter); ok {
+				pathC = r.PathChanged()
+			}
+			if b.call.restartTimer != nil {
+				restartC = b.call.restartTimer.Chan()
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -337,6 +343,10 @@ func (b *Booth) loop(ctx context.Context) error {
 			b.onCallFailed(ctx)
 		case <-callConnected:
 			b.onConnected()
+		case <-pathC:
+			b.onPathChanged(ctx)
+		case <-restartC:
+			b.onRestartTimer(ctx)
 		case <-statsC:
 			b.readStats()
 		case reply := <-b.in.ping:
@@ -459,6 +469,8 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		if err := b.call.ac.AddCandidate(*m); err != nil {
 			b.link.warn("add remote candidate", "call", m.CallID, "err", err)
 		}
+	case *signalling.Restart:
+		b.onRestart(ctx, m)
 	case *signalling.Help:
 		b.clinic.help = m.Requested
 		b.log.Info("help", "requested", m.Requested, "by", m.DeviceName)
@@ -506,6 +518,7 @@ func (b *Booth) closeCall(result string) {
 		b.log.Warn("close call", "call", cc.id, "err", err)
 	}
 	cc.ticker.Stop()
+	cc.stopRestartTimer()
 	b.call = nil
 	b.run.mu.Lock()
 	b.run.active = nil

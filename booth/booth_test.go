@@ -253,7 +253,7 @@ func (f *fakeCaller) StartCall(ctx context.Context, p CallParams) (ActiveCall, e
 	if f.err != nil {
 		return nil, f.err
 	}
-	c := &fakeCall{params: p, done: make(chan struct{}), connected: make(chan struct{})}
+	c := &fakeCall{params: p, done: make(chan struct{}), connected: make(chan struct{}), pathKick: make(chan struct{}, 1)}
 	f.started <- c
 	if f.noMute.Load() {
 		return struct{ ActiveCall }{c}, nil
@@ -286,6 +286,36 @@ type fakeCall struct {
 	closed  bool
 	muted   bool
 	muteErr error // SetMuted fails with it
+
+	pathKick chan struct{}
+	broken   signalling.RestartReason
+	restarts int // restart offers made
+}
+
+// breakPath sets the path's state, as pion's callback does through booth/mediacall.
+func (c *fakeCall) breakPath(r signalling.RestartReason) {
+	c.mu.Lock()
+	c.broken = r
+	c.mu.Unlock()
+	select {
+	case c.pathKick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *fakeCall) PathChanged() <-chan struct{} { return c.pathKick }
+
+func (c *fakeCall) PathBroken() signalling.RestartReason {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.broken
+}
+
+func (c *fakeCall) RestartOffer(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.restarts++
+	return "v=0\r\nrestart", nil
 }
 
 func (c *fakeCall) Answer(ctx context.Context, offer string) (string, error) {

@@ -70,3 +70,19 @@ type CallStats struct {
 	PacketLoss          float64       // fraction of incoming packets lost, 0..1
 	RTT                 time.Duration // round-trip time from RTCP or ICE
 }
+
+// Restarter is implemented by calls whose ICE can be restarted: when the media path
+// breaks they report it instead of ending (Done stays open), and the booth asks for a
+// restart, giving up after restartWindow.
+type Restarter interface {
+	// PathChanged is signalled (coalesced) whenever the path breaks or mends.
+	PathChanged() <-chan struct{}
+	// PathBroken is why the path is broken now, "" while it carries media.
+	PathBroken() signalling.RestartReason
+}
+
+// RestartOfferer is implemented by calls that can offer an ICE restart: the clinic-room
+// appliance's, answering the booth's restart request.
+type RestartOfferer interface {
+	RestartOffer(ctx context.Context) (string, error)
+}

@@ -32,6 +32,11 @@ type callCtl struct {
 	// Only the loop touches these.
 	connectedAt time.Time        // for the quality report at the end
 	ticker      clockwork.Ticker // reads the call's stats every StatsInterval
+	// brokenAt is when the media path broke, zero while it carries media; restarts
+	// counts the restarts asked for since, and restartTimer asks again (restart.go).
+	brokenAt     time.Time
+	restarts     int
+	restartTimer clockwork.Timer
 }
 
 // tally is what the snapshot counts.
@@ -140,6 +145,7 @@ func (b *Booth) onOffer(ctx context.Context, m *signalling.SDP) {
 		return
 	}
 	cc := b.call
+	cc.holdCandidates() // a re-offer (an ice restart): its candidates follow our answer
 	answer, err := cc.ac.Answer(ctx, m.SDP)
 	if err == nil {
 		err = b.link.send(ctx, signalling.TypeAnswer, &signalling.SDP{CallID: cc.id, SDP: answer})

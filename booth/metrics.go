@@ -21,6 +21,10 @@ type metrics struct {
 	packetLoss  prometheus.Gauge
 	rtt         prometheus.Gauge
 	outbox      prometheus.Gauge
+	// iceRestarts counts restarts asked for; iceRestartsRecovered the broken paths that
+	// mended before the call was given up.
+	iceRestarts          prometheus.Counter
+	iceRestartsRecovered prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -48,12 +52,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		bitrate:    gauge("carebooth_booth_call_send_bitrate_kbps", "Outgoing video bitrate of the current call."),
 		packetLoss: gauge("carebooth_booth_call_packet_loss_ratio", "Incoming packet loss of the current call, 0 to 1."),
 		rtt:        gauge("carebooth_booth_call_rtt_seconds", "Round-trip time of the current call."),
+		iceRestarts: prometheus.NewCounter(prometheus.CounterOpts{Name: "carebooth_booth_ice_restarts_total",
+			Help: "ICE restarts asked for because a call's media path broke."}),
+		iceRestartsRecovered: prometheus.NewCounter(prometheus.CounterOpts{Name: "carebooth_booth_ice_recoveries_total",
+			Help: "Broken media paths that recovered before the call was given up."}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.state, m.linkUp, m.reconnects, m.calls, m.joinLatency, m.presses,
-		m.bitrate, m.packetLoss, m.rtt, m.outbox} {
+		m.bitrate, m.packetLoss, m.rtt, m.outbox, m.iceRestarts, m.iceRestartsRecovered} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

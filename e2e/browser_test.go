@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -202,6 +203,33 @@ func (p *page) text(sel string) string {
 		p.t.Fatalf("read the text of %s: %v", sel, err)
 	}
 	return strings.TrimSpace(s)
+}
+
+// textNow reads the text of sel in one script step, "" when nothing matches: for nodes a
+// page re-renders on a timer, which chromedp.Text can lose between finding and reading.
+func (p *page) textNow(sel string) (string, error) {
+	q, err := json.Marshal(sel)
+	if err != nil {
+		return "", err
+	}
+	s, err := pageRun(p, chromedp.Evaluate[string](`(document.querySelector(`+string(q)+`)?.textContent ?? "")`))
+	return strings.TrimSpace(s), err
+}
+
+// clickNow finds sel and clicks it in one script step, waiting up to guard for it to
+// appear: for buttons in rows a page re-renders on a timer.
+func (p *page) clickNow(sel string) {
+	p.t.Helper()
+	q, _ := json.Marshal(sel)
+	for deadline := time.Now().Add(guard); ; time.Sleep(50 * time.Millisecond) {
+		ok, err := pageRun(p, chromedp.Evaluate[bool](`(() => { const b = document.querySelector(` + string(q) + `); if (!b || b.disabled) return false; b.click(); return true })()`))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("click %s: not found or disabled (%v)", sel, err)
+		}
+	}
 }
 
 // pageStats is what window.carebooth.stats() resolves to.

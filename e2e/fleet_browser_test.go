@@ -80,10 +80,11 @@ func TestBrowserFleet(t *testing.T) {
 	waitText := func(sel, want string) {
 		t.Helper()
 		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			if got := p.text(sel); strings.Contains(got, want) {
+			got, err := p.textNow(sel)
+			if err == nil && strings.Contains(got, want) {
 				return
 			} else if time.Now().After(deadline) {
-				t.Fatalf("%s reads %q, want %q", sel, got, want)
+				t.Fatalf("%s reads %q (%v), want %q", sel, got, err, want)
 			}
 		}
 	}
@@ -113,29 +114,29 @@ func TestBrowserFleet(t *testing.T) {
 	)
 	waitText("#approve-status", "Enrolled library-booth-9")
 	waitText("#fleet-body", "library-booth-9")
-	if got := p.text("#pending-body"); strings.Contains(got, st.Code) {
+	if got, _ := p.textNow("#pending-body"); strings.Contains(got, st.Code) {
 		t.Errorf("pending after approval reads %q, want the code gone", got)
 	}
 
 	// The booth's self-test and log, on request from the page.
-	p.do("run the booth's self-test", chromedp.Click(chromedp.CSS(row+` button[data-action="selftest"]`)))
+	p.clickNow(row+` button[data-action="selftest"]`) // run the booth's self-test
 	waitText("#selftest-body", "VideoTest, 640x480")
 	waitText("#selftest-body", "FAILED")
 	waitText("#device-panel-status", "1 of 2 checks failed")
-	p.do("read the booth's log", chromedp.Click(chromedp.CSS(row+` button[data-action="logs"]`)))
+	p.clickNow(row+` button[data-action="logs"]`) // read the booth's log
 	waitText("#logs-text", `msg="boothd starting"`)
 	waitText("#audit-body", "device_selftest")
 	waitText("#audit-body", "enrolment_approve")
 
 	// Revoke takes a second press; then the booth is cut off and the page says so.
-	p.do("press revoke once", chromedp.Click(chromedp.CSS(row+` button[data-action="revoke"]`)))
+	p.clickNow(row+` button[data-action="revoke"]`) // press revoke once
 	waitText("#device-panel-status", "Press the button again")
 	select {
 	case <-closed:
 		t.Fatal("one press of revoke cut the booth off")
 	case <-time.After(300 * time.Millisecond):
 	}
-	p.do("press revoke again", chromedp.Click(chromedp.CSS(row+` button[data-action="revoke"]`)))
+	p.clickNow(row+` button[data-action="revoke"]`) // press revoke again
 	waitText("#device-panel-status", "is revoked; 1 connection(s) closed")
 	waitText(row, "revoked by "+e.Demo.AdminUser)
 	select {

@@ -15,6 +15,7 @@ import (
 	"github.com/carebooth/carebooth/signalling"
 	"github.com/jonboulle/clockwork"
 	"github.com/pion/mediadevices"
+	"github.com/pion/webrtc/v4"
 )
 
 // Caller starts booth calls with a call.Engine and local media from capture.
@@ -93,7 +94,9 @@ func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.Activ
 	if role == "" {
 		role = signalling.CallAnswerer
 	}
+	ac := &activeCall{stream: stream, clock: c.clock, metrics: c.metrics, mute: c.capture.Mute, pathKick: make(chan struct{}, 1)}
 	mc, err := c.engine.NewCall(call.Options{
+		OnState:      ac.onState,
 		Role:         role,
 		ICEServers:   p.ICEServers,
 		Tracks:       stream.Tracks(),
@@ -106,7 +109,8 @@ func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.Activ
 		stream.Close()
 		return nil, fmt.Errorf("call %s: %w", p.CallID, err)
 	}
-	return &activeCall{call: mc, stream: stream, clock: c.clock, metrics: c.metrics, mute: c.capture.Mute}, nil
+	ac.call = mc
+	return ac, nil
 }
 
 // activeCall is one call and the local media it sends.
@@ -117,15 +121,57 @@ type activeCall struct {
 	metrics *call.Metrics // may be nil
 	mute    *capture.Mute
 
-	mu        sync.Mutex // guards prevBytes and prevAt
+	mu        sync.Mutex // guards prevBytes, prevAt and broken
 	prevBytes uint64
 	prevAt    time.Time
+	broken    signalling.RestartReason // "" while the path carries media
+	pathKick  chan struct{}            // cap 1: broken changed
+}
+
+// onState follows the connection's state, from pion's goroutine: a disconnected or
+// failed path is reported to the booth, which asks for an ICE restart (booth.Restarter).
+func (a *activeCall) onState(s webrtc.PeerConnectionState) {
+	var r signalling.RestartReason
+	switch s {
+	case webrtc.PeerConnectionStateConnected:
+	case webrtc.PeerConnectionStateDisconnected:
+		r = signalling.RestartDisconnected
+	case webrtc.PeerConnectionStateFailed:
+		r = signalling.RestartFailed
+	default:
+		return
+	}
+	a.mu.Lock()
+	changed := a.broken != r
+	a.broken = r
+	a.mu.Unlock()
+	if changed {
+		select {
+		case a.pathKick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (a *activeCall) PathChanged() <-chan struct{} { return a.pathKick }
+
+func (a *activeCall) PathBroken() signalling.RestartReason {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.broken
+}
+
+// RestartOffer makes an offer that restarts ICE (the clinic-room appliance's side).
+func (a *activeCall) RestartOffer(ctx context.Context) (string, error) {
+	return a.call.RestartOffer(ctx)
 }
 
 var (
-	_ booth.ActiveCall = (*activeCall)(nil)
-	_ booth.Offerer    = (*activeCall)(nil)
-	_ booth.Muter      = (*activeCall)(nil)
+	_ booth.ActiveCall     = (*activeCall)(nil)
+	_ booth.Offerer        = (*activeCall)(nil)
+	_ booth.Muter          = (*activeCall)(nil)
+	_ booth.Restarter      = (*activeCall)(nil)
+	_ booth.RestartOfferer = (*activeCall)(nil)
 )
 
 // SetMuted mutes or unmutes the microphone: the clinician hears silence while it is on.
