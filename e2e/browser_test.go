@@ -222,7 +222,7 @@ func (p *page) clickNow(sel string) {
 	p.t.Helper()
 	q, _ := json.Marshal(sel)
 	for deadline := time.Now().Add(guard); ; time.Sleep(50 * time.Millisecond) {
-		ok, err := pageRun(p, chromedp.Evaluate[bool](`(() => { const b = document.querySelector(` + string(q) + `); if (!b || b.disabled) return false; b.click(); return true })()`))
+		ok, err := pageRun(p, chromedp.Evaluate[bool](`(() => { const b = document.querySelector(`+string(q)+`); if (!b || b.disabled) return false; b.click(); return true })()`))
 		if err == nil && ok {
 			return
 		}

@@ -119,24 +119,24 @@ func TestBrowserFleet(t *testing.T) {
 	}
 
 	// The booth's self-test and log, on request from the page.
-	p.clickNow(row+` button[data-action="selftest"]`) // run the booth's self-test
+	p.clickNow(row + ` button[data-action="selftest"]`) // run the booth's self-test
 	waitText("#selftest-body", "VideoTest, 640x480")
 	waitText("#selftest-body", "FAILED")
 	waitText("#device-panel-status", "1 of 2 checks failed")
-	p.clickNow(row+` button[data-action="logs"]`) // read the booth's log
+	p.clickNow(row + ` button[data-action="logs"]`) // read the booth's log
 	waitText("#logs-text", `msg="boothd starting"`)
 	waitText("#audit-body", "device_selftest")
 	waitText("#audit-body", "enrolment_approve")
 
 	// Revoke takes a second press; then the booth is cut off and the page says so.
-	p.clickNow(row+` button[data-action="revoke"]`) // press revoke once
+	p.clickNow(row + ` button[data-action="revoke"]`) // press revoke once
 	waitText("#device-panel-status", "Press the button again")
 	select {
 	case <-closed:
 		t.Fatal("one press of revoke cut the booth off")
 	case <-time.After(300 * time.Millisecond):
 	}
-	p.clickNow(row+` button[data-action="revoke"]`) // press revoke again
+	p.clickNow(row + ` button[data-action="revoke"]`) // press revoke again
 	waitText("#device-panel-status", "is revoked; 1 connection(s) closed")
 	waitText(row, "revoked by "+e.Demo.AdminUser)
 	select {

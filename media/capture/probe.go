@@ -116,4 +116,3 @@ func probe(ctx context.Context, cfg Config, logger *slog.Logger, reader func(med
 		return "", fmt.Errorf("%s: nothing read: %w", label, ctx.Err())
 	}
 }
-
