@@ -17,6 +17,8 @@
 //   carebooth.state()  -> {view, signalling, clinicId, queue, pendingAdmit, call}
 //   carebooth.version  -> the signalling protocol version (1)
 
+// RECOVER_MS is how long a broken call may try to recover (booth/restart.go's restartWindow).
+const RECOVER_MS = 20000;
 const API = "/api/v1";
 const PROTOCOL_VERSION = 1;
 const AGENT_MAX_BYTES = 256; // signalling.Hello: agent is at most 256 bytes
@@ -976,14 +978,23 @@ function onConnectionState(call) {
       setCallStatus("connecting", "Connecting…");
       break;
     case "connected":
+      clearTimeout(call.recoverTimer);
+      call.recoverTimer = undefined;
       setCallStatus("connected", "Connected");
       announce(`Connected to ${call.peer}.`);
       break;
     case "disconnected":
-      setCallStatus("disconnected", "Connection interrupted – trying to recover…");
-      break;
     case "failed":
-      failCall("The video connection to the booth failed. The patient is back in the waiting room: admit them again, or phone them.");
+      // The booth asks for an ICE restart when its path breaks (a restart message) and
+      // gives up after RECOVER_MS; the page waits as long before it ends the call.
+      setCallStatus("disconnected", "Connection interrupted – trying to recover…");
+      if (call.recoverTimer === undefined) {
+        call.recoverTimer = setTimeout(() => {
+          if (!call.ended && call.pc.connectionState !== "connected") {
+            failCall("The video connection to the booth failed. The patient is back in the waiting room: admit them again, or phone them.");
+          }
+        }, RECOVER_MS);
+      }
       break;
     default:
       break;
