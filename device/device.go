@@ -55,3 +55,48 @@ func ParseJoinMode(s string) (JoinMode, error) {
 	}
 	return "", fmt.Errorf("join mode %q: allowed values are %q and %q", s, JoinAuto, JoinButton)
 }
+
+// State is what a device is doing, as its neighbours on the site and the staff station see
+// it: coarser than a booth's own state machine, and the same word whoever reports it.
+type State string
+
+// Device states. The string values are sent on the wire and in mDNS TXT records; never
+// change them.
+const (
+	// StateIdle: nothing to do; no appointment's join window is open.
+	StateIdle State = "idle"
+	// StateJoinWindow: an appointment can be joined now.
+	StateJoinWindow State = "join_window"
+	// StateWaiting: in a clinician's waiting room.
+	StateWaiting State = "waiting"
+	// StateInCall: in a consultation.
+	StateInCall State = "in_call"
+	// StateHelp: Help was pressed and stands.
+	StateHelp State = "help"
+	// StateFault: the device cannot do its job (no camera, no sound, revoked) and shows
+	// a fault screen.
+	StateFault State = "fault"
+	// StateEnrolling: not enrolled yet; its screen shows an activation code.
+	StateEnrolling State = "enrolling"
+)
+
+// States lists every device state.
+var States = []State{StateIdle, StateJoinWindow, StateWaiting, StateInCall, StateHelp, StateFault, StateEnrolling}
+
+// Valid reports whether s is a known device state.
+func (s State) Valid() bool {
+	for _, v := range States {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseState returns the state named s, or an error naming the allowed values.
+func ParseState(s string) (State, error) {
+	if st := State(s); st.Valid() {
+		return st, nil
+	}
+	return "", fmt.Errorf("device state %q: allowed values are %q", s, States)
+}
