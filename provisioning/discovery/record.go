@@ -77,7 +77,7 @@ type Record struct {
 	// Version is the firmware or server version.
 	Version string
 	// State is what the device is doing (devices only).
-	State device.State
+	State signalling.BoothState
 	// CA is the fingerprint of the switchboard's device CA ("SHA256:" and 43 characters of
 	// base64), which devices pin at enrolment (switchboards only).
 	CA string
@@ -101,7 +101,7 @@ func (r Record) Validate() error {
 			return bad(keyRole, fmt.Sprintf("%q is not a device role (%q)", r.Role, device.Roles))
 		}
 		if !r.State.Valid() {
-			return bad(keyState, fmt.Sprintf("%q is not a device state (%q)", r.State, device.States))
+			return bad(keyState, fmt.Sprintf("%q is not a device state (%q)", r.State, signalling.BoothStates))
 		}
 		if r.CA != "" {
 			return bad(keyCA, "only a switchboard names a CA")
@@ -179,7 +179,7 @@ func ParseTXT(k Kind, txt []string) (Record, error) {
 	}
 	r := Record{Kind: k, ID: vals[keyID], Site: vals[keySite], Version: vals[keyFirmware], CA: vals[keyCA]}
 	if k == KindDevice {
-		r.Role, r.State = device.Role(vals[keyRole]), device.State(vals[keyState])
+		r.Role, r.State = device.Role(vals[keyRole]), signalling.BoothState(vals[keyState])
 	}
 	if err := r.Validate(); err != nil {
 		return Record{}, err

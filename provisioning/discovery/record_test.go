@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/signalling"
 )
 
 const testCA = "SHA256:47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
 
 func boothRecord() Record {
-	return Record{Kind: KindDevice, ID: "dev-1", Role: device.RoleBooth, Site: "site_a", Version: "1.4.0", State: device.StateIdle}
+	return Record{Kind: KindDevice, ID: "dev-1", Role: device.RoleBooth, Site: "site_a", Version: "1.4.0", State: signalling.StateIdle}
 }
 
 func switchboardRecord() Record {
@@ -19,7 +20,7 @@ func switchboardRecord() Record {
 }
 
 func TestRecordRoundTrip(t *testing.T) {
-	for _, r := range []Record{boothRecord(), switchboardRecord(), {Kind: KindDevice, ID: "x", Role: device.RoleClinic, Version: "dev", State: device.StateEnrolling}} {
+	for _, r := range []Record{boothRecord(), switchboardRecord(), {Kind: KindDevice, ID: "x", Role: device.RoleClinic, Version: "dev", State: signalling.StateFault}} {
 		t.Run(string(r.Kind)+"/"+r.ID, func(t *testing.T) {
 			txt, err := r.TXT()
 			if err != nil {

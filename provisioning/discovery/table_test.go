@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/signalling"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -58,7 +58,7 @@ func TestTableRecordChange(t *testing.T) {
 	p := testPeer("carebooth-dev-1", boothRecord())
 	tab.Observe(p)
 	changed := tab.Changed()
-	p.State = device.StateHelp
+	p.State = signalling.StateHelp
 	if err := tab.Observe(p); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestTableRecordChange(t *testing.T) {
 	default:
 		t.Fatal("a state change was not announced")
 	}
-	if got := tab.Peers(KindDevice); len(got) != 1 || got[0].State != device.StateHelp {
+	if got := tab.Peers(KindDevice); len(got) != 1 || got[0].State != signalling.StateHelp {
 		t.Errorf("got %+v, want one peer in state help", got)
 	}
 }
