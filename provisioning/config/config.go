@@ -33,12 +33,34 @@ type Config struct {
 	Screen      Screen      `toml:"screen"`
 	Log         Log         `toml:"log"`
 	Firmware    Firmware    `toml:"firmware"`
+	Discovery   Discovery   `toml:"discovery"`
+	Site        Site        `toml:"site"`
+}
+
+// Discovery is mDNS on the site's LAN (provisioning/discovery).
+type Discovery struct {
+	// Enabled: advertise this device, and find the switchboard when switchboard.url is
+	// empty. Default true.
+	Enabled bool `toml:"enabled"`
+	// Interfaces to advertise and browse on, by name ("eth0", "wlan0"); empty means every
+	// interface that is up and does multicast.
+	Interfaces []string `toml:"interfaces"`
+}
+
+// Site is the device's own listener for the other devices on its site: they authenticate
+// each other by their enrolment certificates, and nothing else is let in.
+type Site struct {
+	// Listen is host:port; the port is the one advertised by mDNS. Default ":8444"; empty
+	// turns it (and advertising) off.
+	Listen string `toml:"listen"`
 }
 
 // Switchboard is where the booth connects.
 type Switchboard struct {
 	// URL is the switchboard's base URL (ws, wss, http or https); boothd dials
 	// <URL>/api/v1/signal. Required.
+	// Empty: found on the LAN by mDNS (discovery.enabled), pinning the device CA its
+	// announcement names.
 	URL string `toml:"url"`
 	// TokenFile holds the device token sent as "Authorization: Bearer <token>". Without
 	// one the booth enrols by activation code and then authenticates with its key's
@@ -349,6 +371,8 @@ func Defaults() Config {
 		Screen:    Screen{Backend: ScreenAuto, Device: "/dev/fb0", Listen: "127.0.0.1:9102"},
 		Log:       Log{Format: LogAuto, Level: "info"},
 		Firmware:  Firmware{SlotsDir: "/var/lib/carebooth/slots", PollInterval: 10 * time.Minute},
+		Discovery: Discovery{Enabled: true},
+		Site:      Site{Listen: ":8444"},
 	}
 }
 
@@ -426,15 +450,20 @@ func (c *Config) Validate() error {
 		p = append(p, fmt.Sprintf("%s = %#v: %s", key, val, allowed))
 	}
 
-	if c.Switchboard.URL == "" {
-		p = append(p, "switchboard.url is required: the switchboard's base URL, e.g. \"wss://switchboard.example.nhs.uk\"")
+	discovered := c.Switchboard.URL == "" && c.Discovery.Enabled
+	if c.Switchboard.URL == "" && !c.Discovery.Enabled {
+		p = append(p, "switchboard.url is required when discovery.enabled is false: the switchboard's base URL, e.g. \"wss://switchboard.example.nhs.uk\" (or turn discovery on to find it on the LAN)")
+	} else if c.Switchboard.URL == "" && c.Switchboard.TokenFile != "" {
+		p = append(p, "switchboard.url is required with switchboard.token_file: a booth found by mDNS enrols by activation code instead (remove token_file), or set the URL")
+	} else if discovered {
+		// found on the LAN
 	} else if u, err := url.Parse(c.Switchboard.URL); err != nil || u.Host == "" ||
 		(u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") {
 		bad("switchboard.url", c.Switchboard.URL, "must be a ws://, wss://, http:// or https:// URL with a host")
 	} else if u.RawQuery != "" || u.Fragment != "" {
 		bad("switchboard.url", c.Switchboard.URL, "must be a base URL without query or fragment")
 	}
-	if u, err := url.Parse(c.Switchboard.URL); c.Switchboard.TokenFile == "" && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "wss")) {
+	if u, err := url.Parse(c.Switchboard.URL); !discovered && c.Switchboard.TokenFile == "" && (err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "wss")) {
 		p = append(p, "switchboard.token_file is required unless switchboard.url is https:// or wss://: the file holding this booth's device token (without it the booth enrols by activation code, which needs TLS)")
 	}
 
@@ -488,6 +517,17 @@ func (c *Config) Validate() error {
 	} else if c.Metrics.TokenFile == "" && !loopbackHost(host) {
 		bad("metrics.listen", c.Metrics.Listen, "listens beyond loopback, so metrics.token_file is required "+
 			"(a file holding the bearer token scrapers must send); or listen on 127.0.0.1")
+	}
+
+	for _, name := range c.Discovery.Interfaces {
+		if name == "" || len(name) > 15 || strings.ContainsAny(name, " /:") {
+			bad("discovery.interfaces", name, `must be network interface names such as "eth0" or "wlan0"`)
+		}
+	}
+	if c.Site.Listen != "" {
+		if _, port, err := net.SplitHostPort(c.Site.Listen); err != nil || port == "" || port == "0" {
+			bad("site.listen", c.Site.Listen, `must be host:port with a fixed port, e.g. ":8444", or "" to turn it off`)
+		}
 	}
 
 	p = append(p, c.validateGPIO()...)

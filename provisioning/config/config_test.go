@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func TestExampleLoads(t *testing.T) {
 	want := Defaults()
 	want.Switchboard = Switchboard{URL: "wss://switchboard.example.nhs.uk", TokenFile: "/etc/carebooth/device-token"}
 	want.Device.Name = "Booth 1"
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got %+v, want %+v", cfg, want)
 	}
 }
@@ -41,6 +42,18 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestParseDiscovered: with no switchboard.url the booth finds the switchboard by mDNS and
+// enrols by activation code; it needs no other key.
+func TestParseDiscovered(t *testing.T) {
+	cfg, err := Parse("boothd.toml", []byte("[device]\nname = \"Booth 2\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Discovery.Enabled || cfg.Switchboard.URL != "" || cfg.Site.Listen != ":8444" {
+		t.Errorf("got discovery %+v, url %q, site %+v; want discovery on, no URL, site :8444", cfg.Discovery, cfg.Switchboard.URL, cfg.Site)
+	}
+}
+
 func TestParseRefuses(t *testing.T) {
 	tests := []struct {
 		name string
@@ -56,7 +69,11 @@ func TestParseRefuses(t *testing.T) {
 		{"bad role", minimal + "[device]\nrole = \"kiosk\"\n", []string{`device.role = "kiosk"`, `"booth"`, `"clinic"`}},
 		{"long join window", minimal + "[device]\njoin_window = \"5h\"\n", []string{"device.join_window", "between 0s and 2h"}},
 		{"bad url scheme", "[switchboard]\nurl = \"ftp://sb\"\ntoken_file = \"t\"\n", []string{`switchboard.url = "ftp://sb"`, "wss://"}},
-		{"missing url", "[switchboard]\ntoken_file = \"t\"\n", []string{"switchboard.url is required"}},
+		{"missing url", "[switchboard]\ntoken_file = \"t\"\n", []string{"switchboard.url is required with switchboard.token_file"}},
+		{"missing url, no discovery", "[discovery]\nenabled = false\n", []string{"switchboard.url is required when discovery.enabled is false"}},
+		{"bad interface", "[discovery]\ninterfaces = [\"eth0\", \"a b\"]\n", []string{`discovery.interfaces = "a b"`}},
+		{"site port 0", "[site]\nlisten = \":0\"\n", []string{`site.listen = ":0"`, "fixed port"}},
+		{"site no port", "[site]\nlisten = \"eth0\"\n", []string{`site.listen = "eth0"`}},
 		{"pin beside a token", minimal + "ca_fingerprint = \"SHA256:" + strings.Repeat("A", 43) + "\"\n", []string{"switchboard.ca_fingerprint", "token_file", "remove one"}},
 		{"pin not a fingerprint", "[switchboard]\nurl = \"https://sb\"\nca_fingerprint = \"AB:CD:EF\"\n", []string{`switchboard.ca_fingerprint = "AB:CD:EF"`, `"SHA256:"`}},
 		{"pin too short", "[switchboard]\nurl = \"https://sb\"\nca_fingerprint = \"SHA256:" + strings.Repeat("A", 42) + "\"\n", []string{"switchboard.ca_fingerprint", "43 characters"}},

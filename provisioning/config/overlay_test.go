@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,7 +107,7 @@ func TestApplyRefusesConflictWithBase(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "buttons.join is required") {
 		t.Fatalf("got %v, want a refusal naming buttons.join", err)
 	}
-	if got != base || got.Device.JoinMode != device.JoinAuto {
+	if !reflect.DeepEqual(got, base) || got.Device.JoinMode != device.JoinAuto {
 		t.Errorf("got %+v, want the base unchanged", got.Device)
 	}
 }
