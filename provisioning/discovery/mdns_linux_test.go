@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/carebooth/carebooth/provisioning/discovery/discoverytest"
 )
 
 // These tests run discovery between processes in network namespaces: two processes on one
@@ -23,56 +25,12 @@ import (
 
 const childEnv = "CAREBOOTH_MDNS_CHILD"
 
-// needNetns skips (or, under CI, fails) when namespaces cannot be made here.
-func needNetns(t *testing.T) {
-	t.Helper()
-	why := ""
-	if os.Geteuid() != 0 {
-		why = "network namespaces need root"
-	} else if _, err := exec.LookPath("ip"); err != nil {
-		why = "network namespaces need iproute2's ip (apt install iproute2)"
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI must run the mDNS namespace tests: %s", why)
-	}
-	t.Skip(why)
-}
-
-var nsSeq atomic.Int32
-
-func ipCmd(t *testing.T, args ...string) {
-	t.Helper()
-	out, err := exec.Command("ip", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-}
-
-// newNetns makes a namespace with its loopback up, and removes it when the test ends.
-func newNetns(t *testing.T) string {
-	t.Helper()
-	name := fmt.Sprintf("cbmdns-%d-%d", os.Getpid(), nsSeq.Add(1))
-	ipCmd(t, "netns", "add", name)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
-	ipCmd(t, "-n", name, "link", "set", "lo", "up")
-	return name
-}
-
-// loopbackNetns is a namespace whose loopback does multicast, for processes on one host.
-func loopbackNetns(t *testing.T) string {
-	ns := newNetns(t)
-	ipCmd(t, "-n", ns, "link", "set", "lo", "multicast", "on")
-	ipCmd(t, "-n", ns, "route", "add", "224.0.0.0/4", "dev", "lo")
-	return ns
-}
+var vethSeq atomic.Int32
 
 // vethPair joins two new namespaces by a veth pair, each end with an IPv4 and an IPv6
 // address, and returns the namespaces and the interface name in each.
 func vethPair(t *testing.T) (nsA, nsB, ifA, ifB string) {
-	nsA, nsB = newNetns(t), newNetns(t)
+	nsA, nsB = discoverytest.New(t), discoverytest.New(t)
 	for _, ns := range []string{nsA, nsB} {
 		// Link-local addresses usable at once, not after duplicate address detection.
 		out, err := exec.Command("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.all.accept_dad=0").CombinedOutput()
@@ -80,13 +38,13 @@ func vethPair(t *testing.T) (nsA, nsB, ifA, ifB string) {
 			t.Fatalf("sysctl accept_dad in %s: %v: %s", ns, err, out)
 		}
 	}
-	n := nsSeq.Add(1)
-	ifA, ifB = fmt.Sprintf("cbva%d", n), fmt.Sprintf("cbvb%d", n)
-	ipCmd(t, "link", "add", ifA, "netns", nsA, "type", "veth", "peer", "name", ifB, "netns", nsB)
+	n := vethSeq.Add(1)
+	ifA, ifB = fmt.Sprintf("va%d-%d", os.Getpid()%100000, n), fmt.Sprintf("vb%d-%d", os.Getpid()%100000, n)
+	discoverytest.IP(t, "link", "add", ifA, "netns", nsA, "type", "veth", "peer", "name", ifB, "netns", nsB)
 	for _, e := range []struct{ ns, dev, v4, v6 string }{{nsA, ifA, "10.213.0.1/24", "fd77::1/64"}, {nsB, ifB, "10.213.0.2/24", "fd77::2/64"}} {
-		ipCmd(t, "-n", e.ns, "addr", "add", e.v4, "dev", e.dev)
-		ipCmd(t, "-n", e.ns, "-6", "addr", "add", e.v6, "dev", e.dev, "nodad")
-		ipCmd(t, "-n", e.ns, "link", "set", e.dev, "up")
+		discoverytest.IP(t, "-n", e.ns, "addr", "add", e.v4, "dev", e.dev)
+		discoverytest.IP(t, "-n", e.ns, "-6", "addr", "add", e.v6, "dev", e.dev, "nodad")
+		discoverytest.IP(t, "-n", e.ns, "link", "set", e.dev, "up")
 	}
 	// Both ends have their link-local addresses (which come with the carrier) before the
 	// test announces or dials them.
@@ -248,8 +206,8 @@ func peerNamed(ps []Peer, id string) (Peer, bool) {
 // another on the same host; the booth's state change reaches the browser, its withdrawal
 // and its disappearance make it leave, and the browser leaks no goroutine.
 func TestMDNSLoopback(t *testing.T) {
-	needNetns(t)
-	ns := loopbackNetns(t)
+	discoverytest.Need(t)
+	ns := discoverytest.MulticastLoopback(t)
 	booth := startChild(t, ns, childSpec{Mode: "advertise", Iface: "lo", Record: boothRecord(), Port: 8443})
 	booth.waitFor(t, "the booth advertising", 10*time.Second, func(l string) bool { return l == "ready" })
 	sb := startChild(t, ns, childSpec{Mode: "advertise", Iface: "lo", Record: switchboardRecord(), Port: 443})
@@ -307,7 +265,7 @@ func TestMDNSLoopback(t *testing.T) {
 // TestMDNSVeth: discovery across two namespaces joined by a veth pair, with both
 // address families.
 func TestMDNSVeth(t *testing.T) {
-	needNetns(t)
+	discoverytest.Need(t)
 	nsA, nsB, ifA, ifB := vethPair(t)
 	booth := startChild(t, nsA, childSpec{Mode: "advertise", Iface: ifA, Record: boothRecord(), Port: 8443})
 	booth.waitFor(t, "the booth advertising", 10*time.Second, func(l string) bool { return l == "ready" })
@@ -344,7 +302,7 @@ func TestMDNSVeth(t *testing.T) {
 // TestMDNSHostile: a flood of announcements and hostile records on the LAN leave the
 // browser's memory bounded and the genuine peer found.
 func TestMDNSHostile(t *testing.T) {
-	needNetns(t)
+	discoverytest.Need(t)
 	nsA, nsB, ifA, ifB := vethPair(t)
 	booth := startChild(t, nsA, childSpec{Mode: "advertise", Iface: ifA, Record: boothRecord(), Port: 8443})
 	booth.waitFor(t, "the booth advertising", 10*time.Second, func(l string) bool { return l == "ready" })
