@@ -75,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fwKeys       = fs.String("firmware-keys", "", "trust file of the public keys firmware must be signed with (boothctl firmware keygen's .pub); without it, publishing firmware is refused")
 		fwTargets    = fs.String("firmware-targets", "", "comma-separated targets the fleet runs, GOOS/GOARCH[:BOARD] (e.g. linux/arm64:rpi4); bundles for others are refused")
 		fwMax        = fs.Int64("firmware-max-bytes", 0, "the largest firmware bundle accepted (default 1 GiB)")
+		advertise    = fs.String("advertise", "auto", "announce the switchboard on the LAN by mDNS, so that booths with no switchboard.url find it: on, off, or auto (on when serving TLS beyond loopback)")
+		advertiseIfs = fs.String("advertise-interfaces", "", "comma-separated network interfaces to announce on (default: every one that is up and does multicast)")
 		showVersion  = fs.Bool("version", false, "print the version and exit")
 		debug        = fs.Bool("debug", false, "log at debug level")
 	)
@@ -209,6 +211,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	log.Info("switchboard starting", "version", version.String(), "state", *stateDir, "url", scheme+"://"+host,
 		"device_ca", ca.Fingerprint())
+	adv, err := startAdvertising(*advertise, *advertiseIfs, scheme, ln.Addr(), ca.Fingerprint(), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if adv != nil {
+		defer adv.Close() // withdraws the announcement
+	}
 	if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 		log.Warn("sd_notify", "err", err)
 	}

@@ -66,12 +66,12 @@ func NewAdvertiser(cfg AdvertiserConfig, rec Record) (*Advertiser, error) {
 		}
 		cfg.Host = h
 	}
-	cfg.Host = dnsLabel(cfg.Host, "carebooth-"+rec.ID)
+	cfg.Host = Label(cfg.Host, "carebooth-"+rec.ID)
 	txt, err := rec.TXT()
 	if err != nil {
 		return nil, err
 	}
-	a := &Advertiser{cfg: cfg, instance: dnsLabel("carebooth-"+rec.ID, "carebooth"), log: cfg.Logger.With("component", "discovery")}
+	a := &Advertiser{cfg: cfg, instance: Label("carebooth-"+rec.ID, "carebooth"), log: cfg.Logger.With("component", "discovery")}
 	if err := a.register(rec, txt); err != nil {
 		return nil, err
 	}
@@ -144,9 +144,9 @@ func (a *Advertiser) Close() error {
 	return nil
 }
 
-// dnsLabel makes s a DNS label of letters, digits and '-', at most 63 bytes, or returns
+// Label makes s a DNS label of letters, digits and '-', at most 63 bytes, or returns
 // def when nothing is left.
-func dnsLabel(s, def string) string {
+func Label(s, def string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(s) {
 		switch {
