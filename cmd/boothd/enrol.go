@@ -40,6 +40,9 @@ type enrolment struct {
 	scr      *boothScreen
 	say      func(text string) // speaks text when prompts are on
 	log      *slog.Logger
+	// anyHost: the switchboard was found by mDNS at an address, which its certificate
+	// need not name; its chain to the pinned CA (for serving) is what is checked.
+	anyHost bool
 }
 
 // errPinMismatch is returned when the switchboard's CA is not the one the config pins.
@@ -57,7 +60,7 @@ func enrolled(ctx context.Context, e enrolment) (*http.Client, error) {
 			return nil, fmt.Errorf("%w: this booth enrolled with the CA %s (in %s), the config pins %s; to move it to another switchboard delete %s and identity.crt there and it enrols again",
 				errPinMismatch, deviceca.Fingerprint(caDER), filepath.Join(stateDir, caFile), e.pin, caFile)
 		}
-		return mtlsClient(cert, pool), nil
+		return mtlsClient(cert, pool, e.anyHost), nil
 	}
 	if !errors.Is(err, identity.ErrNotEnrolled) && err != nil {
 		return nil, err
@@ -124,7 +127,11 @@ func enrolled(ctx context.Context, e enrolment) (*http.Client, error) {
 	for _, c := range chain[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: u.Hostname()}); err != nil {
+	host := u.Hostname()
+	if e.anyHost {
+		host = ""
+	}
+	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: host}); err != nil {
 		return nil, fmt.Errorf("enrol: the switchboard's own certificate is not from the CA it named: %w; enrolment refused", err)
 	}
 	if err := id.SaveCertificate(st.Chain); err != nil {
@@ -138,12 +145,34 @@ func enrolled(ctx context.Context, e enrolment) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mtlsClient(cert, pool), nil
+	return mtlsClient(cert, pool, e.anyHost), nil
 }
 
-func mtlsClient(cert tls.Certificate, roots *x509.CertPool) *http.Client {
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
-		Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+// mtlsClient dials the switchboard with the device's certificate, trusting only roots.
+// With anyHost the server's name is not checked, only that roots issued its certificate
+// for serving: a switchboard found by mDNS is reached at an address its certificate need
+// not name, and its CA is the site's own, pinned, issuing for nobody else.
+func mtlsClient(cert tls.Certificate, roots *x509.CertPool, anyHost bool) *http.Client {
+	c := &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if anyHost {
+		c.InsecureSkipVerify = true // replaced by the check below, against roots
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the switchboard sent no certificate")
+			}
+			inter := x509.NewCertPool()
+			for _, ic := range cs.PeerCertificates[1:] {
+				inter.AddCert(ic)
+			}
+			_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter,
+				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+			if err != nil {
+				return fmt.Errorf("the switchboard's certificate is not from the pinned device CA: %w", err)
+			}
+			return nil
+		}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: c}}
 }
 
 // readCA reads the pinned switchboard CA: as a pool, and its DER.

@@ -238,7 +238,11 @@ func (r *Renderer) Layout(v View) Layout {
 		code := shorten(clean(v.ActivationCode), 12)
 		if code == "" {
 			add(Title, white, 0, "Setting up")
-			add(Body, yellow, 0.8, "Please wait. The booth is asking the switchboard for a code.")
+			msg := "Please wait. The booth is asking the switchboard for a code."
+			if p := clean(v.Problem); p != "" {
+				msg = p // still finding the switchboard, or why it cannot
+			}
+			add(Body, yellow, 0.8, msg)
 			break
 		}
 		add(Body, white, 0, "To set up this booth, IT approves the code")

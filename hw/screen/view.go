@@ -70,7 +70,7 @@ type View struct {
 	TooEarly  bool
 	JoinOpens time.Time
 	Muted     bool   // the microphone is off (shown in a call)
-	Problem   string // what is wrong, for Fault (e.g. ProblemCamera)
+	Problem   string // what is wrong, for Fault (e.g. ProblemCamera); for Activation without a code, what it waits for
 	// Queue is the clinic's waiting room, longest waiting first (WaitingRoom).
 	Queue []Waiter
 	// ActivationCode is the code to approve ("K7QM-4TZP"), empty while the device is

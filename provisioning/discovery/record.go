@@ -66,21 +66,21 @@ var ErrRecord = errors.New("malformed carebooth TXT record")
 
 // Record is what a device or switchboard says of itself in its TXT record.
 type Record struct {
-	Kind Kind
+	Kind Kind `json:"kind"`
 	// ID is the device's ID, or the switchboard's name; 1-64 letters, digits, '-', '_'.
-	ID string
+	ID string `json:"id"`
 	// Role is the device's role (devices only).
-	Role device.Role
+	Role device.Role `json:"role,omitempty"`
 	// Site is the site (clinic) the device or switchboard belongs to; empty while a device
 	// is not enrolled, or for a switchboard of many sites.
-	Site string
+	Site string `json:"site,omitempty"`
 	// Version is the firmware or server version.
-	Version string
+	Version string `json:"version"`
 	// State is what the device is doing (devices only).
-	State signalling.BoothState
+	State signalling.BoothState `json:"state,omitempty"`
 	// CA is the fingerprint of the switchboard's device CA ("SHA256:" and 43 characters of
 	// base64), which devices pin at enrolment (switchboards only).
-	CA string
+	CA string `json:"ca,omitempty"`
 }
 
 // Validate returns what is wrong with r, or nil.

@@ -175,16 +175,21 @@ func (ca *CA) IssueDevice(deviceID string, pub ed25519.PublicKey) ([]byte, error
 // DeviceID returns the device a verified client certificate names. The caller must have
 // verified the chain against Pool (tls.RequireAndVerifyClientCert does); it still
 // checks that cert was issued by this CA and is a device certificate.
-func (ca *CA) DeviceID(cert *x509.Certificate) (string, error) {
-	if err := cert.CheckSignatureFrom(ca.cert); err != nil {
-		return "", fmt.Errorf("client certificate: not issued by this switchboard's device CA: %w", err)
+func (ca *CA) DeviceID(cert *x509.Certificate) (string, error) { return DeviceIDIssuedBy(ca.cert, cert) }
+
+// DeviceIDIssuedBy returns the device cert names, checking that the CA certificate caCert
+// issued it and that it is a device certificate: what one device checks of another on its
+// site, both holding the CA they enrolled with but not its key.
+func DeviceIDIssuedBy(caCert, cert *x509.Certificate) (string, error) {
+	if err := cert.CheckSignatureFrom(caCert); err != nil {
+		return "", fmt.Errorf("certificate: not issued by the device CA: %w", err)
 	}
 	for _, u := range cert.URIs {
 		if id, ok := strings.CutPrefix(u.String(), uriPrefix); ok && id == cert.Subject.CommonName && id != "" {
 			return id, nil
 		}
 	}
-	return "", errors.New("client certificate: not a device certificate (no carebooth:device URI matching its name)")
+	return "", errors.New("certificate: not a device certificate (no carebooth:device URI matching its name)")
 }
 
 // IssueServer returns a serving certificate (DER) and its key for the given host names
