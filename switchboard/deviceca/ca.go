@@ -175,7 +175,9 @@ func (ca *CA) IssueDevice(deviceID string, pub ed25519.PublicKey) ([]byte, error
 // DeviceID returns the device a verified client certificate names. The caller must have
 // verified the chain against Pool (tls.RequireAndVerifyClientCert does); it still
 // checks that cert was issued by this CA and is a device certificate.
-func (ca *CA) DeviceID(cert *x509.Certificate) (string, error) { return DeviceIDIssuedBy(ca.cert, cert) }
+func (ca *CA) DeviceID(cert *x509.Certificate) (string, error) {
+	return DeviceIDIssuedBy(ca.cert, cert)
+}
 
 // DeviceIDIssuedBy returns the device cert names, checking that the CA certificate caCert
 // issued it and that it is a device certificate: what one device checks of another on its
