@@ -391,7 +391,7 @@ func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 	switch ev.kind {
 	case linkUp:
 		b.sched.offline, b.sched.revoked = false, false
-		b.clinic.phone = ev.welcome.ClinicPhone
+		b.clinic.phone, b.clinic.id = ev.welcome.ClinicPhone, ev.welcome.ClinicID
 		b.metrics.linkUp.Set(1)
 		b.log.Info("switchboard link up", "device_id", ev.welcome.ID, "clinic", ev.welcome.ClinicName, "outbox", b.out.pending)
 		b.out.linkChanged()

@@ -13,6 +13,7 @@ import (
 type clinicInfo struct {
 	help  bool              // the switchboard confirmed that staff were told of a Help press
 	phone string            // the clinic's phone number, from the last welcome
+	id    string            // the clinic (site) the device belongs to, from the last welcome
 	queue *signalling.Queue // the clinic's waiting room (RoleClinic)
 }
 

@@ -14,9 +14,9 @@ type HealthSource interface {
 	Health() signalling.Heartbeat
 }
 
-// boothState is the heartbeat's state of a snapshot. fault is the caller's (boothd's
-// fault screen), which the booth core does not see.
-func boothState(s Snapshot) signalling.BoothState {
+// BoothState is what the booth is doing as heartbeats and mDNS announcements say it. A
+// fault is the caller's to add (boothd's fault screen), which the booth core does not see.
+func (s Snapshot) BoothState() signalling.BoothState {
 	switch {
 	case s.Help:
 		return signalling.StateHelp
@@ -32,7 +32,7 @@ func boothState(s Snapshot) signalling.BoothState {
 func (b *Booth) heartbeat(ctx context.Context) *signalling.Heartbeat {
 	hb := b.health.Health()
 	if hb.State != signalling.StateFault {
-		hb.State = boothState(b.Snapshot())
+		hb.State = b.Snapshot().BoothState()
 	}
 	if hb.Version == "" {
 		hb.Version = version.String()

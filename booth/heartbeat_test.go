@@ -64,7 +64,7 @@ func TestBoothStateOfSnapshot(t *testing.T) {
 		{Snapshot{State: InCall}, signalling.StateInCall},
 		{Snapshot{State: Waiting, Help: true}, signalling.StateHelp},
 	} {
-		if got := boothState(tc.s); got != tc.want {
+		if got := tc.s.BoothState(); got != tc.want {
 			t.Errorf("%+v: got %s, want %s", tc.s, got, tc.want)
 		}
 	}

@@ -84,6 +84,8 @@ type Snapshot struct {
 	// ClinicPhone is the phone number of the clinic the device belongs to, as the
 	// switchboard last said (empty until it has), for the fault screen.
 	ClinicPhone string
+	// ClinicID is the clinic (site) the device belongs to, as the switchboard last said.
+	ClinicID string
 }
 
 // publisher holds the latest Snapshot and hands it to subscribers. Safe from any
@@ -201,6 +203,7 @@ func (b *Booth) publish() {
 		Role:              b.cfg.Role,
 		Queue:             b.clinic.queue,
 		ClinicPhone:       b.clinic.phone,
+		ClinicID:          b.clinic.id,
 		AutoJoinCancelled: b.sched.current != "" && b.sched.left[b.sched.current],
 	}
 	switch {
