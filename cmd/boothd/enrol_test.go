@@ -38,6 +38,12 @@ type tlsSwitchboard struct {
 
 func newTLSSwitchboard(t *testing.T) tlsSwitchboard {
 	t.Helper()
+	return newTLSSwitchboardFor(t, "127.0.0.1")
+}
+
+// newTLSSwitchboardFor is newTLSSwitchboard with a serving certificate for host.
+func newTLSSwitchboardFor(t *testing.T, host string) tlsSwitchboard {
+	t.Helper()
 	st := store.NewMemory()
 	hash, _ := switchboard.HashPassword("admin password 1", bcrypt.MinCost)
 	st.CreateClinician(&store.Clinician{Username: "admin", Name: "Admin", Admin: true, PasswordHash: hash})
@@ -47,7 +53,7 @@ func newTLSSwitchboard(t *testing.T) tlsSwitchboard {
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, key, _ := ca.IssueServer([]string{"127.0.0.1"})
+	der, key, _ := ca.IssueServer([]string{host})
 	srv, err := switchboard.New(switchboard.Config{BcryptCost: bcrypt.MinCost, TLSCertificate: &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}},
 		switchboard.Deps{Store: st, CA: ca})
 	if err != nil {
@@ -88,6 +94,10 @@ audio = "test"
 backend = "off"
 [metrics]
 listen = "127.0.0.1:0"
+[site]
+listen = "127.0.0.1:0"
+[discovery]
+enabled = false
 [log]
 level = "error"
 `), 0o600); err != nil {

@@ -33,6 +33,7 @@ import (
 	"github.com/carebooth/carebooth/media/call"
 	"github.com/carebooth/carebooth/media/capture"
 	"github.com/carebooth/carebooth/provisioning/config"
+	"github.com/carebooth/carebooth/provisioning/discovery"
 	"github.com/carebooth/carebooth/provisioning/identity"
 	"github.com/carebooth/carebooth/provisioning/remoteconfig"
 	"github.com/carebooth/carebooth/signalling"
@@ -243,10 +244,42 @@ func run(ctx context.Context, args []string) error {
 	}
 	snd.start(gctx, g)
 
+	// mDNS on the site's LAN: browsed from the start (a booth with no switchboard.url finds
+	// it so), announced once the booth runs.
+	var lan *discovery.Table
+	var ifaces []net.Interface
+	if cfg.Discovery.Enabled {
+		if ifaces, err = discovery.Interfaces(cfg.Discovery.Interfaces); err != nil {
+			if cfg.Switchboard.URL == "" {
+				return fail(fmt.Errorf("discovery (switchboard.url is empty, so the switchboard is found by mDNS): %w", err))
+			}
+			logger.Warn("mDNS discovery is off", "err", err)
+		} else {
+			lan = discovery.NewTable(discovery.TableConfig{})
+			br, err := discovery.NewBrowser(discovery.BrowserConfig{Interfaces: ifaces, Logger: logger}, lan)
+			if err != nil {
+				return fail(err)
+			}
+			g.Go(func() error { return br.Run(gctx) })
+		}
+	}
+	foundByMDNS := cfg.Switchboard.URL == ""
+	if foundByMDNS {
+		f, err := findSwitchboard(gctx, lan, pinnedCA(cfg.State.Dir, cfg.Switchboard.CAFingerprint), cfg.State.Dir, scr, logger)
+		if err != nil {
+			return fail(fmt.Errorf("find the switchboard on the LAN: %w", err))
+		}
+		cfg.Switchboard.URL = f.url
+		if cfg.Switchboard.CAFingerprint == "" {
+			cfg.Switchboard.CAFingerprint = f.ca // pinned: what the approval and the TLS chain must name
+		}
+	}
+
 	var httpClient *http.Client
 	if token == "" {
 		httpClient, err = enrolled(gctx, enrolment{base: cfg.Switchboard.URL, pin: cfg.Switchboard.CAFingerprint,
-			stateDir: cfg.State.Dir, name: cfg.Device.Name, id: id, scr: scr, say: snd.prompts.SayText, log: logger})
+			stateDir: cfg.State.Dir, name: cfg.Device.Name, id: id, scr: scr, say: snd.prompts.SayText, log: logger,
+			anyHost: foundByMDNS})
 		if err != nil {
 			return fail(err)
 		}
@@ -315,6 +348,13 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer b.Close()
 	running = b
+	if creds, ok, err := siteCredentials(cfg.State.Dir, id); err != nil {
+		return fail(err)
+	} else if ok {
+		if err := startSite(gctx, g, cfg, creds, ifaces, b, problem != "", logger); err != nil {
+			return fail(err)
+		}
+	}
 
 	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
 	if err != nil {

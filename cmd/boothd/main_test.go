@@ -30,6 +30,10 @@ video = "test"
 audio = "test"
 [metrics]
 listen = "127.0.0.1:0"
+[site]
+listen = "127.0.0.1:0"
+[discovery]
+enabled = false
 [log]
 level = "error"
 ` + extra

@@ -58,6 +58,10 @@ device = "off"
 backend = "off"
 [metrics]
 listen = "127.0.0.1:0"
+[site]
+listen = "127.0.0.1:0"
+[discovery]
+enabled = false
 [log]
 level = "error"
 `), 0o600)

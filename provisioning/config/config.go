@@ -50,8 +50,8 @@ type Discovery struct {
 // Site is the device's own listener for the other devices on its site: they authenticate
 // each other by their enrolment certificates, and nothing else is let in.
 type Site struct {
-	// Listen is host:port; the port is the one advertised by mDNS. Default ":8444"; empty
-	// turns it (and advertising) off.
+	// Listen is host:port; the port is the one advertised by mDNS (0: any free one).
+	// Default ":8444"; empty turns it (and advertising) off.
 	Listen string `toml:"listen"`
 }
 
@@ -525,8 +525,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Site.Listen != "" {
-		if _, port, err := net.SplitHostPort(c.Site.Listen); err != nil || port == "" || port == "0" {
-			bad("site.listen", c.Site.Listen, `must be host:port with a fixed port, e.g. ":8444", or "" to turn it off`)
+		if _, port, err := net.SplitHostPort(c.Site.Listen); err != nil || port == "" {
+			bad("site.listen", c.Site.Listen, `must be host:port, e.g. ":8444" (port 0: any free one, which mDNS announces), or "" to turn it off`)
 		}
 	}
 
