@@ -54,12 +54,13 @@ fuzz-short: ## a short run of every fuzz target (FUZZTIME executions each)
 	done
 
 .PHONY: bench
-bench: deps ## benchmarks: join latency, boothd CPU and RSS, capture-to-render latency and render/playout CPU, codecs, report and import, outbox and event replay (figures and ratios printed)
+bench: deps ## benchmarks: join latency, boothd CPU and RSS, capture-to-render latency and render/playout CPU, codecs, report and import, outbox and event replay, mDNS records and table (figures and ratios printed)
 	@scripts/setup test
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./e2e/
 	$(GO) test -run '^$$' -bench . -benchmem ./media/...
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./switchboard/report/ ./switchboard/schedimport/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./booth/ ./switchboard/
+	$(GO) test -run '^$$' -bench . -benchmem ./provisioning/discovery/
 
 .PHONY: lint
 lint: ## gofmt and go vet
