@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net/http"
+	"sync"
 	"fmt"
 	"log/slog"
 	"os"
@@ -42,7 +45,7 @@ type found struct {
 // it beside the activation code for IT to compare, and pins it once approved. Switchboards
 // with another CA are ignored; two with different CAs and no pin are refused (a rogue
 // cannot be told from the site's). The screen says what it waits for.
-func findSwitchboard(ctx context.Context, table *discovery.Table, pin, stateDir string, scr *boothScreen, log *slog.Logger) (found, error) {
+func findSwitchboard(ctx context.Context, table *discovery.Table, pin, stateDir string, skip func(discovery.Peer) bool, scr *boothScreen, log *slog.Logger) (found, error) {
 	remembered, _ := readRemembered(stateDir)
 	wctx := ctx
 	if pin != "" && remembered != "" {
@@ -55,7 +58,7 @@ func findSwitchboard(ctx context.Context, table *discovery.Table, pin, stateDir 
 		stop = scr.showAlone(ctx, screen.View{Kind: screen.Activation, Problem: lookingText})
 		defer stop()
 	}
-	p, err := discovery.WaitSwitchboard(wctx, table, pin, settleFor, nil, func(err error) {
+	p, err := discovery.WaitSwitchboard(wctx, table, discovery.Wait{Pin: pin, Settle: settleFor, Skip: skip, Problem: func(err error) {
 		switch {
 		case err == nil:
 		case errors.Is(err, discovery.ErrAmbiguous):
@@ -69,7 +72,7 @@ func findSwitchboard(ctx context.Context, table *discovery.Table, pin, stateDir 
 				scr.setView(screen.View{Kind: screen.Activation, Problem: lookingText})
 			}
 		}
-	})
+	}})
 	if err != nil {
 		if ctx.Err() == nil && remembered != "" {
 			log.Warn("no switchboard answers on the LAN; starting with the address found last time", "url", remembered)
@@ -126,4 +129,58 @@ func pinnedCA(stateDir, configPin string) string {
 		return deviceca.Fingerprint(der)
 	}
 	return configPin
+}
+
+// refusals remembers the switchboards found on the LAN that were refused this run, so the
+// search goes on without them: one that named the site's CA and served with another. An
+// enrolled booth also checks each candidate's TLS chain against its pinned CA before taking
+// it, so a rogue announcing the site's fingerprint cannot capture it at boot.
+type refusals struct {
+	mu      sync.Mutex
+	refused map[string]bool // by URL
+	client  *http.Client    // the enrolled booth's, or nil
+	log     *slog.Logger
+}
+
+func (r *refusals) refuse(url string, why error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refused == nil {
+		r.refused = map[string]bool{}
+	}
+	r.refused[url] = true
+	r.log.Error("refused a switchboard found on the LAN; looking on without it", "url", url, "err", why)
+}
+
+// skip reports whether p was refused, checking it first if it was never seen.
+func (r *refusals) skip(p discovery.Peer) bool {
+	u, err := switchboardURL(p)
+	if err != nil {
+		return true
+	}
+	r.mu.Lock()
+	refused, seen := r.refused[u]
+	r.mu.Unlock()
+	if seen || r.client == nil {
+		return refused
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodHead, u+"/", nil)
+	resp, err := r.client.Do(req)
+	var tlsErr *tls.CertificateVerificationError
+	if err != nil && (errors.As(err, &tlsErr) || strings.Contains(err.Error(), "pinned device CA")) {
+		r.refuse(u, err)
+		return true
+	}
+	if err == nil {
+		resp.Body.Close()
+	}
+	r.mu.Lock()
+	if r.refused == nil {
+		r.refused = map[string]bool{}
+	}
+	r.refused[u] = false // answered with the pinned CA (or not at all: tried again later by the link)
+	r.mu.Unlock()
+	return false
 }

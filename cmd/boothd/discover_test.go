@@ -228,8 +228,10 @@ func TestDiscoveryRogueSwitchboard(t *testing.T) {
 }
 
 // TestDiscoveryRogueNamingTheSiteCA: a rogue announcing the site's CA fingerprint but
-// serving with its own is refused at the first contact: the booth shows no code for it and
-// keeps nothing. (The rogue hears the booth's name and public key, which are no secret.)
+// serving with its own is refused at the first contact (the booth shows no code for it and
+// keeps nothing; the rogue hears the booth's name and public key, which are no secret), and
+// the booth goes on to the site's switchboard. Enrolled and restarted with the rogue still
+// there, it checks each candidate's chain and connects to the site's.
 func TestDiscoveryRogueNamingTheSiteCA(t *testing.T) {
 	lo, inside := discoverytest.Loopback(t)
 	if !inside {
@@ -238,17 +240,50 @@ func TestDiscoveryRogueNamingTheSiteCA(t *testing.T) {
 	ts := newTLSSwitchboardFor(t, "switchboard.site")
 	rogue := newTLSSwitchboardFor(t, "switchboard.site")
 	advertiseSwitchboard(t, lo, rogue.base, "rogue", ts.ca.Fingerprint()) // a lie
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	admin := adminOf(ctx, t, ts)
 	dir := t.TempDir()
-	err := run(ctx, []string{"-config", discoveredConfig(t, dir, ""), "-keyboard=false"})
-	if !errors.Is(err, errPinMismatch) || !strings.Contains(err.Error(), rogue.ca.Fingerprint()) {
-		t.Errorf("got %v, want errPinMismatch naming the rogue's CA", err)
+	cfgPath := discoveredConfig(t, dir, "")
+	done := make(chan error, 1)
+	rctx, stop := context.WithCancel(ctx)
+	go func() { done <- run(rctx, []string{"-config", cfgPath, "-keyboard=false"}) }()
+
+	// The rogue is the only one: refused, nothing kept, still looking.
+	for {
+		if ps, _ := adminOf(ctx, t, rogue).Enrolments(ctx); len(ps) > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
+	time.Sleep(time.Second)
 	for _, f := range []string{identity.CertFile, caFile} {
 		if _, err := os.Stat(filepath.Join(dir, "state", f)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s kept after a rogue: %v", f, err)
 		}
+	}
+	// The site's switchboard appears: the booth enrols there.
+	advertiseSwitchboard(t, lo, ts.base, "sb", ts.ca.Fingerprint())
+	code := pendingCode(ctx, t, admin, done)
+	d, err := admin.ApproveEnrolment(ctx, enrol.Approval{Code: code, Site: ts.clinic.ID, Room: "Room 7", Role: device.RoleBooth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDeviceSeen(ctx, t, ts.st, d.ID, done)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("boothd: %v", err)
+	}
+
+	// Restarted with the rogue still announcing the site's CA: connects to the site's.
+	os.Remove(filepath.Join(dir, "state", urlFile))
+	ts.st.TouchDevice(d.ID, time.Time{})
+	rctx, stop = context.WithCancel(ctx)
+	defer stop()
+	go func() { done <- run(rctx, []string{"-config", cfgPath, "-keyboard=false"}) }()
+	waitDeviceSeen(ctx, t, ts.st, d.ID, done)
+	if u, _ := readRemembered(filepath.Join(dir, "state")); u != ts.base {
+		t.Errorf("remembered: got %q, want the site's switchboard %q", u, ts.base)
 	}
 }
 

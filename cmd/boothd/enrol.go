@@ -48,6 +48,10 @@ type enrolment struct {
 // errPinMismatch is returned when the switchboard's CA is not the one the config pins.
 var errPinMismatch = errors.New("the switchboard's device CA is not the one switchboard.ca_fingerprint pins")
 
+// errRefusedAtContact is wrapped when what a switchboard said or showed at the first
+// contact was refused: a switchboard found by mDNS is then left out and another looked for.
+var errRefusedAtContact = errors.New("switchboard refused at the first contact")
+
 // enrolled returns the HTTP client an enrolled device dials with: its certificate, and
 // only the switchboard CA it pinned as a root. A device not yet enrolled enrols first,
 // showing its activation code on the screen (and saying it) until IT approves it.
@@ -91,8 +95,8 @@ func enrolled(ctx context.Context, e enrolment) (*http.Client, error) {
 	defer refuse(nil)
 	st, err := c.Enrol(ectx, enrol.Request{Name: name, Version: version.String()}, func(s enrol.Status) {
 		if e.pin != "" && s.CAFingerprint != e.pin {
-			refuse(fmt.Errorf("%w: the switchboard at %s names the CA %s, the config pins %s; check switchboard.url and switchboard.ca_fingerprint",
-				errPinMismatch, base, s.CAFingerprint, e.pin))
+			refuse(fmt.Errorf("%w: %w: the switchboard at %s names the CA %s, the config pins %s; check switchboard.url and switchboard.ca_fingerprint",
+				errRefusedAtContact, errPinMismatch, base, s.CAFingerprint, e.pin))
 			return
 		}
 		log.Info("waiting for IT to approve this device", "code", s.Code, "switchboard_ca", s.CAFingerprint, "expires", s.Expires)
@@ -109,10 +113,10 @@ func enrolled(ctx context.Context, e enrolment) (*http.Client, error) {
 	}
 	ca, err := x509.ParseCertificate(st.CA)
 	if err != nil || deviceca.Fingerprint(st.CA) != st.CAFingerprint {
-		return nil, errors.New("enrol: the switchboard's approval carries a CA that is not the one whose fingerprint it showed; enrolment refused")
+		return nil, fmt.Errorf("enrol: %w: the switchboard's approval carries a CA that is not the one whose fingerprint it showed; enrolment refused", errRefusedAtContact)
 	}
 	if e.pin != "" && st.CAFingerprint != e.pin {
-		return nil, fmt.Errorf("enrol: %w: the approval names the CA %s, the config pins %s; enrolment refused", errPinMismatch, st.CAFingerprint, e.pin)
+		return nil, fmt.Errorf("enrol: %w: %w: the approval names the CA %s, the config pins %s; enrolment refused", errRefusedAtContact, errPinMismatch, st.CAFingerprint, e.pin)
 	}
 	pool = x509.NewCertPool()
 	pool.AddCert(ca)
@@ -132,7 +136,7 @@ func enrolled(ctx context.Context, e enrolment) (*http.Client, error) {
 		host = ""
 	}
 	if _, err := chain[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, DNSName: host}); err != nil {
-		return nil, fmt.Errorf("enrol: the switchboard's own certificate is not from the CA it named: %w; enrolment refused", err)
+		return nil, fmt.Errorf("enrol: %w: the switchboard's own certificate is not from the CA it named: %w; enrolment refused", errRefusedAtContact, err)
 	}
 	if err := id.SaveCertificate(st.Chain); err != nil {
 		return nil, err
@@ -173,6 +177,20 @@ func mtlsClient(cert tls.Certificate, roots *x509.CertPool, anyHost bool) *http.
 		}
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: c}}
+}
+
+// enrolledClient is the client of a device already enrolled, for a switchboard found by
+// mDNS; an error when it is not enrolled.
+func enrolledClient(stateDir string, id *identity.Identity) (*http.Client, error) {
+	cert, err := id.TLSCertificate()
+	if err != nil {
+		return nil, err
+	}
+	pool, _, err := readCA(filepath.Join(stateDir, caFile))
+	if err != nil {
+		return nil, err
+	}
+	return mtlsClient(cert, pool, true), nil
 }
 
 // readCA reads the pinned switchboard CA: as a pool, and its DER.

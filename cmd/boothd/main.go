@@ -264,22 +264,39 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	foundByMDNS := cfg.Switchboard.URL == ""
-	if foundByMDNS {
-		f, err := findSwitchboard(gctx, lan, pinnedCA(cfg.State.Dir, cfg.Switchboard.CAFingerprint), cfg.State.Dir, scr, logger)
-		if err != nil {
-			return fail(fmt.Errorf("find the switchboard on the LAN: %w", err))
-		}
-		cfg.Switchboard.URL = f.url
-		if cfg.Switchboard.CAFingerprint == "" {
-			cfg.Switchboard.CAFingerprint = f.ca // pinned: what the approval and the TLS chain must name
-		}
-	}
-
 	var httpClient *http.Client
-	if token == "" {
+	if foundByMDNS {
+		// Found on the LAN: enrol (or connect) through the switchboard found; one that is
+		// refused at the first contact is left out and the search goes on.
+		rf := &refusals{log: logger}
+		if c, err := enrolledClient(cfg.State.Dir, id); err == nil {
+			rf.client = c
+		}
+		configPin := cfg.Switchboard.CAFingerprint
+		for {
+			f, err := findSwitchboard(gctx, lan, pinnedCA(cfg.State.Dir, configPin), cfg.State.Dir, rf.skip, scr, logger)
+			if err != nil {
+				return fail(fmt.Errorf("find the switchboard on the LAN: %w", err))
+			}
+			cfg.Switchboard.URL, cfg.Switchboard.CAFingerprint = f.url, configPin
+			if configPin == "" {
+				cfg.Switchboard.CAFingerprint = f.ca // pinned: what the approval and the TLS chain must name
+			}
+			httpClient, err = enrolled(gctx, enrolment{base: f.url, pin: cfg.Switchboard.CAFingerprint,
+				stateDir: cfg.State.Dir, name: cfg.Device.Name, id: id, scr: scr, say: snd.prompts.SayText, log: logger,
+				anyHost: true})
+			if errors.Is(err, errRefusedAtContact) {
+				rf.refuse(f.url, err)
+				continue
+			}
+			if err != nil {
+				return fail(err)
+			}
+			break
+		}
+	} else if token == "" {
 		httpClient, err = enrolled(gctx, enrolment{base: cfg.Switchboard.URL, pin: cfg.Switchboard.CAFingerprint,
-			stateDir: cfg.State.Dir, name: cfg.Device.Name, id: id, scr: scr, say: snd.prompts.SayText, log: logger,
-			anyHost: foundByMDNS})
+			stateDir: cfg.State.Dir, name: cfg.Device.Name, id: id, scr: scr, say: snd.prompts.SayText, log: logger})
 		if err != nil {
 			return fail(err)
 		}

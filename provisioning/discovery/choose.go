@@ -55,10 +55,26 @@ func ChooseSwitchboard(peers []Peer, pin string) (Peer, error) {
 	return ok[0], nil
 }
 
-// WaitSwitchboard waits until ChooseSwitchboard finds one in t that has stood for settle (so
-// that a second CA, had it been there, would have shown itself too), and returns it.
-// While it waits, problem is told of each new reason it cannot choose (nil when it can).
-func WaitSwitchboard(ctx context.Context, t *Table, pin string, settle time.Duration, clock clockwork.Clock, problem func(error)) (Peer, error) {
+// Wait says how WaitSwitchboard chooses.
+type Wait struct {
+	// Pin is the device CA the switchboard must name; "" for any one CA.
+	Pin string
+	// Settle is how long a choice must have stood before it is taken, so that a second CA,
+	// had it been there, would have shown itself too.
+	Settle time.Duration
+	// Skip, if set, leaves out switchboards already found wanting (one that named the
+	// site's CA and served with another).
+	Skip  func(Peer) bool
+	Clock clockwork.Clock
+	// Problem, if set, is told of each new reason no switchboard can be chosen (nil once
+	// one can).
+	Problem func(error)
+}
+
+// WaitSwitchboard waits until ChooseSwitchboard finds one in t that has stood for w.Settle,
+// and returns it.
+func WaitSwitchboard(ctx context.Context, t *Table, w Wait) (Peer, error) {
+	clock := w.Clock
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
@@ -66,16 +82,20 @@ func WaitSwitchboard(ctx context.Context, t *Table, pin string, settle time.Dura
 	var since time.Time
 	for {
 		changed := t.Changed()
-		p, err := ChooseSwitchboard(t.Peers(KindSwitchboard), pin)
-		if msg := fmt.Sprint(err); msg != last && problem != nil {
+		peers := t.Peers(KindSwitchboard)
+		if w.Skip != nil {
+			peers = slices.DeleteFunc(peers, w.Skip)
+		}
+		p, err := ChooseSwitchboard(peers, w.Pin)
+		if msg := fmt.Sprint(err); msg != last && w.Problem != nil {
 			last = msg
-			problem(err)
+			w.Problem(err)
 		}
 		if err == nil {
 			if since.IsZero() {
 				since = clock.Now()
 			}
-			if clock.Since(since) >= settle {
+			if clock.Since(since) >= w.Settle {
 				return p, nil
 			}
 		} else {

@@ -59,7 +59,7 @@ func TestWaitSwitchboardSettles(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		p, err := WaitSwitchboard(ctx, tab, "", 3*time.Second, clock, func(err error) { problems <- err })
+		p, err := WaitSwitchboard(ctx, tab, Wait{Settle: 3 * time.Second, Clock: clock, Problem: func(err error) { problems <- err }})
 		if err == nil {
 			done <- p
 		}
@@ -95,7 +95,7 @@ func TestWaitSwitchboardReturns(t *testing.T) {
 	tab.Observe(testPeer("carebooth-sb", switchboardRecord()))
 	done := make(chan Peer, 1)
 	go func() {
-		p, _ := WaitSwitchboard(context.Background(), tab, switchboardRecord().CA, 3*time.Second, clock, nil)
+		p, _ := WaitSwitchboard(context.Background(), tab, Wait{Pin: switchboardRecord().CA, Settle: 3 * time.Second, Clock: clock})
 		done <- p
 	}()
 	var advanced time.Duration
