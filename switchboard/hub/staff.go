@@ -219,20 +219,21 @@ func (h *Hub) Devices(clinic string) (*signalling.Devices, error) {
 // AcknowledgeHelp records that clinician by is coming to the standing help request of
 // device id: the clinic's clinicians and staff stations are told who, and so is the
 // booth, which then shows and says that help is coming. Acknowledging again (by anyone)
-// changes nothing and returns the first acknowledgement: whoever said first is coming.
-// It returns ErrNotFound for a device by may not see, ErrNoHelp when no request stands.
-func (h *Hub) AcknowledgeHelp(id string, by *store.Clinician) (signalling.HelpStatus, error) {
+// changes nothing and returns the first acknowledgement, first false: whoever said first
+// is coming. It returns ErrNotFound for a device by may not see, ErrNoHelp when no
+// request stands.
+func (h *Hub) AcknowledgeHelp(id string, by *store.Clinician) (st signalling.HelpStatus, first bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a, ok := h.helpOn[id]
 	if ok && by.ClinicID != "" && a.clinic != by.ClinicID {
-		return signalling.HelpStatus{}, ErrNotFound
+		return st, false, ErrNotFound
 	}
 	if !ok {
-		return signalling.HelpStatus{}, ErrNoHelp
+		return st, false, ErrNoHelp
 	}
 	if !a.ackAt.IsZero() {
-		return *a.status(), nil
+		return *a.status(), false, nil
 	}
 	msg := *a.msg
 	msg.AcknowledgedBy = clip(by.Name, signalling.MaxNameLen)
@@ -249,5 +250,5 @@ func (h *Hub) AcknowledgeHelp(id string, by *store.Clinician) (signalling.HelpSt
 	}
 	h.pushDevices(a.clinic)
 	h.log.Info("help acknowledged", "device", id, "by", by.Username)
-	return *a.status(), nil
+	return *a.status(), true, nil
 }

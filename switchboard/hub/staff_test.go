@@ -164,8 +164,8 @@ func TestStaffViewFollowsTheBooth(t *testing.T) {
 	booth.wait("the echo", signalling.TypeHelp, func(body any) bool { return body.(*signalling.Help).Requested })
 
 	b.clock.Advance(20 * time.Second)
-	got, err := b.hub.AcknowledgeHelp(b.booth.ID, sam)
-	if err != nil || got.AcknowledgedBy != "Sam Porter" || got.AcknowledgedAt == nil || !got.AcknowledgedAt.Equal(t0.Add(20*time.Second)) {
+	got, first, err := b.hub.AcknowledgeHelp(b.booth.ID, sam)
+	if err != nil || !first || got.AcknowledgedBy != "Sam Porter" || got.AcknowledgedAt == nil || !got.AcknowledgedAt.Equal(t0.Add(20*time.Second)) {
 		t.Fatalf("acknowledge: got %+v, %v; want by Sam Porter at +20s", got, err)
 	}
 	booth.wait("who is coming", signalling.TypeHelp, func(body any) bool {
@@ -210,7 +210,7 @@ func TestStaffViewHelpOver(t *testing.T) {
 	if d.Help != nil {
 		t.Errorf("got help %+v, want none", d.Help)
 	}
-	if _, err := b.hub.AcknowledgeHelp(b.booth.ID, &store.Clinician{Name: "Sam", ClinicID: b.booth.ClinicID}); !errors.Is(err, ErrNoHelp) {
+	if _, _, err := b.hub.AcknowledgeHelp(b.booth.ID, &store.Clinician{Name: "Sam", ClinicID: b.booth.ClinicID}); !errors.Is(err, ErrNoHelp) {
 		t.Errorf("acknowledge after help is over: got %v, want ErrNoHelp", err)
 	}
 }
@@ -220,7 +220,7 @@ func TestStaffViewHelpOver(t *testing.T) {
 func TestAcknowledgeHelpRefusals(t *testing.T) {
 	b := newBench(t)
 	sam := &store.Clinician{ID: "cl1", Name: "Sam", ClinicID: b.booth.ClinicID}
-	if _, err := b.hub.AcknowledgeHelp(b.booth.ID, sam); !errors.Is(err, ErrNoHelp) {
+	if _, _, err := b.hub.AcknowledgeHelp(b.booth.ID, sam); !errors.Is(err, ErrNoHelp) {
 		t.Fatalf("no request: got %v, want ErrNoHelp", err)
 	}
 	staff := b.dialStaff(sam, false) // someone must be told, or the booth is refused
@@ -232,17 +232,17 @@ func TestAcknowledgeHelpRefusals(t *testing.T) {
 	}
 	staff.wait("help", signalling.TypeHelp, func(any) bool { return true })
 	other := &store.Clinician{ID: "cl2", Name: "Other", ClinicID: "another-clinic"}
-	if _, err := b.hub.AcknowledgeHelp(b.booth.ID, other); !errors.Is(err, ErrNotFound) {
+	if _, _, err := b.hub.AcknowledgeHelp(b.booth.ID, other); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another site's clinician: got %v, want ErrNotFound", err)
 	}
-	if _, err := b.hub.AcknowledgeHelp(b.booth.ID, sam); err != nil {
-		t.Fatal(err)
+	if _, first, err := b.hub.AcknowledgeHelp(b.booth.ID, sam); err != nil || !first {
+		t.Fatalf("first acknowledgement: got first %v, %v", first, err)
 	}
-	got, err := b.hub.AcknowledgeHelp(b.booth.ID, &store.Clinician{ID: "cl3", Name: "Alex", ClinicID: b.booth.ClinicID})
-	if err != nil || got.AcknowledgedBy != "Sam" {
+	got, first, err := b.hub.AcknowledgeHelp(b.booth.ID, &store.Clinician{ID: "cl3", Name: "Alex", ClinicID: b.booth.ClinicID})
+	if err != nil || first || got.AcknowledgedBy != "Sam" {
 		t.Errorf("second acknowledgement: got %+v, %v; want the first's, by Sam", got, err)
 	}
-	fleet, err := b.hub.AcknowledgeHelp(b.booth.ID, &store.Clinician{ID: "it", Name: "IT", Admin: true})
+	fleet, _, err := b.hub.AcknowledgeHelp(b.booth.ID, &store.Clinician{ID: "it", Name: "IT", Admin: true})
 	if err != nil || fleet.AcknowledgedBy != "Sam" {
 		t.Errorf("fleet admin: got %+v, %v; want the first's, by Sam", fleet, err)
 	}
