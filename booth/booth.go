@@ -473,7 +473,11 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		b.onRestart(ctx, m)
 	case *signalling.Help:
 		b.clinic.help = m.Requested
-		b.log.Info("help", "requested", m.Requested, "by", m.DeviceName)
+		b.clinic.helpFrom = ""
+		if m.Requested {
+			b.clinic.helpFrom = m.AcknowledgedBy
+		}
+		b.log.Info("help", "requested", m.Requested, "by", m.DeviceName, "coming", m.AcknowledgedBy)
 	case *signalling.End:
 		if b.call == nil || b.call.id != m.CallID {
 			b.log.Debug("end for another call; ignored", "call", m.CallID)
@@ -497,7 +501,7 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 
 func (b *Booth) onConnected() {
 	b.call.connected = nil
-	b.clinic.help = false // a person is with the patient now
+	b.clinic.help, b.clinic.helpFrom = false, "" // a person is with the patient now
 	b.call.connectedAt = b.clock.Now()
 	if !b.sched.arrivedAt.IsZero() {
 		lat := b.clock.Since(b.sched.arrivedAt)

@@ -994,12 +994,17 @@ func TestHelpButton(t *testing.T) {
 		t.Fatal("got Help before the switchboard confirmed anyone was told, want not yet")
 	}
 	sc.send(t, signalling.TypeHelp, &signalling.Help{Requested: true, DeviceID: "dev-1", DeviceName: "test booth"})
-	h.waitFor("help confirmed", func(s Snapshot) bool { return s.Help })
+	if s := h.waitFor("help confirmed", func(s Snapshot) bool { return s.Help }); s.HelpComingFrom != "" {
+		t.Errorf("told, not answered: got HelpComingFrom %q, want none yet", s.HelpComingFrom)
+	}
+	// A member of staff said "I'm coming" on the staff station.
+	sc.send(t, signalling.TypeHelp, &signalling.Help{Requested: true, DeviceID: "dev-1", DeviceName: "test booth", AcknowledgedBy: "Sam Porter"})
+	h.waitFor("staff coming", func(s Snapshot) bool { return s.Help && s.HelpComingFrom == "Sam Porter" })
 	h.press(button.End)
 	if got := sc.next(t, signalling.TypeHelp).(*signalling.Help); got.Requested {
 		t.Errorf("end: got %+v, want the help request over", got)
 	}
-	h.waitFor("help over", func(s Snapshot) bool { return !s.Help })
+	h.waitFor("help over", func(s Snapshot) bool { return !s.Help && s.HelpComingFrom == "" })
 }
 
 func TestHelpWhileOffline(t *testing.T) {
