@@ -196,6 +196,7 @@ function onDevices(body) {
     const names = fresh.map((d) => placeOf(d)).join(", ");
     ui.announce.textContent = `Help needed: ${names}.`;
     document.body.dataset.alertsRaised = String(Number(document.body.dataset.alertsRaised || 0) + fresh.length);
+    document.body.dataset.lastAlertAt = String(Date.now()); // for latency figures
     beep();
   }
   scheduleRepeat(standing);
