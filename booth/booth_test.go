@@ -1007,6 +1007,25 @@ func TestHelpButton(t *testing.T) {
 	h.waitFor("help over", func(s Snapshot) bool { return !s.Help && s.HelpComingFrom == "" })
 }
 
+// TestHelpOverWhenACallConnects: a help request made in a call ends when the call's media
+// connects, and the switchboard is told, so that the staff station's alert does not stand.
+func TestHelpOverWhenACallConnects(t *testing.T) {
+	checkGoroutines(t)
+	h := start(t, opts{appts: []signalling.Appointment{appt("a1", t0)}})
+	sc, call := h.inCall()
+	h.press(button.Help)
+	if got := sc.next(t, signalling.TypeHelp).(*signalling.Help); !got.Requested {
+		t.Fatalf("help: got %+v, want requested", got)
+	}
+	sc.send(t, signalling.TypeHelp, &signalling.Help{Requested: true, DeviceID: "dev-1", DeviceName: "test booth"})
+	h.waitFor("help confirmed", func(s Snapshot) bool { return s.Help })
+	close(call.connected)
+	h.waitFor("connected, help over", func(s Snapshot) bool { return s.Connected && !s.Help })
+	if got := sc.next(t, signalling.TypeHelp).(*signalling.Help); got.Requested {
+		t.Errorf("connected: got %+v, want the switchboard told the request is over", got)
+	}
+}
+
 func TestHelpWhileOffline(t *testing.T) {
 	checkGoroutines(t)
 	h := start(t, opts{down: true})
