@@ -240,7 +240,7 @@ function renderAlerts(standing) {
     detail.className = "alert-detail";
     detail.dataset.testid = "alert-detail";
     const since = new Date(d.help.since);
-    const at = Number.isNaN(since.getTime()) ? "" : ` since ${since.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+    const at = Number.isNaN(since.getTime()) ? "" : ` at ${since.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
     detail.textContent = acked
       ? `Acknowledged by ${acked}: they are on their way.`
       : `Asked${at}. Nobody has said they are coming yet.${d.state === "offline" ? " The booth is offline now." : ""}`;
