@@ -318,3 +318,24 @@ func TestStaffViewSilentBoothGoesOffline(t *testing.T) {
 	}
 	staff.waitDevice("the booth back", b.booth.ID, isState(signalling.StateIdle))
 }
+
+// TestStaffViewBoothThatStopsAnsweringGoesOffline: a booth that stops answering pings
+// (power or network gone, nothing closed) is dropped by its ping loop within two
+// PingIntervals, 30 s by default, and the staff station sees it offline at once.
+func TestStaffViewBoothThatStopsAnsweringGoesOffline(t *testing.T) {
+	const interval = 200 * time.Millisecond // also the real-time bound on a pong
+	b := newBenchWith(t, Config{PingInterval: interval})
+	staff := b.dialStaff(&store.Clinician{ID: "cl1", Name: "Sam", ClinicID: b.booth.ClinicID}, true)
+	b.dial() // from here on nothing reads the booth's connection: it cannot answer a ping
+	staff.waitDevice("the booth, idle", b.booth.ID, isState(signalling.StateIdle))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.clock.BlockUntilContext(ctx, 2); err != nil { // the two ping loops' tickers
+		t.Fatal(err)
+	}
+	b.clock.Advance(interval) // the ping goes out; its pong does not come within interval
+	staff.waitDevice("the booth offline after one unanswered ping", b.booth.ID, isState(signalling.StateOffline))
+	if got := b.clock.Since(t0); got > 2*interval {
+		t.Errorf("offline after %v on the hub's clock, want at most 2 × PingInterval = %v", got, 2*interval)
+	}
+}
