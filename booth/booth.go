@@ -342,7 +342,7 @@ func (b *Booth) loop(ctx context.Context) error {
 		case <-callDone:
 			b.onCallFailed(ctx)
 		case <-callConnected:
-			b.onConnected()
+			b.onConnected(ctx)
 		case <-pathC:
 			b.onPathChanged(ctx)
 		case <-restartC:
@@ -473,7 +473,11 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		b.onRestart(ctx, m)
 	case *signalling.Help:
 		b.clinic.help = m.Requested
-		b.log.Info("help", "requested", m.Requested, "by", m.DeviceName)
+		b.clinic.helpFrom = ""
+		if m.Requested {
+			b.clinic.helpFrom = m.AcknowledgedBy
+		}
+		b.log.Info("help", "requested", m.Requested, "by", m.DeviceName, "coming", m.AcknowledgedBy)
 	case *signalling.End:
 		if b.call == nil || b.call.id != m.CallID {
 			b.log.Debug("end for another call; ignored", "call", m.CallID)
@@ -495,9 +499,16 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 	}
 }
 
-func (b *Booth) onConnected() {
+func (b *Booth) onConnected(ctx context.Context) {
 	b.call.connected = nil
-	b.clinic.help = false // a person is with the patient now
+	if b.clinic.help {
+		// A person is with the patient now: the request is over, and the staff station's
+		// alert must not stand on.
+		b.clinic.help, b.clinic.helpFrom = false, ""
+		if err := b.link.send(ctx, signalling.TypeHelp, &signalling.Help{Requested: false}); err != nil && !errors.Is(err, errOffline) {
+			b.log.Warn("send help over", "err", err)
+		}
+	}
 	b.call.connectedAt = b.clock.Now()
 	if !b.sched.arrivedAt.IsZero() {
 		lat := b.clock.Since(b.sched.arrivedAt)

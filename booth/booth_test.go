@@ -994,12 +994,36 @@ func TestHelpButton(t *testing.T) {
 		t.Fatal("got Help before the switchboard confirmed anyone was told, want not yet")
 	}
 	sc.send(t, signalling.TypeHelp, &signalling.Help{Requested: true, DeviceID: "dev-1", DeviceName: "test booth"})
-	h.waitFor("help confirmed", func(s Snapshot) bool { return s.Help })
+	if s := h.waitFor("help confirmed", func(s Snapshot) bool { return s.Help }); s.HelpComingFrom != "" {
+		t.Errorf("told, not answered: got HelpComingFrom %q, want none yet", s.HelpComingFrom)
+	}
+	// A member of staff said "I'm coming" on the staff station.
+	sc.send(t, signalling.TypeHelp, &signalling.Help{Requested: true, DeviceID: "dev-1", DeviceName: "test booth", AcknowledgedBy: "Sam Porter"})
+	h.waitFor("staff coming", func(s Snapshot) bool { return s.Help && s.HelpComingFrom == "Sam Porter" })
 	h.press(button.End)
 	if got := sc.next(t, signalling.TypeHelp).(*signalling.Help); got.Requested {
 		t.Errorf("end: got %+v, want the help request over", got)
 	}
-	h.waitFor("help over", func(s Snapshot) bool { return !s.Help })
+	h.waitFor("help over", func(s Snapshot) bool { return !s.Help && s.HelpComingFrom == "" })
+}
+
+// TestHelpOverWhenACallConnects: a help request made in a call ends when the call's media
+// connects, and the switchboard is told, so that the staff station's alert does not stand.
+func TestHelpOverWhenACallConnects(t *testing.T) {
+	checkGoroutines(t)
+	h := start(t, opts{appts: []signalling.Appointment{appt("a1", t0)}})
+	sc, call := h.inCall()
+	h.press(button.Help)
+	if got := sc.next(t, signalling.TypeHelp).(*signalling.Help); !got.Requested {
+		t.Fatalf("help: got %+v, want requested", got)
+	}
+	sc.send(t, signalling.TypeHelp, &signalling.Help{Requested: true, DeviceID: "dev-1", DeviceName: "test booth"})
+	h.waitFor("help confirmed", func(s Snapshot) bool { return s.Help })
+	close(call.connected)
+	h.waitFor("connected, help over", func(s Snapshot) bool { return s.Connected && !s.Help })
+	if got := sc.next(t, signalling.TypeHelp).(*signalling.Help); got.Requested {
+		t.Errorf("connected: got %+v, want the switchboard told the request is over", got)
+	}
 }
 
 func TestHelpWhileOffline(t *testing.T) {

@@ -48,7 +48,7 @@ func (b *Booth) onButton(ctx context.Context, ev button.Event) {
 	case button.End:
 		switch {
 		case b.clinic.help && b.call == nil:
-			b.clinic.help = false
+			b.clinic.help, b.clinic.helpFrom = false, ""
 			if err := b.link.send(ctx, signalling.TypeHelp, &signalling.Help{Requested: false}); err != nil && !errors.Is(err, errOffline) {
 				b.log.Warn("send help over", "err", err)
 			}

@@ -11,10 +11,13 @@ import (
 
 // clinicInfo is what the switchboard last said about the booth's clinic.
 type clinicInfo struct {
-	help  bool              // the switchboard confirmed that staff were told of a Help press
-	phone string            // the clinic's phone number, from the last welcome
-	id    string            // the clinic (site) the device belongs to, from the last welcome
-	queue *signalling.Queue // the clinic's waiting room (RoleClinic)
+	help bool // the switchboard confirmed that staff were told of a Help press
+	// helpFrom is the name of the member of staff who said they are coming to it, once
+	// the switchboard says so; "" while help is not set.
+	helpFrom string
+	phone    string            // the clinic's phone number, from the last welcome
+	id       string            // the clinic (site) the device belongs to, from the last welcome
+	queue    *signalling.Queue // the clinic's waiting room (RoleClinic)
 }
 
 // admitNext (the clinic-room appliance's Next button) admits the patient who has waited

@@ -68,6 +68,10 @@ type Snapshot struct {
 	// Help is set once the switchboard has confirmed that staff were told of a Help press,
 	// and cleared when End is pressed outside a call, a call connects, or staff clear it.
 	Help bool
+	// HelpComingFrom is the name of the member of staff who said they are coming (the
+	// staff station's "I'm coming"), once the switchboard says so; "" before, and whenever
+	// Help is not set.
+	HelpComingFrom string
 	// JoinMode is the mode in force: the config's, or the one the switchboard pushed.
 	JoinMode device.JoinMode
 	// Outbox is how many recorded events the switchboard has not acknowledged yet.
@@ -198,6 +202,7 @@ func (b *Booth) publish() {
 		NextWindowAt:      b.sched.nextAt,
 		TooEarly:          b.sched.tooEarly,
 		Help:              b.clinic.help,
+		HelpComingFrom:    b.clinic.helpFrom,
 		JoinMode:          b.sched.joinMode,
 		Outbox:            b.out.pending,
 		Role:              b.cfg.Role,

@@ -26,6 +26,14 @@
 //	booth -> help{requested}             passed to the clinic's clinicians, then echoed to the
 //	                                     booth as proof someone was told (refused if nobody is)
 //
+// The staff station (docs/staff-station.md):
+//
+//	clinician -> hello{staff:true}       switchboard -> welcome, queue, devices{clinic_id,
+//	                                     devices}: the site's devices and their state
+//	                                     (BoothState, with offline), again on each change
+//	(HTTP acknowledge)                   switchboard -> help{requested,acknowledged_by} to
+//	                                     the booth and the clinic's clinicians
+//
 // Appointments (package appointment's life cycle):
 //
 //	booth -> event{key,appointment_id,   switchboard applies it once per key and answers

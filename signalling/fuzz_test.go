@@ -22,6 +22,9 @@ func FuzzParse(f *testing.F) {
 		`{"v":1,"type":"error","seq":10,"body":{"code":"revoked","message":"this device has been revoked by IT"}}`,
 		`{"v":1,"type":"diagnosis","seq":3,"body":{"request":4,"kind":"selftest","checks":[{"name":"camera","ok":false,"detail":"no frame in 5s","took_ms":5000}]}}`,
 		`{"v":1,"type":"diagnose","seq":2,"body":{"request":4,"kind":"logs","lines":100}}`,
+		`{"v":1,"type":"help","seq":12,"body":{"requested":true,"device_id":"d1","device_name":"Booth 1","acknowledged_by":"Sam Porter"}}`,
+		`{"v":1,"type":"hello","seq":1,"body":{"role":"clinician","agent":"staff","staff":true}}`,
+		`{"v":1,"type":"devices","seq":13,"body":{"clinic_id":"c1","devices":[{"id":"d1","name":"Booth 1","room":"Lounge","state":"help","help":{"since":"2026-11-21T10:00:00Z","acknowledged_by":"Sam","acknowledged_at":"2026-11-21T10:00:20Z"}},{"id":"d2","name":"B2","state":"offline"}]}}`,
 		`{"v":1,"type":"heartbeat","seq":9,"body":{"version":"1.4.0","uptime_seconds":120,"state":"idle","camera":true,"microphone":true,"speaker":false,"rtt_ms":12.5,"disk_free_bytes":1000000,"temp_celsius":48.3,"last_error":"camera: busy","firmware_version":"fw-2","config_version":"7"}}`,
 	} {
 		f.Add([]byte(seed))

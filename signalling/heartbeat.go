@@ -16,7 +16,8 @@ const TypeHeartbeat Type = "heartbeat"
 // device offline after three missed ones.
 const HeartbeatInterval = 30 * time.Second
 
-// BoothState is what a booth is doing, as its heartbeat says.
+// BoothState is what a booth is doing, as its heartbeat says, and as the staff station
+// shows it (Devices), where the switchboard adds StateOffline.
 type BoothState string
 
 // Booth states.
@@ -26,12 +27,18 @@ const (
 	StateInCall  BoothState = "in_call"
 	StateHelp    BoothState = "help"
 	StateFault   BoothState = "fault"
+	// StateOffline is the switchboard's word for a device it cannot hear: no signalling
+	// connection, or no heartbeat for three intervals. A heartbeat never says it.
+	StateOffline BoothState = "offline"
 )
 
-// BoothStates lists every state, in the order reports show them.
+// BoothStates lists every state a heartbeat may report, in the order reports show them.
 var BoothStates = []BoothState{StateIdle, StateWaiting, StateInCall, StateHelp, StateFault}
 
-// Valid reports whether s is one of BoothStates.
+// StaffStates lists every state the staff station shows: BoothStates and StateOffline.
+var StaffStates = append(BoothStates[:len(BoothStates):len(BoothStates)], StateOffline)
+
+// Valid reports whether s is one of BoothStates (a state a heartbeat may report).
 func (s BoothState) Valid() bool {
 	for _, v := range BoothStates {
 		if s == v {

@@ -51,6 +51,10 @@ const (
 	TypeHelp        Type = "help"         // device -> switchboard -> its clinic's clinicians: the Help button
 	TypeConfig      Type = "config"       // switchboard -> device, its effective remote config document
 	TypeConfigAck   Type = "config_ack"   // device -> switchboard, a config applied, refused or rolled back
+
+	// Added for the staff station (still version 1: only a clinician whose hello asks for
+	// it is sent it).
+	TypeDevices Type = "devices" // switchboard -> staff station, its site's devices and their live state
 )
 
 // Role says who is on the other end of a connection.
@@ -91,6 +95,9 @@ const (
 type Hello struct {
 	Role  Role   `json:"role"`
 	Agent string `json:"agent,omitempty"`
+	// Staff, from a clinician, asks for the staff station's view: the site's devices
+	// (TypeDevices) now and whenever one changes.
+	Staff bool `json:"staff,omitempty"`
 }
 
 // Welcome answers Hello with who the switchboard thinks the peer is.
@@ -374,6 +381,8 @@ func newBody(t Type) (validator, bool) {
 		return &Diagnosis{}, true
 	case TypeRestart:
 		return &Restart{}, true
+	case TypeDevices:
+		return &Devices{}, true
 	}
 	return nil, false
 }
@@ -429,6 +438,8 @@ func TypeOf(body any) (Type, error) {
 		return TypeDiagnosis, nil
 	case *Restart, Restart:
 		return TypeRestart, nil
+	case *Devices, Devices:
+		return TypeDevices, nil
 	}
 	return "", fmt.Errorf("signalling: no message type for %T (offers and answers need an explicit type)", body)
 }
@@ -524,6 +535,9 @@ func needID(field, s string) error {
 func (m *Hello) validate() error {
 	if m.Role != RoleDevice && m.Role != RoleClinician {
 		return fmt.Errorf("role %q is not %q or %q", m.Role, RoleDevice, RoleClinician)
+	}
+	if m.Staff && m.Role != RoleClinician {
+		return errors.New("staff is for clinicians: a device has no staff view")
 	}
 	if len(m.Agent) > 256 {
 		return errors.New("agent is longer than 256 characters")
@@ -711,20 +725,32 @@ func (m *Quality) validate() error {
 }
 
 // Help is the booth's Help button: Requested true when pressed, false when the request is
-// over (staff came, or it was cancelled). A booth sends it without DeviceID and DeviceName;
-// the switchboard fills them in when it passes it on to the clinic's clinicians.
+// over (staff came, or it was cancelled). A booth sends it without DeviceID, DeviceName and
+// AcknowledgedBy; the switchboard fills them in when it passes it on to the clinic's
+// clinicians, and sends it again, to them and the booth, once a member of staff has
+// acknowledged it ("I'm coming"): AcknowledgedBy is then their name.
 type Help struct {
-	Requested  bool   `json:"requested"`
-	DeviceID   string `json:"device_id,omitempty"`
-	DeviceName string `json:"device_name,omitempty"`
+	Requested      bool   `json:"requested"`
+	DeviceID       string `json:"device_id,omitempty"`
+	DeviceName     string `json:"device_name,omitempty"`
+	AcknowledgedBy string `json:"acknowledged_by,omitempty"`
 }
+
+// MaxNameLen bounds a person's or device's display name in a message.
+const MaxNameLen = 200
 
 func (m *Help) validate() error {
 	if m.DeviceID != "" && !validID(m.DeviceID) {
 		return fmt.Errorf("device_id %q is not a valid ID", m.DeviceID)
 	}
-	if len(m.DeviceName) > 200 {
-		return errors.New("device_name is longer than 200 characters")
+	if err := boundedText("device_name", m.DeviceName, MaxNameLen); err != nil {
+		return err
+	}
+	if err := boundedText("acknowledged_by", m.AcknowledgedBy, MaxNameLen); err != nil {
+		return err
+	}
+	if m.AcknowledgedBy != "" && !m.Requested {
+		return errors.New("acknowledged_by is set on a help request that is over: only a standing one is acknowledged")
 	}
 	return nil
 }

@@ -56,7 +56,7 @@ func (fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c fleetCollector) Collect(ch chan<- prometheus.Metric) {
-	byState := map[string]int{"offline": 0}
+	byState := map[string]int{string(signalling.StateOffline): 0}
 	for _, st := range signalling.BoothStates {
 		byState[string(st)] = 0
 	}
@@ -65,7 +65,7 @@ func (c fleetCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, h := range c.f.Fleet() {
 		byVersion[h.Heartbeat.Version]++
 		if !h.Online {
-			byState["offline"]++
+			byState[string(signalling.StateOffline)]++
 			continue
 		}
 		online++

@@ -86,6 +86,9 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		}, enrol.Status{}},
 		{"enrolments", path("/api/v1/enrolments", "GET", "200"), api.Enrolments{}},
 		{"approval", path("/api/v1/enrolments/approve", "POST", ""), enrol.Approval{}},
+		{"StaffView", component("StaffView"), api.StaffView{}},
+		{"HelpStatus", component("HelpStatus"), signalling.HelpStatus{}},
+		{"help acknowledged", path("/api/v1/devices/{id}/help/acknowledge", "POST", "200"), api.HelpAcknowledged{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,6 +54,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/appointments/{id}/events", anyPrincipal, s.handleAppointmentEvents},
 		{"PUT", "/api/v1/devices/{id}/settings", adminOnly, s.handleDeviceSettings},
 		{"POST", "/api/v1/devices/{id}/revoke", adminOnly, s.handleRevokeDevice},
+		{"POST", "/api/v1/devices/{id}/help/acknowledge", clinicianOnly, s.handleAcknowledgeHelp},
+		{"GET", "/api/v1/staff/devices", clinicianOnly, s.handleStaffDevices},
 		{"POST", "/api/v1/devices/{id}/selftest", adminOnly, s.handleSelfTest},
 		{"GET", "/api/v1/devices/{id}/logs", adminOnly, s.handleDeviceLogs},
 		{"PUT", "/api/v1/config", adminOnly, s.handlePutConfig},

@@ -39,7 +39,10 @@ func Prompts(prev, cur booth.Snapshot) []prompt.Message {
 		return []prompt.Message{prompt.Reconnecting}
 	}
 	var out []prompt.Message
-	if cur.Help && !prev.Help {
+	switch {
+	case cur.HelpComingFrom != "" && prev.HelpComingFrom == "":
+		out = append(out, prompt.StaffComing) // someone said they are coming
+	case cur.Help && !prev.Help:
 		out = append(out, prompt.HelpComing) // only once staff were told
 	}
 	if prev.State == booth.InCall && cur.State != booth.InCall {

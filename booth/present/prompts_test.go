@@ -36,6 +36,11 @@ func TestPromptsFor(t *testing.T) {
 		{"nothing changed", connected, connected, nil},
 		{"staff told of a Help press", idle, booth.Snapshot{State: booth.Idle, Help: true}, []prompt.Message{prompt.HelpComing}},
 		{"help still coming", booth.Snapshot{State: booth.Idle, Help: true}, booth.Snapshot{State: booth.Idle, Help: true}, nil},
+		{"staff said they are coming", booth.Snapshot{State: booth.Idle, Help: true},
+			booth.Snapshot{State: booth.Idle, Help: true, HelpComingFrom: "Sam"}, []prompt.Message{prompt.StaffComing}},
+		{"told and answered at once", idle, booth.Snapshot{State: booth.Idle, Help: true, HelpComingFrom: "Sam"}, []prompt.Message{prompt.StaffComing}},
+		{"staff still coming", booth.Snapshot{State: booth.Idle, Help: true, HelpComingFrom: "Sam"},
+			booth.Snapshot{State: booth.Idle, Help: true, HelpComingFrom: "Sam"}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Prompts(tt.prev, tt.cur); !slices.Equal(got, tt.want) {

@@ -99,6 +99,7 @@ func (m *Screen) View(s booth.Snapshot, appts []booth.Appointment, now time.Time
 	}
 	if s.Help && s.State != booth.InCall {
 		v.Kind = screen.HelpRequested // staff were told (the switchboard confirmed it)
+		v.HelpComingFrom = s.HelpComingFrom
 	}
 	if s.Offline && (s.State != booth.Idle || s.Role == device.RoleClinic) {
 		v.Kind = screen.Reconnecting

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard/api"
 	"github.com/carebooth/carebooth/switchboard/apiclient"
 )
@@ -51,7 +52,7 @@ func deviceRow(d apiclient.Device) []string {
 		hb := h.Heartbeat
 		state, version = string(hb.State), hb.Version
 		if !d.Online {
-			state = "offline"
+			state = string(signalling.StateOffline)
 		}
 		devs = yesNo(hb.Camera) + "/" + yesNo(hb.Microphone) + "/" + yesNo(hb.Speaker)
 		if hb.TempCelsius != nil {

@@ -232,6 +232,11 @@ func (r *Renderer) Layout(v View) Layout {
 				text: "Press the green button to see " + shorten(clean(waiting[0].Name), maxPerson)})
 		}
 	case HelpRequested:
+		if who := shorten(clean(v.HelpComingFrom), maxPerson); who != "" {
+			add(Title, white, 0, "Help is coming")
+			add(Body, yellow, 0.8, who+" is on the way. Please stay where you are.")
+			break
+		}
 		add(Title, white, 0, "Help is on its way")
 		add(Body, yellow, 0.8, "Please stay where you are.")
 	case Activation:

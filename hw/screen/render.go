@@ -307,6 +307,7 @@ type layoutKey struct {
 	started                   bool
 	queueWaited               time.Duration // the sum of whole minutes each patient has waited
 	activationCode, fp        string
+	helpFrom                  string
 }
 
 func keyOf(v View) layoutKey {
@@ -314,7 +315,7 @@ func keyOf(v View) layoutKey {
 		appointment: v.Appointment, waitingSince: v.WaitingSince, joinOpens: v.JoinOpens,
 		autoJoin: v.AutoJoin, tooEarly: v.TooEarly, muted: v.Muted,
 		minute: v.Now.Truncate(time.Minute), started: !v.Appointment.After(v.Now),
-		activationCode: v.ActivationCode, fp: v.Fingerprint}
+		activationCode: v.ActivationCode, fp: v.Fingerprint, helpFrom: v.HelpComingFrom}
 	if !v.WaitingSince.IsZero() {
 		k.waited = v.Now.Sub(v.WaitingSince).Truncate(time.Minute)
 	}

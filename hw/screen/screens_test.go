@@ -131,6 +131,8 @@ func screenCases(t *testing.T) []screenCase {
 			want: []string{"Switched off", "This device has been switched off by IT.", "Please tell a member of staff."}},
 		{name: "help", view: with(func(v *View) { v.Kind = HelpRequested }),
 			want: []string{"Help is on its way", "Please stay where you are."}},
+		{name: "help-coming", view: with(func(v *View) { v.Kind, v.HelpComingFrom = HelpRequested, "Sam Porter" }),
+			want: []string{"Help is coming", "Sam Porter is on the way. Please stay where you are."}},
 	}
 }
 

@@ -78,6 +78,9 @@ type View struct {
 	// screen shows the start for IT to compare (Activation).
 	ActivationCode string
 	Fingerprint    string
+	// HelpComingFrom is the name of the member of staff who said they are coming
+	// (HelpRequested); empty while staff have been told but nobody has answered yet.
+	HelpComingFrom string
 }
 
 // Waiter is a patient in the clinic's waiting room.

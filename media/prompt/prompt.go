@@ -20,12 +20,14 @@ const (
 	Connected        Message = "connected"
 	CallEnded        Message = "call_ended"
 	HelpComing       Message = "help_coming"
-	Reconnecting     Message = "reconnecting"
+	// StaffComing follows HelpComing once a member of staff has said they are coming.
+	StaffComing  Message = "staff_coming"
+	Reconnecting Message = "reconnecting"
 )
 
 // Messages lists every announcement, in the order they are rendered at start-up.
 func Messages() []Message {
-	return []Message{AppointmentReady, ClinicianSoon, Connected, CallEnded, HelpComing, Reconnecting}
+	return []Message{AppointmentReady, ClinicianSoon, Connected, CallEnded, HelpComing, StaffComing, Reconnecting}
 }
 
 // Text is what is said for m, or "" for an unknown message.
@@ -41,6 +43,8 @@ func (m Message) Text() string {
 		return "The call has ended."
 	case HelpComing:
 		return "Help is on its way."
+	case StaffComing:
+		return "Help is coming. A member of staff is on the way."
 	case Reconnecting:
 		return "Reconnecting, please wait."
 	}

@@ -39,13 +39,15 @@ const (
 	// self-test opens a booth's camera, and a booth's log says who used it when.
 	DeviceSelfTest Action = "device_selftest"
 	DeviceLogs     Action = "device_logs"
+	// HelpAcknowledge is a member of staff saying they are coming to a booth's Help press.
+	HelpAcknowledge Action = "help_acknowledge"
 )
 
 // Actions lists every Action, for validation and documentation.
 var Actions = []Action{Login, LoginFailed, Logout, ClinicCreate, ClinicianCreate, DeviceCreate, DeviceSettings,
 	DeviceRevoke, EnrolmentApprove, AppointmentCreate, AppointmentCancel, AppointmentNoShow, AppointmentPhone,
 	AppointmentImport, Admit, CallEnd, ConfigPut, FirmwarePublish, RolloutPause, RolloutResume, RolloutPromote,
-	DeviceSelfTest, DeviceLogs}
+	DeviceSelfTest, DeviceLogs, HelpAcknowledge}
 
 // Valid reports whether a is one of Actions.
 func (a Action) Valid() bool {

@@ -195,6 +195,8 @@ func (h *Hub) pingLoop(ctx context.Context, c *client) {
 		case <-t.Chan():
 			if c.role == signalling.RoleDevice {
 				h.refreshSchedule(c)
+			} else {
+				h.refreshDevices(c)
 			}
 			pctx, cancel := context.WithTimeout(ctx, h.cfg.PingInterval)
 			err := c.ws.Ping(pctx)
@@ -272,7 +274,7 @@ func (c *client) takeOverflow() []outMsg {
 // kind matters), or "" when it is not one.
 func snapshotKind(t signalling.Type, body any) string {
 	switch t {
-	case signalling.TypeQueue, signalling.TypeSchedule:
+	case signalling.TypeQueue, signalling.TypeSchedule, signalling.TypeDevices:
 		return string(t)
 	case signalling.TypeHelp:
 		if m, ok := body.(*signalling.Help); ok && m.DeviceID != "" {

@@ -29,6 +29,10 @@ func (h *Hub) heartbeat(c *client, m *signalling.Heartbeat) {
 	if had && prev.Heartbeat.State != m.State {
 		c.log.Info("booth state changed", "from", prev.Heartbeat.State, "to", m.State)
 	}
+	if !had || prev.Heartbeat.State != m.State || prev.Heartbeat.LastError != m.LastError ||
+		h.clock.Since(prev.ReceivedAt) >= OfflineAfter {
+		h.pushDevices(c.clinic) // sendDevices skips the stations whose view did not change
+	}
 }
 
 // DeviceHealth returns the latest heartbeat of a device, ok false when none came since

@@ -2,12 +2,6 @@ package hub
 
 import "github.com/carebooth/carebooth/signalling"
 
-// helpAlert is a help request that stands, as the clinic's clinicians were told of it.
-type helpAlert struct {
-	clinic string
-	msg    *signalling.Help
-}
-
 // help passes a booth's Help button on to its clinic's connected clinicians (and clinic-room
 // appliances), then echoes it to the booth: the echo is the booth's proof that someone was
 // told, so it never says "help is on its way" when nobody was. Must hold h.mu.
@@ -21,10 +15,13 @@ func (h *Hub) help(c *client, seq uint64, m *signalling.Help) error {
 	if m.Requested && told == 0 {
 		return refuse(signalling.CodeConflict, seq, "nobody at the clinic is connected to be told")
 	}
-	_, standing := h.helpOn[c.id]
+	prev, standing := h.helpOn[c.id]
 	if standing == m.Requested {
 		// Pressed again (or cancelled again): the clinicians already know, and hear of it
-		// once. The booth still gets its proof that they were told.
+		// once. The booth still gets its proof that they were told, and who is coming.
+		if standing {
+			alert = prev.msg
+		}
 		c.send(signalling.TypeHelp, alert)
 		if ok, n := c.sampled.allow("help repeated"); ok {
 			c.log.Info("help repeated, not passed on", "requested", m.Requested, "suppressed", n)
@@ -32,7 +29,7 @@ func (h *Hub) help(c *client, seq uint64, m *signalling.Help) error {
 		return nil
 	}
 	if m.Requested {
-		h.helpOn[c.id] = helpAlert{clinic: c.clinic, msg: alert}
+		h.helpOn[c.id] = helpAlert{clinic: c.clinic, msg: alert, since: h.clock.Now()}
 	} else {
 		delete(h.helpOn, c.id)
 	}
@@ -40,6 +37,7 @@ func (h *Hub) help(c *client, seq uint64, m *signalling.Help) error {
 		cl.send(signalling.TypeHelp, alert)
 	}
 	c.send(signalling.TypeHelp, alert)
+	h.pushDevices(c.clinic)
 	c.log.Info("help", "requested", m.Requested, "told", told)
 	return nil
 }

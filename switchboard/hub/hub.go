@@ -93,6 +93,7 @@ type Hub struct {
 	waiting    map[string][]*waiter            // clinic ID -> waiting room, by arrival
 	calls      map[string]*call                // call ID -> call
 	helpOn     map[string]helpAlert            // device ID -> its help request, while it stands
+	staff      map[string]map[*client]struct{} // clinic ID ("" for fleet admins) -> staff station connections
 	health     map[string]Health               // device ID -> its latest heartbeat
 
 	diag diagnoses // IT's self-test and log requests in flight; its own lock
@@ -132,8 +133,11 @@ type client struct {
 
 	// guarded by hub.mu
 	hello   bool
+	since   time.Time // when hello came
 	calls   map[string]*call
 	schedAt time.Time // when the last schedule was sent
+	staff   bool      // a clinician's staff station: sent the site's devices
+	devSent *signalling.Devices
 }
 
 type outMsg struct {
@@ -208,6 +212,7 @@ func New(cfg Config, deps Deps) (*Hub, error) {
 		waiting:    map[string][]*waiter{},
 		calls:      map[string]*call{},
 		helpOn:     map[string]helpAlert{},
+		staff:      map[string]map[*client]struct{}{},
 		health:     map[string]Health{},
 		throttle:   newThrottle(cfg.DeviceLimits, deps.Clock),
 	}, nil
@@ -340,7 +345,7 @@ func (h *Hub) hello(c *client, seq uint64, m *signalling.Hello) error {
 			w.ClinicName, w.ClinicPhone = cl.Name, cl.Phone
 		}
 	}
-	c.hello = true
+	c.hello, c.since = true, h.clock.Now()
 	h.metrics.connections.WithLabelValues(string(c.role)).Inc()
 	c.send(signalling.TypeWelcome, w)
 	if c.role == signalling.RoleDevice {
@@ -355,6 +360,15 @@ func (h *Hub) hello(c *client, seq uint64, m *signalling.Hello) error {
 	} else {
 		addConn(h.clinicians, c.clinic, c)
 		c.send(signalling.TypeQueue, h.queueLocked(c.clinic))
+		if m.Staff {
+			view, err := h.devicesLocked(c.clinic)
+			if err != nil {
+				return err
+			}
+			c.staff = true
+			addConn(h.staff, c.clinic, c)
+			h.sendDevices(c, view)
+		}
 	}
 	if c.role == signalling.RoleClinician || c.clinicRoom {
 		for _, alert := range h.helpOn { // help asked for before this clinician came
@@ -363,7 +377,10 @@ func (h *Hub) hello(c *client, seq uint64, m *signalling.Hello) error {
 			}
 		}
 	}
-	c.log.Info("hello", "agent", m.Agent)
+	if c.role == signalling.RoleDevice {
+		h.pushDevices(c.clinic)
+	}
+	c.log.Info("hello", "agent", m.Agent, "staff", m.Staff)
 	return nil
 }
 

@@ -55,6 +55,12 @@ type bench struct {
 
 func newBench(t *testing.T) *bench {
 	t.Helper()
+	return newBenchWith(t, Config{})
+}
+
+// newBenchWith is newBench with the hub's configuration cfg.
+func newBenchWith(t *testing.T, cfg Config) *bench {
+	t.Helper()
 	b := &bench{t: t, st: store.NewMemory(), clock: clockwork.NewFakeClockAt(t0), lease: newFakeLease()}
 	clinic := store.Clinic{Name: "Riverside"}
 	if err := b.st.CreateClinic(&clinic); err != nil {
@@ -68,7 +74,7 @@ func newBench(t *testing.T) *bench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.hub, err = New(Config{}, Deps{Store: b.st, Clock: b.clock, Metrics: m})
+	b.hub, err = New(cfg, Deps{Store: b.st, Clock: b.clock, Metrics: m})
 	if err != nil {
 		t.Fatal(err)
 	}

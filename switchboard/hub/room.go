@@ -361,11 +361,18 @@ func (h *Hub) drop(c *client) {
 		if changed {
 			h.pushQueue(c.clinic)
 		}
+		h.pushDevices(c.clinic)
 	}
 	if c.role == signalling.RoleClinician || c.clinicRoom {
 		delete(h.clinicians[c.clinic], c)
 		if len(h.clinicians[c.clinic]) == 0 {
 			delete(h.clinicians, c.clinic)
+		}
+	}
+	if c.staff {
+		delete(h.staff[c.clinic], c)
+		if len(h.staff[c.clinic]) == 0 {
+			delete(h.staff, c.clinic)
 		}
 	}
 	h.metrics.connections.WithLabelValues(string(c.role)).Dec()
@@ -390,6 +397,7 @@ func (h *Hub) pushQueue(clinic string) {
 	for c := range h.clinicians[clinic] {
 		c.send(signalling.TypeQueue, q)
 	}
+	h.pushDevices(clinic)
 }
 
 // pushSchedule sends a device's schedule to its connections. Must hold h.mu.

@@ -48,6 +48,11 @@ func Handler() http.Handler {
 		// The admins' fleet page: devices with their health, pending enrolments.
 		"fleet.html": {"static/fleet.html", "text/html; charset=utf-8"},
 		"fleet.js":   {"static/fleet.js", "text/javascript; charset=utf-8"},
+		// The staff station: the site's devices live, and help alerts with a sound.
+		"staff":      {"static/staff.html", "text/html; charset=utf-8"},
+		"staff.html": {"static/staff.html", "text/html; charset=utf-8"},
+		"staff.js":   {"static/staff.js", "text/javascript; charset=utf-8"},
+		"staff.css":  {"static/staff.css", "text/css; charset=utf-8"},
 	}
 	assets := make(map[string]asset, len(files))
 	for p, f := range files {

@@ -25,6 +25,9 @@ func TestHandlerServesFiles(t *testing.T) {
 		{"/app.js", "text/javascript; charset=utf-8", `Object.defineProperty(window, "carebooth"`},
 		{"/app.css", "text/css; charset=utf-8", `:focus-visible`},
 		{"/icon.svg", "image/svg+xml", `<svg`},
+		{"/staff", "text/html; charset=utf-8", `<script type="module" src="staff.js"></script>`},
+		{"/staff.js", "text/javascript; charset=utf-8", `hello", { role: "clinician", agent: AGENT, staff: true }`},
+		{"/staff.css", "text/css; charset=utf-8", `.alert-list`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
