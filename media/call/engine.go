@@ -16,6 +16,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/carebooth/carebooth/media/capture"
+	"github.com/carebooth/carebooth/pionlog"
 )
 
 // EngineConfig configures an Engine. The zero value suits a booth on a LAN with a TURN
@@ -109,7 +110,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	reg := &interceptor.Registry{}
 	// The stats interceptor comes first, nearest the network, so it also sees the sender
 	// reports the report interceptor writes; without them it cannot work out the RTT.
-	sf, err := stats.NewInterceptor(stats.WithLoggerFactory(pionLogs{log: e.logger.With("lib", "pion")}))
+	sf, err := stats.NewInterceptor(stats.WithLoggerFactory(pionlog.New(e.logger.With("lib", "pion"))))
 	if err != nil {
 		return nil, fmt.Errorf("stats interceptor: %w", err)
 	}
@@ -133,7 +134,7 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 	reg.Add(&frameCounterFactory{engine: e})
 
 	var s webrtc.SettingEngine
-	s.LoggerFactory = pionLogs{log: e.logger.With("lib", "pion")}
+	s.LoggerFactory = pionlog.New(e.logger.With("lib", "pion"))
 	s.SetIncludeLoopbackCandidate(cfg.Loopback)
 	nt := cfg.NetworkTypes
 	if nt == nil {

@@ -1,4 +1,4 @@
-package call
+package pionlog
 
 import (
 	"context"
@@ -8,14 +8,18 @@ import (
 	"github.com/pion/logging"
 )
 
-// pionLogs routes pion's logs into slog with a "scope" attribute (ice, dtls, pc, ...).
-// pion's info messages (state changes, candidate details) go to debug: the call logs the
+// Factory routes pion's logs into slog with a "scope" attribute (ice, dtls, pc, turn, ...).
+// pion's info messages (state changes, candidate details) go to debug: Carebooth logs the
 // transitions a person cares about itself. Trace is dropped.
-type pionLogs struct{ log *slog.Logger }
+type Factory struct{ log *slog.Logger }
 
-var _ logging.LoggerFactory = pionLogs{}
+// New returns a factory logging to log.
+func New(log *slog.Logger) Factory { return Factory{log: log} }
 
-func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
+var _ logging.LoggerFactory = Factory{}
+
+// NewLogger is pion's logging.LoggerFactory.
+func (f Factory) NewLogger(scope string) logging.LeveledLogger {
 	return pionLogger{log: f.log.With("scope", scope)}
 }
 
