@@ -68,6 +68,22 @@ type env struct {
 	Store store.Store
 	Demo  switchboard.Demo
 	Token string // the booth's device token
+	// RelayOnly makes the booths and clinicians started here use relayed candidates only.
+	RelayOnly bool
+}
+
+// engine is the media engine of a party started in e.
+func (e *env) engine(t testing.TB) *call.Engine {
+	t.Helper()
+	if !e.RelayOnly {
+		return loopbackEngine(t)
+	}
+	en, err := call.NewEngine(call.EngineConfig{Logger: testLogger(t), Loopback: true, RelayOnly: true,
+		NetworkTypes: []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4}})
+	if err != nil {
+		t.Fatalf("call.NewEngine: %v", err)
+	}
+	return en
 }
 
 func startSwitchboard(t testing.TB) *env { return startSwitchboardWith(t, switchboard.Config{}) }
@@ -143,7 +159,7 @@ func (e *env) startBoothWithStore(t testing.TB, clock clockwork.Clock, mode devi
 	t.Helper()
 	rb := &runningBooth{Buttons: button.NewSim(clock), Clock: clock}
 	cc.Video, cc.Audio = capture.SourceTest, capture.SourceTest
-	caller, err := mediacall.New(loopbackEngine(t), mediacall.Config{
+	caller, err := mediacall.New(e.engine(t), mediacall.Config{
 		Capture: cc,
 		OnVideoFrame: func(*image.YCbCr) {
 			rb.first.CompareAndSwap(0, time.Now().UnixNano())
@@ -228,7 +244,7 @@ func (e *env) dialClinician(t testing.TB) *clinician {
 	if err != nil {
 		t.Fatalf("login: %v", err)
 	}
-	c := &clinician{t: t, api: api.WithToken(login.Token), in: make(chan message, 256), engine: loopbackEngine(t)}
+	c := &clinician{t: t, api: api.WithToken(login.Token), in: make(chan message, 256), engine: e.engine(t)}
 	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.URL, "http")+"/api/v1/signal", &websocket.DialOptions{
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + login.Token}},
 	})

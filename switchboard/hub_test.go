@@ -697,3 +697,28 @@ func TestDevicesLearnTheClinicsPhone(t *testing.T) {
 		t.Errorf("schedule: got %+v, want one appointment with the clinic's phone", sch.Appointments)
 	}
 }
+
+// TestHubHandsOutRelayCredentials: each party of a call gets the configured ICE servers
+// and the relay with credentials of its own.
+func TestHubHandsOutRelayCredentials(t *testing.T) {
+	stun := signalling.ICEServer{URLs: []string{"stun:stun.example:3478"}}
+	e := newEnvWith(t, func(c *Config) {
+		c.ICEServers = []signalling.ICEServer{stun}
+		c.Relay = func(party string) (signalling.ICEServer, error) {
+			return signalling.ICEServer{URLs: []string{"turn:relay.example:3478"}, Username: "9999999999:" + party, Credential: "pw-" + party}, nil
+		}
+	})
+	doc := e.hello(e.docTok, signalling.RoleClinician)
+	booth := e.hello(e.boothTok, signalling.RoleDevice)
+	e.arrive(doc, booth)
+	doc.send(signalling.TypeAdmit, &signalling.Admit{AppointmentID: e.appt.ID})
+	for who, c := range map[string]struct {
+		m  *signalling.Call
+		id string
+	}{"clinician": {expect[signalling.Call](doc, signalling.TypeCall), e.doc.ID}, "booth": {expect[signalling.Call](booth, signalling.TypeCall), e.booth.ID}} {
+		ice := c.m.ICEServers
+		if len(ice) != 2 || ice[0].URLs[0] != stun.URLs[0] || ice[1].Username != "9999999999:"+c.id || ice[1].Credential != "pw-"+c.id {
+			t.Errorf("%s's ICE servers: got %+v, want the STUN server and the relay with its own credentials (%s)", who, ice, c.id)
+		}
+	}
+}

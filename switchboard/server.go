@@ -61,6 +61,9 @@ type Config struct {
 	AllowedOrigins []string
 	// ICEServers are handed to both parties of every call.
 	ICEServers []signalling.ICEServer
+	// Relay, if set, gives each party of each call TURN credentials of its own (the
+	// switchboard's turnrelay.Server.ICEServer).
+	Relay func(party string) (signalling.ICEServer, error)
 	// PingInterval is how often a WebSocket peer is pinged; 0 means 15 seconds. A peer
 	// that does not answer within PingInterval is disconnected.
 	PingInterval time.Duration
@@ -206,6 +209,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		DeviceLimits:   cfg.DeviceLimits,
 		PingInterval:   cfg.PingInterval,
 		ICEServers:     cfg.ICEServers,
+		Relay:          cfg.Relay,
 		AllowedOrigins: cfg.AllowedOrigins,
 	}, hub.Deps{Store: deps.Store, Clock: deps.Clock, Log: s.log, Metrics: hm, Audit: s.appendAudit})
 	if err != nil {

@@ -70,6 +70,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		origins      = fs.String("allow-origin", "", "comma-separated extra host patterns whose pages may open the signalling WebSocket and write with the session cookie")
 		proxies      = fs.String("trusted-proxies", "", "comma-separated addresses and CIDR prefixes of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (e.g. 10.0.0.0/8,::1)")
 		iceURLs      = fs.String("ice-urls", "", "comma-separated STUN/TURN URLs handed to both parties of every call")
+		turnListen   = fs.String("turn-listen", "", "run the TURN relay on this host:port, UDP and TCP (e.g. :3478), for sites whose firewalls block UDP between the parties; each party of each call gets credentials of its own that expire")
+		turnPublicIP = fs.String("turn-public-ip", "", "with -turn-listen: the IP address the parties reach the relay at (relayed candidates carry it)")
+		turnHost     = fs.String("turn-host", "", "with -turn-listen: the host name put in the turn: URLs handed out (default the public IP)")
+		turnTTL      = fs.Duration("turn-ttl", 4*time.Hour, "with -turn-listen: how long a call's TURN credentials last")
 		demo         = fs.Bool("demo", false, "ensure demo data (clinic, clinicians, a booth, an appointment) and print how to use it")
 		createAdmin  = fs.String("create-admin", "", "create admin `USER` (or reset their password) with the password read from stdin, then exit")
 		fwKeys       = fs.String("firmware-keys", "", "trust file of the public keys firmware must be signed with (boothctl firmware keygen's .pub); without it, publishing firmware is refused")
@@ -196,6 +200,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if urls := splitList(*iceURLs); len(urls) > 0 {
 		cfg.ICEServers = []signalling.ICEServer{{URLs: urls}}
+	}
+	relay, err := startRelay(*turnListen, *turnPublicIP, *turnHost, *turnTTL, *stateDir, clock, log)
+	if err != nil {
+		return err
+	}
+	if relay != nil {
+		defer relay.Close()
+		cfg.Relay = relay.ICEServer
 	}
 	srv, err := switchboard.New(cfg, switchboard.Deps{
 		Store: st, Clock: clock, Log: log, Registerer: reg, WebApp: webapp.Handler(), CA: ca,

@@ -63,6 +63,11 @@ func TestFlagsRefusedWithTheirName(t *testing.T) {
 		{[]string{"-trusted-proxies", "proxy.example.org"}, `-trusted-proxies: "proxy.example.org"`},
 		{[]string{"-tls-lan", "switchboard.local,http://x"}, `-tls-lan: "http://x" is not a host name`},
 		{[]string{"-tls-lan", "switchboard.local", "-tls-cert", "c.pem", "-tls-key", "k.pem"}, "-tls-lan and -tls-cert: choose one"},
+		{[]string{"-turn-listen", "127.0.0.1:0"}, `-turn-public-ip "": the address the parties reach the relay at is required`},
+		{[]string{"-turn-listen", "127.0.0.1:0", "-turn-public-ip", "relay.example"}, `-turn-public-ip "relay.example"`},
+		{[]string{"-turn-listen", "127.0.0.1:0", "-turn-public-ip", "192.0.2.1", "-turn-ttl", "100h"}, "-turn-ttl"},
+		{[]string{"-advertise", "sometimes"}, `-advertise "sometimes": allowed values are on, off and auto`},
+		{[]string{"-advertise", "on"}, "-advertise on: booths found by mDNS enrol by their keys over TLS"},
 	} {
 		err := run(context.Background(), append([]string{"-state", t.TempDir()}, tt.args...), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -132,6 +132,9 @@ func (e *Engine) NewCall(opts Options) (*Call, error) {
 		startedAt: e.clock.Now(),
 	}
 	var conf webrtc.Configuration
+	if e.cfg.RelayOnly {
+		conf.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
 	for _, s := range opts.ICEServers {
 		conf.ICEServers = append(conf.ICEServers, webrtc.ICEServer{
 			URLs: s.URLs, Username: s.Username, Credential: s.Credential,

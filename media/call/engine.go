@@ -30,6 +30,10 @@ type EngineConfig struct {
 	Loopback bool
 	// NetworkTypes restricts ICE to these networks; nil means UDP over IPv4 and IPv6.
 	NetworkTypes []webrtc.NetworkType
+	// RelayOnly uses relayed candidates only (ICE transport policy "relay"): every packet
+	// goes through a TURN server, as on a site whose firewall blocks UDP between the
+	// parties; for tests of the switchboard's relay and for such sites.
+	RelayOnly bool
 	// DisableMDNS stops ICE from resolving the .local candidates browsers send and from opening
 	// multicast sockets. Leave it off with real browsers.
 	DisableMDNS bool

@@ -56,6 +56,9 @@ type Config struct {
 	PingInterval time.Duration
 	// ICEServers are handed to both parties of every call.
 	ICEServers []signalling.ICEServer
+	// Relay, if set, gives each party of each call a TURN server with credentials of its
+	// own that expire (switchboard/turnrelay), after ICEServers.
+	Relay func(party string) (signalling.ICEServer, error)
 	// AllowedOrigins are the host patterns (path.Match syntax) besides the request's own
 	// host whose pages may open a connection; clients that send no Origin are not checked.
 	AllowedOrigins []string

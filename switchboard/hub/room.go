@@ -177,9 +177,8 @@ func (h *Hub) admit(c *client, seq uint64, id string) error {
 	h.metrics.callsStarted.Inc()
 	h.metrics.callsActive.Inc()
 	h.metrics.waitSeconds.Observe(now.Sub(w.since).Seconds())
-	ice := h.cfg.ICEServers
-	c.send(signalling.TypeCall, &signalling.Call{CallID: cl.id, AppointmentID: a.ID, Role: signalling.CallOfferer, Peer: a.Patient, ICEServers: ice})
-	w.c.send(signalling.TypeCall, &signalling.Call{CallID: cl.id, AppointmentID: a.ID, Role: signalling.CallAnswerer, Peer: c.name, ICEServers: ice})
+	c.send(signalling.TypeCall, &signalling.Call{CallID: cl.id, AppointmentID: a.ID, Role: signalling.CallOfferer, Peer: a.Patient, ICEServers: h.iceServers(c)})
+	w.c.send(signalling.TypeCall, &signalling.Call{CallID: cl.id, AppointmentID: a.ID, Role: signalling.CallAnswerer, Peer: c.name, ICEServers: h.iceServers(w.c)})
 	c.log.Info("call started", "call", cl.id, "appointment", a.ID)
 	h.record(c, audit.Admit, a, "call "+cl.id)
 	h.pushQueue(a.ClinicID)
@@ -430,4 +429,20 @@ func (h *Hub) sendSchedule(c *client) {
 	}
 	c.send(signalling.TypeSchedule, sch)
 	c.schedAt = now
+}
+
+// iceServers are the ICE servers handed to c for a call: the configured ones, and the
+// relay with credentials for c alone. A relay that cannot issue is logged, and the call
+// goes on without it.
+func (h *Hub) iceServers(c *client) []signalling.ICEServer {
+	out := h.cfg.ICEServers
+	if h.cfg.Relay == nil {
+		return out
+	}
+	s, err := h.cfg.Relay(c.id)
+	if err != nil {
+		c.log.Error("TURN credentials", "err", err)
+		return out
+	}
+	return append(out[:len(out):len(out)], s)
 }
