@@ -103,7 +103,9 @@ func (c *Caller) StartCall(ctx context.Context, p booth.CallParams) (booth.Activ
 		OnCandidate:  p.OnCandidate,
 		OnVideoFrame: c.onVideo,
 		OnAudio:      c.onAudio,
-		Logger:       c.log.With("call", p.CallID),
+		// The configured rate is the most the bandwidth estimate gives video.
+		MaxVideoBitrate: c.capture.VideoBitrate,
+		Logger:          c.log.With("call", p.CallID),
 	})
 	if err != nil {
 		stream.Close()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/mediadevices"
 	"github.com/pion/rtp"
@@ -63,6 +64,9 @@ type Options struct {
 	// be restarted (RestartOffer on the offerer), and the owner decides when to give up and
 	// Close. When it is nil, nobody will restart ICE, so failure ends the call (Done).
 	OnState func(webrtc.PeerConnectionState)
+	// MaxVideoBitrate caps what the bandwidth estimate may give the video encoder, in bits
+	// per second: the capture's configured rate. Zero means DefaultMaxVideoBitrate.
+	MaxVideoBitrate int
 	// Logger overrides the engine's logger.
 	Logger *slog.Logger
 }
@@ -78,7 +82,11 @@ type Call struct {
 
 	// Set inside NewPeerConnection (engine.newMu held), read-only afterwards.
 	statsGetter stats.Getter
-	framesSent  *counter
+	// estimator is the send-side bandwidth estimate (GCC over TWCC feedback), set by the
+	// engine while the peer connection is made; rate is what it did with it.
+	estimator  cc.BandwidthEstimator
+	rate       rateState
+	framesSent *counter
 
 	connected     chan struct{}
 	connectedOnce sync.Once

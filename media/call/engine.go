@@ -10,6 +10,9 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v5"
@@ -125,12 +128,35 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		}
 	})
 	reg.Add(sf)
-	if err := webrtc.ConfigureNack(m, reg); err != nil {
+	// A lost packet is asked for three times at most: on a congested link the resends are
+	// lost too, and asking every 100 ms without end multiplies the load that caused the loss.
+	if err := webrtc.ConfigureNackWithOptions(m, reg, []nack.GeneratorOption{nack.GeneratorMaxNacksPerPacket(1)}); err != nil {
 		return nil, fmt.Errorf("configure nack: %w", err)
 	}
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "ccm", Parameter: "fir"}, webrtc.RTPCodecTypeVideo)
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, fmt.Errorf("configure rtcp reports: %w", err)
+	}
+	// Congestion control: Google's congestion control on transport-wide feedback, sender
+	// side (the estimate drives the video encoder's bitrate, rate.go). No pacer: the
+	// encoder's rate is the control, and a pacer's queue could only add delay.
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(InitialBitrate), gcc.SendSideBWEMinBitrate(MinBitrate),
+			gcc.SendSideBWEMaxBitrate(MaxBitrate), gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			gcc.WithLoggerFactory(pionlog.New(e.logger.With("lib", "pion"))))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("congestion control: %w", err)
+	}
+	ccf.OnNewPeerConnection(func(_ string, est cc.BandwidthEstimator) {
+		// Called inside NewPeerConnection, under newMu.
+		if e.pending != nil {
+			e.pending.estimator = est
+		}
+	})
+	reg.Add(ccf)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
+		return nil, fmt.Errorf("configure twcc header extension: %w", err)
 	}
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
 		return nil, fmt.Errorf("configure twcc: %w", err)

@@ -40,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		packetsLost:    counter("packets_lost_total", "Remote RTP packets lost, by sequence gaps."),
 		keyFrames:      counter("keyframes_requested_total", "Picture loss indications sent."),
 		bitrate: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "bitrate_bits_per_second", Help: "RTP payload bitrate between the last two updates."},
+			Name: "bitrate_bits_per_second", Help: "RTP payload bitrate between the last two updates (send, receive), the send-side bandwidth estimate (estimate) and the video encoder's rate it gave (video_target)."},
 			[]string{"direction"}),
 		rtt: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
 			Name: "rtt_seconds", Help: "Round-trip time from RTCP reports."}),
@@ -85,6 +85,11 @@ func (m *Metrics) Update(s Stats) {
 			m.bitrate.WithLabelValues("send").Set(float64(s.BytesSent-min(prev.BytesSent, s.BytesSent)) * 8 / d)
 			m.bitrate.WithLabelValues("receive").Set(float64(s.BytesReceived-min(prev.BytesReceived, s.BytesReceived)) * 8 / d)
 		}
+	}
+	if s.EstimateBitrate > 0 {
+		// The send-side bandwidth estimate, and the video encoder's rate it gave.
+		m.bitrate.WithLabelValues("estimate").Set(float64(s.EstimateBitrate))
+		m.bitrate.WithLabelValues("video_target").Set(float64(s.VideoBitrate))
 	}
 	m.rtt.Set(s.RTT.Seconds())
 	if !m.joined && !s.FirstFrameAt.IsZero() {

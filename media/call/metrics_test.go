@@ -49,6 +49,7 @@ func TestMetrics(t *testing.T) {
 	call1.FramesDecoded, call1.BytesSent, call1.PacketsLost = 40, 126_000, 3
 	call1.FirstFrameAt = t0.Add(1500 * time.Millisecond)
 	call1.RTT = 40 * time.Millisecond
+	call1.EstimateBitrate, call1.VideoBitrate = 700_000, 652_000
 	m.Update(call1)
 	m.Update(call1) // repeated snapshots add nothing
 	call2 := Stats{StartedAt: t0.Add(time.Hour), At: t0.Add(time.Hour + time.Second), FramesDecoded: 5}
@@ -56,11 +57,13 @@ func TestMetrics(t *testing.T) {
 
 	got := gather(t, reg)
 	want := map[string]float64{
-		"carebooth_call_video_frames_decoded_total":   45,
-		"carebooth_call_packets_lost_total":           3,
-		"carebooth_call_bitrate_bits_per_second/send": 1_000_000,
-		"carebooth_call_rtt_seconds":                  0,
-		"carebooth_call_join_seconds":                 1,
+		"carebooth_call_video_frames_decoded_total":           45,
+		"carebooth_call_packets_lost_total":                   3,
+		"carebooth_call_bitrate_bits_per_second/send":         1_000_000,
+		"carebooth_call_bitrate_bits_per_second/estimate":     700_000,
+		"carebooth_call_bitrate_bits_per_second/video_target": 652_000,
+		"carebooth_call_rtt_seconds":                          0,
+		"carebooth_call_join_seconds":                         1,
 	}
 	for name, w := range want {
 		if got[name] != w {

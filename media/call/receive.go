@@ -270,6 +270,7 @@ func (c *Call) monitor() {
 			return
 		case <-tick.Chan():
 		}
+		c.followEstimate()
 		c.mu.Lock()
 		video := append([]*videoReceiver(nil), c.video...)
 		c.mu.Unlock()

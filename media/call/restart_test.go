@@ -225,8 +225,15 @@ const recoveryLimit = 30 * time.Second
 
 func connectOnVnet(t testing.TB, lan *vnetLAN, tracks []mediadevices.Track) (off, ans *restartPeer, sig *signalPath) {
 	t.Helper()
-	off = newRestartPeer(t, vnetEngine(t, lan.off), signalling.CallOfferer, tracks)
-	ans = newRestartPeer(t, vnetEngine(t, lan.ans), signalling.CallAnswerer, tracks)
+	return connectOnVnetWith(t, lan, tracks, tracks)
+}
+
+// connectOnVnetWith is connectOnVnet with each side's own tracks (each its own encoder,
+// which its call's bandwidth estimate drives).
+func connectOnVnetWith(t testing.TB, lan *vnetLAN, offTracks, ansTracks []mediadevices.Track) (off, ans *restartPeer, sig *signalPath) {
+	t.Helper()
+	off = newRestartPeer(t, vnetEngine(t, lan.off), signalling.CallOfferer, offTracks)
+	ans = newRestartPeer(t, vnetEngine(t, lan.ans), signalling.CallAnswerer, ansTracks)
 	sig = newSignalPath(t, off, ans)
 	waitState(t, ans, guard, webrtc.PeerConnectionStateConnected)
 	waitFor(t, "first frames both ways", func() bool { return off.frames.Load() > 5 && ans.frames.Load() > 5 },

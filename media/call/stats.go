@@ -24,6 +24,9 @@ type Stats struct {
 	BytesReceived         uint64        // RTP payload
 	RTT                   time.Duration // from our sender reports and their receiver reports; zero until measured
 	Jitter                time.Duration // of the remote video stream, RFC 3550 6.4.1
+	// EstimateBitrate is the send-side bandwidth estimate (GCC) and VideoBitrate the video
+	// encoder's rate it gave, bits per second; zero until the first look.
+	EstimateBitrate, VideoBitrate int
 }
 
 // JoinLatency is the time from NewCall to the first decoded frame, zero until then.
@@ -42,6 +45,9 @@ func (c *Call) Stats() Stats {
 		StartedAt:    c.startedAt,
 		ConnectedAt:  c.connectedAt,
 		FirstFrameAt: c.firstFrameAt,
+
+		EstimateBitrate: int(c.rate.target.Load()),
+		VideoBitrate:    int(c.rate.video.Load()),
 	}
 	video := append([]*videoReceiver(nil), c.video...)
 	audio := append([]*audioReceiver(nil), c.audio...)

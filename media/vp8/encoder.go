@@ -31,9 +31,12 @@ static vpx_codec_err_t cb_enc_new(cb_enc **out, unsigned w, unsigned h, unsigned
 	c->rc_end_usage = VPX_CBR;
 	c->rc_target_bitrate = kbps;
 	c->rc_resize_allowed = 0;
-	c->rc_dropframe_thresh = 0;
+	// Below what the coarsest quantizer gives at this size, frames are dropped (the buffer
+	// under a quarter full) rather than the target overshot: on a capped link the estimate
+	// is what the network carries, and a frame it cannot carry only adds loss.
+	c->rc_dropframe_thresh = 25;
 	c->rc_min_quantizer = 2;
-	c->rc_max_quantizer = 56;
+	c->rc_max_quantizer = 63;
 	c->rc_undershoot_pct = 100;
 	c->rc_overshoot_pct = 15;
 	c->rc_buf_initial_sz = 500;
@@ -45,6 +48,9 @@ static vpx_codec_err_t cb_enc_new(cb_enc **out, unsigned w, unsigned h, unsigned
 	err = vpx_codec_enc_init(&e->ctx, vpx_codec_vp8_cx(), c, 0);
 	if (err != VPX_CODEC_OK) { free(e); return err; }
 	vpx_codec_control(&e->ctx, VP8E_SET_CPUUSED, cpu_used);
+	// A keyframe is at most three frames' worth of bits (what WebRTC's encoders do): one that
+	// answers a PLI on a lossy link must get through, or it is lost too and asked for again.
+	vpx_codec_control(&e->ctx, VP8E_SET_MAX_INTRA_BITRATE_PCT, 300u);
 	vpx_codec_control(&e->ctx, VP8E_SET_NOISE_SENSITIVITY, 0u);
 	vpx_codec_control(&e->ctx, VP8E_SET_STATIC_THRESHOLD, 1u);
 	vpx_codec_control(&e->ctx, VP8E_SET_TOKEN_PARTITIONS,
@@ -167,7 +173,8 @@ type Encoder struct {
 	clock clockwork.Clock
 
 	forceKey atomic.Bool
-	bitrate  atomic.Int64 // wanted, bits per second
+	bitrate  atomic.Int64  // wanted, bits per second
+	dropped  atomic.Uint64 // frames the rate control dropped
 
 	mu      sync.Mutex // held by Read while encoding; guards everything below
 	enc     *C.cb_enc
@@ -178,6 +185,8 @@ type Encoder struct {
 	frames  int64
 	out     []byte
 	conv    *image.YCbCr // reused for non-4:2:0 input
+	scaled  *image.YCbCr // reused for the picture scaled down for a low bitrate
+	scale   int          // the divisor of width and height in force (scaleFor)
 	keyOut  bool
 	closed  bool
 }
@@ -240,20 +249,30 @@ func (e *Encoder) open(w, h int) error {
 	return nil
 }
 
-// Read reads one frame from the source and returns it encoded. The returned bytes are valid
+// Read reads frames from the source until one is encoded (the rate control drops some when
+// the bitrate is below what the picture needs) and returns it. The returned bytes are valid
 // until the next Read.
 func (e *Encoder) Read() ([]byte, func(), error) {
-	img, release, err := e.r.Read()
-	if err != nil {
-		return nil, func() {}, err
+	for {
+		img, release, err := e.r.Read()
+		if err != nil {
+			return nil, func() {}, err
+		}
+		b, _, err := e.Encode(img)
+		release()
+		if err != nil || len(b) > 0 {
+			return b, func() {}, err
+		}
+		e.dropped.Add(1)
 	}
-	defer release()
-	b, _, err := e.Encode(img)
-	return b, func() {}, err
 }
 
+// Dropped is how many frames the rate control dropped.
+func (e *Encoder) Dropped() uint64 { return e.dropped.Load() }
+
 // Encode encodes one image and reports whether the result is a keyframe. The returned bytes
-// are valid until the next Encode or Read.
+// are valid until the next Encode or Read; they are empty when the rate control dropped the
+// frame (the bitrate is below what the picture needs).
 func (e *Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -261,6 +280,13 @@ func (e *Encoder) Encode(img image.Image) ([]byte, bool, error) {
 		return nil, false, io.EOF
 	}
 	yuv := e.i420(img)
+	// A bitrate too low for the size: encode a half or a quarter of it (reopening the
+	// encoder at the new size starts with a keyframe; the decoder follows).
+	e.scale = scaleFor(int(e.bitrate.Load()), yuv.Rect.Dx(), yuv.Rect.Dy(), max(e.scale, 1))
+	if e.scale > 1 {
+		e.scaled = scaleDown(yuv, e.scale, e.scaled)
+		yuv = e.scaled
+	}
 	b := yuv.Rect
 	if b.Dx() != e.w || b.Dy() != e.h {
 		if err := e.open(b.Dx(), b.Dy()); err != nil {

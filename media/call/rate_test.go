@@ -1,0 +1,129 @@
+package call
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/transport/v5/vnet"
+
+	"github.com/carebooth/carebooth/media/capture"
+	"github.com/carebooth/carebooth/media/synth"
+)
+
+// policer drops what one host sends beyond limit bits per second (0: no limit), with half
+// a second's burst: a broadband line's upload cap, as a token bucket. The other direction
+// is free, as an ADSL line's download mostly is, so the capped side's feedback arrives.
+type policer struct {
+	from    string
+	limit   atomic.Int64
+	mu      sync.Mutex
+	tokens  map[string]float64
+	last    map[string]time.Time
+	dropped atomic.Int64
+}
+
+func newPolicer(from string) *policer {
+	return &policer{from: from, tokens: map[string]float64{}, last: map[string]time.Time{}}
+}
+
+func (p *policer) filter(c vnet.Chunk) bool {
+	limit := float64(p.limit.Load())
+	if limit == 0 {
+		return true
+	}
+	from := c.SourceAddr().(*net.UDPAddr).IP.String()
+	if from != p.from {
+		return true
+	}
+	bits := float64(len(c.UserData()) * 8)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	burst := limit / 2
+	t := p.tokens[from]
+	if last, ok := p.last[from]; ok {
+		t += now.Sub(last).Seconds() * limit
+	} else {
+		t = burst
+	}
+	p.last[from] = now
+	t = min(t, burst)
+	if t < bits {
+		p.tokens[from] = t
+		p.dropped.Add(1)
+		return false
+	}
+	p.tokens[from] = t - bits
+	return true
+}
+
+// TestBandwidthEstimateDrivesVideo: the send-side estimate (GCC on TWCC feedback) sets the
+// video encoder's rate. Capped at 300 kbit/s the video comes down under the cap (smaller
+// and, when it must, fewer frames), leaving audio its share, and both keep flowing; the cap
+// lifted, the estimate ramps up again.
+func TestBandwidthEstimateDrivesVideo(t *testing.T) {
+	// Each side its own source and encoder (the test camera opens once per process).
+	offStream, err := synth.Open(synth.Config{Capture: capture.Config{Width: 640, Height: 480, FPS: 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer offStream.Close()
+	ansStream := openStream(t)
+	leaks := checkGoroutines(t)
+	lan := newVnetLAN(t)
+	pol := newPolicer(offererIP)
+	lan.router.AddChunkFilter(pol.filter)
+	off, ans, sig := connectOnVnetWith(t, lan, offStream.Tracks(), ansStream.Tracks())
+	info := func() string { return fmt.Sprintf("offerer %+v", off.call.Stats()) }
+
+	waitFor(t, "the estimate setting the video rate", func() bool {
+		s := off.call.Stats()
+		return s.EstimateBitrate > 0 && s.VideoBitrate > 0
+	}, info)
+	free := off.call.Stats()
+	t.Logf("free link: estimate %d kbit/s, video %d kbit/s", free.EstimateBitrate/1000, free.VideoBitrate/1000)
+
+	const limit = 300_000
+	pol.limit.Store(limit)
+	capped := time.Now()
+	waitFor(t, "video under the 300 kbit/s cap", func() bool {
+		return off.call.Stats().VideoBitrate <= limit-audioReserve
+	}, info)
+	down := time.Since(capped)
+	framesAt, audioAt, bytesAt := ans.frames.Load(), ans.audio.Load(), off.call.Stats().BytesSent
+	time.Sleep(3 * time.Second)
+	under := off.call.Stats()
+	sent := under.BytesSent - bytesAt
+	if got := ans.frames.Load() - framesAt; got < 10 {
+		t.Errorf("video frames decoded in 3 s under the cap: got %d, want 10 or more", got)
+	}
+	if got := ans.audio.Load() - audioAt; got < 100 {
+		t.Errorf("audio packets decoded in 3 s under the cap: got %d, want 100 or more (audio first)", got)
+	}
+	// What the sender puts on the wire follows the estimate: near the cap, not the free
+	// link's rate (before the estimate, the encoder overshot a capped link four times over).
+	if rate := float64(sent) * 8 / 3; rate > 1.5*limit {
+		t.Errorf("sent under the 300 kbit/s cap: %.0f kbit/s of RTP payload, want near the cap", rate/1000)
+	}
+	t.Logf("capped at 300 kbit/s: video under the cap after %s; estimate %d kbit/s, video %d kbit/s; sent %.0f kbit/s; %d frames and %d audio packets decoded in 3 s; %d packets dropped",
+		down.Round(100*time.Millisecond), under.EstimateBitrate/1000, under.VideoBitrate/1000, float64(sent)*8/3/1000,
+		ans.frames.Load()-framesAt, ans.audio.Load()-audioAt, pol.dropped.Load())
+
+	pol.limit.Store(0)
+	lifted := time.Now()
+	waitFor(t, "the estimate ramping up after the cap lifts", func() bool {
+		return off.call.Stats().VideoBitrate >= 3*under.VideoBitrate/2
+	}, info)
+	t.Logf("cap lifted: video back to 1.5 times the capped rate after %s (%d kbit/s)",
+		time.Since(lifted).Round(100*time.Millisecond), off.call.Stats().VideoBitrate/1000)
+
+	sig.close()
+	off.call.Close()
+	ans.call.Close()
+	lan.stop()
+	leaks()
+}
