@@ -128,9 +128,9 @@ func NewEngine(cfg EngineConfig) (*Engine, error) {
 		}
 	})
 	reg.Add(sf)
-	// A lost packet is asked for three times at most: on a congested link the resends are
+	// A lost packet is asked for twice at most: on a congested link the resends are
 	// lost too, and asking every 100 ms without end multiplies the load that caused the loss.
-	if err := webrtc.ConfigureNackWithOptions(m, reg, []nack.GeneratorOption{nack.GeneratorMaxNacksPerPacket(1)}); err != nil {
+	if err := webrtc.ConfigureNackWithOptions(m, reg, []nack.GeneratorOption{nack.GeneratorMaxNacksPerPacket(2)}); err != nil {
 		return nil, fmt.Errorf("configure nack: %w", err)
 	}
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "ccm", Parameter: "fir"}, webrtc.RTPCodecTypeVideo)
