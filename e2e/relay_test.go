@@ -10,6 +10,7 @@ import (
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/hw/button"
 	"github.com/carebooth/carebooth/media/capture"
+	"github.com/carebooth/carebooth/signalling"
 	"github.com/carebooth/carebooth/switchboard"
 	"github.com/carebooth/carebooth/switchboard/turnrelay"
 	"github.com/jonboulle/clockwork"
@@ -37,6 +38,7 @@ func TestConsultationThroughRelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	rb.waitFor(t, "waiting", func(s booth.Snapshot) bool { return s.State == booth.Waiting })
+	cl.expect(signalling.TypeQueue, func(b any) bool { return len(b.(*signalling.Queue).Entries) == 1 })
 	cc := cl.admit(e.Demo.AppointmentID, capture.Config{Width: 320, Height: 240, FPS: 15})
 	cl.pump(cc)
 	defer cc.close()

@@ -14,12 +14,12 @@ import (
 
 	"github.com/pion/mediadevices"
 	"github.com/pion/mediadevices/pkg/codec"
-	"github.com/pion/mediadevices/pkg/codec/opus"
 	"github.com/pion/mediadevices/pkg/driver"
 	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/pion/mediadevices/pkg/prop"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/carebooth/carebooth/media/opus"
 	"github.com/carebooth/carebooth/media/vp8"
 )
 
@@ -107,24 +107,21 @@ func (c Config) withDefaults() Config {
 }
 
 // NewCodecSelector returns mediadevices' codec selector with media/vp8's encoder and
-// mediadevices' Opus encoder, configured from cfg.
+// media/opus's Opus encoder (in-band FEC on), configured from cfg.
 func NewCodecSelector(cfg Config) (*mediadevices.CodecSelector, error) {
 	cfg = cfg.withDefaults()
 	if cfg.CPUUsed < -16 || cfg.CPUUsed > 16 {
 		return nil, fmt.Errorf("cpu-used %d is outside -16..16", cfg.CPUUsed)
 	}
-	op, err := opus.NewParams()
-	if err != nil {
-		return nil, fmt.Errorf("opus params: %w", err)
-	}
-	op.BitRate = cfg.AudioBitrate
+	// media/opus's encoder, not mediadevices': it turns on in-band FEC.
+	op := opus.Params{BitRate: cfg.AudioBitrate}
 	return mediadevices.NewCodecSelector(
 		mediadevices.WithVideoEncoders(vp8.Params{
 			BitRate:          cfg.VideoBitrate,
 			CPUUsed:          cfg.CPUUsed,
 			KeyFrameInterval: vp8.DefaultKeyFrameInterval,
 		}),
-		mediadevices.WithAudioEncoders(audioEncoder(&op, cfg.Mute)),
+		mediadevices.WithAudioEncoders(audioEncoder(op, cfg.Mute)),
 	), nil
 }
 

@@ -43,7 +43,7 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	creds   *Credentials
-	srv     *turn.Server
+	srv     atomic.Pointer[turn.Server] // set once NewServer returns; its goroutines start before
 	log     *slog.Logger
 	urls    []string
 	port    int
@@ -84,7 +84,7 @@ func Listen(cfg Config, creds *Credentials, log *slog.Logger) (*Server, error) {
 	gen := func() turn.RelayAddressGenerator {
 		return &turn.RelayAddressGeneratorStatic{RelayAddress: net.IP(cfg.PublicIP.AsSlice()), Address: relayHost}
 	}
-	s.srv, err = turn.NewServer(turn.ServerConfig{
+	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm:             Realm,
 		AuthHandler:       s.auth,
 		QuotaHandler:      s.quota,
@@ -97,6 +97,7 @@ func Listen(cfg Config, creds *Credentials, log *slog.Logger) (*Server, error) {
 		tcp.Close()
 		return nil, fmt.Errorf("TURN relay: %w", err)
 	}
+	s.srv.Store(srv)
 	urlHost := cfg.Host
 	if urlHost == "" {
 		urlHost = cfg.PublicIP.String()
@@ -126,10 +127,10 @@ func (s *Server) ICEServer(party string) (signalling.ICEServer, error) {
 func (s *Server) Refused() uint64 { return s.refused.Load() }
 
 // Allocations is how many allocations the relay holds.
-func (s *Server) Allocations() int { return s.srv.AllocationCount() }
+func (s *Server) Allocations() int { return s.srv.Load().AllocationCount() }
 
 // Close stops the relay and frees its allocations.
-func (s *Server) Close() error { return s.srv.Close() }
+func (s *Server) Close() error { return s.srv.Load().Close() }
 
 func (s *Server) auth(ra *turn.RequestAttributes) (string, []byte, bool) {
 	party, pass, err := s.creds.Check(ra.Username)
@@ -141,7 +142,7 @@ func (s *Server) auth(ra *turn.RequestAttributes) (string, []byte, bool) {
 }
 
 func (s *Server) quota(_, _ string, src net.Addr) bool {
-	if s.srv != nil && s.srv.AllocationCount() >= s.cfg.MaxAllocations {
+	if srv := s.srv.Load(); srv != nil && srv.AllocationCount() >= s.cfg.MaxAllocations {
 		s.refuse("TURN allocation refused: the relay is full", "from", src, "max", s.cfg.MaxAllocations)
 		return false
 	}
