@@ -42,6 +42,8 @@ type Booth struct {
 	remote   RemoteConfig // nil: remote config is ignored
 	health   HealthSource // nil: no heartbeats
 	diag     Diagnostics  // nil: requests are answered with an error
+	// netChanges is Deps.NetworkChanges (nil: never ready).
+	netChanges <-chan struct{}
 
 	in  inbox     // what the loop waits on besides the clock and the call
 	pub publisher // the snapshot and its subscribers; safe from any goroutine
@@ -102,18 +104,19 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 		cfg.ReconnectMax = max(60*time.Second, cfg.ReconnectMin)
 	}
 	b := &Booth{
-		cfg:     cfg,
-		caller:  deps.Caller,
-		buttons: deps.Buttons,
-		store:   deps.Store,
-		clock:   deps.Clock,
-		log:     deps.Logger,
-		remote:  deps.RemoteConfig,
-		health:  deps.Health,
-		diag:    deps.Diagnostics,
-		in:      inbox{buttons: make(chan button.Event), link: make(chan linkEvent), ping: make(chan chan struct{})},
-		pub:     publisher{subs: map[int]chan Snapshot{}},
-		sched:   schedState{offline: true, left: map[string]bool{}, done: map[string]bool{}},
+		cfg:        cfg,
+		caller:     deps.Caller,
+		buttons:    deps.Buttons,
+		store:      deps.Store,
+		clock:      deps.Clock,
+		log:        deps.Logger,
+		remote:     deps.RemoteConfig,
+		health:     deps.Health,
+		diag:       deps.Diagnostics,
+		netChanges: deps.NetworkChanges,
+		in:         inbox{buttons: make(chan button.Event), link: make(chan linkEvent), ping: make(chan chan struct{})},
+		pub:        publisher{subs: map[int]chan Snapshot{}},
+		sched:      schedState{offline: true, left: map[string]bool{}, done: map[string]bool{}},
 	}
 	if b.clock == nil {
 		b.clock = clockwork.NewRealClock()
@@ -349,6 +352,8 @@ func (b *Booth) loop(ctx context.Context) error {
 			b.onRestartTimer(ctx)
 		case <-statsC:
 			b.readStats()
+		case <-b.netChanges:
+			b.onNetworkChanged(ctx)
 		case reply := <-b.in.ping:
 			close(reply)
 			continue

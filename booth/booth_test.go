@@ -400,6 +400,7 @@ type opts struct {
 	remote   RemoteConfig
 	health   HealthSource
 	diag     Diagnostics
+	netChg   <-chan struct{}
 }
 
 func appt(id string, start time.Time) signalling.Appointment {
@@ -437,6 +438,8 @@ func start(t *testing.T, o opts) *harness {
 		RemoteConfig: o.remote,
 		Health:       o.health,
 		Diagnostics:  o.diag,
+		// Nil unless the test gives one.
+		NetworkChanges: o.netChg,
 	}
 	switch {
 	case o.store != nil:

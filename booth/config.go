@@ -71,6 +71,10 @@ type Deps struct {
 	// Diagnostics runs self-tests and reads recent logs when IT asks through the
 	// switchboard. Nil: such requests are answered with an error.
 	Diagnostics Diagnostics
+	// NetworkChanges receives a value each time the host's network changes (netwatch): a
+	// call in progress restarts ICE at once rather than waiting for its checks to fail.
+	// Nil: only a broken path restarts.
+	NetworkChanges <-chan struct{}
 }
 
 // RemoteConfig applies remote config documents; the booth only carries its messages.

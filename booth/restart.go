@@ -40,6 +40,21 @@ func (b *Booth) onPathChanged(ctx context.Context) {
 	}
 }
 
+// onNetworkChanged restarts ICE on a connected call when the host's addresses, links or
+// routes changed: the path in use may be gone, and waiting for the checks to say so costs
+// seconds of frozen picture. A path already broken is being restarted anyway.
+func (b *Booth) onNetworkChanged(ctx context.Context) {
+	cc := b.call
+	if cc == nil || cc.connected != nil || !cc.brokenAt.IsZero() {
+		return
+	}
+	if _, ok := cc.ac.(Restarter); !ok {
+		return
+	}
+	b.log.Info("the network changed during a call; asking for an ice restart", "call", cc.id)
+	b.askRestart(ctx, signalling.RestartNetworkChange)
+}
+
 // onRestartTimer asks again while the path stays broken, and fails the call once
 // restartWindow has passed.
 func (b *Booth) onRestartTimer(ctx context.Context) {

@@ -102,3 +102,23 @@ func (h *harness) sync() {
 		h.t.Fatal(err)
 	}
 }
+
+// TestNetworkChangeAsksForRestart: the host's network changes during a connected call; the
+// booth asks for an ICE restart at once, before any check has failed.
+func TestNetworkChangeAsksForRestart(t *testing.T) {
+	checkGoroutines(t)
+	changes := make(chan struct{}, 1)
+	h := start(t, opts{appts: []signalling.Appointment{appt("a1", t0)}, netChg: changes})
+	sc, call := h.inCall()
+	sc.send(t, signalling.TypeOffer, &signalling.SDP{CallID: "call-1", SDP: "v=0\r\noffer"})
+	sc.next(t, signalling.TypeAnswer)
+	changes <- struct{}{} // not connected yet: nothing to restart
+	h.sync()
+	sc.none(t)
+	close(call.connected)
+	h.waitFor("connected", func(s Snapshot) bool { return s.Connected })
+	changes <- struct{}{}
+	if got := sc.next(t, signalling.TypeRestart).(*signalling.Restart); got.CallID != "call-1" || got.Reason != signalling.RestartNetworkChange {
+		t.Fatalf("got %+v, want a restart of call-1 for a network change", got)
+	}
+}

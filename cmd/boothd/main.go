@@ -32,6 +32,7 @@ import (
 	"github.com/carebooth/carebooth/logring"
 	"github.com/carebooth/carebooth/media/call"
 	"github.com/carebooth/carebooth/media/capture"
+	"github.com/carebooth/carebooth/netwatch"
 	"github.com/carebooth/carebooth/provisioning/config"
 	"github.com/carebooth/carebooth/provisioning/discovery"
 	"github.com/carebooth/carebooth/provisioning/identity"
@@ -341,6 +342,14 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fail(err)
 	}
+	// Network changes restart a call's ICE at once (a Wi-Fi roam, a new lease).
+	var netChanges <-chan struct{}
+	if nw, err := netwatch.Watch(); err != nil {
+		logger.Warn("not watching the network; a call notices a change only when its path breaks", "err", err)
+	} else {
+		defer nw.Close()
+		netChanges = nw.C
+	}
 	b, err := booth.New(booth.Config{
 		SwitchboardURL: cfg.Switchboard.URL,
 		Token:          token,
@@ -359,6 +368,8 @@ func run(ctx context.Context, args []string) error {
 		RemoteConfig: remoteCtl,
 		Health:       health,
 		Diagnostics:  diag,
+		// The host's network changes, for ICE restarts.
+		NetworkChanges: netChanges,
 	})
 	if err != nil {
 		return fail(err)
