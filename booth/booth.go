@@ -149,6 +149,7 @@ func New(cfg Config, deps Deps) (*Booth, error) {
 	}
 	b.link = &link{
 		url:        cfg.SwitchboardURL,
+		rediscover: cfg.Rediscover,
 		token:      cfg.Token,
 		agent:      "boothd " + version.String(),
 		httpClient: httpClient,

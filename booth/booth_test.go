@@ -401,6 +401,9 @@ type opts struct {
 	health   HealthSource
 	diag     Diagnostics
 	netChg   <-chan struct{}
+	// moved: the switchboard is first dialled at a dead address, and Rediscover gives its
+	// real one.
+	moved bool
 }
 
 func appt(id string, start time.Time) signalling.Appointment {
@@ -424,6 +427,12 @@ func start(t *testing.T, o opts) *harness {
 	url := h.sb.srv.URL
 	if o.url != "" {
 		url = o.url
+	}
+	var rediscover func() string
+	if o.moved {
+		real := url
+		url = "http://127.0.0.1:1"
+		rediscover = func() string { return real }
 	}
 	if o.mode == "" {
 		o.mode = device.JoinAuto
@@ -451,6 +460,7 @@ func start(t *testing.T, o opts) *harness {
 	}
 	b, err := New(Config{
 		SwitchboardURL: url,
+		Rediscover:     rediscover,
 		Token:          cmp.Or(o.token, h.sb.token),
 		DeviceName:     "test booth",
 		JoinMode:       o.mode,

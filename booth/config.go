@@ -17,6 +17,10 @@ import (
 type Config struct {
 	// SwitchboardURL is the switchboard's base URL; the booth dials <URL>/api/v1/signal.
 	SwitchboardURL string
+	// Rediscover, if set, is asked for the switchboard's base URL again after each failed
+	// connection: a switchboard found by mDNS may have moved to another address (a new DHCP
+	// lease). "" keeps the URL in use.
+	Rediscover func() string
 	// Token is the device token, sent as a bearer token.
 	Token string
 	// DeviceName is for logs.

@@ -244,3 +244,13 @@ func TestRemoteConfigMessages(t *testing.T) {
 		t.Errorf("got reported %v offered %v, want the rollback reported and version 5 offered", fr.reported, offered)
 	}
 }
+
+// TestRediscoversAMovedSwitchboard: the address the booth has for the switchboard is dead
+// (it moved to another on the LAN); after the failed dial the booth asks again where it is
+// and connects there at once, without waiting out its backoff.
+func TestRediscoversAMovedSwitchboard(t *testing.T) {
+	checkGoroutines(t)
+	h := start(t, opts{moved: true, appts: []signalling.Appointment{appt("a1", t0.Add(time.Hour))}})
+	h.sb.conn(t)
+	h.waitFor("online at the new address", func(s Snapshot) bool { return !s.Offline })
+}

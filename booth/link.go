@@ -60,7 +60,8 @@ const (
 // jitter when the connection drops. Sending is done by whoever holds a message (the loop,
 // a call's candidate callback) through send, which is safe from any goroutine.
 type link struct {
-	url        string
+	url        string // owned by run's goroutine once it runs
+	rediscover func() string
 	token      string
 	agent      string
 	httpClient *http.Client
@@ -117,6 +118,13 @@ func (l *link) run(ctx context.Context) error {
 		}
 		d := l.backoff(failures)
 		failures++
+		if l.rediscover != nil && !welcomed {
+			if u := l.rediscover(); u != "" && u != l.url {
+				l.log.Info("the switchboard moved; dialling its new address", "from", l.url, "to", u)
+				l.url = u
+				d = 0
+			}
+		}
 		if errors.Is(err, errRevoked) {
 			d = revokedRetry/2 + time.Duration(rand.Int64N(int64(revokedRetry/2)+1))
 			l.log.Error("this device has been revoked by IT; it will ask again rarely in case it is reinstated",

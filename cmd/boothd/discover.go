@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -183,4 +184,33 @@ func (r *refusals) skip(p discovery.Peer) bool {
 	r.refused[u] = false // answered with the pinned CA (or not at all: tried again later by the link)
 	r.mu.Unlock()
 	return false
+}
+
+// rediscover returns the function the booth asks for the switchboard's address after a
+// failed connection: the site's switchboard as the LAN now announces it (with the pinned
+// CA, and not one refused), remembered for the next start; "" while none answers.
+func rediscover(table *discovery.Table, pin, stateDir string, skip func(discovery.Peer) bool, log *slog.Logger) func() string {
+	var mu sync.Mutex
+	last, _ := readRemembered(stateDir)
+	return func() string {
+		peers := slices.DeleteFunc(table.Peers(discovery.KindSwitchboard), skip)
+		p, err := discovery.ChooseSwitchboard(peers, pin)
+		if err != nil {
+			return ""
+		}
+		u, err := switchboardURL(p)
+		if err != nil {
+			return ""
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if u != last {
+			last = u
+			log.Info("the switchboard is announced at another address", "url", u, "instance", p.Instance)
+			if err := atomicfile.Write(filepath.Join(stateDir, urlFile), []byte(u+"\n"), 0o600); err != nil {
+				log.Warn("remember the switchboard's address", "err", err)
+			}
+		}
+		return u
+	}
 }

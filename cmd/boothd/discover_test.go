@@ -61,8 +61,9 @@ level = "error"
 	return cfgPath
 }
 
-// advertiseSwitchboard announces a switchboard at base's port on lo, naming the CA ca.
-func advertiseSwitchboard(t *testing.T, lo net.Interface, base, id, ca string) {
+// advertiseSwitchboard announces a switchboard at base's port on lo, naming the CA ca, and
+// returns the advertiser (closed when t ends).
+func advertiseSwitchboard(t *testing.T, lo net.Interface, base, id, ca string) *discovery.Advertiser {
 	t.Helper()
 	ap := netip.MustParseAddrPort(strings.TrimPrefix(base, "https://"))
 	adv, err := discovery.NewAdvertiser(discovery.AdvertiserConfig{Port: int(ap.Port()), Interfaces: []net.Interface{lo}},
@@ -71,6 +72,7 @@ func advertiseSwitchboard(t *testing.T, lo net.Interface, base, id, ca string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { adv.Close() })
+	return adv
 }
 
 // pendingCode waits for the one device waiting for approval and returns its code.
@@ -314,4 +316,39 @@ func siteCredsFor(t *testing.T, ts tlsSwitchboard, id string) site.Credentials {
 		t.Fatal(err)
 	}
 	return site.Credentials{Cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, CA: ts.ca.Certificate()}
+}
+
+// TestFollowsAMovedSwitchboard: the switchboard found by mDNS moves to another address (a
+// new lease); the booth's connection drops, the old address is dead, and the booth follows
+// the announcement to the new one, and remembers it.
+func TestFollowsAMovedSwitchboard(t *testing.T) {
+	lo, inside := discoverytest.Loopback(t)
+	if !inside {
+		return
+	}
+	ts := newTLSSwitchboardFor(t, "switchboard.site")
+	adv := advertiseSwitchboard(t, lo, ts.base, "sb", ts.ca.Fingerprint())
+	dir := t.TempDir()
+	cfgPath := discoveredConfig(t, dir, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	admin := adminOf(ctx, t, ts)
+	done := make(chan error, 1)
+	rctx, stop := context.WithCancel(ctx)
+	defer func() { stop(); <-done }()
+	go func() { done <- run(rctx, []string{"-config", cfgPath, "-keyboard=false"}) }()
+	d, err := admin.ApproveEnrolment(ctx, enrol.Approval{Code: pendingCode(ctx, t, admin, done), Site: ts.clinic.ID, Room: "Room 7", Role: device.RoleBooth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDeviceSeen(ctx, t, ts.st, d.ID, done)
+
+	adv.Close()
+	moved := ts.move(t)
+	advertiseSwitchboard(t, lo, moved, "sb", ts.ca.Fingerprint())
+	ts.st.TouchDevice(d.ID, time.Time{})
+	waitDeviceSeen(ctx, t, ts.st, d.ID, done)
+	if u, _ := readRemembered(filepath.Join(dir, "state")); u != moved {
+		t.Errorf("remembered: got %q, want the new address %q", u, moved)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,26 @@ type tlsSwitchboard struct {
 	ca     *deviceca.CA
 	base   string
 	clinic store.Clinic
+	srv    *switchboard.Server
+	stop   func() // stops serving at base
+}
+
+// move serves the switchboard at a new address and stops serving at the old one (a new
+// DHCP lease), returning the new base URL.
+func (ts *tlsSwitchboard) move(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ts.srv.Serve(sctx, ln) }()
+	t.Cleanup(func() { scancel(); <-served })
+	ts.stop()
+	ts.stop = func() {}
+	ts.base = "https://" + ln.Addr().String()
+	return ts.base
 }
 
 func newTLSSwitchboard(t *testing.T) tlsSwitchboard {
@@ -66,8 +87,10 @@ func newTLSSwitchboardFor(t *testing.T, host string) tlsSwitchboard {
 	sctx, scancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(sctx, ln) }()
-	t.Cleanup(func() { scancel(); <-served })
-	return tlsSwitchboard{st: st, ca: ca, base: "https://" + ln.Addr().String(), clinic: clinic}
+	var once sync.Once
+	stop := func() { once.Do(func() { scancel(); <-served }) }
+	t.Cleanup(stop)
+	return tlsSwitchboard{st: st, ca: ca, base: "https://" + ln.Addr().String(), clinic: clinic, srv: srv, stop: stop}
 }
 
 // enrolConfig writes a boothd config for a booth with no token at base, pinning pin

@@ -266,10 +266,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	foundByMDNS := cfg.Switchboard.URL == ""
 	var httpClient *http.Client
+	var rfSkip func(discovery.Peer) bool
 	if foundByMDNS {
 		// Found on the LAN: enrol (or connect) through the switchboard found; one that is
 		// refused at the first contact is left out and the search goes on.
 		rf := &refusals{log: logger}
+		rfSkip = rf.skip
 		if c, err := enrolledClient(cfg.State.Dir, id); err == nil {
 			rf.client = c
 		}
@@ -350,8 +352,13 @@ func run(ctx context.Context, args []string) error {
 		defer nw.Close()
 		netChanges = nw.C
 	}
+	var again func() string
+	if foundByMDNS {
+		again = rediscover(lan, pinnedCA(cfg.State.Dir, cfg.Switchboard.CAFingerprint), cfg.State.Dir, rfSkip, logger)
+	}
 	b, err := booth.New(booth.Config{
 		SwitchboardURL: cfg.Switchboard.URL,
+		Rediscover:     again,
 		Token:          token,
 		DeviceName:     cfg.Device.Name,
 		JoinMode:       cfg.Device.JoinMode,
