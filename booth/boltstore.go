@@ -16,7 +16,7 @@ import (
 
 // BoltStore is the Store boothd uses: a bbolt file under the state directory.
 //
-// Layout, schema version 3: bucket "meta" holds "schema_version" (uint32, big-endian),
+// Layout, schema version 4 (version 3 had no bucket "quality"): bucket "meta" holds "schema_version" (uint32, big-endian),
 // "store_id" (the prefix of idempotency keys) and "settings" (JSON); bucket
 // "appointments" maps appointment ID to the JSON of an apptRecord; bucket "outbox" maps
 // a big-endian sequence from NextSequence to the JSON of an OutboxEvent. Version 2 kept
@@ -32,15 +32,18 @@ var _ Store = (*BoltStore)(nil)
 
 // boltSchemaVersion is the layout this code writes: len(boltMigrations), which
 // boltfile.Open stores (TestBoltSchemaVersionIsMigrations).
-const boltSchemaVersion = 3
+const boltSchemaVersion = 4
 
 var (
 	bucketMeta   = []byte(boltfile.MetaBucket)
 	bucketAppts  = []byte("appointments")
 	bucketOutbox = []byte("outbox")
-	keySchema    = []byte(boltfile.SchemaVersionKey)
-	keyStoreID   = []byte("store_id")
-	keySettings  = []byte("settings")
+	// bucketQuality maps a big-endian sequence to the JSON of a signalling.Quality not yet
+	// acknowledged (schema version 4).
+	bucketQuality = []byte("quality")
+	keySchema     = []byte(boltfile.SchemaVersionKey)
+	keyStoreID    = []byte("store_id")
+	keySettings   = []byte("settings")
 )
 
 // boltMigrations[v] upgrades a file from schema version v to v+1 inside the opening
@@ -57,6 +60,10 @@ var boltMigrations = []boltfile.Migration{
 		return tx.Bucket(bucketMeta).Put(keyStoreID, []byte(newStoreID()))
 	},
 	2: migrateRecords,
+	3: func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketQuality)
+		return err
+	},
 }
 
 // BoltFile is the store's file name inside the state directory.
@@ -349,4 +356,70 @@ func (s *BoltStore) SaveSettings(set Settings) error {
 		return err
 	}
 	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySettings, data) })
+}
+
+func (s *BoltStore) KeepQuality(q signalling.Quality) error {
+	data, err := json.Marshal(q)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketQuality)
+		if err := deleteQuality(b, q.CallID); err != nil {
+			return err
+		}
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), data); err != nil {
+			return err
+		}
+		n := 0
+		b.ForEach(func(_, _ []byte) error { n++; return nil })
+		for ; n > MaxKeptQuality; n-- {
+			k, _ := b.Cursor().First()
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *BoltStore) KeptQuality() ([]signalling.Quality, error) {
+	var out []signalling.Quality
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketQuality).ForEach(func(_, v []byte) error {
+			var q signalling.Quality
+			if err := json.Unmarshal(v, &q); err != nil {
+				return nil // damaged: not worth refusing to start over; it is dropped with the next write
+			}
+			out = append(out, q)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func (s *BoltStore) ForgetQuality(callID string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return deleteQuality(tx.Bucket(bucketQuality), callID) })
+}
+
+// deleteQuality removes the figures of callID from b.
+func deleteQuality(b *bolt.Bucket, callID string) error {
+	var del [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var q signalling.Quality
+		if json.Unmarshal(v, &q) != nil || q.CallID == callID {
+			del = append(del, k)
+		}
+		return nil
+	})
+	for _, k := range del {
+		if err == nil {
+			err = b.Delete(k)
+		}
+	}
+	return err
 }

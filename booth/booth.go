@@ -405,6 +405,7 @@ func (b *Booth) onLink(ctx context.Context, ev linkEvent) {
 		b.out.flush(ctx, true)
 		b.sayPresence(ctx)
 		b.remoteConnected(ctx)
+		b.sendKeptQuality(ctx)
 	case linkDown:
 		b.sched.offline = true
 		b.metrics.linkUp.Set(0)
@@ -450,6 +451,13 @@ func (b *Booth) onMessage(ctx context.Context, t signalling.Type, body any) {
 		b.log.Info("schedule updated", "appointments", len(m.Appointments))
 	case *signalling.Call:
 		b.onCall(ctx, m)
+	case *signalling.QualityAck:
+		if m.Refused != "" {
+			b.log.Warn("call quality refused", "call", m.CallID, "why", m.Refused)
+		}
+		if err := b.store.ForgetQuality(m.CallID); err != nil {
+			b.log.Error("forget call quality", "call", m.CallID, "err", err)
+		}
 	case *signalling.SDP:
 		switch {
 		case t == signalling.TypeOffer && b.cfg.Role == device.RoleBooth:

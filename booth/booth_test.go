@@ -1113,3 +1113,64 @@ func TestHoldingEndCancelsTheAutomaticJoin(t *testing.T) {
 	}
 	h.waitFor("back in the window, not rejoining", func(s Snapshot) bool { return s.State == JoinWindow && s.AutoJoinCancelled })
 }
+
+// dropAll closes every open connection and refuses new ones until up is called: the
+// switchboard (or the booth's Wi-Fi) is gone.
+func (sb *fakeSwitchboard) dropAll() {
+	sb.down.Store(true)
+	sb.mu.Lock()
+	for _, sc := range sb.open {
+		sc.c.CloseNow()
+	}
+	sb.mu.Unlock()
+}
+
+// TestCallQualitySurvivesAnOutage: a call ends while the link is down; its figures are
+// kept, sent when the link is back, and forgotten once the switchboard acknowledges them.
+func TestCallQualitySurvivesAnOutage(t *testing.T) {
+	checkGoroutines(t)
+	h := start(t, opts{appts: []signalling.Appointment{appt("a1", t0)}})
+	sc, call := h.inCall()
+	sc.send(t, signalling.TypeOffer, &signalling.SDP{CallID: "call-1", SDP: "v=0\r\noffer"})
+	sc.next(t, signalling.TypeAnswer)
+	close(call.connected)
+	h.waitFor("connected", func(s Snapshot) bool { return s.Connected })
+	h.clock.Advance(5 * time.Minute)
+
+	h.sb.dropAll()
+	h.waitFor("offline", func(s Snapshot) bool { return s.Offline })
+	h.press(button.End)
+	h.waitFor("the call over", func(s Snapshot) bool { return s.CallID == "" && s.State != InCall })
+	kept, err := h.store.KeptQuality()
+	if err != nil || len(kept) != 1 || kept[0].CallID != "call-1" || kept[0].Seconds < 299 {
+		t.Fatalf("kept after a call ended offline: got %+v, %v; want call-1's five minutes", kept, err)
+	}
+
+	h.sb.down.Store(false)
+	h.blockUntil(1)
+	h.clock.Advance(time.Minute) // past the link's backoff
+	sc = h.sb.conn(t)
+	var q *signalling.Quality
+	for q == nil {
+		select {
+		case m := <-sc.msgs:
+			if m.typ == signalling.TypeQuality {
+				q = m.body.(*signalling.Quality)
+			}
+		case <-time.After(wait):
+			t.Fatal("the kept call quality was not sent when the link came back")
+		}
+	}
+	if q.CallID != "call-1" || q.AppointmentID != "a1" {
+		t.Errorf("sent again: got %+v, want call-1 of a1", q)
+	}
+	sc.send(t, signalling.TypeQualityAck, &signalling.QualityAck{CallID: "call-1"})
+	for deadline := time.Now().Add(wait); ; time.Sleep(5 * time.Millisecond) {
+		if kept, _ := h.store.KeptQuality(); len(kept) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the acknowledged call quality was not forgotten")
+		}
+	}
+}

@@ -194,8 +194,8 @@ func (b *Booth) readStats() {
 }
 
 // reportQuality tells the switchboard how a call that carried media went, for the
-// commissioners' report. Best effort: a booth that is offline as the call ends keeps
-// nothing (the call itself was online).
+// commissioners' report. The figures are kept first, and sent again on every connection
+// until the switchboard acknowledges them: a call that ends as the link drops still counts.
 func (b *Booth) reportQuality(cc *callCtl) {
 	if cc.connectedAt.IsZero() || b.cfg.Role == device.RoleClinic {
 		return // no media flowed, or the appointment is a booth's to report
@@ -208,8 +208,29 @@ func (b *Booth) reportQuality(cc *callCtl) {
 		RTTMs:         min(float64(b.tally.stats.RTT)/float64(time.Millisecond), 60_000),
 		Seconds:       min(b.clock.Since(cc.connectedAt).Seconds(), 86_400),
 	}
+	if err := b.store.KeepQuality(q); err != nil {
+		b.log.Error("keep call quality", "call", cc.id, "err", err)
+	}
 	if err := b.link.send(cc.ctx, signalling.TypeQuality, &q); err != nil {
-		b.log.Debug("call quality not sent", "call", cc.id, "err", err)
+		b.log.Debug("call quality not sent now; sent when the link is back", "call", cc.id, "err", err)
+	}
+}
+
+// sendKeptQuality sends the call figures the switchboard has not acknowledged yet, as a
+// connection comes up.
+func (b *Booth) sendKeptQuality(ctx context.Context) {
+	kept, err := b.store.KeptQuality()
+	if err != nil {
+		b.log.Error("read kept call quality", "err", err)
+		return
+	}
+	for _, q := range kept {
+		if err := b.link.send(ctx, signalling.TypeQuality, &q); err != nil {
+			return
+		}
+	}
+	if len(kept) > 0 {
+		b.log.Info("call quality sent again", "calls", len(kept))
 	}
 }
 

@@ -212,7 +212,7 @@ func (l *link) session(ctx context.Context) (welcomed bool, err error) {
 			l.log.Warn("switchboard reported an error", "code", m.Code, "message", m.Message, "ref", m.Ref)
 		case *signalling.Schedule, *signalling.Call, *signalling.SDP, *signalling.Candidate, *signalling.End,
 			*signalling.EventAck, *signalling.Settings, *signalling.Queue, *signalling.Help, *signalling.Config,
-			*signalling.Restart:
+			*signalling.Restart, *signalling.QualityAck:
 			if !l.emit(ctx, linkEvent{kind: linkMessage, typ: env.Type, body: body}) {
 				return true, ctx.Err()
 			}

@@ -3,6 +3,7 @@ package booth
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ type MemStore struct {
 	seq      uint64
 	outbox   []OutboxEvent
 	settings Settings
+	quality  []signalling.Quality
 }
 
 var _ Store = (*MemStore)(nil)
@@ -174,5 +176,29 @@ func (m *MemStore) SaveSettings(s Settings) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.settings = s
+	return nil
+}
+
+func (m *MemStore) KeepQuality(q signalling.Quality) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.quality = slices.DeleteFunc(m.quality, func(k signalling.Quality) bool { return k.CallID == q.CallID })
+	m.quality = append(m.quality, q)
+	if n := len(m.quality) - MaxKeptQuality; n > 0 {
+		m.quality = slices.Delete(m.quality, 0, n)
+	}
+	return nil
+}
+
+func (m *MemStore) KeptQuality() ([]signalling.Quality, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.quality), nil
+}
+
+func (m *MemStore) ForgetQuality(callID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.quality = slices.DeleteFunc(m.quality, func(k signalling.Quality) bool { return k.CallID == callID })
 	return nil
 }

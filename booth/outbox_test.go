@@ -400,8 +400,11 @@ func TestBoltStoreMigratesVersion2(t *testing.T) {
 		version = append(version, tx.Bucket(bucketMeta).Get(keySchema)...)
 		return nil
 	})
-	if v := binary.BigEndian.Uint32(version); v != 3 {
-		t.Errorf("schema version: got %d, want 3", v)
+	if v := binary.BigEndian.Uint32(version); v != boltSchemaVersion {
+		t.Errorf("schema version: got %d, want %d", v, boltSchemaVersion)
+	}
+	if kept, err := s.KeptQuality(); err != nil || len(kept) != 0 {
+		t.Errorf("kept quality after migrating: got %v, %v; want none (the bucket made)", kept, err)
 	}
 	s.Close()
 	s, err = OpenBoltStore(dir)

@@ -100,7 +100,19 @@ type Store interface {
 	Settings() (Settings, error)
 	// SaveSettings stores pushed settings.
 	SaveSettings(s Settings) error
+
+	// KeepQuality keeps a call's figures until the switchboard acknowledges them, at most
+	// MaxKeptQuality (the oldest go first); figures of a call kept already replace them.
+	KeepQuality(q signalling.Quality) error
+	// KeptQuality returns the figures not yet acknowledged, oldest first.
+	KeptQuality() ([]signalling.Quality, error)
+	// ForgetQuality drops a call's figures; an unknown call is not an error.
+	ForgetQuality(callID string) error
 }
+
+// MaxKeptQuality bounds the call figures a booth keeps for the switchboard: a week of
+// calls on a busy booth, after which the oldest are the least missed.
+const MaxKeptQuality = 64
 
 func sortAppointments(a []Appointment) {
 	sort.Slice(a, func(i, j int) bool {

@@ -2,6 +2,7 @@ package booth
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -80,5 +81,46 @@ func TestBoltStoreReopens(t *testing.T) {
 	defer s.Close()
 	if got, err := s.Get("a"); err != nil || !got.End.Equal(a.End) {
 		t.Errorf("got %+v, %v, want %+v", got, err, a)
+	}
+}
+
+// TestStoreQualityContract: call figures are kept until forgotten, oldest first, once a
+// call, and no more than MaxKeptQuality of them; every Store does the same.
+func TestStoreQualityContract(t *testing.T) {
+	for name, open := range storeImpls() {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			if got, err := s.KeptQuality(); err != nil || len(got) != 0 {
+				t.Fatalf("empty store: got %v, %v", got, err)
+			}
+			q := func(call string, kbps float64) signalling.Quality {
+				return signalling.Quality{AppointmentID: "a1", CallID: call, BitrateKbps: kbps, Seconds: 60}
+			}
+			for _, k := range []signalling.Quality{q("c1", 100), q("c2", 200), q("c1", 150)} {
+				if err := s.KeepQuality(k); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.KeptQuality()
+			if err != nil || len(got) != 2 || got[0].CallID != "c2" || got[1] != q("c1", 150) {
+				t.Fatalf("kept: got %+v, %v; want c2 then c1 (the later figures)", got, err)
+			}
+			if err := s.ForgetQuality("c2"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.ForgetQuality("unknown"); err != nil {
+				t.Errorf("forget an unknown call: %v", err)
+			}
+			if got, _ := s.KeptQuality(); len(got) != 1 || got[0].CallID != "c1" {
+				t.Errorf("after forgetting c2: got %+v, want c1", got)
+			}
+			for i := range MaxKeptQuality + 5 {
+				s.KeepQuality(q(fmt.Sprintf("x%d", i), 1))
+			}
+			got, _ = s.KeptQuality()
+			if len(got) != MaxKeptQuality || got[len(got)-1].CallID != fmt.Sprintf("x%d", MaxKeptQuality+4) {
+				t.Errorf("after %d more: kept %d (last %q), want the newest %d", MaxKeptQuality+5, len(got), got[len(got)-1].CallID, MaxKeptQuality)
+			}
+		})
 	}
 }

@@ -27,6 +27,8 @@ func TestAppointmentMessagesRoundTrip(t *testing.T) {
 		{TypeOutcome, &Outcome{AppointmentID: "a1", Outcome: OutcomeTelephone}},
 		{TypeHelp, &Help{Requested: true, DeviceID: "d1", DeviceName: "library-booth-1"}},
 		{TypeQuality, &Quality{AppointmentID: "a1", CallID: "c1", BitrateKbps: 812.5, PacketLossPct: 0.4, RTTMs: 12, Seconds: 600}},
+		{TypeQualityAck, &QualityAck{CallID: "c1"}},
+		{TypeQualityAck, &QualityAck{CallID: "c2", Refused: "appointment a1 had no call c2"}},
 	}
 	for i, tt := range tests {
 		t.Run(string(tt.typ), func(t *testing.T) {
@@ -56,6 +58,8 @@ func TestAppointmentMessagesRefused(t *testing.T) {
 		{"event unknown", `{"v":1,"type":"event","seq":1,"body":{"key":"k","appointment_id":"a1","event":"admit","at":"2026-11-21T10:00:00Z"}}`, `event "admit"`},
 		{"event without time", `{"v":1,"type":"event","seq":1,"body":{"key":"k","appointment_id":"a1","event":"arrive"}}`, "at is missing"},
 		{"settings seq 0", `{"v":1,"type":"settings","seq":1,"body":{"seq":0,"join_mode":"auto"}}`, "seq"},
+		{"quality ack no call", `{"v":1,"type":"quality_ack","seq":1,"body":{}}`, "call_id"},
+		{"quality ack long reason", `{"v":1,"type":"quality_ack","seq":1,"body":{"call_id":"c1","refused":"` + strings.Repeat("x", 600) + `"}}`, "refused"},
 		{"settings bad mode", `{"v":1,"type":"settings","seq":1,"body":{"seq":1,"join_mode":"shout"}}`, "join_mode"},
 		{"settings_ack seq 0", `{"v":1,"type":"settings_ack","seq":1,"body":{"seq":0}}`, "seq"},
 		{"config version 0", `{"v":1,"type":"config","seq":1,"body":{"seq":1,"version":0,"document":""}}`, "version"},

@@ -48,6 +48,7 @@ const (
 	TypeSettingsAck Type = "settings_ack" // device -> switchboard, settings up to seq are applied
 	TypeOutcome     Type = "outcome"      // clinician or clinic device -> switchboard, record a no-show or phone call
 	TypeQuality     Type = "quality"      // device -> switchboard, how a call went, when it ends
+	TypeQualityAck  Type = "quality_ack"  // switchboard -> device, that call's figures are kept (or never will be)
 	TypeHelp        Type = "help"         // device -> switchboard -> its clinic's clinicians: the Help button
 	TypeConfig      Type = "config"       // switchboard -> device, its effective remote config document
 	TypeConfigAck   Type = "config_ack"   // device -> switchboard, a config applied, refused or rolled back
@@ -369,6 +370,8 @@ func newBody(t Type) (validator, bool) {
 		return &ConfigAck{}, true
 	case TypeQuality:
 		return &Quality{}, true
+	case TypeQualityAck:
+		return &QualityAck{}, true
 	case TypeHelp:
 		return &Help{}, true
 	case TypeOutcome:
@@ -424,6 +427,8 @@ func TypeOf(body any) (Type, error) {
 		return TypeConfig, nil
 	case *ConfigAck, ConfigAck:
 		return TypeConfigAck, nil
+	case *QualityAck, QualityAck:
+		return TypeQualityAck, nil
 	case *Outcome, Outcome:
 		return TypeOutcome, nil
 	case *Quality, Quality:
@@ -702,6 +707,24 @@ type Quality struct {
 	PacketLossPct float64 `json:"packet_loss_pct"` // incoming packets lost, percent
 	RTTMs         float64 `json:"rtt_ms,omitempty"`
 	Seconds       float64 `json:"seconds"` // how long the media flowed
+}
+
+// maxRefusedLen bounds the reason a refusal gives.
+const maxRefusedLen = 500
+
+// QualityAck tells a device that the figures of a call it reported are kept, or refused for
+// good (Refused says why): either way it forgets them. A device keeps its figures until
+// then, so a call that ends while the link is down is reported once it is back.
+type QualityAck struct {
+	CallID  string `json:"call_id"`
+	Refused string `json:"refused,omitempty"`
+}
+
+func (m *QualityAck) validate() error {
+	if len(m.Refused) > maxRefusedLen {
+		return fmt.Errorf("refused: %d bytes, at most %d", len(m.Refused), maxRefusedLen)
+	}
+	return needID("call_id", m.CallID)
 }
 
 func (m *Quality) validate() error {

@@ -508,7 +508,11 @@ func TestHubKeepsCallQuality(t *testing.T) {
 	e.clock.Advance(10 * time.Minute)
 	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 900, PacketLossPct: 2, RTTMs: 30, Seconds: 600})
 	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: callID, BitrateKbps: 1, Seconds: 1})
-	booth.expectError(signalling.CodeConflict, 4) // the same call again
+	for range 2 { // kept, and the same call again (its ack lost, say): acknowledged, the first kept
+		if m := expect[signalling.QualityAck](booth, signalling.TypeQualityAck); m.CallID != callID || m.Refused != "" {
+			t.Fatalf("quality ack: got %+v, want call %s kept", m, callID)
+		}
+	}
 
 	// The media failed; the patient is admitted again and the second call lasts 5 minutes.
 	booth.send(signalling.TypeEnd, &signalling.End{CallID: callID, Reason: signalling.EndFailed})
@@ -525,6 +529,7 @@ func TestHubKeepsCallQuality(t *testing.T) {
 	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: second, BitrateKbps: 1, Seconds: 3600})
 	booth.expectError(signalling.CodeBadMessage, 6) // longer than the call
 	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: second, BitrateKbps: 700, PacketLossPct: 0, RTTMs: 10, Seconds: 300})
+	expect[signalling.QualityAck](booth, signalling.TypeQualityAck)
 	booth.send(signalling.TypeQuality, &signalling.Quality{AppointmentID: e.appt.ID, CallID: store.NewID(), BitrateKbps: 1, Seconds: 1})
 	booth.expectError(signalling.CodeNotInCall, 8) // no such call
 

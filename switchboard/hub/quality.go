@@ -10,7 +10,8 @@ import (
 )
 
 // quality keeps a booth's measure of a call it had for one of its appointments, for the
-// commissioners' report. Must hold h.mu.
+// commissioners' report, and acknowledges it (the booth keeps its figures until then, across
+// an outage). Figures sent again are acknowledged and the first kept. Must hold h.mu.
 func (h *Hub) quality(c *client, seq uint64, m *signalling.Quality) error {
 	a, err := h.store.Appointment(m.AppointmentID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -23,7 +24,10 @@ func (h *Hub) quality(c *client, seq uint64, m *signalling.Quality) error {
 		return refuse(signalling.CodeForbidden, seq, "appointment %s is not this device's", m.AppointmentID)
 	}
 	if a.Quality.Has(m.CallID) {
-		return refuse(signalling.CodeConflict, seq, "the figures of call %s are already kept: a call is reported once", m.CallID)
+		// Kept already: the booth sent them again because the acknowledgement was lost with
+		// its link. It hears they are kept, and the first figures stand.
+		c.send(signalling.TypeQualityAck, &signalling.QualityAck{CallID: m.CallID})
+		return nil
 	}
 	lasted, err := h.callLasted(a.ID, m.CallID)
 	if err != nil {
@@ -46,6 +50,7 @@ func (h *Hub) quality(c *client, seq uint64, m *signalling.Quality) error {
 		return err
 	}
 	c.log.Info("call quality", "appointment", a.ID, "call", m.CallID, "bitrate_kbps", m.BitrateKbps, "packet_loss_pct", m.PacketLossPct)
+	c.send(signalling.TypeQualityAck, &signalling.QualityAck{CallID: m.CallID})
 	return nil
 }
 
