@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		proxies      = fs.String("trusted-proxies", "", "comma-separated addresses and CIDR prefixes of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (e.g. 10.0.0.0/8,::1)")
 		iceURLs      = fs.String("ice-urls", "", "comma-separated STUN/TURN URLs handed to both parties of every call")
 		turnListen   = fs.String("turn-listen", "", "run the TURN relay on this host:port, UDP and TCP (e.g. :3478), for sites whose firewalls block UDP between the parties; each party of each call gets credentials of its own that expire")
+		turnTLS      = fs.String("turn-tls-listen", "", "with -turn-listen: also serve TURN over TLS on this host:port (e.g. :5349, or :443 for the strictest firewalls) with the switchboard's certificate, the last resort")
 		turnPublicIP = fs.String("turn-public-ip", "", "with -turn-listen: the IP address the parties reach the relay at (relayed candidates carry it)")
 		turnHost     = fs.String("turn-host", "", "with -turn-listen: the host name put in the turn: URLs handed out (default the public IP)")
 		turnTTL      = fs.Duration("turn-ttl", 4*time.Hour, "with -turn-listen: how long a call's TURN credentials last")
@@ -201,7 +202,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if urls := splitList(*iceURLs); len(urls) > 0 {
 		cfg.ICEServers = []signalling.ICEServer{{URLs: urls}}
 	}
-	relay, err := startRelay(*turnListen, *turnPublicIP, *turnHost, *turnTTL, *stateDir, clock, log)
+	relayCert := lanCert
+	if relayCert == nil && *tlsCert != "" && *turnTLS != "" {
+		c, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("-turn-tls-listen: the switchboard's certificate: %w", err)
+		}
+		relayCert = &c
+	}
+	relay, err := startRelay(*turnListen, *turnTLS, *turnPublicIP, *turnHost, relayCert, *turnTTL, *stateDir, clock, log)
 	if err != nil {
 		return err
 	}

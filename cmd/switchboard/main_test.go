@@ -66,6 +66,8 @@ func TestFlagsRefusedWithTheirName(t *testing.T) {
 		{[]string{"-turn-listen", "127.0.0.1:0"}, `-turn-public-ip "": the address the parties reach the relay at is required`},
 		{[]string{"-turn-listen", "127.0.0.1:0", "-turn-public-ip", "relay.example"}, `-turn-public-ip "relay.example"`},
 		{[]string{"-turn-listen", "127.0.0.1:0", "-turn-public-ip", "192.0.2.1", "-turn-ttl", "100h"}, "-turn-ttl"},
+		{[]string{"-turn-tls-listen", "127.0.0.1:0"}, "-turn-tls-listen needs -turn-listen"},
+		{[]string{"-turn-listen", "127.0.0.1:0", "-turn-public-ip", "192.0.2.1", "-turn-tls-listen", "127.0.0.1:0"}, "serve with -tls-cert or -tls-lan"},
 		{[]string{"-advertise", "sometimes"}, `-advertise "sometimes": allowed values are on, off and auto`},
 		{[]string{"-advertise", "on"}, "-advertise on: booths found by mDNS enrol by their keys over TLS"},
 	} {

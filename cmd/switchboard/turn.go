@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,9 +21,15 @@ import (
 const turnSecretFile = "turn-secret"
 
 // startRelay starts the TURN relay when -turn-listen asks for it; nil when it does not.
-func startRelay(listen, publicIP, host string, ttl time.Duration, stateDir string, clock clockwork.Clock, log *slog.Logger) (*turnrelay.Server, error) {
+func startRelay(listen, tlsListen, publicIP, host string, cert *tls.Certificate, ttl time.Duration, stateDir string, clock clockwork.Clock, log *slog.Logger) (*turnrelay.Server, error) {
 	if listen == "" {
+		if tlsListen != "" {
+			return nil, errors.New("-turn-tls-listen needs -turn-listen: TLS is the relay's last resort, after UDP and TCP")
+		}
 		return nil, nil
+	}
+	if tlsListen != "" && cert == nil {
+		return nil, errors.New("-turn-tls-listen: TURN over TLS serves the switchboard's certificate; serve with -tls-cert or -tls-lan")
 	}
 	ip, err := netip.ParseAddr(publicIP)
 	if err != nil || ip.IsUnspecified() {
@@ -36,7 +43,7 @@ func startRelay(listen, publicIP, host string, ttl time.Duration, stateDir strin
 	if err != nil {
 		return nil, fmt.Errorf("-turn-ttl: %w", err)
 	}
-	return turnrelay.Listen(turnrelay.Config{Listen: listen, PublicIP: ip, Host: host}, creds, log)
+	return turnrelay.Listen(turnrelay.Config{Listen: listen, PublicIP: ip, Host: host, TLSListen: tlsListen, TLSCertificate: cert}, creds, log)
 }
 
 // loadTURNSecret reads the TURN secret, making one the first time.

@@ -1,6 +1,7 @@
 package turnrelay
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,12 @@ type Config struct {
 	MaxAllocations int
 	// AllowLoopbackPeers lets the relay reach loopback peers: for tests on one machine only.
 	AllowLoopbackPeers bool
+	// TLSListen, with TLSCertificate, also serves TURN over TLS on this host:port (5349 is
+	// the standard port; 443 passes the strictest firewalls): the last resort, for sites
+	// that let nothing but TLS out. The certificate must name Host for the parties to
+	// trust it.
+	TLSListen      string
+	TLSCertificate *tls.Certificate
 }
 
 // Server is a running TURN relay.
@@ -77,6 +84,21 @@ func Listen(cfg Config, creds *Credentials, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("TURN relay: listen TCP %s: %w", net.JoinHostPort(host, port), err)
 	}
 	s := &Server{cfg: cfg, creds: creds, log: log.With("component", "turn")}
+	var tlsLn net.Listener
+	if cfg.TLSListen != "" {
+		if cfg.TLSCertificate == nil {
+			udp.Close()
+			tcp.Close()
+			return nil, errors.New("TURN relay: TURN over TLS needs a certificate (serve the switchboard with -tls-cert or -tls-lan)")
+		}
+		tl, err := net.Listen("tcp", cfg.TLSListen)
+		if err != nil {
+			udp.Close()
+			tcp.Close()
+			return nil, fmt.Errorf("TURN relay: listen TLS %s: %w", cfg.TLSListen, err)
+		}
+		tlsLn = tls.NewListener(tl, &tls.Config{Certificates: []tls.Certificate{*cfg.TLSCertificate}, MinVersion: tls.VersionTLS12})
+	}
 	relayHost := "0.0.0.0"
 	if cfg.PublicIP.Is6() {
 		relayHost = "::"
@@ -84,17 +106,24 @@ func Listen(cfg Config, creds *Credentials, log *slog.Logger) (*Server, error) {
 	gen := func() turn.RelayAddressGenerator {
 		return &turn.RelayAddressGeneratorStatic{RelayAddress: net.IP(cfg.PublicIP.AsSlice()), Address: relayHost}
 	}
+	listeners := []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: gen(), PermissionHandler: s.permit}}
+	if tlsLn != nil {
+		listeners = append(listeners, turn.ListenerConfig{Listener: tlsLn, RelayAddressGenerator: gen(), PermissionHandler: s.permit})
+	}
 	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm:             Realm,
 		AuthHandler:       s.auth,
 		QuotaHandler:      s.quota,
 		LoggerFactory:     pionlog.New(s.log),
 		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: gen(), PermissionHandler: s.permit}},
-		ListenerConfigs:   []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: gen(), PermissionHandler: s.permit}},
+		ListenerConfigs:   listeners,
 	})
 	if err != nil {
 		udp.Close()
 		tcp.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
 		return nil, fmt.Errorf("TURN relay: %w", err)
 	}
 	s.srv.Store(srv)
@@ -107,6 +136,10 @@ func Listen(cfg Config, creds *Credentials, log *slog.Logger) (*Server, error) {
 	}
 	hp := urlHost + ":" + port
 	s.urls = []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
+	if tlsLn != nil {
+		_, tport, _ := net.SplitHostPort(tlsLn.Addr().String())
+		s.urls = append(s.urls, "turns:"+urlHost+":"+tport+"?transport=tcp")
+	}
 	s.port, _ = strconv.Atoi(port)
 	s.log.Info("TURN relay listening", "udp", udp.LocalAddr(), "tcp", tcp.Addr(), "relay_address", cfg.PublicIP, "urls", s.urls)
 	return s, nil

@@ -29,7 +29,7 @@ func startRelay(t *testing.T, allowLoopback bool) *Server {
 
 // relayOnlyPeer is a peer connection that may use relayed candidates only, as when a
 // site's firewall blocks UDP between the parties.
-func relayOnlyPeer(t *testing.T, s *Server, party, transport string) *webrtc.PeerConnection {
+func relayOnlyPeer(t *testing.T, s *Server, party string, use func(url string) bool) *webrtc.PeerConnection {
 	t.Helper()
 	ice, err := s.ICEServer(party)
 	if err != nil {
@@ -37,9 +37,12 @@ func relayOnlyPeer(t *testing.T, s *Server, party, transport string) *webrtc.Pee
 	}
 	var urls []string
 	for _, u := range ice.URLs {
-		if strings.HasSuffix(u, "transport="+transport) {
+		if use(u) {
 			urls = append(urls, u)
 		}
+	}
+	if len(urls) == 0 {
+		t.Fatalf("no relay URL to use among %v", ice.URLs)
 	}
 	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{
 		ICEServers:         []webrtc.ICEServer{{URLs: urls, Username: ice.Username, Credential: ice.Credential}},
@@ -58,47 +61,56 @@ func relayOnlyPeer(t *testing.T, s *Server, party, transport string) *webrtc.Pee
 func TestRelayOnlyCall(t *testing.T) {
 	for _, transport := range []string{"udp", "tcp"} {
 		t.Run(transport, func(t *testing.T) {
-			s := startRelay(t, true)
-			a, b := relayOnlyPeer(t, s, "dev-1", transport), relayOnlyPeer(t, s, "clin-1", transport)
-			for _, p := range [][2]*webrtc.PeerConnection{{a, b}, {b, a}} {
-				from, to := p[0], p[1]
-				from.OnICECandidate(func(c *webrtc.ICECandidate) {
-					if c == nil {
-						return
-					}
-					if c.Typ != webrtc.ICECandidateTypeRelay {
-						t.Errorf("a %s candidate was offered by a relay-only peer", c.Typ)
-					}
-					to.AddICECandidate(c.ToJSON())
-				})
-			}
-			got := make(chan string, 1)
-			b.OnDataChannel(func(dc *webrtc.DataChannel) {
-				dc.OnMessage(func(m webrtc.DataChannelMessage) { got <- string(m.Data) })
-			})
-			dc, err := a.CreateDataChannel("consultation", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dc.OnOpen(func() { dc.SendText("hello through the relay") })
-			offer, _ := a.CreateOffer(nil)
-			a.SetLocalDescription(offer)
-			b.SetRemoteDescription(offer)
-			answer, _ := b.CreateAnswer(nil)
-			b.SetLocalDescription(answer)
-			a.SetRemoteDescription(answer)
-			select {
-			case m := <-got:
-				if m != "hello through the relay" {
-					t.Errorf("got %q", m)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatalf("no message through the relay over %s (a: %s, b: %s)", transport, a.ICEConnectionState(), b.ICEConnectionState())
-			}
-			if n := s.Allocations(); n < 2 {
-				t.Errorf("allocations: got %d, want one a party at least", n)
-			}
+			callThrough(t, startRelay(t, true), "turn:", "transport="+transport)
 		})
+	}
+}
+
+// callThrough connects two relay-only peers through s using its URLs that start with
+// scheme (and end with suffix, if given), and sends a message from one to the other.
+func callThrough(t *testing.T, s *Server, scheme string, suffix ...string) {
+	t.Helper()
+	use := func(u string) bool {
+		return strings.HasPrefix(u, scheme) && (len(suffix) == 0 || strings.HasSuffix(u, suffix[0]))
+	}
+	a, b := relayOnlyPeer(t, s, "dev-1", use), relayOnlyPeer(t, s, "clin-1", use)
+	for _, p := range [][2]*webrtc.PeerConnection{{a, b}, {b, a}} {
+		from, to := p[0], p[1]
+		from.OnICECandidate(func(c *webrtc.ICECandidate) {
+			if c == nil {
+				return
+			}
+			if c.Typ != webrtc.ICECandidateTypeRelay {
+				t.Errorf("a %s candidate was offered by a relay-only peer", c.Typ)
+			}
+			to.AddICECandidate(c.ToJSON())
+		})
+	}
+	got := make(chan string, 1)
+	b.OnDataChannel(func(dc *webrtc.DataChannel) {
+		dc.OnMessage(func(m webrtc.DataChannelMessage) { got <- string(m.Data) })
+	})
+	dc, err := a.CreateDataChannel("consultation", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc.OnOpen(func() { dc.SendText("hello through the relay") })
+	offer, _ := a.CreateOffer(nil)
+	a.SetLocalDescription(offer)
+	b.SetRemoteDescription(offer)
+	answer, _ := b.CreateAnswer(nil)
+	b.SetLocalDescription(answer)
+	a.SetRemoteDescription(answer)
+	select {
+	case m := <-got:
+		if m != "hello through the relay" {
+			t.Errorf("got %q", m)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no message through the relay (%s) (a: %s, b: %s)", scheme, a.ICEConnectionState(), b.ICEConnectionState())
+	}
+	if n := s.Allocations(); n < 2 {
+		t.Errorf("allocations: got %d, want one a party at least", n)
 	}
 }
 
