@@ -1174,3 +1174,43 @@ func TestCallQualitySurvivesAnOutage(t *testing.T) {
 		}
 	}
 }
+
+// TestVideoPausedWhileSoundGoesOn: the clinician's picture stands still for PausedAfter
+// while their sound keeps coming (a link too slow for video): the booth says the picture
+// has paused, and stops saying so when it moves again.
+func TestVideoPausedWhileSoundGoesOn(t *testing.T) {
+	checkGoroutines(t)
+	h := start(t, opts{appts: []signalling.Appointment{appt("a1", t0)}})
+	sc, call := h.inCall()
+	sc.send(t, signalling.TypeOffer, &signalling.SDP{CallID: "call-1", SDP: "v=0\r\noffer"})
+	sc.next(t, signalling.TypeAnswer)
+	close(call.connected)
+	h.waitFor("connected", func(s Snapshot) bool { return s.Connected })
+	frames, audio := uint64(0), uint64(0)
+	tick := func(moreFrames bool) {
+		audio += 100
+		if moreFrames {
+			frames += 60
+		}
+		call.mu.Lock()
+		call.stats = CallStats{FramesDecoded: frames, AudioPacketsDecoded: audio}
+		call.mu.Unlock()
+		h.sync()
+		h.clock.Advance(2 * time.Second) // StatsInterval
+		h.sync()
+	}
+	tick(true)
+	tick(true)
+	if h.booth.Snapshot().VideoPaused {
+		t.Fatal("paused while the picture moves")
+	}
+	tick(false)
+	if h.booth.Snapshot().VideoPaused {
+		t.Fatal("paused after one still reading: under PausedAfter")
+	}
+	tick(false)
+	tick(false)
+	h.waitFor("the picture paused", func(s Snapshot) bool { return s.VideoPaused && s.State == InCall })
+	tick(true)
+	h.waitFor("the picture moving again", func(s Snapshot) bool { return !s.VideoPaused })
+}

@@ -37,7 +37,18 @@ type callCtl struct {
 	brokenAt     time.Time
 	restarts     int
 	restartTimer clockwork.Timer
+	// framesAt is when the remote video last moved (its decoded frame count went up), for
+	// telling the patient the picture has paused while the sound goes on.
+	framesAt   time.Time
+	lastFrames uint64
+	lastAudio  uint64
+	paused     bool
 }
+
+// PausedAfter is how long the clinician's picture may stand still, while their sound keeps
+// coming, before the screen says it has paused: long enough not to flicker on a keyframe's
+// wait, short enough that nobody wonders whether the booth froze.
+const PausedAfter = 3 * time.Second
 
 // tally is what the snapshot counts.
 type tally struct {
@@ -188,9 +199,21 @@ func (b *Booth) onCallFailed(ctx context.Context) {
 }
 
 func (b *Booth) readStats() {
-	s := b.call.ac.Stats()
+	cc := b.call
+	s := cc.ac.Stats()
 	b.metrics.setCallGauges(s)
 	b.tally.stats = s
+	now := b.clock.Now()
+	audio := s.AudioPacketsDecoded > cc.lastAudio
+	if s.FramesDecoded > cc.lastFrames || cc.framesAt.IsZero() {
+		cc.framesAt = now
+	}
+	paused := audio && cc.connected == nil && cc.lastFrames > 0 && now.Sub(cc.framesAt) >= PausedAfter
+	if paused != cc.paused {
+		b.log.Info("the clinician's picture", "paused", paused, "call", cc.id, "frames", s.FramesDecoded)
+		cc.paused = paused
+	}
+	cc.lastFrames, cc.lastAudio = s.FramesDecoded, s.AudioPacketsDecoded
 }
 
 // reportQuality tells the switchboard how a call that carried media went, for the

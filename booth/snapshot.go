@@ -49,13 +49,16 @@ type Snapshot struct {
 	// AppointmentID is the appointment whose window is open, which the booth waits for or
 	// whose call is in progress; empty when Idle.
 	AppointmentID string
-	CallID        string    // the call in progress
-	Connected     bool      // the call's media flows
-	Muted         bool      // the microphone is muted in the call in progress
-	Stats         CallStats // the current (or last) call's stats at the last stats tick
-	Calls         int       // calls started since Run
-	Ignored       int       // button presses that did nothing (e.g. Join outside any window)
-	Connects      int       // link connection attempts
+	CallID        string // the call in progress
+	Connected     bool   // the call's media flows
+	Muted         bool   // the microphone is muted in the call in progress
+	// VideoPaused is set while the remote picture has stood still for PausedAfter and its
+	// sound goes on (a link too slow for video): the screen says so.
+	VideoPaused bool
+	Stats       CallStats // the current (or last) call's stats at the last stats tick
+	Calls       int       // calls started since Run
+	Ignored     int       // button presses that did nothing (e.g. Join outside any window)
+	Connects    int       // link connection attempts
 
 	// NextAppointmentID and NextWindowAt are the next appointment whose join window has
 	// not opened yet and when it opens (zero when there is none), so the screen can say
@@ -215,6 +218,7 @@ func (b *Booth) publish() {
 	case b.call != nil:
 		s.AppointmentID, s.CallID, s.Connected = b.call.apptID, b.call.id, b.call.connected == nil
 		s.Muted = b.call.muted
+		s.VideoPaused = b.call.paused
 	case b.sched.waiting != "":
 		s.AppointmentID = b.sched.waiting
 	}

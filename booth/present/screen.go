@@ -58,7 +58,7 @@ func NewScreen(cfg ScreenConfig) *Screen {
 // idle still shows the next appointment from the cache. The clinic-room appliance shows
 // its waiting room.
 func (m *Screen) View(s booth.Snapshot, appts []booth.Appointment, now time.Time) screen.View {
-	v := screen.View{Location: m.loc, AutoJoin: m.autoJoin, Muted: s.Muted, TooEarly: s.TooEarly, JoinOpens: s.NextWindowAt}
+	v := screen.View{Location: m.loc, AutoJoin: m.autoJoin, Muted: s.Muted, VideoPaused: s.VideoPaused, TooEarly: s.TooEarly, JoinOpens: s.NextWindowAt}
 	if s.JoinMode != "" { // the mode in force, which the switchboard may have changed
 		v.AutoJoin = s.JoinMode == device.JoinAuto
 	}

@@ -61,7 +61,11 @@ func TestScreenView(t *testing.T) {
 	} {
 		snap := tc.snap
 		snap.Muted = tc.muted // the booth's own record of the microphone
+		snap.VideoPaused = tc.kind == screen.InCall
 		v := m.View(snap, appts, now.Add(tc.at))
+		if v.VideoPaused != snap.VideoPaused {
+			t.Errorf("%s: video paused %v on the screen, %v in the snapshot", tc.name, v.VideoPaused, snap.VideoPaused)
+		}
 		if v.Kind != tc.kind || v.ClinicName != tc.clinic || !v.Appointment.Equal(tc.start) ||
 			!v.WaitingSince.Equal(tc.since) || v.Muted != tc.muted || !v.AutoJoin || v.Location != loc {
 			t.Errorf("%s: got %v %q at %v waiting since %v muted %v, want %v %q at %v since %v muted %v",

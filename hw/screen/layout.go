@@ -339,6 +339,20 @@ func (r *Renderer) callOverlay(l *Layout, v View) {
 
 	f := r.face(Body, 1)
 	lh := r.lineHeight(Body, 1)
+	top := pad
+	if v.VideoPaused {
+		// Top centre, on the frozen picture: the picture is not the booth's fault, and the
+		// call goes on.
+		for _, text := range []string{"The picture has paused", "You can still talk"} {
+			tw := font.MeasureString(f, text).Ceil()
+			bw, bh := min(tw+2*pad, W-2*pad), lh+pad
+			x := (W - bw) / 2
+			l.Items = append(l.Items, Item{Role: Body, Text: text, Lines: []string{text}, FG: white, BG: navy,
+				Box: true, Rect: image.Rect(x, top, x+bw, top+bh), scale: 1})
+			top += bh
+		}
+		top += pad / 2
+	}
 	if v.Muted {
 		// Top centre, yellow: the one thing to notice in a call.
 		text := "Your microphone is off"
@@ -346,7 +360,7 @@ func (r *Renderer) callOverlay(l *Layout, v View) {
 		bw, bh := tw+2*pad, lh+pad
 		x := (W - bw) / 2
 		l.Items = append(l.Items, Item{Role: Body, Text: text, Lines: []string{text}, FG: black, BG: yellow,
-			Box: true, Rect: image.Rect(x, pad, x+bw, pad+bh), scale: 1})
+			Box: true, Rect: image.Rect(x, top, x+bw, top+bh), scale: 1})
 	} else {
 		text := "Microphone on"
 		tw := font.MeasureString(f, text).Ceil()

@@ -302,6 +302,7 @@ type layoutKey struct {
 	appointment, waitingSince time.Time
 	joinOpens                 time.Time
 	autoJoin, tooEarly, muted bool
+	videoPaused               bool
 	minute                    time.Time
 	waited                    time.Duration
 	started                   bool
@@ -313,7 +314,7 @@ type layoutKey struct {
 func keyOf(v View) layoutKey {
 	k := layoutKey{kind: v.Kind, loc: v.Location, clinic: v.ClinicName, phone: v.ClinicPhone, problem: v.Problem,
 		appointment: v.Appointment, waitingSince: v.WaitingSince, joinOpens: v.JoinOpens,
-		autoJoin: v.AutoJoin, tooEarly: v.TooEarly, muted: v.Muted,
+		autoJoin: v.AutoJoin, tooEarly: v.TooEarly, muted: v.Muted, videoPaused: v.VideoPaused,
 		minute: v.Now.Truncate(time.Minute), started: !v.Appointment.After(v.Now),
 		activationCode: v.ActivationCode, fp: v.Fingerprint, helpFrom: v.HelpComingFrom}
 	if !v.WaitingSince.IsZero() {

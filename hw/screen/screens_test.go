@@ -108,6 +108,12 @@ func screenCases(t *testing.T) []screenCase {
 		{name: "in-call-muted", view: with(func(v *View) { v.Kind = InCall; v.Muted = true }),
 			remote: colourBars(640, 480), self: halves(640, 360, bars[5], bars[6]),
 			want: []string{"Your microphone is off"}},
+		{name: "in-call-paused", view: with(func(v *View) { v.Kind = InCall; v.VideoPaused = true; v.Muted = true }),
+			remote: colourBars(640, 480), self: halves(640, 360, bars[5], bars[6]),
+			want: []string{"The picture has paused", "You can still talk", "Your microphone is off"}},
+		{name: "activation-looking", view: with(func(v *View) {
+			v.Kind, v.Problem = Activation, "Please wait. The booth is looking for the switchboard on this network."
+		}), want: []string{"Setting up", "Please wait. The booth is looking for the switchboard on this network."}},
 		{name: "in-call-no-picture", view: with(func(v *View) { v.Kind = InCall }),
 			want: []string{"Waiting for the clinician's picture", "Microphone on"}},
 		{name: "reconnecting", view: with(func(v *View) { v.Kind = Reconnecting }),

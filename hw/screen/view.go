@@ -69,8 +69,11 @@ type View struct {
 	// the idle screen then says when it opens (JoinOpens).
 	TooEarly  bool
 	JoinOpens time.Time
-	Muted     bool   // the microphone is off (shown in a call)
-	Problem   string // what is wrong, for Fault (e.g. ProblemCamera); for Activation without a code, what it waits for
+	Muted     bool // the microphone is off (shown in a call)
+	// VideoPaused: the clinician's picture has paused while their sound goes on (shown in a
+	// call).
+	VideoPaused bool
+	Problem     string // what is wrong, for Fault (e.g. ProblemCamera); for Activation without a code, what it waits for
 	// Queue is the clinic's waiting room, longest waiting first (WaitingRoom).
 	Queue []Waiter
 	// ActivationCode is the code to approve ("K7QM-4TZP"), empty while the device is
