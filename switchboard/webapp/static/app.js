@@ -67,6 +67,7 @@ const ui = {
   remoteVideo: $("remote-video"),
   localVideo: $("local-video"),
   mutedIndicator: $("muted-indicator"),
+  videoPaused: $("video-paused"),
   mute: $("mute-button"),
   sound: $("sound-button"),
   end: $("end-button"),
@@ -930,6 +931,7 @@ function preferVP8(pc) {
 function showCallView(call) {
   ui.callPeer.textContent = call.peer;
   ui.mutedIndicator.hidden = true;
+  ui.videoPaused.hidden = true;
   ui.mute.setAttribute("aria-pressed", "false");
   ui.mute.textContent = "Mute microphone";
   ui.mute.classList.remove("is-muted");
@@ -1216,6 +1218,31 @@ ui.end.addEventListener("click", () => hangUp("hangup", "You ended the call."));
 // puts the patient back in the waiting room, so a clinician who reloads by mistake can
 // admit them again, where a hangup would have ended the appointment.
 setInterval(updateWaitTimes, 1000);
+
+// The patient's picture has paused when no frame has been decoded for PAUSED_AFTER_MS
+// while their sound keeps arriving (a link too slow for video, as the booth's own screen
+// also says): the notice says the call goes on. It goes when the picture moves again.
+const PAUSED_AFTER_MS = 3000;
+async function watchVideo() {
+  const call = state.call;
+  if (!call) return;
+  let s;
+  try {
+    s = await stats();
+  } catch {
+    return;
+  }
+  if (state.call !== call) return;
+  const now = Date.now();
+  const w = call.videoWatch || (call.videoWatch = { frames: 0, audio: 0, movedAt: now });
+  if (s.framesDecoded > w.frames) w.movedAt = now;
+  const sound = s.audioPacketsReceived > w.audio;
+  const paused = sound && w.frames > 0 && now - w.movedAt >= PAUSED_AFTER_MS;
+  w.frames = s.framesDecoded;
+  w.audio = s.audioPacketsReceived;
+  if (ui.videoPaused.hidden === paused) ui.videoPaused.hidden = !paused;
+}
+setInterval(watchVideo, 1000);
 
 (async () => {
   try {
