@@ -552,6 +552,17 @@ func (h *harness) inCall() (*sbConn, *fakeCall) {
 	return sc, call
 }
 
+// connectedCall is inCall with the offer answered and the media connected.
+func (h *harness) connectedCall() (*sbConn, *fakeCall) {
+	h.t.Helper()
+	sc, call := h.inCall()
+	sc.send(h.t, signalling.TypeOffer, &signalling.SDP{CallID: "call-1", SDP: "v=0\r\noffer"})
+	sc.next(h.t, signalling.TypeAnswer)
+	close(call.connected)
+	h.waitFor("connected", func(s Snapshot) bool { return s.Connected })
+	return sc, call
+}
+
 // ---- tests ----
 
 func TestScheduleSurvivesRestart(t *testing.T) {
@@ -1130,11 +1141,7 @@ func (sb *fakeSwitchboard) dropAll() {
 func TestCallQualitySurvivesAnOutage(t *testing.T) {
 	checkGoroutines(t)
 	h := start(t, opts{appts: []signalling.Appointment{appt("a1", t0)}})
-	sc, call := h.inCall()
-	sc.send(t, signalling.TypeOffer, &signalling.SDP{CallID: "call-1", SDP: "v=0\r\noffer"})
-	sc.next(t, signalling.TypeAnswer)
-	close(call.connected)
-	h.waitFor("connected", func(s Snapshot) bool { return s.Connected })
+	sc, _ := h.connectedCall()
 	h.clock.Advance(5 * time.Minute)
 
 	h.sb.dropAll()
@@ -1181,11 +1188,7 @@ func TestCallQualitySurvivesAnOutage(t *testing.T) {
 func TestVideoPausedWhileSoundGoesOn(t *testing.T) {
 	checkGoroutines(t)
 	h := start(t, opts{appts: []signalling.Appointment{appt("a1", t0)}})
-	sc, call := h.inCall()
-	sc.send(t, signalling.TypeOffer, &signalling.SDP{CallID: "call-1", SDP: "v=0\r\noffer"})
-	sc.next(t, signalling.TypeAnswer)
-	close(call.connected)
-	h.waitFor("connected", func(s Snapshot) bool { return s.Connected })
+	_, call := h.connectedCall()
 	frames, audio := uint64(0), uint64(0)
 	tick := func(moreFrames bool) {
 		audio += 100

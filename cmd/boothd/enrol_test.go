@@ -171,23 +171,7 @@ func TestEnrolsByActivationCode(t *testing.T) {
 	}
 	// The booth's next poll brings its certificate; it then connects with it, which the
 	// switchboard records as the device being seen.
-	waitSeen := func() {
-		t.Helper()
-		for {
-			got, err := st.Device(d.ID)
-			if err == nil && !got.LastSeen.IsZero() {
-				return
-			}
-			select {
-			case err := <-done:
-				t.Fatalf("boothd ended before connecting with its certificate: %v", err)
-			case <-ctx.Done():
-				t.Fatal("the enrolled booth never connected with its certificate")
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-	waitSeen()
+	waitDeviceSeen(ctx, t, st, d.ID, done)
 	for _, f := range []string{identity.CertFile, caFile} {
 		if _, err := os.Stat(filepath.Join(dir, "state", f)); err != nil {
 			t.Errorf("state: %v", err)
@@ -202,7 +186,7 @@ func TestEnrolsByActivationCode(t *testing.T) {
 	st.TouchDevice(d.ID, time.Time{})
 	rctx, stop = context.WithCancel(ctx)
 	go func() { done <- run(rctx, []string{"-config", cfgPath, "-keyboard=false"}) }()
-	waitSeen()
+	waitDeviceSeen(ctx, t, st, d.ID, done)
 	if ps, _ := admin.Enrolments(ctx); len(ps) != 0 {
 		t.Errorf("after a restart: %d devices waiting, want none", len(ps))
 	}
