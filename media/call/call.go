@@ -192,7 +192,7 @@ func (c *Call) addTracks() error {
 	c.mu.Unlock()
 	have := map[webrtc.RTPCodecType]bool{}
 	for _, t := range c.opts.Tracks {
-		if _, err := c.pc.AddTrack(negotiatedPT{t}); err != nil {
+		if _, err := c.pc.AddTrack(negotiatedPT{TrackLocal: t, bound: c.encoderBound}); err != nil {
 			return fmt.Errorf("add %s track %s: %w", t.Kind(), t.ID(), err)
 		}
 		have[t.Kind()] = true

@@ -3,6 +3,7 @@ package call
 import (
 	"strings"
 
+	"github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -13,7 +14,13 @@ import (
 // offer said, and its writer does not rewrite them. Chromium happens to offer those same
 // numbers, so calls with Chromium work; Firefox offers others (VP8 120, Opus 109) and drops
 // every packet, so a clinician on Firefox would neither see nor hear the patient.
-type negotiatedPT struct{ webrtc.TrackLocal }
+type negotiatedPT struct {
+	webrtc.TrackLocal
+	// bound, if set, is handed the track's encoder once Bind has built it, from the
+	// goroutine that bound it: mediadevices' EncoderController reads the field bind writes
+	// without its lock, so it is read here, after Bind returns, and nowhere else.
+	bound func(codec.EncoderController)
+}
 
 // Bind tells the track to write through a context that stamps the negotiated payload type.
 // The engine registers one codec per kind, so the sender's codec is the first one that is
@@ -24,7 +31,11 @@ func (t negotiatedPT) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamet
 		case "video/rtx", "video/red", "video/ulpfec", "audio/red":
 			continue
 		}
-		return t.TrackLocal.Bind(ptContext{TrackLocalContext: ctx, pt: uint8(c.PayloadType)})
+		p, err := t.TrackLocal.Bind(ptContext{TrackLocalContext: ctx, pt: uint8(c.PayloadType)})
+		if rc, ok := t.TrackLocal.(rateController); ok && err == nil && t.bound != nil && t.Kind() == webrtc.RTPCodecTypeVideo {
+			t.bound(rc.EncoderController())
+		}
+		return p, err
 	}
 	return t.TrackLocal.Bind(ctx) // nothing negotiated: let the track report it
 }

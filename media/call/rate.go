@@ -34,6 +34,16 @@ const (
 type rateState struct {
 	target atomic.Int64 // the estimate at the last look, bits per second
 	video  atomic.Int64 // the video encoder's rate last set
+	// encoder is the video encoder's rate control, once a track is bound.
+	encoder atomic.Pointer[codec.BitRateController]
+}
+
+// encoderBound keeps a bound video track's encoder when it controls its bitrate.
+func (c *Call) encoderBound(ec codec.EncoderController) {
+	if ctrl, ok := ec.(codec.BitRateController); ok && ctrl != nil {
+		c.rate.encoder.Store(&ctrl)
+		c.rate.video.Store(0) // a new encoder: the next look sets its rate
+	}
 }
 
 // rateController is a local video track's encoder, once bound.
@@ -58,22 +68,16 @@ func (c *Call) followEstimate() {
 	if cur := int(c.rate.video.Load()); cur > 0 && abs(video-cur) < int(float64(cur)*rateHysteresis) {
 		return
 	}
-	for _, t := range c.opts.Tracks {
-		rc, ok := t.(rateController)
-		if !ok {
-			continue
-		}
-		ctrl, ok := rc.EncoderController().(codec.BitRateController)
-		if !ok || ctrl == nil {
-			continue // an audio track, or not bound yet
-		}
-		if err := ctrl.SetBitRate(video); err != nil {
-			c.log.Debug("set video bitrate", "bps", video, "err", err)
-			return
-		}
-		if prev := c.rate.video.Swap(int64(video)); prev == 0 || abs(video-int(prev)) > int(prev)/4 {
-			c.log.Debug("video bitrate from the bandwidth estimate", "bps", video, "estimate", target)
-		}
+	p := c.rate.encoder.Load()
+	if p == nil {
+		return // not bound yet
+	}
+	if err := (*p).SetBitRate(video); err != nil {
+		c.log.Debug("set video bitrate", "bps", video, "err", err)
+		return
+	}
+	if prev := c.rate.video.Swap(int64(video)); prev == 0 || abs(video-int(prev)) > int(prev)/4 {
+		c.log.Debug("video bitrate from the bandwidth estimate", "bps", video, "estimate", target)
 	}
 }
 

@@ -62,35 +62,44 @@ func (p *policer) filter(c vnet.Chunk) bool {
 }
 
 // TestBandwidthEstimateDrivesVideo: the send-side estimate (GCC on TWCC feedback) sets the
-// video encoder's rate. Capped at 300 kbit/s the video comes down under the cap (smaller
+// video encoder's rate. Capped at 300 kbit/s (a third of what the picture needs) the video comes down under the cap (smaller
 // and, when it must, fewer frames), leaving audio its share, and both keep flowing; the cap
 // lifted, the estimate ramps up again.
 func TestBandwidthEstimateDrivesVideo(t *testing.T) {
-	// Each side its own source and encoder (the test camera opens once per process).
-	offStream, err := synth.Open(synth.Config{Capture: capture.Config{Width: 640, Height: 480, FPS: 30}})
+	// Each side its own source and encoder (the test camera opens once per process). The
+	// capped side sends the test camera's picture, which needs more than the cap; the
+	// synthetic bars compress to less than it, and would never meet it.
+	offStream := openStream(t)
+	ansStream, err := synth.Open(synth.Config{Capture: capture.Config{Width: 640, Height: 480, FPS: 30}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer offStream.Close()
-	ansStream := openStream(t)
+	defer ansStream.Close()
 	leaks := checkGoroutines(t)
 	lan := newVnetLAN(t)
 	pol := newPolicer(offererIP)
 	lan.router.AddChunkFilter(pol.filter)
 	off, ans, sig := connectOnVnetWith(t, lan, offStream.Tracks(), ansStream.Tracks())
-	info := func() string { return fmt.Sprintf("offerer %+v", off.call.Stats()) }
+	info := func() string {
+		return fmt.Sprintf("offerer %+v; answerer %+v; %d dropped", off.call.Stats(), ans.call.Stats(), pol.dropped.Load())
+	}
 
 	waitFor(t, "the estimate setting the video rate", func() bool {
 		s := off.call.Stats()
 		return s.EstimateBitrate > 0 && s.VideoBitrate > 0
 	}, info)
+	b0 := off.call.Stats().BytesSent
+	time.Sleep(2 * time.Second)
 	free := off.call.Stats()
+	t.Logf("free link: sending %.0f kbit/s", float64(free.BytesSent-b0)*8/2/1000)
 	t.Logf("free link: estimate %d kbit/s, video %d kbit/s", free.EstimateBitrate/1000, free.VideoBitrate/1000)
 
 	const limit = 300_000
 	pol.limit.Store(limit)
 	capped := time.Now()
-	waitFor(t, "video under the 300 kbit/s cap", func() bool {
+	// pion's GCC comes down slowly from a link overloaded this much (20 to 30 s here: the
+	// figure docs/performance.md keeps), so the bound is generous; a failure is no reaction.
+	waitLong(t, "video under the cap", func() bool {
 		return off.call.Stats().VideoBitrate <= limit-audioReserve
 	}, info)
 	down := time.Since(capped)
@@ -107,7 +116,7 @@ func TestBandwidthEstimateDrivesVideo(t *testing.T) {
 	// What the sender puts on the wire follows the estimate: near the cap, not the free
 	// link's rate (before the estimate, the encoder overshot a capped link four times over).
 	if rate := float64(sent) * 8 / 3; rate > 1.5*limit {
-		t.Errorf("sent under the 300 kbit/s cap: %.0f kbit/s of RTP payload, want near the cap", rate/1000)
+		t.Errorf("sent under the cap: %.0f kbit/s of RTP payload, want near the cap", rate/1000)
 	}
 	t.Logf("capped at 300 kbit/s: video under the cap after %s; estimate %d kbit/s, video %d kbit/s; sent %.0f kbit/s; %d frames and %d audio packets decoded in 3 s; %d packets dropped",
 		down.Round(100*time.Millisecond), under.EstimateBitrate/1000, under.VideoBitrate/1000, float64(sent)*8/3/1000,
@@ -115,7 +124,7 @@ func TestBandwidthEstimateDrivesVideo(t *testing.T) {
 
 	pol.limit.Store(0)
 	lifted := time.Now()
-	waitFor(t, "the estimate ramping up after the cap lifts", func() bool {
+	waitLong(t, "the estimate ramping up after the cap lifts", func() bool {
 		return off.call.Stats().VideoBitrate >= 3*under.VideoBitrate/2
 	}, info)
 	t.Logf("cap lifted: video back to 1.5 times the capped rate after %s (%d kbit/s)",
@@ -126,4 +135,16 @@ func TestBandwidthEstimateDrivesVideo(t *testing.T) {
 	ans.call.Close()
 	lan.stop()
 	leaks()
+}
+
+// waitLong is waitFor with two minutes: for the estimate, which moves in tens of seconds.
+func waitLong(t testing.TB, what string, ok func() bool, info func() string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: gave up waiting after 2 minutes; %s", what, info())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
