@@ -87,9 +87,7 @@ func findSwitchboard(ctx context.Context, table *discovery.Table, pin, stateDir 
 	}
 	log.Info("found the switchboard on the LAN", "url", u, "instance", p.Instance, "device_ca", p.CA)
 	if u != remembered {
-		if err := atomicfile.Write(filepath.Join(stateDir, urlFile), []byte(u+"\n"), 0o600); err != nil {
-			log.Warn("remember the switchboard's address", "err", err)
-		}
+		remember(stateDir, u, log)
 	}
 	return found{url: u, ca: p.CA}, nil
 }
@@ -108,6 +106,13 @@ func switchboardURL(p discovery.Peer) (string, error) {
 	}
 	// A zone in a URL is written %25 (RFC 6874).
 	return "https://" + strings.Replace(eps[0], "%", "%25", 1), nil
+}
+
+// remember keeps the address found for the next start (readRemembered).
+func remember(stateDir, u string, log *slog.Logger) {
+	if err := atomicfile.Write(filepath.Join(stateDir, urlFile), []byte(u+"\n"), 0o600); err != nil {
+		log.Warn("remember the switchboard's address", "err", err)
+	}
 }
 
 // readRemembered returns the address found last time, or "".
@@ -207,9 +212,7 @@ func rediscover(table *discovery.Table, pin, stateDir string, skip func(discover
 		if u != last {
 			last = u
 			log.Info("the switchboard is announced at another address", "url", u, "instance", p.Instance)
-			if err := atomicfile.Write(filepath.Join(stateDir, urlFile), []byte(u+"\n"), 0o600); err != nil {
-				log.Warn("remember the switchboard's address", "err", err)
-			}
+			remember(stateDir, u, log)
 		}
 		return u
 	}

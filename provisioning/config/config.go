@@ -1,8 +1,6 @@
 package config
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/carebooth/carebooth/device"
+	"github.com/carebooth/carebooth/switchboard/deviceca"
 )
 
 // Config is boothd's configuration. The toml tags are the keys of the file; see
@@ -433,11 +432,4 @@ func loopbackHost(host string) bool {
 
 // ValidFingerprint reports whether f is a certificate fingerprint as the switchboard
 // writes one: "SHA256:" and the unpadded standard base64 of a SHA-256.
-func ValidFingerprint(f string) bool {
-	rest, ok := strings.CutPrefix(f, "SHA256:")
-	if !ok {
-		return false
-	}
-	b, err := base64.RawStdEncoding.Strict().DecodeString(rest)
-	return err == nil && len(b) == sha256.Size
-}
+func ValidFingerprint(f string) bool { return deviceca.ValidFingerprint(f) }

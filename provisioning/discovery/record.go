@@ -7,6 +7,7 @@ import (
 
 	"github.com/carebooth/carebooth/device"
 	"github.com/carebooth/carebooth/signalling"
+	"github.com/carebooth/carebooth/switchboard/deviceca"
 )
 
 // Service types, as RFC 6763 §7 names them: an underscore, at most 15 characters, and the
@@ -107,7 +108,7 @@ func (r Record) Validate() error {
 			return bad(keyCA, "only a switchboard names a CA")
 		}
 	case KindSwitchboard:
-		if !validFingerprint(r.CA) {
+		if !deviceca.ValidFingerprint(r.CA) {
 			return bad(keyCA, `must be "SHA256:" and 43 characters of base64`)
 		}
 		if r.Role != "" || r.State != "" {
@@ -204,21 +205,6 @@ func validToken(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
-}
-
-// validFingerprint is "SHA256:" and the unpadded standard base64 of 32 bytes.
-func validFingerprint(s string) bool {
-	b64, ok := strings.CutPrefix(s, "SHA256:")
-	if !ok || len(b64) != 43 {
-		return false
-	}
-	for i := 0; i < len(b64); i++ {
-		c := b64[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/') {
 			return false
 		}
 	}

@@ -145,6 +145,17 @@ func Fingerprint(der []byte) string {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
+// ValidFingerprint reports whether f has the shape Fingerprint gives: "SHA256:" and the
+// unpadded standard base64 of 32 bytes.
+func ValidFingerprint(f string) bool {
+	rest, ok := strings.CutPrefix(f, "SHA256:")
+	if !ok {
+		return false
+	}
+	b, err := base64.RawStdEncoding.Strict().DecodeString(rest)
+	return err == nil && len(b) == sha256.Size
+}
+
 // IssueDevice returns a client certificate (DER) for a device's key.
 func (ca *CA) IssueDevice(deviceID string, pub ed25519.PublicKey) ([]byte, error) {
 	if deviceID == "" || strings.ContainsAny(deviceID, " /") {
