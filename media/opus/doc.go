@@ -4,7 +4,7 @@
 //
 // [Params] encodes voice, mono, 20 ms a packet, with the redundancy sized for 10% loss: a
 // lost packet is rebuilt from the next at the receiver (browsers and media/playout do) rather
-// than concealed. Its controller also takes the loss the receiver reports (SetLossPercent).
+// than concealed.
 //
 // [Decoder.Decode] turns one RTP payload (one Opus packet, RFC 7587) into interleaved 16-bit
 // PCM at 48 kHz. For a lost packet, [Decoder.DecodeFEC] rebuilds it from the in-band forward

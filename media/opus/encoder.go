@@ -14,7 +14,6 @@ static int cb_enc_setup(OpusEncoder *e, int bps, int fec, int loss_perc) {
 	return opus_encoder_ctl(e, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
 }
 static int cb_enc_bitrate(OpusEncoder *e, int bps) { return opus_encoder_ctl(e, OPUS_SET_BITRATE(bps)); }
-static int cb_enc_loss(OpusEncoder *e, int perc) { return opus_encoder_ctl(e, OPUS_SET_PACKET_LOSS_PERC(perc)); }
 */
 import "C"
 
@@ -89,13 +88,12 @@ func (p Params) BuildAudioEncoder(r audio.Reader, m prop.Media) (codec.ReadClose
 	samples := m.SampleRate * int(frameDuration/time.Millisecond) / 1000
 	// One channel, 20 ms a read: what mediadevices' encoder does with its mixer and buffer.
 	rd := audio.NewChannelMixer(1, &mixer.MonoMixer{})(audio.NewBuffer(samples)(r))
-	return &encoder{enc: enc, r: rd, out: make([]byte, 1276), fec: fec == 1}, nil
+	return &encoder{enc: enc, r: rd, out: make([]byte, 1276)}, nil
 }
 
 // encoder encodes 20 ms a Read. Read and the controller's methods are safe together.
 type encoder struct {
-	r   audio.Reader
-	fec bool
+	r audio.Reader
 
 	mu  sync.Mutex // guards enc and out
 	enc *C.OpusEncoder
@@ -146,22 +144,6 @@ func (e *encoder) SetBitRate(bps int) error {
 	}
 	if rc := C.cb_enc_bitrate(e.enc, C.int(bps)); rc != C.OPUS_OK {
 		return fmt.Errorf("opus encoder: bitrate %d: %w", bps, opusError(rc))
-	}
-	return nil
-}
-
-// SetLossPercent sizes the in-band FEC for the loss the receiver reports.
-func (e *encoder) SetLossPercent(perc int) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.enc == nil {
-		return io.EOF
-	}
-	if !e.fec {
-		return nil
-	}
-	if rc := C.cb_enc_loss(e.enc, C.int(min(max(perc, 0), 100))); rc != C.OPUS_OK {
-		return fmt.Errorf("opus encoder: loss %d%%: %w", perc, opusError(rc))
 	}
 	return nil
 }

@@ -173,8 +173,7 @@ type Encoder struct {
 	clock clockwork.Clock
 
 	forceKey atomic.Bool
-	bitrate  atomic.Int64  // wanted, bits per second
-	dropped  atomic.Uint64 // frames the rate control dropped
+	bitrate  atomic.Int64 // wanted, bits per second
 
 	mu      sync.Mutex // held by Read while encoding; guards everything below
 	enc     *C.cb_enc
@@ -263,12 +262,8 @@ func (e *Encoder) Read() ([]byte, func(), error) {
 		if err != nil || len(b) > 0 {
 			return b, func() {}, err
 		}
-		e.dropped.Add(1)
 	}
 }
-
-// Dropped is how many frames the rate control dropped.
-func (e *Encoder) Dropped() uint64 { return e.dropped.Load() }
 
 // Encode encodes one image and reports whether the result is a keyframe. The returned bytes
 // are valid until the next Encode or Read; they are empty when the rate control dropped the

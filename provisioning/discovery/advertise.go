@@ -125,13 +125,6 @@ func (a *Advertiser) Update(rec Record) error {
 	return nil
 }
 
-// Record is the record being announced.
-func (a *Advertiser) Record() Record {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.rec
-}
-
 // Close withdraws the announcement (a goodbye with TTL 0) and stops answering. Idempotent.
 func (a *Advertiser) Close() error {
 	a.mu.Lock()

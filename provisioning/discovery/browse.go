@@ -88,9 +88,6 @@ func NewBrowser(cfg BrowserConfig, table *Table) (*Browser, error) {
 	return b, nil
 }
 
-// Table is the table the browser fills.
-func (b *Browser) Table() *Table { return b.table }
-
 // Run browses until ctx is done. A round that cannot browse (no multicast interface yet,
 // say, while Wi-Fi comes up) is logged and retried the next round.
 func (b *Browser) Run(ctx context.Context) error {

@@ -148,9 +148,6 @@ func Listen(cfg Config, creds *Credentials, log *slog.Logger) (*Server, error) {
 // Port is the port the relay listens on (UDP and TCP).
 func (s *Server) Port() int { return s.port }
 
-// URLs are the turn: URLs handed to the parties of a call.
-func (s *Server) URLs() []string { return append([]string(nil), s.urls...) }
-
 // ICEServer is the relay's entry for party, with fresh credentials.
 func (s *Server) ICEServer(party string) (signalling.ICEServer, error) {
 	return s.creds.ICEServer(s.urls, party)
